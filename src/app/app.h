@@ -1,0 +1,68 @@
+#pragma once
+// Wires the server together: tag registry, live state, hub, HTTP server,
+// simulator and the io_context threads. Tests run it in-process on port 0.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "app/config.h"
+#include "core/live_state.h"
+#include "core/tag_registry.h"
+#include "http/server_context.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace tagstream {
+
+class Hub;
+class HttpServer;
+class SimulatorThread;
+
+class App {
+ public:
+  explicit App(ServerConfig config);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Binds, starts the threads and the simulator. Throws std::runtime_error
+  /// if the address cannot be bound.
+  void start();
+  /// Stops gracefully on SIGINT or SIGTERM.
+  void stop_on_signals();
+  /// Any thread: begins the graceful shutdown. Idempotent.
+  void request_stop();
+  /// Blocks until the shutdown has finished and the threads have exited.
+  void wait();
+
+  unsigned short port() const;
+  TagRegistry& registry() { return registry_; }
+  LiveState& live() { return live_; }
+  ServerStats& stats() { return server_->stats; }
+  const ServerConfig& config() const { return server_->config; }
+
+ private:
+  void finish();
+
+  TagRegistry registry_;
+  LiveState live_;
+  std::unique_ptr<ServerContext> server_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::unique_ptr<Hub> hub_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<SimulatorThread> simulator_;
+  struct Signals;
+  std::unique_ptr<Signals> signals_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_requested_{false};
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+};
+
+}  // namespace tagstream

@@ -1,0 +1,47 @@
+#pragma once
+// The latest sample of every tag and its open bucket per interval.
+// Thread safe: apply() is serialized by a mutex; the publisher callback runs
+// under it, so every subscriber sees batches in sequence order.
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "core/change.h"
+
+namespace tagstream {
+
+struct ApplyResult {
+  std::size_t accepted = 0;  // became live changes
+  std::size_t late = 0;      // older than the tag's latest sample: history only
+};
+
+class LiveState {
+ public:
+  using Publisher = std::function<void(ChangeBatchPtr)>;
+
+  /// Numbering continues after `last_seq`.
+  explicit LiveState(Seq last_seq = 0);
+
+  /// Must be set before the first apply(); called with each non-empty batch.
+  void set_publisher(Publisher p);
+
+  /// Applies samples in order. A sample older than its tag's latest one is
+  /// late: it is not a live change (it belongs to history).
+  ApplyResult apply(std::span<const TaggedSample> samples);
+
+  Seq last_seq() const;
+
+ private:
+  struct TagLive {
+    bool has_sample = false;
+    Sample latest;
+    std::array<Aggregate, 4> buckets;
+  };
+  mutable std::mutex mutex_;
+  Seq last_seq_;
+  std::vector<TagLive> tags_;
+  Publisher publisher_;
+};
+
+}  // namespace tagstream

@@ -1,0 +1,71 @@
+#include "core/tag_registry.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace tagstream {
+
+TagId TagRegistry::upsert(const TagInfo& info, bool update) {
+  {
+    std::shared_lock lock(mutex_);
+    auto it = by_name_.find(info.name);
+    if (it != by_name_.end() && !update) return it->second;
+  }
+  std::unique_lock lock(mutex_);
+  auto it = by_name_.find(info.name);
+  if (it != by_name_.end()) {
+    if (update) tags_[it->second] = info;
+    return it->second;
+  }
+  const auto id = static_cast<TagId>(tags_.size());
+  tags_.push_back(info);
+  by_name_.emplace(info.name, id);
+  return id;
+}
+
+std::optional<TagId> TagRegistry::find(std::string_view name) const {
+  std::shared_lock lock(mutex_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<TagInfo> TagRegistry::info(TagId id) const {
+  std::shared_lock lock(mutex_);
+  if (id >= tags_.size()) return std::nullopt;
+  return tags_[id];
+}
+
+std::string TagRegistry::name(TagId id) const {
+  std::shared_lock lock(mutex_);
+  return id < tags_.size() ? tags_[id].name : std::string();
+}
+
+std::size_t TagRegistry::size() const {
+  std::shared_lock lock(mutex_);
+  return tags_.size();
+}
+
+std::vector<TagId> TagRegistry::match(std::string_view pattern) const {
+  std::vector<TagId> out;
+  {
+    std::shared_lock lock(mutex_);
+    for (TagId id = 0; id < tags_.size(); ++id)
+      if (glob_match(pattern, tags_[id].name)) out.push_back(id);
+    std::sort(out.begin(), out.end(),
+              [&](TagId a, TagId b) { return tags_[a].name < tags_[b].name; });
+  }
+  return out;
+}
+
+std::vector<TagInfo> TagRegistry::all() const {
+  std::vector<TagInfo> out;
+  {
+    std::shared_lock lock(mutex_);
+    out = tags_;
+  }
+  std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace tagstream

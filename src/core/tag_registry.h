@@ -1,0 +1,43 @@
+#pragma once
+// The set of known tags, numbered densely from 0. Thread safe: lookups take a
+// shared lock, creation an exclusive one. Ids never change and are never
+// reused, so they can index arrays elsewhere.
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/sample.h"
+#include "core/tag.h"
+
+namespace tagstream {
+
+class TagRegistry {
+ public:
+  /// Returns the id of `info.name`, creating the tag if needed. An existing
+  /// tag keeps its metadata unless `update` is set.
+  TagId upsert(const TagInfo& info, bool update = false);
+
+  std::optional<TagId> find(std::string_view name) const;
+  std::optional<TagInfo> info(TagId id) const;
+  std::string name(TagId id) const;
+  std::size_t size() const;
+
+  /// Every tag whose name matches the glob, sorted by name.
+  std::vector<TagId> match(std::string_view pattern) const;
+  /// Every tag, sorted by name.
+  std::vector<TagInfo> all() const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::shared_mutex mutex_;
+  std::vector<TagInfo> tags_;
+  std::unordered_map<std::string, TagId, Hash, std::equal_to<>> by_name_;
+};
+
+}  // namespace tagstream

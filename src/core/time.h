@@ -1,0 +1,35 @@
+#pragma once
+// Timestamps: nanoseconds since the Unix epoch, UTC. Line protocol's native
+// precision; int64 covers 1677..2262.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace tagstream {
+
+using TimeNs = std::int64_t;
+
+inline constexpr TimeNs kNanosPerMilli = 1'000'000;
+inline constexpr TimeNs kNanosPerSecond = 1'000'000'000;
+
+/// Wall-clock now, in nanoseconds since the epoch.
+inline TimeNs now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Floor division that rounds towards negative infinity, so buckets before
+/// 1970 align the same way as after it.
+inline constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+inline constexpr std::int64_t to_millis(TimeNs t) { return floor_div(t, kNanosPerMilli); }
+
+/// "2026-11-25T10:00:00.123Z" (millisecond precision).
+std::string format_iso8601(TimeNs t);
+
+}  // namespace tagstream

@@ -1,0 +1,179 @@
+#include "http/http_session.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json.hpp>
+
+#include "core/log.h"
+#include "http/json_text.h"
+#include "http/responses.h"
+#include "http/sse_connection.h"
+#include "http/stream_endpoints.h"
+#include "http/stream_query.h"
+
+namespace tagstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+std::chrono::nanoseconds seconds(double s) {
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
+}
+
+/// Registers the connection with its shard for the shutdown sequence.
+class Connection : public Closable {
+ public:
+  Connection(ShardContext& shard, beast::tcp_stream& stream) : shard_(shard), stream_(stream) {
+    shard_.connections.insert(this);
+    shard_.server.stats.open_connections.fetch_add(1);
+  }
+  ~Connection() override {
+    shard_.connections.erase(this);
+    shard_.server.stats.open_connections.fetch_sub(1);
+  }
+
+  void shutdown(bool force) override {
+    closing_ = true;
+    if (active.connection) {
+      if (force)
+        active.connection->abort();
+      else
+        active.connection->close_after_flush(shutdown_frame(), seconds(shard_.server.config.shutdown_grace));
+      return;
+    }
+    // Idle between requests, or forced: close now. A request in progress
+    // finishes and is answered with Connection: close.
+    if (idle_ || force) {
+      boost::system::error_code ec;
+      stream_.socket().close(ec);
+    }
+  }
+
+  bool closing() const { return closing_; }
+  void set_idle(bool idle) { idle_ = idle; }
+  ActiveStream active;
+
+ private:
+  ShardContext& shard_;
+  beast::tcp_stream& stream_;
+  bool idle_ = false;
+  bool closing_ = false;
+};
+
+HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
+  const auto& stats = shard.server.stats;
+  boost::json::object body{
+      {"status", shard.server.shutting_down.load() ? "shutting_down" : "ok"},
+      {"uptimeSeconds",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - shard.server.started).count()},
+      {"streams", shard.server.limiter.open()},
+      {"tags", shard.server.registry.size()},
+      {"eventsSent", stats.events_sent.load()},
+  };
+  return json_response(shard.server.shutting_down.load() ? http::status::service_unavailable : http::status::ok,
+                       json_text(body), req.version(), req.keep_alive());
+}
+
+}  // namespace
+
+asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContext& shard) {
+  ServerContext& server = shard.server;
+  const ServerConfig& config = server.config;
+  beast::tcp_stream stream(std::move(socket));
+  Connection connection(shard, stream);
+  server.stats.connections.fetch_add(1, std::memory_order_relaxed);
+  beast::flat_buffer buffer(config.max_header_bytes + 1024);
+  bool first = true;
+
+  while (!connection.closing()) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+    parser.body_limit(config.max_body_bytes);
+
+    // A new connection must send its headers promptly; a kept-alive one may
+    // sit idle longer before its next request.
+    stream.expires_after(seconds(first ? config.header_timeout : config.idle_timeout));
+    connection.set_idle(!first);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    connection.set_idle(false);
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(seconds(std::max(config.idle_timeout, config.header_timeout)));
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    }
+    first = false;
+
+    if (ec) {
+      std::optional<HttpResponse> reply;
+      if (ec == http::error::header_limit)
+        reply = error_response(http::status::request_header_fields_too_large, "headers_too_large",
+                               "request headers exceed " + std::to_string(config.max_header_bytes) + " bytes", 11,
+                               false);
+      else if (ec == http::error::body_limit)
+        reply = error_response(http::status::payload_too_large, "body_too_large",
+                               "request body exceeds " + std::to_string(config.max_body_bytes) + " bytes", 11,
+                               false);
+      else if (&ec.category() == &http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message)
+        reply = error_response(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message(),
+                               11, false);
+      if (reply) {
+        stream.expires_after(seconds(config.header_timeout));
+        co_await http::async_write(stream, *reply, asio::as_tuple(asio::use_awaitable));
+      }
+      break;
+    }
+
+    server.stats.requests.fetch_add(1, std::memory_order_relaxed);
+    const HttpRequest& req = parser.get();
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive() && !connection.closing();
+
+    std::optional<HttpResponse> reply;
+    ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
+    if (!target.target) {
+      reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
+                             keep_alive);
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      reply = error_response(http::status::method_not_allowed, "method_not_allowed",
+                             "only GET is supported on " + target.target->path, version, keep_alive);
+      reply->set(http::field::allow, "GET, HEAD");
+    } else {
+      const std::string& path = target.target->path;
+      if (path == "/api/sse/stream") {
+        reply = co_await serve_tag_stream(stream, req, *target.target, shard, connection.active);
+        if (!reply) break;  // a stream ran; the connection ends with it
+      } else if (path == "/api/sse/test") {
+        reply = co_await serve_test_stream(stream, req, *target.target, shard, connection.active);
+        if (!reply) break;
+      } else if (path == "/healthz") {
+        reply = handle_healthz(req, shard);
+      } else {
+        reply = error_response(http::status::not_found, "not_found", "no such endpoint: " + path, version,
+                               keep_alive);
+      }
+    }
+
+    reply->keep_alive(keep_alive && reply->keep_alive());
+    if (req.method() == http::verb::head) {
+      reply->prepare_payload();
+      reply->body().clear();
+    }
+    stream.expires_after(seconds(config.idle_timeout));
+    const bool again = reply->keep_alive();
+    auto [wec, wn] = co_await http::async_write(stream, *reply, asio::as_tuple(asio::use_awaitable));
+    if (wec || !again) break;
+  }
+
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+
+}  // namespace tagstream

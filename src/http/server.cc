@@ -1,0 +1,140 @@
+#include "http/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <charconv>
+#include <stdexcept>
+
+#include "core/log.h"
+#include "hub/hub.h"
+#include "http/http_session.h"
+
+namespace tagstream {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+tcp::endpoint parse_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("listen address must be host:port, got " + listen);
+  std::string host = listen.substr(0, colon);
+  const std::string port_text = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "*") host = "0.0.0.0";
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
+    throw std::runtime_error("bad port in listen address " + listen);
+  boost::system::error_code aec;
+  auto address = asio::ip::make_address(host, aec);
+  if (aec) {
+    if (host == "localhost") return {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)};
+    throw std::runtime_error("listen host must be an IP address, got " + host);
+  }
+  return {address, static_cast<unsigned short>(port)};
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ServerContext& server, const std::vector<asio::io_context*>& contexts, Hub& hub)
+    : server_(server), contexts_(contexts), acceptor_(*contexts.front()), drain_timer_(*contexts.front()) {
+  for (std::size_t i = 0; i < contexts.size(); ++i)
+    shards_.push_back(std::make_unique<ShardContext>(ShardContext{server, hub.shard(i), i, {}, 0}));
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::listen() {
+  const tcp::endpoint endpoint = parse_listen(server_.config.listen);
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + server_.config.listen + ": " + ec.message());
+  accept_next();
+}
+
+tcp::endpoint HttpServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void HttpServer::accept_next() {
+  const std::size_t index = next_++ % contexts_.size();
+  // The socket is created on the target thread's io_context: the connection
+  // lives there for good.
+  acceptor_.async_accept(*contexts_[index], [this, index](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of file descriptors (or similar): wait instead of spinning on
+      // a failing accept. Streams past the limit are refused with 503 long
+      // before this, so it should be rare.
+      if (!accept_backoff_logged_) log(LogLevel::warn, "accept failed: {}; backing off", ec.message());
+      accept_backoff_logged_ = true;
+      drain_timer_.expires_after(std::chrono::milliseconds(100));
+      drain_timer_.async_wait([this](boost::system::error_code wec) {
+        if (!wec && acceptor_.is_open()) accept_next();
+      });
+      return;
+    }
+    accept_backoff_logged_ = false;
+    socket.set_option(tcp::no_delay(true), ec);
+    ShardContext& shard = *shards_[index];
+    asio::co_spawn(socket.get_executor(), run_http_session(std::move(socket), shard), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log(LogLevel::error, "connection ended by exception: {}", ex.what());
+      }
+    });
+    accept_next();
+  });
+}
+
+void HttpServer::shutdown(std::function<void()> done) {
+  asio::post(*contexts_.front(), [this, done = std::move(done)]() mutable {
+    if (server_.shutting_down.exchange(true)) return;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    drain_timer_.cancel();
+    log(LogLevel::info, "shutting down: closing {} streams", server_.limiter.open());
+    for (auto& shard : shards_) {
+      ShardContext* s = shard.get();
+      asio::post(*contexts_[s->index], [s] {
+        std::vector<Closable*> open(s->connections.begin(), s->connections.end());
+        for (Closable* c : open) c->shutdown(false);
+      });
+    }
+    const auto force_at =
+        std::chrono::steady_clock::now() +
+        std::chrono::nanoseconds(static_cast<std::int64_t>(server_.config.shutdown_grace * 1e9));
+    poll_drained(std::move(done), force_at, false);
+  });
+}
+
+void HttpServer::poll_drained(std::function<void()> done, std::chrono::steady_clock::time_point force_at,
+                              bool forced) {
+  if (server_.stats.open_connections.load() <= 0) {
+    done();
+    return;
+  }
+  if (!forced && std::chrono::steady_clock::now() >= force_at) {
+    log(LogLevel::warn, "shutdown grace expired with {} connections open; closing them",
+        server_.stats.open_connections.load());
+    for (auto& shard : shards_) {
+      ShardContext* s = shard.get();
+      asio::post(*contexts_[s->index], [s] {
+        std::vector<Closable*> open(s->connections.begin(), s->connections.end());
+        for (Closable* c : open) c->shutdown(true);
+      });
+    }
+    forced = true;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this, done = std::move(done), force_at, forced](boost::system::error_code) mutable {
+    poll_drained(std::move(done), force_at, forced);
+  });
+}
+
+}  // namespace tagstream

@@ -1,0 +1,46 @@
+#pragma once
+// The HTTP server: one listener handing connections round-robin to the
+// io_context threads, and the shutdown sequence.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "http/server_context.h"
+
+namespace tagstream {
+
+class Hub;
+
+class HttpServer {
+ public:
+  /// `contexts[i]` runs shard i of `hub`.
+  HttpServer(ServerContext& server, const std::vector<boost::asio::io_context*>& contexts, Hub& hub);
+  ~HttpServer();
+
+  /// Binds and starts accepting. Throws std::runtime_error when the address
+  /// cannot be bound.
+  void listen();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// Any thread. Stops accepting, sends every stream its final event and
+  /// closes idle connections; after `shutdown_grace` closes what is left.
+  /// `done` runs (on thread 0) once no connection remains.
+  void shutdown(std::function<void()> done);
+
+ private:
+  void accept_next();
+  void poll_drained(std::function<void()> done, std::chrono::steady_clock::time_point force_at, bool forced);
+
+  ServerContext& server_;
+  std::vector<boost::asio::io_context*> contexts_;
+  std::vector<std::unique_ptr<ShardContext>> shards_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer drain_timer_;
+  std::size_t next_ = 0;
+  bool accept_backoff_logged_ = false;
+};
+
+}  // namespace tagstream

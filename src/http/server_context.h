@@ -1,0 +1,62 @@
+#pragma once
+// State the HTTP layer shares: per server (config, registry, limits, stats)
+// and per shard (the hub shard and the open connections of that thread).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+
+#include "app/config.h"
+#include "core/tag_registry.h"
+#include "http/stream_limiter.h"
+
+namespace tagstream {
+
+class HubShard;
+
+/// Process-wide counters; relaxed atomics, read by stats and tests.
+struct ServerStats {
+  std::atomic<std::uint64_t> connections{0};       // accepted, ever
+  std::atomic<std::int64_t> open_connections{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> streams_opened{0};
+  std::atomic<std::uint64_t> streams_closed{0};
+  std::atomic<std::uint64_t> events_sent{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> slow_streams_dropped{0};
+  std::atomic<std::uint64_t> streams_coalesced{0};  // times a stream fell behind and was resynced
+  std::atomic<std::int64_t> queued_bytes{0};        // bytes waiting in stream queues, all streams
+};
+
+/// A connection the shutdown sequence can reach. Called on its own thread.
+class Closable {
+ public:
+  virtual ~Closable() = default;
+  /// Graceful: finish what is in flight, send streams a final event, close.
+  /// Forced: close the socket now.
+  virtual void shutdown(bool force) = 0;
+};
+
+struct ServerContext {
+  ServerConfig config;
+  TagRegistry& registry;
+  StreamLimiter limiter;
+  ServerStats stats;
+  std::atomic<bool> shutting_down{false};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  ServerContext(ServerConfig c, TagRegistry& r)
+      : config(std::move(c)), registry(r), limiter(config.max_streams, config.max_streams_per_client) {}
+};
+
+/// One per io_context thread. Only touched from that thread.
+struct ShardContext {
+  ServerContext& server;
+  HubShard& hub;
+  std::size_t index;
+  std::unordered_set<Closable*> connections;
+  std::uint64_t next_stream = 0;
+};
+
+}  // namespace tagstream

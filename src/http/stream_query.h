@@ -1,0 +1,74 @@
+#pragma once
+// Parsing of request targets and the /api/sse/stream query. Pure: no I/O.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/interval.h"
+
+namespace tagstream {
+
+/// Longer request targets are refused ("bad_query"): no legitimate dashboard
+/// URL comes close, and it bounds the work a single request can ask for.
+inline constexpr std::size_t kMaxTargetBytes = 8 * 1024;
+/// Most distinct tag entries (names or patterns) one stream may ask for.
+inline constexpr std::size_t kMaxStreamTags = 1000;
+
+struct QueryError {
+  std::string code;     // machine readable, e.g. "bad_query", "unknown_interval"
+  std::string message;  // for humans
+};
+
+/// A request target split into its decoded path and decoded query parameters
+/// (in order, repeats kept). Raw `[` and `]` in the query are accepted as well
+/// as `%5B`/`%5D`: browsers, curl -g and PHP-style clients send them raw; so
+/// are the other characters browsers leave unencoded (`|`, `^`, `{`, `}`, `"`,
+/// space, bytes >= 0x80, ...). In the query `+` decodes to a space (as HTML
+/// forms and URLSearchParams encode it); a literal plus is `%2B`. In the path
+/// `+` is literal. Malformed percent-encoding or a target longer than
+/// kMaxTargetBytes is an error ("bad_query"). An absolute-form target
+/// (`http://host/path?q`) is reduced to its path and query; a fragment is
+/// dropped.
+struct ParsedTarget {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> params;
+
+  /// Last value of `key`, if any.
+  std::optional<std::string> get(std::string_view key) const;
+};
+
+struct ParseTargetResult {
+  std::optional<ParsedTarget> target;
+  QueryError error;  // set when !target
+};
+[[nodiscard]] ParseTargetResult parse_target(std::string_view target);
+
+/// The subscription a stream request asks for.
+struct StreamQuery {
+  std::vector<std::string> tags;               // names or glob patterns, deduplicated, in request order
+  Interval interval = Interval::raw;           // default raw
+  std::optional<std::uint64_t> last_event_id;  // from the lastEventId parameter
+};
+
+struct StreamQueryResult {
+  std::optional<StreamQuery> query;
+  QueryError error;  // set when !query
+};
+
+/// Accepts tags as `tags[]=a&tags[]=b`, `tags=a,b`, `tags=a&tags=b`, or any mix
+/// (also `tags[0]=a`, as the `qs` npm package writes arrays); each value may be
+/// a comma list, empty entries are skipped and spaces around entries trimmed;
+/// each entry must be a valid tag name or glob pattern. At most kMaxStreamTags
+/// distinct entries ("too_many_tags"). An empty `interval` or `lastEventId`
+/// counts as absent. `interval` must be one of
+/// raw/second/minute/hour/day. `lastEventId` must be an unsigned integer.
+/// No tags ("missing_tags"), an invalid name ("bad_tag"), an unknown interval
+/// ("unknown_interval") or a malformed number ("bad_last_event_id") are
+/// errors, checked in that order. Unknown parameters are ignored (caches add them).
+[[nodiscard]] StreamQueryResult parse_stream_query(const ParsedTarget& target);
+
+}  // namespace tagstream

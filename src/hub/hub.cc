@@ -1,0 +1,388 @@
+#include "hub/hub.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <functional>
+
+#include "core/log.h"
+#include "core/time.h"
+
+namespace tagstream {
+
+namespace asio = boost::asio;
+
+/// Streams with the same tag set and interval. Collects the changes that
+/// arrive inside a coalescing window and serializes them once for all.
+struct Group {
+  struct Pending {
+    Seq seq;
+    const Change* change;  // valid until the flush: the batch is held in pending_batches
+  };
+
+  Group(asio::io_context& io, Interval iv, std::vector<TagId> t, std::string k)
+      : interval(iv), tags(std::move(t)), key(std::move(k)), timer(io) {
+    for (TagId id : tags) {
+      if (id >= tag_mask.size()) tag_mask.resize(id + 1, false);
+      tag_mask[id] = true;
+    }
+  }
+
+  bool has_tag(TagId id) const { return id < tag_mask.size() && tag_mask[id]; }
+
+  Interval interval;
+  std::vector<TagId> tags;
+  std::vector<bool> tag_mask;
+  std::string key;
+  std::vector<Member*> members;
+
+  std::vector<Pending> pending;
+  std::unordered_map<std::uint64_t, std::size_t> pending_index;  // coalescing key -> pending slot
+  std::vector<ChangeBatchPtr> pending_batches;                   // keeps `Pending::change` alive
+  std::unordered_map<TagId, std::size_t> last_sent_hash;         // change-only sending
+  bool dirty = false;
+  bool window_active = false;
+  asio::steady_timer timer;
+};
+
+namespace {
+
+/// The key under which pending changes replace each other (latest wins):
+/// one per tag for raw, one per tag and bucket for aggregates, so a bucket
+/// that closes inside a window still goes out with its final value.
+std::uint64_t coalescing_key(const Change& c, Interval iv) {
+  const std::uint64_t tag = std::uint64_t{c.tag} << 32;
+  if (iv == Interval::raw) return tag;
+  const TimeNs start = c.buckets[aggregated_index(iv)].start;
+  return tag | static_cast<std::uint32_t>(floor_div(start, interval_width(iv)));
+}
+
+std::string group_key(const StreamSpec& spec) {
+  std::string key(1, static_cast<char>(spec.interval));
+  key.append(reinterpret_cast<const char*>(spec.tags.data()), spec.tags.size() * sizeof(TagId));
+  return key;
+}
+
+}  // namespace
+
+HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq)
+    : io_(io),
+      registry_(registry),
+      options_(options),
+      position_(start_seq),
+      replay_floor_(start_seq),
+      heartbeat_timer_(io) {
+  schedule_heartbeat();
+}
+
+HubShard::~HubShard() { stop(); }
+
+void HubShard::stop() {
+  stopped_ = true;
+  heartbeat_timer_.cancel();
+  for (auto& [key, group] : groups_) group->timer.cancel();
+}
+
+const std::string& HubShard::tag_name(TagId id) {
+  if (id >= names_.size()) names_.resize(id + 1);
+  if (names_[id].empty()) names_[id] = registry_.name(id);
+  return names_[id];
+}
+
+void HubShard::append_point(std::string& out, TagId tag, Interval interval, const Change& change) {
+  if (interval == Interval::raw)
+    append_point_json(out, tag_name(tag), change.sample);
+  else
+    append_point_json(out, tag_name(tag), change.buckets[aggregated_index(interval)]);
+}
+
+std::shared_ptr<Group> HubShard::find_or_create_group(const StreamSpec& spec) {
+  std::string key = group_key(spec);
+  auto it = groups_.find(key);
+  if (it != groups_.end()) return it->second;
+  auto group = std::make_shared<Group>(io_, spec.interval, spec.tags, key);
+  auto& index = groups_by_tag_[static_cast<std::size_t>(spec.interval)];
+  for (TagId id : spec.tags) {
+    if (id >= index.size()) index.resize(id + 1);
+    index[id].push_back(group.get());
+  }
+  groups_.emplace(std::move(key), group);
+  return group;
+}
+
+void HubShard::release_group(const std::shared_ptr<Group>& group) {
+  auto& index = groups_by_tag_[static_cast<std::size_t>(group->interval)];
+  for (TagId id : group->tags) {
+    auto& list = index[id];
+    list.erase(std::remove(list.begin(), list.end(), group.get()), list.end());
+  }
+  std::erase(dirty_, group.get());
+  group->timer.cancel();
+  groups_.erase(group->key);
+}
+
+Member* HubShard::subscribe(StreamSink* sink, const StreamSpec& spec) {
+  auto owned = std::make_unique<Member>();
+  Member* m = owned.get();
+  m->sink = sink;
+  m->group = find_or_create_group(spec);
+  m->slot = m->group->members.size();
+  m->group->members.push_back(m);
+  members_.emplace(m, std::move(owned));
+
+  if (!spec.resume_after) {
+    send_snapshot(*m, 0);
+  } else if (*spec.resume_after < replay_floor_ || *spec.resume_after > position_) {
+    send_history_lost(*m, *spec.resume_after);
+  } else {
+    m->mode = Member::Mode::replay;
+    m->cursor = *spec.resume_after;
+    m->last_offered = *spec.resume_after;
+    send_replay_chunk(*m);
+  }
+  return m;
+}
+
+void HubShard::unsubscribe(Member* m) {
+  auto it = members_.find(m);
+  if (it == members_.end()) return;
+  std::shared_ptr<Group> group = m->group;
+  auto& list = group->members;
+  list[m->slot] = list.back();
+  list[m->slot]->slot = m->slot;
+  list.pop_back();
+  if (list.empty()) release_group(group);
+  members_.erase(it);
+}
+
+void HubShard::offer(Member& m, const FramePtr& frame, Seq last_seq) {
+  if (m.sink->offer(frame)) {
+    m.last_offered = std::max(m.last_offered, last_seq);
+    return;
+  }
+  // The client is not keeping up: stop queueing and, once its queue drains,
+  // send it the latest values instead of every change it missed.
+  if (m.mode == Member::Mode::live) m.mode = Member::Mode::resync;
+}
+
+void HubShard::send_snapshot(Member& m, Seq after) {
+  DataEventBuilder builder(m.group->interval);
+  for (TagId id : m.group->tags) {
+    if (id >= view_.size() || view_[id].seq <= after) continue;
+    append_point(builder.next_point(), id, m.group->interval, view_[id]);
+  }
+  m.mode = Member::Mode::live;
+  m.start_seq = position_;
+  if (builder.points() > 0) offer(m, builder.finish(position_), position_);
+}
+
+void HubShard::send_history_lost(Member& m, Seq requested) {
+  std::string json = "{\"code\":\"history_lost\",\"message\":\"events after id ";
+  json += std::to_string(requested);
+  json += " are no longer held; a fresh snapshot follows\",\"lastEventId\":";
+  json += std::to_string(requested);
+  json += ",\"oldestAvailable\":";
+  json += std::to_string(replay_floor_);
+  json += "}";
+  m.sink->offer(make_sse_frame("error", json));
+  send_snapshot(m, 0);
+}
+
+void HubShard::send_replay_chunk(Member& m) {
+  if (m.cursor < replay_floor_) {  // evicted while the client was catching up
+    send_history_lost(m, m.cursor);
+    return;
+  }
+  const Group& g = *m.group;
+  const Interval iv = g.interval;
+  // First batch holding a change after the cursor.
+  auto it = std::upper_bound(ring_.begin(), ring_.end(), m.cursor,
+                             [](Seq s, const ChangeBatchPtr& b) { return s < b->last_seq(); });
+  std::vector<const Change*> picked;
+  std::unordered_map<std::uint64_t, std::size_t> slot_of;
+  Seq scanned = m.cursor;
+  for (; it != ring_.end() && picked.size() < options_.replay_chunk_points; ++it) {
+    for (const Change& c : (*it)->changes) {
+      if (c.seq <= scanned) continue;
+      if (picked.size() >= options_.replay_chunk_points) break;
+      scanned = c.seq;
+      if (!g.has_tag(c.tag)) continue;
+      if (iv == Interval::raw) {
+        picked.push_back(&c);
+        continue;
+      }
+      auto [slot, inserted] = slot_of.try_emplace(coalescing_key(c, iv), picked.size());
+      if (inserted)
+        picked.push_back(&c);
+      else
+        picked[slot->second] = &c;  // a later state of the same bucket
+    }
+  }
+  if (it == ring_.end() && picked.size() < options_.replay_chunk_points) scanned = position_;
+  if (!picked.empty()) {
+    DataEventBuilder builder(iv);
+    for (const Change* c : picked) append_point(builder.next_point(), c->tag, iv, *c);
+    // The id is the scan position, so a client that resumes from it
+    // continues exactly where this event stopped.
+    if (!m.sink->offer(builder.finish(scanned))) return;  // retried when the queue drains
+    m.last_offered = scanned;
+  }
+  m.cursor = scanned;
+  if (scanned >= position_) {
+    m.mode = Member::Mode::live;
+    m.start_seq = position_;
+  }
+}
+
+void HubShard::on_drained(Member* m) {
+  if (!members_.count(m)) return;
+  switch (m->mode) {
+    case Member::Mode::live: return;
+    case Member::Mode::replay: send_replay_chunk(*m); return;
+    case Member::Mode::resync: send_snapshot(*m, m->last_offered); return;
+  }
+}
+
+void HubShard::on_batch(const ChangeBatchPtr& batch) {
+  if (batch->changes.empty() || batch->last_seq() <= position_) return;
+  ring_.push_back(batch);
+  ring_changes_ += batch->changes.size();
+  while (ring_changes_ > options_.replay_capacity && ring_.size() > 1) {
+    replay_floor_ = ring_.front()->last_seq();
+    ring_changes_ -= ring_.front()->changes.size();
+    ring_.pop_front();
+  }
+
+  for (const Change& c : batch->changes) {
+    if (c.tag >= view_.size()) view_.resize(c.tag + 1);
+    view_[c.tag] = c;
+    for (std::size_t iv = 0; iv < kIntervalCount; ++iv) {
+      const auto& index = groups_by_tag_[iv];
+      if (c.tag >= index.size()) continue;
+      for (Group* g : index[c.tag]) {
+        if (iv == 0 && options_.coalesce_window.count() == 0) {
+          g->pending.push_back({c.seq, &c});  // every raw change goes out
+        } else {
+          auto [slot, inserted] = g->pending_index.try_emplace(coalescing_key(c, g->interval), g->pending.size());
+          if (inserted)
+            g->pending.push_back({c.seq, &c});
+          else
+            g->pending[slot->second] = {c.seq, &c};
+        }
+        if (g->pending_batches.empty() || g->pending_batches.back() != batch) g->pending_batches.push_back(batch);
+        if (!g->dirty) {
+          g->dirty = true;
+          dirty_.push_back(g);
+        }
+      }
+    }
+  }
+  position_ = batch->last_seq();
+
+  std::vector<Group*> dirty;
+  dirty.swap(dirty_);
+  for (Group* g : dirty) {
+    g->dirty = false;
+    if (options_.coalesce_window.count() == 0) {
+      flush(*g);
+    } else if (!g->window_active) {
+      // Leading edge: a change after a quiet window goes out at once.
+      flush(*g);
+      start_window(groups_.at(g->key));
+    }
+  }
+}
+
+void HubShard::start_window(const std::shared_ptr<Group>& group) {
+  group->window_active = true;
+  group->timer.expires_after(options_.coalesce_window);
+  group->timer.async_wait([this, weak = std::weak_ptr<Group>(group)](boost::system::error_code ec) {
+    auto g = weak.lock();
+    if (ec || !g || stopped_) return;
+    if (g->pending.empty()) {
+      g->window_active = false;
+      return;
+    }
+    flush(*g);
+    start_window(g);
+  });
+}
+
+void HubShard::flush(Group& g) {
+  if (g.pending.empty()) return;
+  // Change-only: a point whose serialized form is what this group last sent
+  // for the tag is dropped.
+  std::vector<std::pair<Seq, std::string>> points;
+  points.reserve(g.pending.size());
+  Seq last_seq = 0;
+  std::string scratch;
+  for (const auto& p : g.pending) {
+    last_seq = std::max(last_seq, p.seq);
+    scratch.clear();
+    append_point(scratch, p.change->tag, g.interval, *p.change);
+    const std::size_t hash = std::hash<std::string>{}(scratch);
+    auto [it, inserted] = g.last_sent_hash.try_emplace(p.change->tag, hash);
+    if (!inserted) {
+      if (it->second == hash) continue;
+      it->second = hash;
+    }
+    points.emplace_back(p.seq, scratch);
+  }
+  g.pending.clear();
+  g.pending_index.clear();
+  g.pending_batches.clear();
+  if (points.empty()) return;
+
+  const Seq min_seq = std::min_element(points.begin(), points.end())->first;
+  FramePtr shared;
+  for (Member* m : g.members) {
+    if (m->mode != Member::Mode::live || m->start_seq >= last_seq) continue;
+    if (m->start_seq >= min_seq) {
+      // Joined mid-window: its snapshot already holds the older points.
+      DataEventBuilder own(g.interval);
+      for (const auto& [seq, json] : points)
+        if (seq > m->start_seq) own.next_point() += json;
+      if (own.points() > 0) offer(*m, own.finish(last_seq), last_seq);
+      continue;
+    }
+    if (!shared) {
+      DataEventBuilder builder(g.interval);
+      for (const auto& [seq, json] : points) builder.next_point() += json;
+      shared = builder.finish(last_seq);
+    }
+    offer(*m, shared, last_seq);
+  }
+}
+
+void HubShard::schedule_heartbeat() {
+  if (options_.heartbeat_interval.count() <= 0) return;
+  heartbeat_timer_.expires_after(options_.heartbeat_interval);
+  heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    if (!members_.empty()) {
+      std::string json = "{\"t\":";
+      append_json_integer(json, to_millis(now_ns()));
+      json += "}";
+      FramePtr frame = make_sse_frame("heartbeat", json);
+      // A heartbeat that does not fit is not needed: the queue is not idle.
+      for (auto& [ptr, member] : members_) member->sink->offer(frame);
+    }
+    schedule_heartbeat();
+  });
+}
+
+Hub::Hub(const std::vector<asio::io_context*>& contexts, const TagRegistry& registry, HubOptions options,
+         Seq start_seq) {
+  for (asio::io_context* io : contexts)
+    shards_.push_back(std::make_unique<HubShard>(*io, registry, options, start_seq));
+}
+
+Hub::~Hub() = default;
+
+void Hub::publish(const ChangeBatchPtr& batch) {
+  for (auto& shard : shards_) {
+    HubShard* s = shard.get();
+    asio::post(s->io(), [s, batch] { s->on_batch(batch); });
+  }
+}
+
+}  // namespace tagstream

@@ -1,0 +1,137 @@
+#pragma once
+// The hub: routes live changes to SSE streams.
+//
+// Threading model (the centre of the server):
+// - The server runs one io_context per thread; a connection lives its whole
+//   life on one of them.
+// - Each io_context has one HubShard. A shard and everything in it (groups,
+//   members, its replay ring and latest-value view) is touched only from its
+//   own thread, so the fan-out path takes no lock.
+// - LiveState publishes every batch of changes, in sequence order, by posting
+//   the same immutable ChangeBatch to every shard (Hub::publish). That post is
+//   the only cross-thread step.
+// - Streams with the same tag set and interval share a Group, which
+//   serializes each `data` frame once for all its members.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/change.h"
+#include "core/tag_registry.h"
+#include "hub/sse_frame.h"
+
+namespace tagstream {
+
+struct HubOptions {
+  std::chrono::nanoseconds coalesce_window{100'000'000};  // SSE_DATA_CHECK_INTERVAL; 0 = none
+  std::chrono::nanoseconds heartbeat_interval{30'000'000'000};
+  std::size_t replay_capacity = 100000;  // changes kept for Last-Event-ID resume
+  std::size_t replay_chunk_points = 500;  // points per replayed `data` event
+};
+
+/// Where a hub stream's frames go; implemented by the SSE session. Called
+/// only on the shard's thread.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  /// Queues a frame for writing. Returns false, queuing nothing, when the
+  /// frame would take the queue past its byte bound; an empty queue accepts
+  /// any one frame.
+  virtual bool offer(const FramePtr& frame) = 0;
+};
+
+struct StreamSpec {
+  std::vector<TagId> tags;  // resolved; order is kept in snapshots
+  Interval interval = Interval::raw;
+  std::optional<Seq> resume_after;  // Last-Event-ID
+};
+
+struct Group;
+/// One stream's membership in a shard. Owned by the shard.
+struct Member {
+  enum class Mode { live, replay, resync };
+  StreamSink* sink = nullptr;
+  std::shared_ptr<Group> group;
+  std::size_t slot = 0;  // index in group->members
+  Mode mode = Mode::live;
+  Seq cursor = 0;     // replay: last seq scanned
+  Seq start_seq = 0;  // live: points at or below this were already sent
+  Seq last_offered = 0;  // highest seq in a frame the sink accepted
+};
+
+class HubShard {
+ public:
+  HubShard(boost::asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq);
+  ~HubShard();
+  HubShard(const HubShard&) = delete;
+  HubShard& operator=(const HubShard&) = delete;
+
+  /// Adds a stream and queues its first content: a snapshot of the latest
+  /// values; or, when resuming, every change since `resume_after` (in
+  /// chunks, as the sink drains); or, when that history is no longer held,
+  /// an `error` event with code history_lost followed by a snapshot.
+  Member* subscribe(StreamSink* sink, const StreamSpec& spec);
+  void unsubscribe(Member* member);
+  /// The member's sink has written everything it queued.
+  void on_drained(Member* member);
+
+  void on_batch(const ChangeBatchPtr& batch);
+  void stop();
+
+  Seq position() const { return position_; }
+  std::size_t member_count() const { return members_.size(); }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  void flush(Group& group);
+  void start_window(const std::shared_ptr<Group>& group);
+  void send_snapshot(Member& m, Seq after);
+  void send_replay_chunk(Member& m);
+  void send_history_lost(Member& m, Seq requested);
+  void offer(Member& m, const FramePtr& frame, Seq last_seq);
+  void schedule_heartbeat();
+  std::shared_ptr<Group> find_or_create_group(const StreamSpec& spec);
+  void release_group(const std::shared_ptr<Group>& group);
+  const std::string& tag_name(TagId id);
+  void append_point(std::string& out, TagId tag, Interval interval, const Change& change);
+
+  boost::asio::io_context& io_;
+  const TagRegistry& registry_;
+  HubOptions options_;
+  Seq position_;     // last seq applied to this shard
+  Seq replay_floor_; // changes after this are in the ring
+  std::deque<ChangeBatchPtr> ring_;
+  std::size_t ring_changes_ = 0;
+  std::vector<Change> view_;  // latest change per tag (seq 0 = none yet)
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, std::shared_ptr<Group>> groups_;
+  std::array<std::vector<std::vector<Group*>>, kIntervalCount> groups_by_tag_;
+  std::vector<Group*> dirty_;
+  std::unordered_map<Member*, std::unique_ptr<Member>> members_;
+  boost::asio::steady_timer heartbeat_timer_;
+  bool stopped_ = false;
+};
+
+/// The shards, one per io_context, in the same order.
+class Hub {
+ public:
+  Hub(const std::vector<boost::asio::io_context*>& contexts, const TagRegistry& registry, HubOptions options,
+      Seq start_seq);
+  ~Hub();
+  std::size_t size() const { return shards_.size(); }
+  HubShard& shard(std::size_t i) { return *shards_[i]; }
+  /// Any thread: posts the batch to every shard. Callers publish in sequence
+  /// order (LiveState does so under its lock).
+  void publish(const ChangeBatchPtr& batch);
+
+ private:
+  std::vector<std::unique_ptr<HubShard>> shards_;
+};
+
+}  // namespace tagstream

@@ -1,0 +1,153 @@
+#include "hub/sse_frame.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "core/time.h"
+
+namespace tagstream {
+
+void append_sse_event(std::string& out, std::string_view event, std::string_view data, std::optional<Seq> id,
+                      std::optional<int> retry_ms) {
+  if (retry_ms) {
+    out += "retry: ";
+    out += std::to_string(*retry_ms);
+    out += '\n';
+  }
+  if (id) {
+    out += "id: ";
+    out += std::to_string(*id);
+    out += '\n';
+  }
+  if (!event.empty()) {
+    out += "event: ";
+    out += event;
+    out += '\n';
+  }
+  // Each line of the payload is its own data: field. CR, LF and CRLF all end
+  // a line for the client, so all three must split here.
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t end = data.find_first_of("\r\n", pos);
+    out += "data: ";
+    out += data.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    out += '\n';
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+    if (data[end] == '\r' && pos < data.size() && data[pos] == '\n') ++pos;
+  }
+  out += '\n';
+}
+
+FramePtr make_sse_frame(std::string_view event, std::string_view data, std::optional<Seq> id,
+                        std::optional<int> retry_ms) {
+  auto frame = std::make_shared<std::string>();
+  frame->reserve(data.size() + event.size() + 48);
+  append_sse_event(*frame, event, data, id, retry_ms);
+  return frame;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 15];
+      }
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void append_json_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+void append_json_integer(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+void append_point_json(std::string& out, std::string_view tag, const Sample& s) {
+  out += "{\"tag\":";
+  append_json_string(out, tag);
+  out += ",\"t\":";
+  append_json_integer(out, to_millis(s.ts));
+  out += ",\"v\":";
+  append_json_number(out, s.value);
+  out += ",\"q\":\"";
+  out += to_string(s.quality);
+  out += "\"}";
+}
+
+void append_point_json(std::string& out, std::string_view tag, const Aggregate& a) {
+  out += "{\"tag\":";
+  append_json_string(out, tag);
+  out += ",\"t\":";
+  append_json_integer(out, to_millis(a.start));
+  out += ",\"avg\":";
+  append_json_number(out, a.avg());
+  out += ",\"min\":";
+  append_json_number(out, a.min);
+  out += ",\"max\":";
+  append_json_number(out, a.max);
+  out += ",\"first\":";
+  append_json_number(out, a.first);
+  out += ",\"last\":";
+  append_json_number(out, a.last);
+  out += ",\"count\":";
+  append_json_integer(out, static_cast<std::int64_t>(a.count));
+  out += ",\"q\":\"";
+  out += to_string(a.quality);
+  out += "\"}";
+}
+
+DataEventBuilder::DataEventBuilder(Interval interval) : interval_(interval) {}
+
+std::string& DataEventBuilder::next_point() {
+  if (points_ == 0) {
+    json_ = "{\"interval\":\"";
+    json_ += to_string(interval_);
+    json_ += "\",\"points\":[";
+  } else {
+    json_ += ',';
+  }
+  ++points_;
+  return json_;
+}
+
+FramePtr DataEventBuilder::finish(Seq last_seq) {
+  json_ += "]}";
+  auto frame = std::make_shared<std::string>();
+  frame->reserve(json_.size() + 40);
+  *frame += "id: ";
+  *frame += std::to_string(last_seq);
+  *frame += "\nevent: data\ndata: ";
+  *frame += json_;  // single line: JSON we produce never contains a raw newline
+  *frame += "\n\n";
+  json_.clear();
+  points_ = 0;
+  return frame;
+}
+
+}  // namespace tagstream

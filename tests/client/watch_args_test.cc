@@ -1,0 +1,249 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/watch.h"
+
+namespace tagstream {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(SseWatchArgs, UrlOnlyGivesDefaults) {
+  WatchArgsResult r = parse_watch_args({"http://localhost:8080/api/sse/test"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->url, "http://localhost:8080/api/sse/test");
+  EXPECT_EQ(r.options->max_reconnects, std::nullopt);
+  EXPECT_EQ(r.options->count, std::nullopt);
+  EXPECT_EQ(r.options->timeout_s, std::nullopt);
+  EXPECT_FALSE(r.options->quiet);
+  EXPECT_FALSE(r.options->raw);
+  EXPECT_FALSE(r.options->help);
+}
+
+TEST(SseWatchArgs, AllOptionsInBothForms) {
+  WatchArgsResult r = parse_watch_args(
+      {"--max-reconnects", "0", "--count=5", "http://h/x", "--timeout", "2.5", "--quiet", "--raw"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->url, "http://h/x");
+  EXPECT_EQ(r.options->max_reconnects, 0u);
+  EXPECT_EQ(r.options->count, 5u);
+  EXPECT_EQ(r.options->timeout_s, 2.5);
+  EXPECT_TRUE(r.options->quiet);
+  EXPECT_TRUE(r.options->raw);
+
+  r = parse_watch_args({"--max-reconnects=7", "--count", "1", "--timeout=10", "http://h/"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->max_reconnects, 7u);
+  EXPECT_EQ(r.options->count, 1u);
+  EXPECT_EQ(r.options->timeout_s, 10.0);
+}
+
+TEST(SseWatchArgs, Help) {
+  for (const char* flag : {"-h", "--help"}) {
+    WatchArgsResult r = parse_watch_args({flag});
+    ASSERT_TRUE(r.options);
+    EXPECT_TRUE(r.options->help);
+  }
+  // Help wins even over otherwise bad arguments after it.
+  WatchArgsResult r = parse_watch_args({"--help", "--bogus"});
+  ASSERT_TRUE(r.options);
+  EXPECT_TRUE(r.options->help);
+}
+
+TEST(SseWatchArgs, DoubleDashEndsOptions) {
+  WatchArgsResult r = parse_watch_args({"--", "-weird-but-a-url"});
+  ASSERT_TRUE(r.options) << r.error;
+  EXPECT_EQ(r.options->url, "-weird-but-a-url");
+}
+
+TEST(SseWatchArgs, Errors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{}, "missing URL"},
+      {{"--quiet"}, "missing URL"},
+      {{"http://a/", "http://b/"}, "unexpected argument http://b/ (only one URL)"},
+      {{"--bogus", "http://a/"}, "unknown option --bogus"},
+      {{"--quiet=1", "http://a/"}, "unknown option --quiet=1"},
+      {{"http://a/", "--count"}, "--count needs a value"},
+      {{"--count", "0", "http://a/"}, "--count must be at least 1"},
+      {{"--count", "-1", "http://a/"}, "--count needs a non-negative integer, got \"-1\""},
+      {{"--count", "3x", "http://a/"}, "--count needs a non-negative integer, got \"3x\""},
+      {{"--max-reconnects", "", "http://a/"}, "--max-reconnects needs a non-negative integer, got \"\""},
+      {{"--timeout", "0", "http://a/"}, "--timeout needs a positive number of seconds, got \"0\""},
+      {{"--timeout", "nan", "http://a/"}, "--timeout needs a positive number of seconds, got \"nan\""},
+      {{"--timeout", "1s", "http://a/"}, "--timeout needs a positive number of seconds, got \"1s\""},
+  };
+  for (const Case& c : cases) {
+    WatchArgsResult r = parse_watch_args(c.args);
+    EXPECT_FALSE(r.options) << testing::PrintToString(c.args);
+    EXPECT_EQ(r.error, c.error) << testing::PrintToString(c.args);
+  }
+}
+
+TEST(SseWatchArgs, RunWatchExitCodesWithoutNetwork) {
+  EXPECT_EQ(run_watch({}), kWatchExitRequestError);
+  EXPECT_EQ(run_watch({"https://localhost/"}), kWatchExitRequestError);
+}
+
+TEST(SseWatchUrl, RawBracketsAreEncoded) {
+  WatchUrlResult r = parse_watch_url("http://localhost:8080/api/sse/stream?tags[]=boiler1.*&interval=minute");
+  ASSERT_TRUE(r.url) << r.error;
+  EXPECT_EQ(r.url->host, "localhost");
+  EXPECT_EQ(r.url->port, "8080");
+  EXPECT_EQ(r.url->host_header, "localhost:8080");
+  EXPECT_EQ(r.url->target, "/api/sse/stream?tags%5B%5D=boiler1.*&interval=minute");
+}
+
+TEST(SseWatchUrl, EncodedBracketsKept) {
+  WatchUrlResult r = parse_watch_url("http://127.0.0.1:9/api/sse/stream?tags%5B%5D=a&tags%5b%5d=b");
+  ASSERT_TRUE(r.url) << r.error;
+  EXPECT_EQ(r.url->host, "127.0.0.1");
+  EXPECT_EQ(r.url->port, "9");
+  EXPECT_EQ(r.url->target, "/api/sse/stream?tags%5B%5D=a&tags%5b%5d=b");
+}
+
+TEST(SseWatchUrl, DefaultsPortAndPath) {
+  WatchUrlResult r = parse_watch_url("http://example.com");
+  ASSERT_TRUE(r.url) << r.error;
+  EXPECT_EQ(r.url->host, "example.com");
+  EXPECT_EQ(r.url->port, "80");
+  EXPECT_EQ(r.url->host_header, "example.com");
+  EXPECT_EQ(r.url->target, "/");
+
+  r = parse_watch_url("HTTP://example.com?x=1#frag");
+  ASSERT_TRUE(r.url) << r.error;
+  EXPECT_EQ(r.url->target, "/?x=1");
+}
+
+TEST(SseWatchUrl, Ipv6HostKeepsBracketsOnlyInHostHeader) {
+  WatchUrlResult r = parse_watch_url("http://[::1]:8080/api/sse/stream?tags[]=a");
+  ASSERT_TRUE(r.url) << r.error;
+  EXPECT_EQ(r.url->host, "::1");
+  EXPECT_EQ(r.url->port, "8080");
+  EXPECT_EQ(r.url->host_header, "[::1]:8080");
+  EXPECT_EQ(r.url->target, "/api/sse/stream?tags%5B%5D=a");
+}
+
+TEST(SseWatchUrl, OtherInvalidCharactersEncoded) {
+  WatchUrlResult r = parse_watch_url("http://h/a b?q={x}|y&p=100%&e=%41");
+  ASSERT_TRUE(r.url) << r.error;
+  EXPECT_EQ(r.url->target, "/a%20b?q=%7Bx%7D%7Cy&p=100%25&e=%41");
+}
+
+TEST(SseWatchUrl, Errors) {
+  EXPECT_EQ(parse_watch_url("https://h/").error, "only http:// URLs are supported, got \"https://h/\"");
+  EXPECT_EQ(parse_watch_url("ws://h/").error, "only http:// URLs are supported, got \"ws://h/\"");
+  EXPECT_EQ(parse_watch_url("http://user:pw@h/").error,
+            "user names and passwords in the URL are not supported");
+  EXPECT_EQ(parse_watch_url("http:///path").error, "the URL has no host: \"http:///path\"");
+  EXPECT_EQ(parse_watch_url("http://h:99999/").error, "invalid port \"99999\"");
+  WatchUrlResult r = parse_watch_url("localhost:8080/x");
+  EXPECT_FALSE(r.url);
+  r = parse_watch_url("not a url");
+  EXPECT_FALSE(r.url);
+  EXPECT_EQ(r.error.rfind("invalid URL \"not a url\": ", 0), 0u) << r.error;
+}
+
+TEST(SseWatchContentType, Accepted) {
+  EXPECT_TRUE(is_event_stream_content_type("text/event-stream"));
+  EXPECT_TRUE(is_event_stream_content_type("Text/Event-Stream"));
+  EXPECT_TRUE(is_event_stream_content_type("text/event-stream; charset=utf-8"));
+  EXPECT_TRUE(is_event_stream_content_type(" text/event-stream ;charset=UTF-8"));
+  EXPECT_FALSE(is_event_stream_content_type(""));
+  EXPECT_FALSE(is_event_stream_content_type("application/json"));
+  EXPECT_FALSE(is_event_stream_content_type("text/event-streams"));
+  EXPECT_FALSE(is_event_stream_content_type("text/plain; x=text/event-stream"));
+}
+
+TEST(SseWatchFormat, LineWithAndWithoutId) {
+  SseEvent data{"data", "{\"points\":[1,\n2]}", "42", true};
+  EXPECT_EQ(format_watch_line("T", data), "T data id=42 {\"points\":[1,\\n2]}");
+  // The id is the stream's last id, but this event did not carry it.
+  SseEvent heartbeat{"heartbeat", "{\"t\":1}", "42", false};
+  EXPECT_EQ(format_watch_line("T", heartbeat), "T heartbeat {\"t\":1}");
+  SseEvent reset{"message", "x", "", true};
+  EXPECT_EQ(format_watch_line("T", reset), "T message x");
+  SseEvent empty{"ping", "", "", false};
+  EXPECT_EQ(format_watch_line("T", empty), "T ping");
+  SseEvent newlines{"message", "\n\n", "", false};
+  EXPECT_EQ(format_watch_line("T", newlines), "T message \\n\\n");
+}
+
+// Sets TZ for one test and puts the previous value back.
+class ScopedTz {
+ public:
+  explicit ScopedTz(const char* tz) {
+    if (const char* old = std::getenv("TZ")) old_ = old;
+    setenv("TZ", tz, 1);
+    tzset();
+  }
+  ~ScopedTz() {
+    if (old_) {
+      setenv("TZ", old_->c_str(), 1);
+    } else {
+      unsetenv("TZ");
+    }
+    tzset();
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+TEST(SseWatchFormat, LocalIsoTime) {
+  // 2026-11-25T10:00:00.123Z
+  std::chrono::system_clock::time_point t{milliseconds(1795600800123)};
+  {
+    ScopedTz tz("UTC0");
+    EXPECT_EQ(format_local_iso_time(t), "2026-11-25T10:00:00.123+00:00");
+  }
+  {
+    ScopedTz tz("CET-1");
+    EXPECT_EQ(format_local_iso_time(t), "2026-11-25T11:00:00.123+01:00");
+  }
+  {
+    ScopedTz tz("<-0330>3:30");
+    EXPECT_EQ(format_local_iso_time(t), "2026-11-25T06:30:00.123-03:30");
+  }
+  {
+    ScopedTz tz("UTC0");
+    EXPECT_EQ(format_local_iso_time(std::chrono::system_clock::time_point{milliseconds(-1)}),
+              "1969-12-31T23:59:59.999+00:00");
+  }
+}
+
+TEST(SseWatchBackoff, DoublesFromRetryToCap) {
+  // random01 = 0.5 is a jitter factor of exactly 1.
+  EXPECT_EQ(reconnect_delay(1, 1000, 0.5), milliseconds(1000));
+  EXPECT_EQ(reconnect_delay(2, 1000, 0.5), milliseconds(2000));
+  EXPECT_EQ(reconnect_delay(3, 1000, 0.5), milliseconds(4000));
+  EXPECT_EQ(reconnect_delay(5, 1000, 0.5), milliseconds(16000));
+  EXPECT_EQ(reconnect_delay(6, 1000, 0.5), milliseconds(30000));
+  EXPECT_EQ(reconnect_delay(1000, 1000, 0.5), milliseconds(30000));
+  EXPECT_EQ(reconnect_delay(1, 2500, 0.5), milliseconds(2500));
+  EXPECT_EQ(reconnect_delay(2, 2500, 0.5), milliseconds(5000));
+  EXPECT_EQ(reconnect_delay(1, 60000, 0.5), milliseconds(30000));
+  // A retry of 0 would make a busy loop.
+  EXPECT_EQ(reconnect_delay(1, 0, 0.5), milliseconds(100));
+  EXPECT_EQ(reconnect_delay(2, 0, 0.5), milliseconds(200));
+}
+
+TEST(SseWatchBackoff, JitterIsPlusMinusTwentyPercentUnderTheCap) {
+  EXPECT_EQ(reconnect_delay(1, 1000, 0.0), milliseconds(800));
+  EXPECT_EQ(reconnect_delay(1, 1000, 0.999999), milliseconds(1200));
+  EXPECT_EQ(reconnect_delay(3, 1000, 0.25), milliseconds(3600));
+  EXPECT_EQ(reconnect_delay(6, 1000, 0.0), milliseconds(24000));
+  EXPECT_EQ(reconnect_delay(6, 1000, 0.999999), milliseconds(30000));
+}
+
+}  // namespace
+}  // namespace tagstream

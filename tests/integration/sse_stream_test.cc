@@ -1,0 +1,398 @@
+// /api/sse/stream against a real server on a loopback port, read by a
+// raw-socket client.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "support.h"
+
+namespace tagstream::test {
+namespace {
+
+constexpr TimeNs kT0 = 1'764'000'000LL * kNanosPerSecond;  // 2025-11-24T16:00:00Z
+TimeNs at(int second) { return kT0 + second * kNanosPerSecond; }
+
+std::uint64_t id_of(const SseEvent& e) { return std::stoull(e.id); }
+
+TEST(SseStream, ResponseHeadersAndConnectedEvent) {
+  auto config = test_config();
+  config.retry_ms = 1234;
+  config.heartbeat_interval = 7;
+  config.max_reconnect_attempts = 5;
+  TestServer server(config);
+  server.tag("boiler1.temperature", "degC");
+  server.tag("boiler1.pressure", "bar");
+
+  SseClient client(server.port(), "/api/sse/stream?tags[]=boiler1.temperature&tags[]=boiler1.pressure&interval=minute");
+  ASSERT_TRUE(client.read_head());
+  EXPECT_EQ(client.status(), 200);
+  EXPECT_EQ(client.header("content-type").rfind("text/event-stream", 0), 0u);
+  EXPECT_EQ(client.header("cache-control"), "no-cache");
+  EXPECT_EQ(client.header("x-accel-buffering"), "no");
+
+  auto connected = client.next();
+  ASSERT_TRUE(connected);
+  EXPECT_EQ(connected->type, "connected");
+  EXPECT_EQ(client.retry_ms(), 1234);
+  EXPECT_TRUE(client.body_bytes().starts_with("retry: 1234\n"));
+  const auto hello = boost::json::parse(connected->data).as_object();
+  EXPECT_EQ(hello.at("interval").as_string(), "minute");
+  EXPECT_EQ(hello.at("heartbeatInterval").to_number<double>(), 7.0);
+  EXPECT_EQ(hello.at("maxReconnectAttempts").to_number<int>(), 5);
+  EXPECT_EQ(hello.at("retry").to_number<int>(), 1234);
+  const auto& tags = hello.at("tags").as_array();
+  ASSERT_EQ(tags.size(), 2u);
+  EXPECT_EQ(tags[0].at("name").as_string(), "boiler1.temperature");
+  EXPECT_EQ(tags[0].at("unit").as_string(), "degC");
+  EXPECT_EQ(tags[1].at("name").as_string(), "boiler1.pressure");
+}
+
+TEST(SseStream, BracketFormsCommaListsAndGlobsResolveTheSameTags) {
+  TestServer server;
+  for (auto name : {"boiler1.temperature", "boiler1.pressure", "boiler2.temperature", "tank1.level"})
+    server.tag(name);
+  const std::vector<std::string> targets = {
+      "/api/sse/stream?tags[]=boiler1.temperature&tags[]=boiler1.pressure",
+      "/api/sse/stream?tags%5B%5D=boiler1.temperature&tags%5B%5D=boiler1.pressure",
+      "/api/sse/stream?tags=boiler1.temperature,boiler1.pressure",
+      "/api/sse/stream?tags[]=boiler1.*",
+  };
+  for (const auto& target : targets) {
+    SseClient client(server.port(), target);
+    ASSERT_TRUE(client.read_head()) << target;
+    ASSERT_EQ(client.status(), 200) << target;
+    auto connected = client.next();
+    ASSERT_TRUE(connected) << target;
+    std::set<std::string> names;
+    const auto hello = boost::json::parse(connected->data);
+    for (const auto& t : hello.at("tags").as_array())
+      names.insert(std::string(t.at("name").as_string()));
+    EXPECT_EQ(names, (std::set<std::string>{"boiler1.temperature", "boiler1.pressure"})) << target;
+  }
+}
+
+TEST(SseStream, SnapshotThenEveryChangeWithIncreasingIds) {
+  TestServer server;
+  server.push("a", 1.0, at(0));
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a&interval=raw");
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+  auto snapshot = client.next_of("data");
+  ASSERT_TRUE(snapshot);
+  ASSERT_TRUE(snapshot->has_id_field);
+  auto points = points_of(*snapshot);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].value, 1.0);
+  EXPECT_EQ(points[0].t, to_millis(at(0)));
+
+  std::uint64_t last_id = id_of(*snapshot);
+  for (int i = 1; i <= 5; ++i) {
+    server.push("a", 1.0 + i, at(i));
+    auto e = client.next_of("data");
+    ASSERT_TRUE(e);
+    ASSERT_TRUE(e->has_id_field);
+    EXPECT_GT(id_of(*e), last_id);
+    last_id = id_of(*e);
+    auto p = points_of(*e);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].value, 1.0 + i);
+    EXPECT_EQ(p[0].quality, "good");
+  }
+}
+
+TEST(SseStream, AggregatedIntervalCarriesBucketStatistics) {
+  TestServer server;
+  SseClient client(server.port(), "/api/sse/stream?tags[]=flow&interval=minute", {}, 0);
+  server.tag("flow");
+  // The tag must exist before the request: re-open after creating it.
+  SseClient c2(server.port(), "/api/sse/stream?tags[]=flow&interval=minute");
+  ASSERT_TRUE(c2.read_head());
+  ASSERT_TRUE(c2.next_of("connected"));
+  server.push("flow", 10, at(60));
+  server.push("flow", 20, at(61), Quality::uncertain);
+  auto e1 = c2.next_of("data");
+  auto e2 = c2.next_of("data");
+  ASSERT_TRUE(e1 && e2);
+  const auto doc = boost::json::parse(e2->data).as_object();
+  EXPECT_EQ(doc.at("interval").as_string(), "minute");
+  const auto& p = doc.at("points").as_array().at(0).as_object();
+  EXPECT_EQ(p.at("t").to_number<std::int64_t>(), to_millis(at(60)));
+  EXPECT_EQ(p.at("avg").to_number<double>(), 15.0);
+  EXPECT_EQ(p.at("min").to_number<double>(), 10.0);
+  EXPECT_EQ(p.at("max").to_number<double>(), 20.0);
+  EXPECT_EQ(p.at("first").to_number<double>(), 10.0);
+  EXPECT_EQ(p.at("last").to_number<double>(), 20.0);
+  EXPECT_EQ(p.at("count").to_number<int>(), 2);
+  EXPECT_EQ(p.at("q").as_string(), "uncertain");
+}
+
+TEST(SseStream, SendsOnlyWhenTheDataChanged) {
+  TestServer server;
+  server.tag("a");
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a");
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+  server.push("a", 5, at(1));
+  server.push("a", 5, at(1));  // the same sample again: nothing new to send
+  server.push("a", 6, at(2));
+  auto first = client.next_of("data");
+  auto second = client.next_of("data");
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(points_of(*first).at(0).value, 5);
+  EXPECT_EQ(points_of(*second).at(0).value, 6) << "the repeated sample must not produce an event";
+}
+
+TEST(SseStream, HeartbeatAtTheConfiguredInterval) {
+  auto config = test_config();
+  config.heartbeat_interval = 0.2;
+  TestServer server(config);
+  server.tag("a");
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a");
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+  const auto start = std::chrono::steady_clock::now();
+  auto h1 = client.next_of("heartbeat", 3s);
+  auto h2 = client.next_of("heartbeat", 3s);
+  auto h3 = client.next_of("heartbeat", 3s);
+  ASSERT_TRUE(h1 && h2 && h3);
+  // Three heartbeats take at least two intervals.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 390ms);
+  EXPECT_FALSE(h1->has_id_field) << "heartbeats must not move the client's last event id";
+  EXPECT_TRUE(boost::json::parse(h1->data).as_object().contains("t"));
+}
+
+TEST(SseStream, CoalescingWindowSendsLeadingEdgeThenLatestValues) {
+  auto config = test_config();
+  config.data_check_interval = 0.3;
+  TestServer server(config);
+  server.tag("a");
+  server.tag("b");
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a&tags[]=b");
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+
+  const auto start = std::chrono::steady_clock::now();
+  server.push("a", 1, at(1));  // after a quiet window: goes out at once
+  server.push("a", 2, at(2));  // inside the window: wait, latest wins
+  server.push("b", 7, at(2));
+  server.push("a", 3, at(3));
+  auto lead = client.next_of("data");
+  ASSERT_TRUE(lead);
+  auto lead_points = points_of(*lead);
+  ASSERT_EQ(lead_points.size(), 1u);
+  EXPECT_EQ(lead_points[0].value, 1);
+
+  auto trailing = client.next_of("data");
+  ASSERT_TRUE(trailing);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  auto points = points_of(*trailing);
+  ASSERT_EQ(points.size(), 2u) << trailing->data;
+  std::map<std::string, double> latest;
+  for (const auto& p : points) latest[p.tag] = p.value;
+  EXPECT_EQ(latest["a"], 3);
+  EXPECT_EQ(latest["b"], 7);
+  EXPECT_GE(elapsed, 250ms) << "changes inside the window wait for its end";
+}
+
+TEST(SseStream, ZeroWindowSendsEveryChange) {
+  TestServer server;  // data_check_interval 0
+  server.tag("a");
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a");
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+  for (int i = 0; i < 20; ++i) server.push("a", i, at(i));
+  std::vector<double> seen;
+  while (seen.size() < 20) {
+    auto e = client.next_of("data");
+    ASSERT_TRUE(e);
+    for (const auto& p : points_of(*e)) seen.push_back(p.value);
+  }
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(seen[i], i);
+}
+
+TEST(SseStream, ResumeWithLastEventIdHasNoGapAndNoDuplicate) {
+  TestServer server;
+  server.tag("a");
+  server.tag("b");
+  std::string last_id;
+  std::vector<double> received;
+  {
+    SseClient client(server.port(), "/api/sse/stream?tags[]=a&tags[]=b");
+    ASSERT_TRUE(client.read_head());
+    ASSERT_TRUE(client.next_of("connected"));
+    for (int i = 0; i < 5; ++i) server.push("a", i, at(i));
+    while (received.size() < 5) {
+      auto e = client.next_of("data");
+      ASSERT_TRUE(e);
+      for (const auto& p : points_of(*e)) received.push_back(p.value);
+      last_id = e->id;
+    }
+  }
+  // Missed while disconnected: a and b interleaved, plus a tag not subscribed.
+  for (int i = 5; i < 15; ++i) {
+    server.push("a", i, at(i));
+    server.push("other", -1, at(i));
+    if (i % 3 == 0) server.push("b", 100 + i, at(i));
+  }
+  std::vector<double> expected_a, expected_b;
+  for (int i = 5; i < 15; ++i) expected_a.push_back(i);
+  for (int i : {6, 9, 12}) expected_b.push_back(100 + i);
+  double live_value = 99;
+  for (const std::string& how : {"header", "query"}) {
+    SCOPED_TRACE(how);
+    std::unique_ptr<SseClient> client;
+    if (how == std::string("header"))
+      client = std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a&tags[]=b",
+                                           std::vector<std::string>{"Last-Event-ID: " + last_id});
+    else
+      client = std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a&tags[]=b&lastEventId=" + last_id);
+    ASSERT_TRUE(client->read_head());
+    auto connected = client->next_of("connected");
+    ASSERT_TRUE(connected);
+    EXPECT_TRUE(boost::json::parse(connected->data).at("resumed").as_bool());
+    std::vector<double> a_values, b_values;
+    while (a_values.size() < expected_a.size()) {
+      auto e = client->next();
+      ASSERT_TRUE(e);
+      ASSERT_NE(e->type, "error") << e->data;
+      if (e->type != "data") continue;
+      for (const auto& p : points_of(*e)) (p.tag == "a" ? a_values : b_values).push_back(p.value);
+    }
+    EXPECT_EQ(a_values, expected_a);
+    EXPECT_EQ(b_values, expected_b);
+    // Live changes continue after the replay, exactly once.
+    server.push("a", live_value, at(static_cast<int>(live_value)));
+    auto live = client->next_of("data");
+    ASSERT_TRUE(live);
+    auto p = points_of(*live);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].value, live_value);
+    // The next resume from the same id also misses this one.
+    expected_a.push_back(live_value++);
+  }
+}
+
+TEST(SseStream, ResumeReplaysLargeBacklogsInChunksInOrder) {
+  auto config = test_config();
+  config.replay_buffer = 100000;
+  TestServer server(config);
+  server.tag("a");
+  const std::string last = std::to_string(server.app().live().last_seq());
+  for (int i = 0; i < 3000; ++i) server.push("a", i, at(i));
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a", {"Last-Event-ID: " + last});
+  ASSERT_TRUE(client.read_head());
+  std::vector<double> values;
+  int events = 0;
+  while (values.size() < 3000) {
+    auto e = client.next_of("data");
+    ASSERT_TRUE(e) << "after " << values.size();
+    ++events;
+    for (const auto& p : points_of(*e)) values.push_back(p.value);
+  }
+  ASSERT_EQ(values.size(), 3000u);
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(values[i], i);
+  EXPECT_GT(events, 1) << "a backlog is sent in bounded chunks";
+}
+
+TEST(SseStream, ResumeBeyondTheReplayBufferSaysHistoryWasLost) {
+  auto config = test_config();
+  config.replay_buffer = 10;
+  TestServer server(config);
+  server.tag("a");
+  server.push("a", 0, at(0));
+  const std::string old_id = std::to_string(server.app().live().last_seq());
+  for (int i = 1; i <= 50; ++i) server.push("a", i, at(i));
+
+  for (const std::string& id : {old_id, std::string("99999999999999999")}) {
+    SCOPED_TRACE(id);
+    SseClient client(server.port(), "/api/sse/stream?tags[]=a", {"Last-Event-ID: " + id});
+    ASSERT_TRUE(client.read_head());
+    ASSERT_TRUE(client.next_of("connected"));
+    auto lost = client.next();
+    ASSERT_TRUE(lost);
+    ASSERT_EQ(lost->type, "error");
+    const auto err = boost::json::parse(lost->data).as_object();
+    EXPECT_EQ(err.at("code").as_string(), "history_lost");
+    auto snapshot = client.next();
+    ASSERT_TRUE(snapshot);
+    ASSERT_EQ(snapshot->type, "data");
+    auto p = points_of(*snapshot);
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].value, 50);
+  }
+}
+
+TEST(SseStream, BadQueriesGet400WithAJsonError) {
+  TestServer server;
+  server.tag("a");
+  struct Case {
+    std::string target;
+    std::vector<std::string> headers;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"/api/sse/stream?tags[]=nope", {}, "unknown_tag"},
+      {"/api/sse/stream?tags[]=zz.*", {}, "unknown_tag"},
+      {"/api/sse/stream?tags[]=a&interval=fortnight", {}, "unknown_interval"},
+      {"/api/sse/stream", {}, "missing_tags"},
+      {"/api/sse/stream?tags[]=a%zz", {}, "bad_query"},
+      {"/api/sse/stream?tags[]=a%20b", {}, "bad_tag"},
+      {"/api/sse/stream?tags[]=a&lastEventId=abc", {}, "bad_last_event_id"},
+      {"/api/sse/stream?tags[]=a", {"Last-Event-ID: 12x"}, "bad_last_event_id"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.target);
+    auto reply = http_get(server.port(), c.target, c.headers);
+    EXPECT_EQ(reply.status, 400);
+    EXPECT_EQ(reply.header("content-type"), "application/json");
+    auto err = boost::json::parse(reply.body).as_object();
+    EXPECT_EQ(err.at("code").as_string(), c.code);
+    EXPECT_FALSE(err.at("message").as_string().empty());
+  }
+}
+
+TEST(SseStream, StreamLimitsAnswer429And503) {
+  auto config = test_config();
+  config.max_streams_per_client = 2;
+  config.max_streams = 3;
+  TestServer server(config);
+  server.tag("a");
+  std::vector<std::unique_ptr<SseClient>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a"));
+    ASSERT_TRUE(open.back()->read_head());
+    ASSERT_TRUE(open.back()->next_of("connected"));
+  }
+  auto third = http_get(server.port(), "/api/sse/stream?tags[]=a");
+  EXPECT_EQ(third.status, 429);
+  EXPECT_EQ(boost::json::parse(third.body).at("code").as_string(), "too_many_streams_for_client");
+
+  // The diagnostic stream counts too; the per-client cap is hit first, so
+  // free one slot and take the last global one from the same address.
+  open.pop_back();
+  // Wait for the server to notice the close.
+  for (int i = 0; i < 100 && server.app().stats().streams_closed.load() < 1; ++i)
+    std::this_thread::sleep_for(20ms);
+  open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/test"));
+  ASSERT_TRUE(open.back()->read_head());
+  EXPECT_EQ(open.back()->status(), 200);
+}
+
+TEST(SseStream, UnknownPathsAndMethodsGetJsonErrors) {
+  TestServer server;
+  auto missing = http_get(server.port(), "/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(boost::json::parse(missing.body).at("code").as_string(), "not_found");
+  auto post = http_raw(server.port(), "POST /api/sse/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(post.status, 405);
+  auto health = http_get(server.port(), "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(boost::json::parse(health.body).at("status").as_string(), "ok");
+  auto garbage = http_raw(server.port(), "HELLO THERE\r\n\r\n");
+  EXPECT_EQ(garbage.status, 400);
+  auto huge = http_raw(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n");
+  EXPECT_EQ(huge.status, 431);
+}
+
+}  // namespace
+}  // namespace tagstream::test

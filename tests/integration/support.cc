@@ -1,0 +1,244 @@
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace tagstream::test {
+
+ServerConfig test_config() {
+  ServerConfig c;
+  c.listen = "127.0.0.1:0";
+  c.threads = 2;
+  c.simulator = false;
+  c.heartbeat_interval = 30;
+  c.data_check_interval = 0;
+  c.log_level = "warn";
+  c.shutdown_grace = 2;
+  return c;
+}
+
+TestServer::TestServer(ServerConfig config) : app_(std::make_unique<App>(std::move(config))) { app_->start(); }
+
+TestServer::~TestServer() { stop(); }
+
+void TestServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  app_->request_stop();
+  app_->wait();
+}
+
+TagId TestServer::tag(const std::string& name, const std::string& unit) {
+  return app_->registry().upsert(TagInfo{name, unit, "test tag " + name, DataType::number});
+}
+
+void TestServer::push(const std::string& name, double value, TimeNs ts, Quality q) {
+  TaggedSample s{tag(name), Sample{ts, value, q}};
+  app_->live().apply(std::span<const TaggedSample>(&s, 1));
+}
+
+void TestServer::push_many(const std::vector<std::pair<std::string, double>>& values, TimeNs ts) {
+  std::vector<TaggedSample> batch;
+  for (const auto& [name, v] : values) batch.push_back({tag(name), Sample{ts, v, Quality::good}});
+  app_->live().apply(batch);
+}
+
+namespace {
+
+int connect_loopback(unsigned short port, int receive_buffer = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error(std::string("connect failed: ") + std::strerror(errno));
+  }
+  return fd;
+}
+
+void send_all(int fd, const std::string& data) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send failed");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+/// Splits a response head into status and headers.
+void parse_head(const std::string& head, int& status, std::map<std::string, std::string>& headers) {
+  std::size_t pos = head.find("\r\n");
+  const std::string status_line = head.substr(0, pos);
+  if (status_line.size() >= 12) status = std::stoi(status_line.substr(9, 3));
+  while (pos != std::string::npos && pos + 2 < head.size()) {
+    const std::size_t next = head.find("\r\n", pos + 2);
+    const std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+    const std::size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      headers[lower(line.substr(0, colon))] = value;
+    }
+    pos = next;
+  }
+}
+
+}  // namespace
+
+std::string HttpReply::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpReply http_raw(unsigned short port, const std::string& raw) {
+  const int fd = connect_loopback(port);
+  send_all(fd, raw);
+  std::string all;
+  char buf[65536];
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, 10000) > 0) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    all.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  HttpReply reply;
+  const std::size_t end = all.find("\r\n\r\n");
+  if (end == std::string::npos) return reply;
+  parse_head(all.substr(0, end), reply.status, reply.headers);
+  reply.body = all.substr(end + 4);
+  return reply;
+}
+
+HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra) {
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : extra) req += h + "\r\n";
+  req += "\r\n";
+  return http_raw(port, req);
+}
+
+SseClient::SseClient(unsigned short port, const std::string& target, const std::vector<std::string>& extra,
+                     int receive_buffer) {
+  fd_ = connect_loopback(port, receive_buffer);
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  for (const auto& h : extra) req += h + "\r\n";
+  req += "\r\n";
+  send_all(fd_, req);
+}
+
+SseClient::~SseClient() { close(); }
+
+void SseClient::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
+  if (eof_ || fd_ < 0) return false;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char buf[65536];
+  const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
+  raw_.append(buf, static_cast<std::size_t>(n));
+  if (!head_done_) {
+    const std::size_t end = raw_.find("\r\n\r\n");
+    if (end == std::string::npos) return true;
+    parse_head(raw_.substr(0, end), status_, headers_);
+    head_done_ = true;
+    body_ = raw_.substr(end + 4);
+    parser_.feed(body_, [this](const SseEvent& e) { events_.push_back(e); });
+    return true;
+  }
+  body_.append(buf, static_cast<std::size_t>(n));
+  parser_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](const SseEvent& e) { events_.push_back(e); });
+  return true;
+}
+
+bool SseClient::read_head(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!head_done_)
+    if (!fill(deadline)) return false;
+  return true;
+}
+
+std::string SseClient::header(const std::string& name) const {
+  auto it = headers_.find(name);
+  return it == headers_.end() ? std::string() : it->second;
+}
+
+std::optional<SseEvent> SseClient::next(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (next_event_ >= events_.size())
+    if (!fill(deadline)) return std::nullopt;
+  return events_[next_event_++];
+}
+
+std::optional<SseEvent> SseClient::next_of(const std::string& type, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto e = next(std::max(left, std::chrono::milliseconds(0)));
+    if (!e) return std::nullopt;
+    if (e->type == type) return e;
+  }
+}
+
+bool SseClient::wait_closed(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!eof_)
+    if (!fill(deadline) && !eof_) return false;
+  return true;
+}
+
+std::vector<Point> points_of(const SseEvent& event) {
+  std::vector<Point> out;
+  const auto doc = boost::json::parse(event.data);
+  for (const auto& v : doc.at("points").as_array()) {
+    const auto& o = v.as_object();
+    Point p;
+    p.tag = std::string(o.at("tag").as_string());
+    p.t = o.at("t").to_number<std::int64_t>();
+    if (o.contains("v"))
+      p.value = o.at("v").to_number<double>();
+    else {
+      p.value = o.at("last").to_number<double>();
+      p.count = o.at("count").to_number<std::uint64_t>();
+    }
+    p.quality = std::string(o.at("q").as_string());
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace tagstream::test

@@ -1,0 +1,116 @@
+#pragma once
+// Test support: an in-process server on a loopback port and blocking clients
+// that speak raw HTTP over real sockets.
+#include <sys/socket.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/app.h"
+#include "app/config.h"
+#include "client/sse_parser.h"
+
+namespace tagstream::test {
+
+using namespace std::chrono_literals;
+
+/// Defaults for tests: loopback port 0, no simulator, short heartbeat.
+ServerConfig test_config();
+
+/// An App on 127.0.0.1:<free port>, started in the constructor and stopped
+/// in the destructor.
+class TestServer {
+ public:
+  explicit TestServer(ServerConfig config = test_config());
+  ~TestServer();
+
+  unsigned short port() const { return app_->port(); }
+  App& app() { return *app_; }
+
+  /// Creates a tag (if new) and returns its id.
+  TagId tag(const std::string& name, const std::string& unit = "");
+  /// Applies one sample through the live path, as an ingest would.
+  void push(const std::string& name, double value, TimeNs ts, Quality q = Quality::good);
+  void push_many(const std::vector<std::pair<std::string, double>>& values, TimeNs ts);
+
+  void stop();
+
+ private:
+  std::unique_ptr<App> app_;
+  bool stopped_ = false;
+};
+
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string header(const std::string& lower_name) const;
+};
+
+/// A plain GET (Connection: close) with the given extra header lines.
+HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra = {});
+/// Sends `raw` bytes as the request and reads the reply to EOF.
+HttpReply http_raw(unsigned short port, const std::string& raw);
+
+/// A raw-socket SSE client: sends the request itself, parses the response
+/// head by hand and the body with the WHATWG parser; keeps every raw byte.
+class SseClient {
+ public:
+  /// Connects and sends a GET for `target`. `receive_buffer` > 0 shrinks
+  /// SO_RCVBUF (for clients meant to fall behind).
+  SseClient(unsigned short port, const std::string& target, const std::vector<std::string>& extra = {},
+            int receive_buffer = 0);
+  ~SseClient();
+
+  /// Reads the status line and headers.
+  bool read_head(std::chrono::milliseconds timeout = 5s);
+  int status() const { return status_; }
+  std::string header(const std::string& lower_name) const;
+
+  /// The next event, or nullopt on timeout / EOF.
+  std::optional<SseEvent> next(std::chrono::milliseconds timeout = 5s);
+  /// The next event of `type`, skipping others (heartbeats, say).
+  std::optional<SseEvent> next_of(const std::string& type, std::chrono::milliseconds timeout = 5s);
+  /// True once the server closed the connection.
+  bool wait_closed(std::chrono::milliseconds timeout = 5s);
+
+  const std::string& raw() const { return raw_; }
+  const std::string& body_bytes() const { return body_; }
+  std::optional<int> retry_ms() const { return parser_.retry_ms(); }
+  int fd() const { return fd_; }
+  void close();
+
+ private:
+  /// Reads what is available within the timeout; false on EOF / timeout.
+  bool fill(std::chrono::steady_clock::time_point deadline);
+
+  int fd_ = -1;
+  bool eof_ = false;
+  int status_ = 0;
+  std::map<std::string, std::string> headers_;
+  std::string raw_;   // everything received
+  std::string body_;  // after the head
+  bool head_done_ = false;
+  SseParser parser_;
+  std::vector<SseEvent> events_;
+  std::size_t next_event_ = 0;
+};
+
+/// Parses a `data` event's JSON points as (tag, t, v or last) tuples.
+struct Point {
+  std::string tag;
+  std::int64_t t = 0;
+  double value = 0;  // v for raw, last for aggregates
+  std::uint64_t count = 0;
+  std::string quality;
+};
+std::vector<Point> points_of(const SseEvent& event);
+
+/// Resident set size of this process, in bytes.
+std::size_t resident_bytes();
+
+}  // namespace tagstream::test
