@@ -25,7 +25,6 @@ struct ServerStats {
   std::atomic<std::uint64_t> events_sent{0};
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> slow_streams_dropped{0};
-  std::atomic<std::uint64_t> streams_coalesced{0};  // times a stream fell behind and was resynced
   std::atomic<std::int64_t> queued_bytes{0};        // bytes waiting in stream queues, all streams
 };
 

@@ -1,6 +1,10 @@
 #include "support.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -11,6 +15,8 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+
+extern char** environ;
 
 namespace tagstream::test {
 
@@ -232,6 +238,73 @@ std::vector<Point> points_of(const SseEvent& event) {
     out.push_back(std::move(p));
   }
   return out;
+}
+
+Child::Child(const std::vector<std::string>& args) {
+  int err_pipe[2], out_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  // The test process holds servers' listening sockets: the child must not.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(err_pipe[1]);
+  ::close(out_pipe[1]);
+  err_fd = err_pipe[0];
+  out_fd = out_pipe[0];
+  if (rc != 0) throw std::runtime_error("spawn failed");
+}
+
+Child::~Child() {
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  if (err_fd >= 0) ::close(err_fd);
+  if (out_fd >= 0) ::close(out_fd);
+}
+
+void Child::pump(int wait_ms) {
+  pollfd p[2] = {{err_fd, POLLIN, 0}, {out_fd, POLLIN, 0}};
+  if (::poll(p, 2, wait_ms) <= 0) return;
+  char buf[4096];
+  for (int i = 0; i < 2; ++i) {
+    if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
+    const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+    if (n > 0) (i == 0 ? err : out).append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+std::optional<std::vector<std::string>> Child::wait_for(const std::regex& pattern, std::chrono::milliseconds timeout,
+                                           bool on_stdout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    std::smatch m;
+    if (std::regex_search(on_stdout ? out : err, m, pattern)) return std::vector<std::string>(m.begin(), m.end());
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    pump(50);
+  }
+}
+
+int Child::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      pump(0);
+      pump(0);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    pump(20);
+  }
+  return -1;
 }
 
 std::size_t resident_bytes() {

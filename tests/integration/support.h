@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,28 @@ struct Point {
   std::string quality;
 };
 std::vector<Point> points_of(const SseEvent& event);
+
+/// The real binary, spawned with stdout and stderr on pipes; killed on
+/// destruction if still running.
+struct Child {
+  pid_t pid = -1;
+  int out_fd = -1;
+  int err_fd = -1;
+  std::string out;
+  std::string err;
+
+  explicit Child(const std::vector<std::string>& args);
+  ~Child();
+  /// Reads output until `pattern` matches stderr (or stdout), or timeout.
+  /// Returns the match and its groups, copied.
+  std::optional<std::vector<std::string>> wait_for(const std::regex& pattern, std::chrono::milliseconds timeout,
+                                      bool on_stdout = false);
+  /// Waits for exit; returns the exit status, 128+signal, or -1 on timeout.
+  int wait_exit(std::chrono::milliseconds timeout);
+
+ private:
+  void pump(int wait_ms);
+};
 
 /// Resident set size of this process, in bytes.
 std::size_t resident_bytes();

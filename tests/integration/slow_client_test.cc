@@ -1,0 +1,86 @@
+// A client that never reads must not delay other streams, nor grow the
+// server's memory past its per-stream bound; it is dropped after the
+// deadline.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "support.h"
+
+namespace tagstream::test {
+namespace {
+
+constexpr TimeNs kT0 = 1'764'000'000LL * kNanosPerSecond;
+
+TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
+  auto config = test_config();
+  config.client_buffer_bytes = 64 * 1024;
+  config.slow_client_timeout = 3;
+  config.data_check_interval = 0;  // every change is sent: the most pressure
+  TestServer server(config);
+  constexpr int kTags = 40;
+  constexpr int kBatches = 3000;
+  std::string tag_query;
+  for (int t = 0; t < kTags; ++t) {
+    server.tag("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big");
+    tag_query += (t ? "&" : "") + std::string("tags[]=plant.area") + std::to_string(t) + ".*";
+  }
+
+  // The slow client: a tiny receive buffer, and it never reads a byte.
+  SseClient slow(server.port(), "/api/sse/stream?" + tag_query, {}, 4096);
+  // Make sure the server has it subscribed before the flood.
+  for (int i = 0; i < 200 && server.app().stats().streams_opened.load() < 1; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(server.app().stats().streams_opened.load(), 1u);
+
+  // The good client reads everything on its own thread.
+  SseClient good(server.port(), "/api/sse/stream?" + tag_query);
+  ASSERT_TRUE(good.read_head());
+  ASSERT_TRUE(good.next_of("connected"));
+  std::atomic<bool> saw_final{false};
+  std::atomic<std::uint64_t> dropped_when_final_seen{0};
+  std::thread reader([&] {
+    const double final_value = kBatches - 1;
+    int final_tags = 0;
+    while (final_tags < kTags) {
+      auto e = good.next_of("data", 20s);
+      if (!e) return;
+      for (const auto& p : points_of(*e))
+        if (p.value == final_value) ++final_tags;
+    }
+    dropped_when_final_seen = server.app().stats().slow_streams_dropped.load();
+    saw_final = true;
+  });
+
+  const std::size_t rss_before = resident_bytes();
+  std::int64_t peak_queued = 0;
+  std::vector<std::pair<std::string, double>> batch;
+  for (int b = 0; b < kBatches; ++b) {
+    batch.clear();
+    for (int t = 0; t < kTags; ++t)
+      batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big", b);
+    server.push_many(batch, kT0 + b * kNanosPerMilli);
+    peak_queued = std::max(peak_queued, server.app().stats().queued_bytes.load());
+  }
+  reader.join();
+  const std::size_t rss_after = resident_bytes();
+
+  EXPECT_TRUE(saw_final) << "the reading client must get the latest values";
+  EXPECT_EQ(dropped_when_final_seen.load(), 0u)
+      << "the reading client got its data before the stalled one was even dropped: it was not held up by it";
+  // Two streams, each bounded: what is queued never exceeds both bounds
+  // plus one frame each.
+  EXPECT_LE(peak_queued, static_cast<std::int64_t>(2 * (config.client_buffer_bytes + 16 * 1024)));
+  EXPECT_GE(server.app().stats().events_sent.load(), static_cast<std::uint64_t>(kBatches / 10));
+  // The flood was ~10 MB per stream; the server must not have kept it.
+  EXPECT_LT(rss_after - std::min(rss_after, rss_before), 64u * 1024 * 1024);
+
+  // The stalled client is dropped once its write has been stuck past the deadline.
+  for (int i = 0; i < 500 && server.app().stats().slow_streams_dropped.load() == 0; ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(server.app().stats().slow_streams_dropped.load(), 1u);
+}
+
+}  // namespace
+}  // namespace tagstream::test
