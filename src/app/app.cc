@@ -152,6 +152,7 @@ void App::wait() {
     std::unique_lock lock(done_mutex_);
     done_cv_.wait(lock, [this] { return done_; });
   }
+  if (threads_.empty()) return;
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();

@@ -146,7 +146,12 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       reply->set(http::field::allow, "GET, HEAD");
     } else {
       const std::string& path = target.target->path;
-      if (path == "/api/sse/stream") {
+      const bool is_stream = path == "/api/sse/stream" || path == "/api/sse/test";
+      if (is_stream && req.method() != http::verb::get) {
+        reply = error_response(http::status::method_not_allowed, "method_not_allowed",
+                               "streams are opened with GET", version, keep_alive);
+        reply->set(http::field::allow, "GET");
+      } else if (path == "/api/sse/stream") {
         reply = co_await serve_tag_stream(stream, req, *target.target, shard, connection.active);
         if (!reply) break;  // a stream ran; the connection ends with it
       } else if (path == "/api/sse/test") {

@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <charconv>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -16,24 +15,11 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-tcp::endpoint parse_listen(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("listen address must be host:port, got " + listen);
-  std::string host = listen.substr(0, colon);
-  const std::string port_text = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty() || host == "*") host = "0.0.0.0";
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
-    throw std::runtime_error("bad port in listen address " + listen);
-  boost::system::error_code aec;
-  auto address = asio::ip::make_address(host, aec);
-  if (aec) {
-    if (host == "localhost") return {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)};
-    throw std::runtime_error("listen host must be an IP address, got " + host);
-  }
-  return {address, static_cast<unsigned short>(port)};
+tcp::endpoint resolve_listen(const std::string& listen) {
+  const auto parts = split_listen(listen);
+  if (!parts) throw std::runtime_error("listen address must be HOST:PORT with an IP host, got " + listen);
+  const std::string host = parts->host == "localhost" ? "127.0.0.1" : parts->host;
+  return {asio::ip::make_address(host), parts->port};
 }
 
 }  // namespace
@@ -47,7 +33,7 @@ HttpServer::HttpServer(ServerContext& server, const std::vector<asio::io_context
 HttpServer::~HttpServer() = default;
 
 void HttpServer::listen() {
-  const tcp::endpoint endpoint = parse_listen(server_.config.listen);
+  const tcp::endpoint endpoint = resolve_listen(server_.config.listen);
   boost::system::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);

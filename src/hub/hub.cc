@@ -64,10 +64,12 @@ std::string group_key(const StreamSpec& spec) {
 
 }  // namespace
 
-HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq)
+HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq,
+                   const std::atomic<Seq>& published)
     : io_(io),
       registry_(registry),
       options_(options),
+      published_(published),
       position_(start_seq),
       replay_floor_(start_seq),
       heartbeat_timer_(io) {
@@ -131,7 +133,9 @@ Member* HubShard::subscribe(StreamSink* sink, const StreamSpec& spec) {
 
   if (!spec.resume_after) {
     send_snapshot(*m, 0);
-  } else if (*spec.resume_after < replay_floor_ || *spec.resume_after > position_) {
+  } else if (*spec.resume_after < replay_floor_ || *spec.resume_after > published_.load()) {
+    // Older than the ring, or never sent by this server (an id from an
+    // earlier run, or made up).
     send_history_lost(*m, *spec.resume_after);
   } else {
     m->mode = Member::Mode::replay;
@@ -217,7 +221,9 @@ void HubShard::send_replay_chunk(Member& m) {
         picked[slot->second] = &c;  // a later state of the same bucket
     }
   }
-  if (it == ring_.end() && picked.size() < options_.replay_chunk_points) scanned = position_;
+  // An id this shard has not reached yet (sent by another shard a moment
+  // ago) is caught up with by the live path: start_seq below filters it.
+  if (it == ring_.end() && picked.size() < options_.replay_chunk_points) scanned = std::max(scanned, position_);
   if (!picked.empty()) {
     DataEventBuilder builder(iv);
     for (const Change* c : picked) append_point(builder.next_point(), c->tag, iv, *c);
@@ -229,7 +235,7 @@ void HubShard::send_replay_chunk(Member& m) {
   m.cursor = scanned;
   if (scanned >= position_) {
     m.mode = Member::Mode::live;
-    m.start_seq = position_;
+    m.start_seq = scanned;
   }
 }
 
@@ -371,14 +377,16 @@ void HubShard::schedule_heartbeat() {
 }
 
 Hub::Hub(const std::vector<asio::io_context*>& contexts, const TagRegistry& registry, HubOptions options,
-         Seq start_seq) {
+         Seq start_seq)
+    : published_(start_seq) {
   for (asio::io_context* io : contexts)
-    shards_.push_back(std::make_unique<HubShard>(*io, registry, options, start_seq));
+    shards_.push_back(std::make_unique<HubShard>(*io, registry, options, start_seq, published_));
 }
 
 Hub::~Hub() = default;
 
 void Hub::publish(const ChangeBatchPtr& batch) {
+  published_.store(batch->last_seq());
   for (auto& shard : shards_) {
     HubShard* s = shard.get();
     asio::post(s->io(), [s, batch] { s->on_batch(batch); });

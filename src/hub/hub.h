@@ -14,6 +14,7 @@
 //   serializes each `data` frame once for all its members.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -67,7 +68,11 @@ struct Member {
 
 class HubShard {
  public:
-  HubShard(boost::asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq);
+  /// `published` is the highest seq handed to Hub::publish (shared by all
+  /// shards): an id at or below it is real even if this shard has not seen
+  /// it yet.
+  HubShard(boost::asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq,
+           const std::atomic<Seq>& published);
   ~HubShard();
   HubShard(const HubShard&) = delete;
   HubShard& operator=(const HubShard&) = delete;
@@ -104,6 +109,7 @@ class HubShard {
   boost::asio::io_context& io_;
   const TagRegistry& registry_;
   HubOptions options_;
+  const std::atomic<Seq>& published_;
   Seq position_;     // last seq applied to this shard
   Seq replay_floor_; // changes after this are in the ring
   std::deque<ChangeBatchPtr> ring_;
@@ -131,6 +137,7 @@ class Hub {
   void publish(const ChangeBatchPtr& batch);
 
  private:
+  std::atomic<Seq> published_;
   std::vector<std::unique_ptr<HubShard>> shards_;
 };
 

@@ -137,6 +137,11 @@ std::string& DataEventBuilder::next_point() {
 }
 
 FramePtr DataEventBuilder::finish(Seq last_seq) {
+  if (points_ == 0) {  // no point: still the well-formed object, with an empty array
+    json_ = "{\"interval\":\"";
+    json_ += to_string(interval_);
+    json_ += "\",\"points\":[";
+  }
   json_ += "]}";
   auto frame = std::make_shared<std::string>();
   frame->reserve(json_.size() + 40);

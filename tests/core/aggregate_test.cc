@@ -444,17 +444,18 @@ TEST(Aggregate, PropertyMergeEqualsAddingEverySampleDirectly) {
   std::mt19937_64 rng(20261125);
   std::uniform_real_distribution<double> value(-1e6, 1e6);
   std::uniform_int_distribution<int> quality_pick(0, 19);
+  std::vector<TimeNs> offsets(kMin / kNanosPerMilli);
+  std::iota(offsets.begin(), offsets.end(), TimeNs{0});
   for (int round = 0; round < 300; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 200)(rng);
     // Distinct timestamps (so first/last are unambiguous whatever the merge
     // order), within one minute bucket, in random arrival order.
     const TimeNs bucket = bucket_start(kSomeInstant + round * kMin, Interval::minute);
-    std::vector<TimeNs> offsets(kMin / kNanosPerMilli);
-    std::iota(offsets.begin(), offsets.end(), TimeNs{0});
-    std::shuffle(offsets.begin(), offsets.end(), rng);
     std::vector<Sample> samples;
     for (std::size_t i = 0; i < n; ++i) {
+      // Partial Fisher-Yates: n distinct millisecond offsets in random order.
+      std::swap(offsets[i], offsets[std::uniform_int_distribution<std::size_t>(i, offsets.size() - 1)(rng)]);
       const int qp = quality_pick(rng);
       // Mostly good, so "all good" buckets happen too.
       const Quality q = qp < 16 ? Quality::good : qp < 19 ? Quality::uncertain : Quality::bad;

@@ -2,7 +2,10 @@
 // raw-socket client.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <set>
+#include <thread>
 
 #include "support.h"
 
@@ -45,6 +48,32 @@ TEST(SseStream, ResponseHeadersAndConnectedEvent) {
   EXPECT_EQ(tags[0].at("name").as_string(), "boiler1.temperature");
   EXPECT_EQ(tags[0].at("unit").as_string(), "degC");
   EXPECT_EQ(tags[1].at("name").as_string(), "boiler1.pressure");
+}
+
+TEST(SseStream, DiagnosticStreamFramesMultiLineDataWithIdsAndRetry) {
+  TestServer server;
+  SseClient client(server.port(), "/api/sse/test");
+  ASSERT_TRUE(client.read_head());
+  EXPECT_EQ(client.status(), 200);
+  ASSERT_TRUE(client.next_of("connected"));
+  auto first = client.next_of("test", 5s);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->has_id_field);
+  EXPECT_EQ(first->id, "1");
+  // Two data lines on the wire, joined by the client with a newline.
+  EXPECT_NE(client.body_bytes().find("id: 1\nevent: test\ndata: counter 1\ndata: time "), std::string::npos)
+      << client.body_bytes();
+  EXPECT_TRUE(first->data.starts_with("counter 1\ntime 20")) << first->data;
+  EXPECT_EQ(std::count(first->data.begin(), first->data.end(), '\n'), 1);
+  EXPECT_EQ(client.retry_ms(), 3000);
+
+  // Resuming continues the counter.
+  SseClient resumed(server.port(), "/api/sse/test", {"Last-Event-ID: 41"});
+  ASSERT_TRUE(resumed.read_head());
+  auto next = resumed.next_of("test", 5s);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, "42");
+  EXPECT_TRUE(next->data.starts_with("counter 42\n"));
 }
 
 TEST(SseStream, BracketFormsCommaListsAndGlobsResolveTheSameTags) {
