@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <latch>
 #include <set>
 #include <string>
 #include <thread>
@@ -226,13 +227,15 @@ TEST(TagRegistry, MatchIsSortedByName) {
 TEST(TagRegistry, ConcurrentUpsertsOfOverlappingNamesGiveUniqueDenseIds) {
   TagRegistry reg;
   constexpr int kThreads = 4;
-  constexpr int kNames = 2000;
+  constexpr int kNames = 20000;
   // Every thread upserts the same names, each in its own order, so creations
   // race with each other and with lookups of the same name.
   std::vector<std::vector<TagId>> seen(kThreads, std::vector<TagId>(kNames));
+  std::latch start(kThreads);  // all threads start together, so they overlap
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      start.arrive_and_wait();
       for (int k = 0; k < kNames; ++k) {
         // Threads 0 and 2 stride by 1 and 3 (coprime with kNames), thread 1 goes
         // backwards, thread 3 starts in the middle: every name is visited once each.

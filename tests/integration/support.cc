@@ -169,7 +169,7 @@ bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
     eof_ = true;
     return false;
   }
-  raw_.append(buf, static_cast<std::size_t>(n));
+  if (retain_ || !head_done_) raw_.append(buf, static_cast<std::size_t>(n));
   if (!head_done_) {
     const std::size_t end = raw_.find("\r\n\r\n");
     if (end == std::string::npos) return true;
@@ -179,7 +179,15 @@ bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
     parser_.feed(body_, [this](const SseEvent& e) { events_.push_back(e); });
     return true;
   }
-  body_.append(buf, static_cast<std::size_t>(n));
+  if (retain_) {
+    body_.append(buf, static_cast<std::size_t>(n));
+  } else {
+    raw_.clear();
+    if (next_event_ == events_.size()) {
+      events_.clear();
+      next_event_ = 0;
+    }
+  }
   parser_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](const SseEvent& e) { events_.push_back(e); });
   return true;
 }

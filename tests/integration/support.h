@@ -79,6 +79,10 @@ class SseClient {
   /// True once the server closed the connection.
   bool wait_closed(std::chrono::milliseconds timeout = 5s);
 
+  /// Stops keeping received bytes and consumed events (for long floods
+  /// whose memory is being measured).
+  void forget_history() { retain_ = false; }
+
   const std::string& raw() const { return raw_; }
   const std::string& body_bytes() const { return body_; }
   std::optional<int> retry_ms() const { return parser_.retry_ms(); }
@@ -99,6 +103,7 @@ class SseClient {
   SseParser parser_;
   std::vector<SseEvent> events_;
   std::size_t next_event_ = 0;
+  bool retain_ = true;
 };
 
 /// Parses a `data` event's JSON points as (tag, t, v or last) tuples.

@@ -1,0 +1,180 @@
+// HubShard on a test-driven io_context: coalescing, late joiners, replay
+// and back-pressure, without sockets.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "client/sse_parser.h"
+#include "core/live_state.h"
+#include "hub/hub.h"
+
+namespace tagstream {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr TimeNs kT0 = 1'764'000'000LL * kNanosPerSecond;
+
+/// Records what the shard queues; refuses past `bound` bytes like the real one.
+struct RecordingSink : StreamSink {
+  explicit RecordingSink(std::size_t bound = 1 << 30) : bound(bound) {}
+  bool offer(const FramePtr& frame) override {
+    if (!queue.empty() && queued + frame->size() > bound) return false;
+    queue.push_back(frame);
+    queued += frame->size();
+    return true;
+  }
+  /// "Writes" everything queued: parses it into events.
+  void drain() {
+    for (const auto& f : queue)
+      parser.feed(*f, [this](const SseEvent& e) { events.push_back(e); });
+    queue.clear();
+    queued = 0;
+  }
+  std::vector<std::pair<std::string, double>> values(const std::string& type = "data") const {
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& e : events) {
+      if (e.type != type) continue;
+      const auto doc = boost::json::parse(e.data);
+      for (const auto& p : doc.at("points").as_array())
+        out.emplace_back(std::string(p.at("tag").as_string()), p.at("v").to_number<double>());
+    }
+    return out;
+  }
+  std::size_t bound;
+  std::size_t queued = 0;
+  std::vector<FramePtr> queue;
+  SseParser parser;
+  std::vector<SseEvent> events;
+};
+
+struct ShardFixture : ::testing::Test {
+  void make(std::chrono::nanoseconds window, std::size_t replay = 1000) {
+    HubOptions options;
+    options.coalesce_window = window;
+    options.heartbeat_interval = 0ns;  // no heartbeats in these tests
+    options.replay_capacity = replay;
+    options.replay_chunk_points = 4;
+    hub = std::make_unique<Hub>(std::vector<boost::asio::io_context*>{&io}, registry, options, 0);
+    live = std::make_unique<LiveState>(0);
+    live->set_publisher([this](ChangeBatchPtr b) { hub->publish(b); });
+    a = registry.upsert({"a", "", "", DataType::number});
+    b = registry.upsert({"b", "", "", DataType::number});
+  }
+  void push(TagId tag, double v, int second) {
+    TaggedSample s{tag, Sample{kT0 + second * kNanosPerSecond, v, Quality::good}};
+    live->apply(std::span<const TaggedSample>(&s, 1));
+    io.restart();
+    io.poll();  // deliver the posted batch
+  }
+  void run_for(std::chrono::milliseconds d) {
+    io.restart();
+    io.run_for(d);
+  }
+  StreamSpec spec(std::optional<Seq> resume = std::nullopt) { return StreamSpec{{a, b}, Interval::raw, resume}; }
+  HubShard& shard() { return hub->shard(0); }
+
+  boost::asio::io_context io;
+  TagRegistry registry;
+  std::unique_ptr<Hub> hub;
+  std::unique_ptr<LiveState> live;
+  TagId a = 0, b = 0;
+};
+
+TEST_F(ShardFixture, LateJoinerInsideAWindowGetsNoDuplicate) {
+  make(50ms);
+  RecordingSink first, late;
+  Member* m1 = shard().subscribe(&first, spec());
+  push(a, 1, 1);  // leading edge: sent at once
+  push(a, 2, 2);  // held for the window
+  Member* m2 = shard().subscribe(&late, spec());  // snapshot already has a=2
+  run_for(200ms);
+  first.drain();
+  late.drain();
+  EXPECT_EQ(first.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 2}}));
+  EXPECT_EQ(late.values(), (std::vector<std::pair<std::string, double>>{{"a", 2}}))
+      << "the window's flush must not repeat what the snapshot gave";
+  push(a, 3, 3);
+  run_for(200ms);
+  first.drain();
+  late.drain();
+  EXPECT_EQ(first.values().back(), (std::pair<std::string, double>{"a", 3}));
+  EXPECT_EQ(late.values().back(), (std::pair<std::string, double>{"a", 3}));
+  shard().unsubscribe(m1);
+  shard().unsubscribe(m2);
+}
+
+TEST_F(ShardFixture, SameTagsAndIntervalShareOneSerializedFrame) {
+  make(0ns);
+  RecordingSink s1, s2;
+  Member* m1 = shard().subscribe(&s1, spec());
+  Member* m2 = shard().subscribe(&s2, spec());
+  push(b, 5, 1);
+  ASSERT_EQ(s1.queue.size(), 1u);
+  ASSERT_EQ(s2.queue.size(), 1u);
+  EXPECT_EQ(s1.queue[0].get(), s2.queue[0].get()) << "one frame object for every member of the group";
+  shard().unsubscribe(m1);
+  shard().unsubscribe(m2);
+}
+
+TEST_F(ShardFixture, ResumeReplaysInChunksAsTheSinkDrains) {
+  make(0ns);
+  push(a, 0, 0);
+  const Seq resume_from = live->last_seq();
+  for (int i = 1; i <= 10; ++i) push(i % 2 ? a : b, i, i);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec(resume_from));
+  std::vector<std::pair<std::string, double>> got;
+  int rounds = 0;
+  while (!sink.queue.empty() && rounds++ < 20) {
+    sink.drain();
+    shard().on_drained(m);
+  }
+  got = sink.values();
+  ASSERT_EQ(got.size(), 10u);
+  for (int i = 1; i <= 10; ++i) EXPECT_EQ(got[i - 1], (std::pair<std::string, double>{i % 2 ? "a" : "b", i}));
+  EXPECT_EQ(sink.events.size(), 3u) << "10 points in chunks of 4";
+  // Ids grow and the last one is the position reached.
+  EXPECT_EQ(std::stoull(sink.events.back().id), live->last_seq());
+  push(a, 99, 99);  // live again
+  sink.drain();
+  EXPECT_EQ(sink.values().back(), (std::pair<std::string, double>{"a", 99}));
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, SlowSinkCoalescesToTheLatestValuesWhenItDrains) {
+  make(0ns);
+  RecordingSink sink(200);  // room for about two frames
+  Member* m = shard().subscribe(&sink, spec());
+  for (int i = 1; i <= 50; ++i) push(a, i, i);
+  EXPECT_LE(sink.queued, 200u + 120u) << "the queue stays within its bound";
+  sink.drain();
+  shard().on_drained(m);  // queue empty: the shard sends the latest values
+  sink.drain();
+  const auto got = sink.values();
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_LT(got.size(), 10u) << "not every change: they coalesced";
+  EXPECT_EQ(got.back(), (std::pair<std::string, double>{"a", 50}));
+  push(a, 51, 51);  // and it is live again
+  sink.drain();
+  EXPECT_EQ(sink.values().back(), (std::pair<std::string, double>{"a", 51}));
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, ResumeOlderThanTheRingIsHistoryLostThenSnapshot) {
+  make(0ns, /*replay=*/3);
+  push(a, 0, 0);
+  const Seq old = live->last_seq();
+  for (int i = 1; i <= 10; ++i) push(a, i, i);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec(old));
+  sink.drain();
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events[0].type, "error");
+  EXPECT_NE(sink.events[0].data.find("\"history_lost\""), std::string::npos);
+  EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 10}}));
+  shard().unsubscribe(m);
+}
+
+}  // namespace
+}  // namespace tagstream
