@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build run test unit integration clean
+.PHONY: all deps configure build run test test-fast clean
 
 all: build
 
@@ -25,5 +25,9 @@ run: build
 test: build
 	@./scripts/run-tests.sh $(BUILD)
 
+# The release-build tests only, without the sanitizer builds: for quick loops.
+test-fast: build
+	@SANITIZERS=0 ./scripts/run-tests.sh $(BUILD)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan

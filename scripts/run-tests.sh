@@ -1,23 +1,68 @@
 #!/usr/bin/env bash
-# Runs every test suite and ends with one line: how many passed and failed.
+# Runs every test suite: the release build, then the same tests built with
+# AddressSanitizer + UBSan and with ThreadSanitizer (set SANITIZERS=0 to skip
+# those). Ends with one line: how many passed and failed in all.
 set -uo pipefail
-build=${1:-build}
 cd "$(dirname "$0")/.."
+build=${1:-build}
+jobs=$(nproc)
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+total=0
+failed=0
+status=0
 
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300 2>&1 | tee "$log"
-ctest_status=${PIPESTATUS[0]}
+# run_suite LABEL BUILD_DIR: runs ctest there and adds its counts.
+run_suite() {
+  local label=$1 dir=$2 log
+  log=$(mktemp)
+  echo "=== ${label}: ctest in ${dir}"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 300 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # ctest's own summary: "100% tests passed, 0 tests failed out of 57"
+  local summary n f
+  summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  rm -f "$log"
+  if [[ -z $summary ]]; then
+    echo "=== ${label}: no test summary (ctest exit ${rc})"
+    failed=$((failed + 1))
+    status=1
+    return
+  fi
+  n=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+  f=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
+  total=$((total + n))
+  failed=$((failed + f))
+  if [[ $rc -ne 0 || $f -ne 0 ]]; then status=1; fi
+}
 
-# ctest's own summary: "100% tests passed, 0 tests failed out of 57"
-summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
-total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
-total=${total:-0}
-failed=${failed:-0}
-if [[ -z $summary && $ctest_status -ne 0 ]]; then failed=1; fi
+# build_sanitized NAME SANITIZER: configures and builds build-NAME.
+build_sanitized() {
+  local dir="build-$1"
+  echo "=== building ${dir} (${2} sanitizer)"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTAGSTREAM_SANITIZER="$2" >/dev/null &&
+    cmake --build "$dir" -j "$jobs"
+}
+
+run_suite "release" "$build"
+
+if [[ ${SANITIZERS:-1} != 0 ]]; then
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+  for pair in "asan:address" "tsan:thread"; do
+    name=${pair%%:*}
+    sanitizer=${pair#*:}
+    if build_sanitized "$name" "$sanitizer"; then
+      run_suite "$name" "build-$name"
+    else
+      echo "=== build-${name} failed to build"
+      failed=$((failed + 1))
+      status=1
+    fi
+  done
+fi
+
 passed=$((total - failed))
-
+if ((passed < 0)); then passed=0; fi
 echo "make test: ${passed} passed, ${failed} failed"
-[[ $ctest_status -eq 0 && $failed -eq 0 ]]
+exit $status
