@@ -380,31 +380,55 @@ TEST(SseStream, BadQueriesGet400WithAJsonError) {
   }
 }
 
-TEST(SseStream, StreamLimitsAnswer429And503) {
+TEST(SseStream, PerClientLimitAnswers429AndCountsEachAddressApart) {
   auto config = test_config();
   config.max_streams_per_client = 2;
-  config.max_streams = 3;
   TestServer server(config);
   server.tag("a");
   std::vector<std::unique_ptr<SseClient>> open;
   for (int i = 0; i < 2; ++i) {
-    open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a"));
+    open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a", std::vector<std::string>{},
+                                               0, "127.0.0.1"));
     ASSERT_TRUE(open.back()->read_head());
     ASSERT_TRUE(open.back()->next_of("connected"));
   }
-  auto third = http_get(server.port(), "/api/sse/stream?tags[]=a");
-  EXPECT_EQ(third.status, 429);
-  EXPECT_EQ(boost::json::parse(third.body).at("code").as_string(), "too_many_streams_for_client");
+  auto refused = http_get(server.port(), "/api/sse/stream?tags[]=a", {}, "127.0.0.1");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.header("content-type"), "application/json");
+  EXPECT_EQ(boost::json::parse(refused.body).at("code").as_string(), "too_many_streams_for_client");
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  // The diagnostic stream counts too.
+  EXPECT_EQ(http_get(server.port(), "/api/sse/test", {}, "127.0.0.1").status, 429);
 
-  // The diagnostic stream counts too; the per-client cap is hit first, so
-  // free one slot and take the last global one from the same address.
+  // Another address has its own allowance.
+  SseClient other(server.port(), "/api/sse/stream?tags[]=a", {}, 0, "127.0.0.2");
+  ASSERT_TRUE(other.read_head());
+  EXPECT_EQ(other.status(), 200);
+
+  // Closing a stream frees its slot.
   open.pop_back();
-  // Wait for the server to notice the close.
-  for (int i = 0; i < 100 && server.app().stats().streams_closed.load() < 1; ++i)
-    std::this_thread::sleep_for(20ms);
-  open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/test"));
-  ASSERT_TRUE(open.back()->read_head());
-  EXPECT_EQ(open.back()->status(), 200);
+  for (int i = 0; i < 250 && server.app().stats().streams_closed.load() < 1; ++i) std::this_thread::sleep_for(20ms);
+  SseClient again(server.port(), "/api/sse/stream?tags[]=a", {}, 0, "127.0.0.1");
+  ASSERT_TRUE(again.read_head());
+  EXPECT_EQ(again.status(), 200);
+}
+
+TEST(SseStream, TotalLimitAnswers503) {
+  auto config = test_config();
+  config.max_streams = 2;
+  TestServer server(config);
+  server.tag("a");
+  SseClient s1(server.port(), "/api/sse/stream?tags[]=a", {}, 0, "127.0.0.3");
+  SseClient s2(server.port(), "/api/sse/stream?tags[]=a", {}, 0, "127.0.0.4");
+  ASSERT_TRUE(s1.read_head() && s2.read_head());
+  ASSERT_EQ(s1.status(), 200);
+  ASSERT_EQ(s2.status(), 200);
+  auto refused = http_get(server.port(), "/api/sse/stream?tags[]=a", {}, "127.0.0.5");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(boost::json::parse(refused.body).at("code").as_string(), "too_many_streams");
+  EXPECT_FALSE(refused.header("retry-after").empty());
+  // Plain requests are not streams and still work.
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200);
 }
 
 TEST(SseStream, UnknownPathsAndMethodsGetJsonErrors) {

@@ -60,10 +60,19 @@ void TestServer::push_many(const std::vector<std::pair<std::string, double>>& va
 
 namespace {
 
-int connect_loopback(unsigned short port, int receive_buffer = 0) {
+int connect_loopback(unsigned short port, int receive_buffer = 0, const std::string& source = "") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd);
+      throw std::runtime_error("bind to " + source + " failed");
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -114,8 +123,8 @@ std::string HttpReply::header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-HttpReply http_raw(unsigned short port, const std::string& raw) {
-  const int fd = connect_loopback(port);
+HttpReply http_raw(unsigned short port, const std::string& raw, const std::string& source) {
+  const int fd = connect_loopback(port, 0, source);
   send_all(fd, raw);
   std::string all;
   char buf[65536];
@@ -134,16 +143,17 @@ HttpReply http_raw(unsigned short port, const std::string& raw) {
   return reply;
 }
 
-HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra) {
+HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra,
+                   const std::string& source) {
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& h : extra) req += h + "\r\n";
   req += "\r\n";
-  return http_raw(port, req);
+  return http_raw(port, req, source);
 }
 
 SseClient::SseClient(unsigned short port, const std::string& target, const std::vector<std::string>& extra,
-                     int receive_buffer) {
-  fd_ = connect_loopback(port, receive_buffer);
+                     int receive_buffer, const std::string& source) {
+  fd_ = connect_loopback(port, receive_buffer, source);
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
   for (const auto& h : extra) req += h + "\r\n";
   req += "\r\n";

@@ -53,9 +53,10 @@ struct HttpReply {
 };
 
 /// A plain GET (Connection: close) with the given extra header lines.
-HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra = {});
+HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra = {},
+                   const std::string& source = "");
 /// Sends `raw` bytes as the request and reads the reply to EOF.
-HttpReply http_raw(unsigned short port, const std::string& raw);
+HttpReply http_raw(unsigned short port, const std::string& raw, const std::string& source = "");
 
 /// A raw-socket SSE client: sends the request itself, parses the response
 /// head by hand and the body with the WHATWG parser; keeps every raw byte.
@@ -63,8 +64,10 @@ class SseClient {
  public:
   /// Connects and sends a GET for `target`. `receive_buffer` > 0 shrinks
   /// SO_RCVBUF (for clients meant to fall behind).
+  /// `source` picks the local loopback address (127.0.0.x) the client
+  /// connects from, so tests can be several client addresses.
   SseClient(unsigned short port, const std::string& target, const std::vector<std::string>& extra = {},
-            int receive_buffer = 0);
+            int receive_buffer = 0, const std::string& source = "");
   ~SseClient();
 
   /// Reads the status line and headers.
