@@ -6,12 +6,17 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
 
 #include "core/log.h"
 #include "core/time.h"
 #include "hub/hub.h"
 #include "http/server.h"
+#include "ingest/ingestor.h"
 #include "ingest/simulator.h"
+#include "store/sqlite_store.h"
+#include "store/store_writer.h"
 
 namespace tagstream {
 
@@ -54,18 +59,17 @@ std::chrono::nanoseconds seconds(double s) {
 
 }  // namespace
 
-// Event ids continue from the wall clock in microseconds: ids from an
-// earlier run of this server are then always smaller than new ones, so a
-// client resuming across a restart is told its history was lost instead of
-// being matched against unrelated events.
-App::App(ServerConfig config) : live_(static_cast<Seq>(now_ns() / 1000)) {
+App::App(ServerConfig config) {
   fit_file_limit(config);
   LogLevel level = LogLevel::info;
   if (parse_log_level(config.log_level, level)) set_log_level(level);
+  open_store(config);
   unsigned threads = config.threads > 0 ? static_cast<unsigned>(config.threads) : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   config.threads = static_cast<int>(threads);
   server_ = std::make_unique<ServerContext>(std::move(config), registry_);
+  readers_ = std::make_unique<asio::thread_pool>(2);
+  server_->services = Services{&live_, ingestor_.get(), store_.get(), writer_.get(), readers_.get()};
 
   std::vector<asio::io_context*> raw;
   for (unsigned i = 0; i < threads; ++i) {
@@ -77,6 +81,9 @@ App::App(ServerConfig config) : live_(static_cast<Seq>(now_ns() / 1000)) {
   hub_options.heartbeat_interval = seconds(server_->config.heartbeat_interval);
   hub_options.replay_capacity = server_->config.replay_buffer;
   hub_ = std::make_unique<Hub>(raw, registry_, hub_options, live_.last_seq());
+  hub_->restore(restored_latest_);
+  restored_latest_.clear();
+  restored_latest_.shrink_to_fit();
   live_.set_publisher([hub = hub_.get()](ChangeBatchPtr batch) { hub->publish(batch); });
   http_ = std::make_unique<HttpServer>(*server_, raw, *hub_);
   signals_ = std::make_unique<Signals>(*contexts_.front());
@@ -85,6 +92,41 @@ App::App(ServerConfig config) : live_(static_cast<Seq>(now_ns() / 1000)) {
 App::~App() {
   request_stop();
   wait();
+  readers_->join();
+  writer_->stop();
+}
+
+void App::open_store(const ServerConfig& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) throw std::runtime_error("cannot create data directory " + config.data_dir + ": " + ec.message());
+  const std::string path = (std::filesystem::path(config.data_dir) / "tagstream.db").string();
+  store_ = std::make_unique<SqliteStore>(SqliteOptions{path, config.sync_full});
+  RestoredState restored = store_->restore();
+  for (const TagRecord& t : restored.tags) {
+    if (registry_.upsert(t.info) != t.id)
+      throw std::runtime_error("store " + path + " has a gap in its tag ids at " + t.info.name);
+  }
+  for (const auto& l : restored.live) {
+    live_.restore(l.tag, l.latest, l.buckets);
+    // Marked with the restored position: older than any new change.
+    restored_latest_.push_back(Change{std::max<Seq>(restored.last_seq, 1), l.tag, l.latest, l.buckets});
+  }
+  // Event ids continue after the last one stored, and never fall behind
+  // the wall clock in microseconds: ids of an earlier run (even one whose
+  // last ids never reached the disk) are then always older than new ones.
+  live_.set_last_seq(std::max<Seq>(restored.last_seq, static_cast<Seq>(now_ns() / 1000)));
+
+  StoreWriterOptions wopts;
+  wopts.max_pending_samples = config.store_queue_samples;
+  wopts.retention.seconds = {config.retention_raw, config.retention_second, config.retention_minute,
+                             config.retention_hour, config.retention_day};
+  writer_ = std::make_unique<StoreWriter>(*store_, wopts);
+  registry_.set_observer([w = writer_.get()](TagId id, const TagInfo& info) { w->submit_tag(id, info); });
+  writer_->start();
+  ingestor_ = std::make_unique<Ingestor>(live_, *writer_);
+  log(LogLevel::info, "store {}: {} tags, {} with history, last event id {}", path, restored.tags.size(),
+      restored.live.size(), restored.last_seq);
 }
 
 void App::start() {
@@ -100,8 +142,11 @@ void App::start() {
     SimulatorOptions opts;
     opts.rate_hz = config.simulator_rate;
     opts.seed = config.simulator_seed.value_or(static_cast<unsigned>(now_ns()));
-    simulator_ = std::make_unique<SimulatorThread>(
-        registry_, opts, [this](std::vector<TaggedSample> samples) { live_.apply(samples); });
+    simulator_ = std::make_unique<SimulatorThread>(registry_, opts, [this](std::vector<TaggedSample> samples) {
+      // A simulated plant may lose history under overload, never block.
+      if (!ingestor_->ingest(samples, nullptr).queued)
+        log(LogLevel::warn, "store queue full: {} simulated samples not recorded", samples.size());
+    });
     simulator_->start();
   }
   const auto ep = http_->local_endpoint();

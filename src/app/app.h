@@ -15,13 +15,17 @@
 
 namespace boost::asio {
 class io_context;
+class thread_pool;
 }
 
 namespace tagstream {
 
 class Hub;
 class HttpServer;
+class Ingestor;
 class SimulatorThread;
+class Store;
+class StoreWriter;
 
 class App {
  public:
@@ -43,17 +47,25 @@ class App {
   unsigned short port() const;
   TagRegistry& registry() { return registry_; }
   LiveState& live() { return live_; }
+  Ingestor& ingestor() { return *ingestor_; }
+  StoreWriter& writer() { return *writer_; }
   ServerStats& stats() { return server_->stats; }
   const ServerConfig& config() const { return server_->config; }
 
  private:
   void finish();
+  void open_store(const ServerConfig& config);
 
   TagRegistry registry_;
   LiveState live_;
   std::unique_ptr<ServerContext> server_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<StoreWriter> writer_;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<boost::asio::thread_pool> readers_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::unique_ptr<Hub> hub_;
+  std::vector<Change> restored_latest_;  // from the store, for the hub at start-up
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SimulatorThread> simulator_;
   struct Signals;

@@ -170,6 +170,50 @@ Option size(std::string_view flag, std::string_view env, std::string_view help, 
   return o;
 }
 
+// A retention period: a number with an optional unit s, m, h, d, w or y
+// (365 days); 0 or "forever" keeps data forever.
+std::optional<std::int64_t> parse_period(std::string_view text) {
+  if (text == "forever") return 0;
+  std::int64_t unit = 1;
+  std::string_view digits = text;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      case 'w': unit = 7 * 86400; break;
+      case 'y': unit = 365 * 86400; break;
+      default: unit = 0;
+    }
+    if (unit != 0) digits = text.substr(0, text.size() - 1);
+    else unit = 1;
+  }
+  auto v = parse_integer(digits);
+  if (!v || *v < 0 || *v > std::numeric_limits<std::int64_t>::max() / unit / 1'000'000'000) return std::nullopt;
+  return *v * unit;
+}
+
+std::string format_period(std::int64_t seconds) {
+  if (seconds == 0) return "forever";
+  if (seconds % (365 * 86400) == 0) return std::to_string(seconds / (365 * 86400)) + "y";
+  if (seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
+  if (seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
+  return std::to_string(seconds) + "s";
+}
+
+Option period(std::string_view flag, std::string_view env, std::string_view help, std::int64_t ServerConfig::*m) {
+  Option o{flag, env, {}, "PERIOD", help, Kind::size, {}, {}};
+  o.set = [=](ServerConfig& c, std::string_view text) -> std::string {
+    auto v = parse_period(text);
+    if (!v) return "expected a period such as 30d, 12h, 2y or forever, got " + in_quotes(text);
+    c.*m = *v;
+    return {};
+  };
+  o.show = [=](const ServerConfig& c) { return format_period(c.*m); };
+  return o;
+}
+
 // Returns what is wrong with `s` as a listen address, or "".
 std::string check_listen(std::string_view s, ListenAddress* out) {
   std::string_view host, port;
@@ -311,6 +355,46 @@ const std::vector<Option>& options() {
     t.push_back(seconds("shutdown-grace", "TAGSTREAM_SHUTDOWN_GRACE",
                         "Seconds to flush final events to streams on shutdown.", &C::shutdown_grace, 0,
                         false));
+
+    // Store
+    t.push_back(Option{"data-dir",
+                       "TAGSTREAM_DATA_DIR",
+                       {},
+                       "DIR",
+                       "Directory of the embedded store (created if missing).",
+                       Kind::string,
+                       [](C& c, std::string_view text) -> std::string {
+                         if (text.empty()) return "must not be empty";
+                         c.data_dir = std::string(text);
+                         return {};
+                       },
+                       [](const C& c) { return c.data_dir; }});
+    t.push_back(Option{"sync",
+                       "TAGSTREAM_SYNC",
+                       {},
+                       "MODE",
+                       "full: fsync every commit, nothing acknowledged is lost even on power loss; normal: "
+                       "safe against a crash of the process, not of the machine.",
+                       Kind::string,
+                       [](C& c, std::string_view text) -> std::string {
+                         if (text != "full" && text != "normal") return "expected full or normal, got " + in_quotes(text);
+                         c.sync_full = text == "full";
+                         return {};
+                       },
+                       [](const C& c) { return std::string(c.sync_full ? "full" : "normal"); }});
+    t.push_back(count("store-queue-samples", "TAGSTREAM_STORE_QUEUE_SAMPLES",
+                      "Samples waiting to be committed before ingest is answered 503 (back-pressure).",
+                      &C::store_queue_samples, 1000000000));
+    t.push_back(period("retention-raw", "TAGSTREAM_RETENTION_RAW", "How long raw samples are kept.",
+                       &C::retention_raw));
+    t.push_back(period("retention-second", "TAGSTREAM_RETENTION_SECOND", "How long per-second aggregates are kept.",
+                       &C::retention_second));
+    t.push_back(period("retention-minute", "TAGSTREAM_RETENTION_MINUTE", "How long per-minute aggregates are kept.",
+                       &C::retention_minute));
+    t.push_back(period("retention-hour", "TAGSTREAM_RETENTION_HOUR", "How long per-hour aggregates are kept.",
+                       &C::retention_hour));
+    t.push_back(period("retention-day", "TAGSTREAM_RETENTION_DAY", "How long per-day aggregates are kept.",
+                       &C::retention_day));
 
     // Simulator
     {

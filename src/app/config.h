@@ -34,6 +34,17 @@ struct ServerConfig {
   double idle_timeout = 60.0;    // seconds a keep-alive connection may sit idle
   double shutdown_grace = 2.0;   // seconds to flush final events on shutdown
 
+  // Store
+  std::string data_dir = "./data";           // TAGSTREAM_DATA_DIR: the SQLite database lives here
+  bool sync_full = true;                     // fsync every commit (power-loss safe); false: process-crash safe
+  std::size_t store_queue_samples = 2'000'000;  // samples waiting for commit before ingest gets 503
+  // Retention per tier in seconds, 0 = forever: raw, second, minute, hour, day.
+  std::int64_t retention_raw = 30LL * 86400;
+  std::int64_t retention_second = 90LL * 86400;
+  std::int64_t retention_minute = 2LL * 365 * 86400;
+  std::int64_t retention_hour = 10LL * 365 * 86400;
+  std::int64_t retention_day = 0;
+
   // Simulator
   bool simulator = true;                   // --no-simulator turns it off
   double simulator_rate = 1.0;             // samples per second per simulated tag

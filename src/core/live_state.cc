@@ -11,18 +11,45 @@ void LiveState::set_publisher(Publisher p) {
   publisher_ = std::move(p);
 }
 
+void LiveState::set_last_seq(Seq seq) {
+  std::lock_guard lock(mutex_);
+  last_seq_ = seq;
+}
+
 Seq LiveState::last_seq() const {
   std::lock_guard lock(mutex_);
   return last_seq_;
 }
 
-ApplyResult LiveState::apply(std::span<const TaggedSample> samples) {
+void LiveState::restore(TagId tag, const Sample& latest, const std::array<Aggregate, 4>& buckets) {
+  std::lock_guard lock(mutex_);
+  if (tag >= tags_.size()) tags_.resize(tag + 1);
+  TagLive& live = tags_[tag];
+  live.has_sample = true;
+  live.latest = latest;
+  live.buckets = buckets;
+}
+
+std::vector<LiveState::Current> LiveState::current(std::span<const TagId> tags) const {
+  std::vector<Current> out(tags.size());
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    if (tags[i] >= tags_.size() || !tags_[tags[i]].has_sample) continue;
+    const TagLive& live = tags_[tags[i]];
+    out[i] = Current{true, live.seq, live.latest, live.buckets};
+  }
+  return out;
+}
+
+ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs) {
   ApplyResult result;
+  if (seqs) seqs->assign(samples.size(), 0);
   auto batch = std::make_shared<ChangeBatch>();
   batch->changes.reserve(samples.size());
 
   std::lock_guard lock(mutex_);
-  for (const TaggedSample& ts : samples) {
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const TaggedSample& ts = samples[i];
     if (ts.tag >= tags_.size()) tags_.resize(ts.tag + 1);
     TagLive& live = tags_[ts.tag];
     if (live.has_sample && ts.sample.ts < live.latest.ts) {
@@ -40,7 +67,9 @@ ApplyResult LiveState::apply(std::span<const TaggedSample> samples) {
       }
       bucket.add(ts.sample);
     }
-    batch->changes.push_back(Change{++last_seq_, ts.tag, ts.sample, live.buckets});
+    live.seq = ++last_seq_;
+    if (seqs) (*seqs)[i] = live.seq;
+    batch->changes.push_back(Change{live.seq, ts.tag, ts.sample, live.buckets});
     ++result.accepted;
   }
   if (!batch->changes.empty() && publisher_) publisher_(std::move(batch));

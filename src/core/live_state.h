@@ -27,14 +27,30 @@ class LiveState {
   void set_publisher(Publisher p);
 
   /// Applies samples in order. A sample older than its tag's latest one is
-  /// late: it is not a live change (it belongs to history).
-  ApplyResult apply(std::span<const TaggedSample> samples);
+  /// late: it is not a live change (it belongs to history). When `seqs` is
+  /// given it receives each sample's sequence number, 0 for late ones.
+  ApplyResult apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs = nullptr);
+
+  /// Start-up only, before any apply(): the state a store kept.
+  void restore(TagId tag, const Sample& latest, const std::array<Aggregate, 4>& buckets);
+
+  struct Current {
+    bool present = false;  // the tag has a sample
+    Seq seq = 0;           // of its latest change; 0 when restored and unchanged since
+    Sample latest;
+    std::array<Aggregate, 4> buckets;
+  };
+  /// The current state of each tag (for polling), copied under the lock.
+  std::vector<Current> current(std::span<const TagId> tags) const;
 
   Seq last_seq() const;
+  /// Start-up only: numbering continues after `seq`.
+  void set_last_seq(Seq seq);
 
  private:
   struct TagLive {
     bool has_sample = false;
+    Seq seq = 0;  // of the latest change; restored tags keep 0 until they change
     Sample latest;
     std::array<Aggregate, 4> buckets;
   };

@@ -14,13 +14,50 @@ TagId TagRegistry::upsert(const TagInfo& info, bool update) {
   std::unique_lock lock(mutex_);
   auto it = by_name_.find(info.name);
   if (it != by_name_.end()) {
-    if (update) tags_[it->second] = info;
+    if (update) {
+      tags_[it->second] = info;
+      if (observer_) observer_(it->second, info);
+    }
     return it->second;
   }
   const auto id = static_cast<TagId>(tags_.size());
   tags_.push_back(info);
   by_name_.emplace(info.name, id);
+  if (observer_) observer_(id, info);
   return id;
+}
+
+TagId TagRegistry::ensure(const TagInfo& hint) {
+  auto differs = [&](const TagInfo& known) {
+    return (!hint.unit.empty() && hint.unit != known.unit) ||
+           (!hint.description.empty() && hint.description != known.description);
+  };
+  {
+    std::shared_lock lock(mutex_);
+    auto it = by_name_.find(hint.name);
+    if (it != by_name_.end() && !differs(tags_[it->second])) return it->second;
+  }
+  std::unique_lock lock(mutex_);
+  auto it = by_name_.find(hint.name);
+  if (it == by_name_.end()) {
+    const auto id = static_cast<TagId>(tags_.size());
+    tags_.push_back(hint);
+    by_name_.emplace(hint.name, id);
+    if (observer_) observer_(id, hint);
+    return id;
+  }
+  TagInfo& known = tags_[it->second];
+  if (differs(known)) {
+    if (!hint.unit.empty()) known.unit = hint.unit;
+    if (!hint.description.empty()) known.description = hint.description;
+    if (observer_) observer_(it->second, known);
+  }
+  return it->second;
+}
+
+void TagRegistry::set_observer(Observer observer) {
+  std::unique_lock lock(mutex_);
+  observer_ = std::move(observer);
 }
 
 std::optional<TagId> TagRegistry::find(std::string_view name) const {

@@ -2,6 +2,7 @@
 // The set of known tags, numbered densely from 0. Thread safe: lookups take a
 // shared lock, creation an exclusive one. Ids never change and are never
 // reused, so they can index arrays elsewhere.
+#include <functional>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -19,6 +20,17 @@ class TagRegistry {
   /// Returns the id of `info.name`, creating the tag if needed. An existing
   /// tag keeps its metadata unless `update` is set.
   TagId upsert(const TagInfo& info, bool update = false);
+
+  /// Returns the id of `hint.name`, creating the tag from `hint` if needed.
+  /// For an existing tag, a non-empty unit or description in the hint that
+  /// differs from what is known replaces it (an ingest that names the unit
+  /// is the best source for it); the type is only set at creation.
+  TagId ensure(const TagInfo& hint);
+
+  /// Called with every created or changed tag, under the registry's lock,
+  /// so observers see changes in the order they happened. Set before use.
+  using Observer = std::function<void(TagId, const TagInfo&)>;
+  void set_observer(Observer observer);
 
   std::optional<TagId> find(std::string_view name) const;
   std::optional<TagInfo> info(TagId id) const;
@@ -38,6 +50,7 @@ class TagRegistry {
   mutable std::shared_mutex mutex_;
   std::vector<TagInfo> tags_;
   std::unordered_map<std::string, TagId, Hash, std::equal_to<>> by_name_;
+  Observer observer_;
 };
 
 }  // namespace tagstream

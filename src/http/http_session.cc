@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 
 #include "core/log.h"
+#include "http/data_endpoints.h"
+#include "http/ingest_endpoints.h"
 #include "http/json_text.h"
 #include "http/responses.h"
 #include "http/sse_connection.h"
@@ -66,6 +68,44 @@ class Connection : public Closable {
   bool idle_ = false;
   bool closing_ = false;
 };
+
+enum class Route { none, stream, test_stream, healthz, write, samples, latest, history, tags };
+
+Route route_of(const std::string& path) {
+  if (path == "/api/sse/stream") return Route::stream;
+  if (path == "/api/sse/test") return Route::test_stream;
+  if (path == "/healthz") return Route::healthz;
+  if (path == "/write" || path == "/api/v2/write") return Route::write;
+  if (path == "/api/samples") return Route::samples;
+  if (path == "/api/data/latest") return Route::latest;
+  if (path == "/api/data/history") return Route::history;
+  if (path == "/api/tags" || path.starts_with("/api/tags/")) return Route::tags;
+  return Route::none;
+}
+
+std::string_view allowed_methods(Route r) {
+  switch (r) {
+    case Route::stream:
+    case Route::test_stream:
+    case Route::history: return "GET";
+    case Route::write:
+    case Route::samples: return "POST";
+    case Route::tags: return "GET, HEAD, PUT";
+    default: return "GET, HEAD";
+  }
+}
+
+bool method_allowed(Route r, http::verb m) {
+  switch (r) {
+    case Route::stream:
+    case Route::test_stream:
+    case Route::history: return m == http::verb::get;
+    case Route::write:
+    case Route::samples: return m == http::verb::post;
+    case Route::tags: return m == http::verb::get || m == http::verb::head || m == http::verb::put;
+    default: return m == http::verb::get || m == http::verb::head;
+  }
+}
 
 HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
   const auto& stats = shard.server.stats;
@@ -136,33 +176,53 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     const bool keep_alive = req.keep_alive() && !connection.closing();
 
     std::optional<HttpResponse> reply;
+    bool streamed = false;
     ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
     if (!target.target) {
       reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
                              keep_alive);
-    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      reply = error_response(http::status::method_not_allowed, "method_not_allowed",
-                             "only GET is supported on " + target.target->path, version, keep_alive);
-      reply->set(http::field::allow, "GET, HEAD");
     } else {
       const std::string& path = target.target->path;
-      const bool is_stream = path == "/api/sse/stream" || path == "/api/sse/test";
-      if (is_stream && req.method() != http::verb::get) {
-        reply = error_response(http::status::method_not_allowed, "method_not_allowed",
-                               "streams are opened with GET", version, keep_alive);
-        reply->set(http::field::allow, "GET");
-      } else if (path == "/api/sse/stream") {
-        reply = co_await serve_tag_stream(stream, req, *target.target, shard, connection.active);
-        if (!reply) break;  // a stream ran; the connection ends with it
-      } else if (path == "/api/sse/test") {
-        reply = co_await serve_test_stream(stream, req, *target.target, shard, connection.active);
-        if (!reply) break;
-      } else if (path == "/healthz") {
-        reply = handle_healthz(req, shard);
-      } else {
+      const Route route = route_of(path);
+      const http::verb method = req.method();
+      if (route == Route::none) {
         reply = error_response(http::status::not_found, "not_found", "no such endpoint: " + path, version,
                                keep_alive);
+      } else if (!method_allowed(route, method)) {
+        reply = error_response(http::status::method_not_allowed, "method_not_allowed",
+                               std::string(http::to_string(method)) + " is not supported on " + path + " (allowed: " +
+                                   std::string(allowed_methods(route)) + ")",
+                               version, keep_alive);
+        reply->set(http::field::allow, allowed_methods(route));
+      } else {
+        switch (route) {
+          case Route::stream:
+            reply = co_await serve_tag_stream(stream, req, *target.target, shard, connection.active);
+            break;
+          case Route::test_stream:
+            reply = co_await serve_test_stream(stream, req, *target.target, shard, connection.active);
+            break;
+          case Route::healthz: reply = handle_healthz(req, shard); break;
+          case Route::write: reply = co_await handle_line_protocol_write(req, *target.target, shard); break;
+          case Route::samples: reply = co_await handle_json_samples(req, *target.target, shard); break;
+          case Route::latest: reply = handle_latest(req, *target.target, shard); break;
+          case Route::tags: reply = handle_tags(req, *target.target, shard); break;
+          case Route::history:
+            reply = co_await handle_history(stream, req, *target.target, shard);
+            if (!reply) {  // streamed its own answer
+              streamed = true;
+            }
+            break;
+          case Route::none: break;
+        }
+        // A stream that ran ends its connection; a streamed history answer
+        // leaves it open for the next request.
+        if (!reply && !streamed) break;
       }
+    }
+    if (streamed) {
+      if (!keep_alive) break;
+      continue;
     }
 
     reply->keep_alive(keep_alive && reply->keep_alive());

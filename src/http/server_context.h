@@ -11,9 +11,17 @@
 #include "core/tag_registry.h"
 #include "http/stream_limiter.h"
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace tagstream {
 
 class HubShard;
+class Ingestor;
+class LiveState;
+class Store;
+class StoreWriter;
 
 /// Process-wide counters; relaxed atomics, read by stats and tests.
 struct ServerStats {
@@ -26,6 +34,9 @@ struct ServerStats {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> slow_streams_dropped{0};
   std::atomic<std::int64_t> queued_bytes{0};        // bytes waiting in stream queues, all streams
+  std::atomic<std::uint64_t> samples_ingested{0};   // over HTTP
+  std::atomic<std::uint64_t> ingest_requests{0};
+  std::atomic<std::uint64_t> ingest_rejected_lines{0};
 };
 
 /// A connection the shutdown sequence can reach. Called on its own thread.
@@ -37,9 +48,20 @@ class Closable {
   virtual void shutdown(bool force) = 0;
 };
 
+/// The parts of the server the HTTP handlers reach. Set up by App before
+/// the server starts, constant afterwards.
+struct Services {
+  LiveState* live = nullptr;
+  Ingestor* ingestor = nullptr;
+  Store* store = nullptr;          // reads only, from `readers`
+  StoreWriter* writer = nullptr;
+  boost::asio::thread_pool* readers = nullptr;  // where store reads run, off the I/O threads
+};
+
 struct ServerContext {
   ServerConfig config;
   TagRegistry& registry;
+  Services services;
   StreamLimiter limiter;
   ServerStats stats;
   std::atomic<bool> shutting_down{false};

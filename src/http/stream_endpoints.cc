@@ -8,12 +8,12 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
 #include <charconv>
-#include <unordered_set>
 
 #include "core/log.h"
 #include "core/time.h"
 #include "http/json_text.h"
 #include "http/sse_connection.h"
+#include "http/tag_resolution.h"
 
 namespace tagstream {
 
@@ -157,26 +157,13 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
                              keep_alive);
   const StreamQuery& query = *parsed.query;
 
-  // Resolve names and patterns to tags; every entry must name at least one.
   StreamSpec spec;
   spec.interval = query.interval;
-  std::unordered_set<TagId> seen;
-  for (const std::string& entry : query.tags) {
-    std::vector<TagId> ids;
-    if (is_tag_pattern(entry)) {
-      ids = server.registry.match(entry);
-      if (ids.empty())
-        co_return error_response(http::status::bad_request, "unknown_tag", "no tag matches pattern '" + entry + "'",
-                                 version, keep_alive);
-    } else if (auto id = server.registry.find(entry)) {
-      ids.push_back(*id);
-    } else {
-      co_return error_response(http::status::bad_request, "unknown_tag", "unknown tag '" + entry + "'", version,
-                               keep_alive);
-    }
-    for (TagId id : ids)
-      if (seen.insert(id).second) spec.tags.push_back(id);
-  }
+  ResolvedTags resolved = resolve_tags(server.registry, query.tags);
+  if (resolved.error)
+    co_return error_response(http::status::bad_request, resolved.error->code, resolved.error->message, version,
+                             keep_alive);
+  spec.tags = std::move(resolved.ids);
 
   if (auto bad = resume_point(req, query.last_event_id, spec.resume_after)) co_return std::move(*bad);
 

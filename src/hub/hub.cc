@@ -248,6 +248,13 @@ void HubShard::on_drained(Member* m) {
   }
 }
 
+void HubShard::restore(const std::vector<Change>& latest) {
+  for (const Change& c : latest) {
+    if (c.tag >= view_.size()) view_.resize(c.tag + 1);
+    view_[c.tag] = c;
+  }
+}
+
 void HubShard::on_batch(const ChangeBatchPtr& batch) {
   if (batch->changes.empty() || batch->last_seq() <= position_) return;
   ring_.push_back(batch);
@@ -384,6 +391,10 @@ Hub::Hub(const std::vector<asio::io_context*>& contexts, const TagRegistry& regi
 }
 
 Hub::~Hub() = default;
+
+void Hub::restore(const std::vector<Change>& latest) {
+  for (auto& shard : shards_) shard->restore(latest);
+}
 
 void Hub::publish(const ChangeBatchPtr& batch) {
   published_.store(batch->last_seq());

@@ -87,6 +87,10 @@ class HubShard {
   void on_drained(Member* member);
 
   void on_batch(const ChangeBatchPtr& batch);
+  /// Start-up only: the latest values a store kept, so the first snapshot
+  /// after a restart is not empty. `seq` marks them as older than any new
+  /// change.
+  void restore(const std::vector<Change>& latest);
   void stop();
 
   Seq position() const { return position_; }
@@ -135,6 +139,8 @@ class Hub {
   /// Any thread: posts the batch to every shard. Callers publish in sequence
   /// order (LiveState does so under its lock).
   void publish(const ChangeBatchPtr& batch);
+  /// Start-up only, before the threads run: see HubShard::restore.
+  void restore(const std::vector<Change>& latest);
 
  private:
   std::atomic<Seq> published_;

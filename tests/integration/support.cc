@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -20,8 +21,34 @@ extern char** environ;
 
 namespace tagstream::test {
 
+namespace {
+/// Temporary data directories, removed when the test process exits.
+struct TempDirs {
+  std::vector<std::string> paths;
+  ~TempDirs() {
+    for (const auto& p : paths) {
+      std::error_code ec;
+      std::filesystem::remove_all(p, ec);
+    }
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+}  // namespace
+
+std::string make_temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "tagstream-test-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  temp_dirs().paths.push_back(pattern);
+  return pattern;
+}
+
 ServerConfig test_config() {
   ServerConfig c;
+  c.data_dir = make_temp_dir();
+  c.sync_full = false;  // process-crash safe is enough for tests, and much faster
   c.listen = "127.0.0.1:0";
   c.threads = 2;
   c.simulator = false;

@@ -19,7 +19,11 @@ namespace tagstream::test {
 
 using namespace std::chrono_literals;
 
-/// Defaults for tests: loopback port 0, no simulator, short heartbeat.
+/// A fresh directory, removed when the test process exits.
+std::string make_temp_dir();
+
+/// Defaults for tests: loopback port 0, no simulator, a fresh data
+/// directory.
 ServerConfig test_config();
 
 /// An App on 127.0.0.1:<free port>, started in the constructor and stopped

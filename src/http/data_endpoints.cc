@@ -1,0 +1,462 @@
+#include "http/data_endpoints.h"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json.hpp>
+#include <cctype>
+#include <charconv>
+
+#include "core/live_state.h"
+#include "core/time.h"
+#include "core/time_parse.h"
+#include "hub/sse_frame.h"
+#include "http/json_text.h"
+#include "http/tag_resolution.h"
+#include "store/store.h"
+
+namespace tagstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+HttpResponse bad_request(const HttpRequest& req, std::string_view code, std::string_view message) {
+  return error_response(http::status::bad_request, code, message, req.version(), req.keep_alive());
+}
+
+/// FNV-1a: a stable, fast 64-bit hash for ETags (std::hash may differ
+/// between builds, and an ETag outlives a process).
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  // A list of entity tags, possibly weak (W/"..."), or "*".
+  std::size_t pos = 0;
+  while (pos < if_none_match.size()) {
+    std::size_t end = if_none_match.find(',', pos);
+    if (end == std::string_view::npos) end = if_none_match.size();
+    std::string_view item = if_none_match.substr(pos, end - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);
+    if (item == "*" || item == etag) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Current& current) {
+  out += "{\"name\":";
+  append_json_string(out, info.name);
+  out += ",\"unit\":";
+  append_json_string(out, info.unit);
+  out += ",\"description\":";
+  append_json_string(out, info.description);
+  out += ",\"type\":\"";
+  out += to_string(info.type);
+  out += "\"";
+  if (current.present) {
+    out += ",\"value\":";
+    append_json_number(out, current.latest.value);
+    out += ",\"quality\":\"";
+    out += to_string(current.latest.quality);
+    out += "\",\"t\":";
+    append_json_integer(out, to_millis(current.latest.ts));
+  } else {
+    out += ",\"value\":null,\"quality\":null,\"t\":null";
+  }
+  out += "}";
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+}  // namespace
+
+HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard) {
+  ServerContext& server = shard.server;
+  StreamQueryResult parsed = parse_stream_query(target);
+  if (!parsed.query) return bad_request(req, parsed.error.code, parsed.error.message);
+  ResolvedTags resolved = resolve_tags(server.registry, parsed.query->tags);
+  if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
+
+  const Interval interval = parsed.query->interval;
+  const auto current = server.services.live->current(resolved.ids);
+  std::string body = "{\"interval\":\"";
+  body += to_string(interval);
+  body += "\",\"points\":[";
+  bool first = true;
+  for (std::size_t i = 0; i < resolved.ids.size(); ++i) {
+    if (!current[i].present) continue;
+    if (!first) body += ',';
+    first = false;
+    const std::string name = server.registry.name(resolved.ids[i]);
+    if (interval == Interval::raw)
+      append_point_json(body, name, current[i].latest);
+    else
+      append_point_json(body, name, current[i].buckets[aggregated_index(interval)]);
+  }
+  body += "]}";
+
+  char etag_buf[24];
+  const int n = std::snprintf(etag_buf, sizeof etag_buf, "\"%016llx\"", static_cast<unsigned long long>(fnv1a(body)));
+  const std::string etag(etag_buf, static_cast<std::size_t>(n));
+  auto inm = req.find(http::field::if_none_match);
+  if (inm != req.end() && etag_matches(std::string_view(inm->value().data(), inm->value().size()), etag)) {
+    HttpResponse res{http::status::not_modified, req.version()};
+    res.set(http::field::server, "tagstream");
+    res.set(http::field::etag, etag);
+    res.set(http::field::cache_control, "no-cache");
+    res.keep_alive(req.keep_alive());
+    return res;
+  }
+  HttpResponse res = json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  res.set(http::field::etag, etag);
+  // Revalidate every time: the answer changes as the plant does.
+  res.set(http::field::cache_control, "no-cache");
+  return res;
+}
+
+HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard) {
+  ServerContext& server = shard.server;
+  TagRegistry& registry = server.registry;
+  const std::string prefix = "/api/tags/";
+  const bool single = target.path.starts_with(prefix) && target.path.size() > prefix.size();
+  const std::string name = single ? target.path.substr(prefix.size()) : std::string();
+
+  if (req.method() == http::verb::put) {
+    if (!single) return bad_request(req, "missing_tag", "PUT /api/tags/{name} names the tag to describe");
+    if (!is_valid_tag_name(name))
+      return bad_request(req, "bad_tag", "'" + name + "' is not a valid tag name ([A-Za-z0-9_.:-], dotted)");
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(req.body(), ec);
+    if (ec || !doc.is_object())
+      return bad_request(req, "invalid_json", "the body must be a JSON object with unit, description and/or type");
+    const auto& o = doc.as_object();
+    const auto existing_id = registry.find(name);
+    TagInfo info = existing_id ? registry.info(*existing_id).value_or(TagInfo{name}) : TagInfo{name};
+    for (const auto& [key, value] : o) {
+      if (key == "unit" || key == "description") {
+        if (!value.is_string()) return bad_request(req, "invalid", "\"" + std::string(key) + "\" must be a string");
+        (key == "unit" ? info.unit : info.description) = std::string(value.as_string());
+      } else if (key == "type") {
+        const auto t = value.is_string() ? parse_data_type(value.as_string()) : std::nullopt;
+        if (!t) return bad_request(req, "invalid", "\"type\" must be number, integer or boolean");
+        info.type = *t;
+      } else {
+        return bad_request(req, "invalid", "unknown field \"" + std::string(key) + "\" (unit, description, type)");
+      }
+    }
+    const TagId id = registry.upsert(info, /*update=*/true);
+    const TagId ids[] = {id};
+    std::string body;
+    append_tag_json(body, info, server.services.live->current(ids)[0]);
+    return json_response(existing_id ? http::status::ok : http::status::created, std::move(body), req.version(),
+                         req.keep_alive());
+  }
+
+  if (single) {
+    const auto id = registry.find(name);
+    if (!id)
+      return error_response(http::status::not_found, "unknown_tag", "unknown tag '" + name + "'", req.version(),
+                            req.keep_alive());
+    const TagId ids[] = {*id};
+    std::string body;
+    append_tag_json(body, registry.info(*id).value_or(TagInfo{name}), server.services.live->current(ids)[0]);
+    return json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  }
+
+  // The list, filtered by q: a glob when it has * or ?, else a
+  // case-insensitive substring of the name or description.
+  const std::string q = target.get("q").value_or("");
+  std::size_t limit = 1000;
+  if (auto l = target.get("limit")) {
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (ec != std::errc() || end != l->data() + l->size() || limit == 0)
+      return bad_request(req, "bad_limit", "limit must be a positive integer");
+  }
+  const bool glob = q.find_first_of("*?") != std::string::npos;
+  const std::string needle = lower(q);
+  std::vector<TagInfo> all = registry.all();
+  std::vector<TagId> ids;
+  std::vector<const TagInfo*> picked;
+  std::size_t matched = 0;
+  for (const TagInfo& info : all) {
+    const bool hit = q.empty() || (glob ? glob_match(q, info.name)
+                                        : lower(info.name).find(needle) != std::string::npos ||
+                                              lower(info.description).find(needle) != std::string::npos);
+    if (!hit) continue;
+    ++matched;
+    if (picked.size() >= limit) continue;
+    picked.push_back(&info);
+    ids.push_back(*registry.find(info.name));
+  }
+  const auto current = server.services.live->current(ids);
+  std::string body = "{\"tags\":[";
+  for (std::size_t i = 0; i < picked.size(); ++i) {
+    if (i) body += ',';
+    append_tag_json(body, *picked[i], current[i]);
+  }
+  body += "],\"total\":";
+  append_json_integer(body, static_cast<std::int64_t>(matched));
+  body += "}";
+  return json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
+}
+
+namespace {
+
+/// Aggregate functions a history query may ask for.
+constexpr std::array<std::string_view, 6> kFunctions = {"avg", "min", "max", "first", "last", "count"};
+
+struct HistoryPlan {
+  std::vector<TagId> tags;
+  Interval tier = Interval::minute;  // the stored tier read
+  TimeNs group_width = 0;            // 0: one point per stored row; else rows merged into groups this wide
+  TimeNs from = 0, to = 0;
+  std::array<bool, 6> fns{true, true, true, true, true, true};
+  bool csv = false;
+  bool raw_points = false;  // raw tier, not grouped: points are samples
+  std::optional<std::size_t> max_points;
+};
+
+std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTarget& target, ServerContext& server,
+                                         HistoryPlan& plan) {
+  StreamQueryResult parsed = parse_stream_query(target);
+  if (!parsed.query) return bad_request(req, parsed.error.code, parsed.error.message);
+  ResolvedTags resolved = resolve_tags(server.registry, parsed.query->tags);
+  if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
+  plan.tags = std::move(resolved.ids);
+
+  const TimeNs now = now_ns();
+  plan.to = now;
+  if (auto t = target.get("to")) {
+    auto v = parse_time(*t, now);
+    if (!v) return bad_request(req, "bad_time", "to: expected RFC 3339 (2026-11-25T10:00:00Z), epoch or now-1h, got '" + *t + "'");
+    plan.to = *v;
+  }
+  plan.from = plan.to - 3600 * kNanosPerSecond;
+  if (auto f = target.get("from")) {
+    auto v = parse_time(*f, now);
+    if (!v) return bad_request(req, "bad_time", "from: expected RFC 3339 (2026-11-25T00:00:00Z), epoch or now-1h, got '" + *f + "'");
+    plan.from = *v;
+  }
+  if (plan.from >= plan.to) return bad_request(req, "bad_range", "from must be before to");
+
+  if (auto fn = target.get("fn")) {
+    plan.fns.fill(false);
+    std::string_view rest = *fn;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view name = rest.substr(0, comma);
+      auto it = std::find(kFunctions.begin(), kFunctions.end(), name);
+      if (it == kFunctions.end())
+        return bad_request(req, "bad_fn", "fn: unknown function '" + std::string(name) + "' (avg, min, max, first, last, count)");
+      plan.fns[static_cast<std::size_t>(it - kFunctions.begin())] = true;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+
+  const auto format = target.get("format");
+  auto accept = req.find(http::field::accept);
+  plan.csv = format ? *format == "csv"
+                    : (accept != req.end() && std::string_view(accept->value().data(), accept->value().size())
+                                                      .find("text/csv") != std::string_view::npos);
+  if (format && *format != "csv" && *format != "json")
+    return bad_request(req, "bad_format", "format must be json or csv");
+
+  const bool interval_given = target.get("interval").has_value();
+  plan.tier = interval_given ? parsed.query->interval : Interval::minute;
+  if (auto mp = target.get("maxPoints")) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(mp->data(), mp->data() + mp->size(), n);
+    if (ec != std::errc() || end != mp->data() + mp->size() || n == 0 || n > 1'000'000)
+      return bad_request(req, "bad_max_points", "maxPoints must be an integer from 1 to 1000000");
+    plan.max_points = n;
+    // Points narrower than range/N would not fit: read the coarsest tier no
+    // wider than that (it still fills the N points) and merge its rows
+    // into groups of range/N or more.
+    const TimeNs range = plan.to - plan.from;
+    const TimeNs want = (range + static_cast<TimeNs>(n) - 1) / static_cast<TimeNs>(n);
+    if (!interval_given) {
+      plan.tier = Interval::raw;
+      for (Interval iv : kAggregatedIntervals)
+        if (interval_width(iv) <= want) plan.tier = iv;
+    }
+    const TimeNs tier_width = std::max<TimeNs>(interval_width(plan.tier), 1);
+    const TimeNs k = (want + tier_width - 1) / tier_width;
+    if (plan.tier == Interval::raw || k > 1) plan.group_width = std::max<TimeNs>(k * tier_width, 1);
+  }
+  plan.raw_points = plan.tier == Interval::raw && plan.group_width == 0;
+  return std::nullopt;
+}
+
+/// Writes one point in the requested format.
+void append_history_point(std::string& out, const HistoryPlan& plan, const std::string& tag, const Aggregate& a,
+                          bool first_in_series) {
+  if (plan.csv) {
+    out += tag;  // tag names never need CSV quoting: [A-Za-z0-9_.:-] only
+    out += ',';
+    out += format_iso8601(a.start);
+    if (plan.raw_points) {
+      out += ',';
+      append_json_number(out, a.last);
+    } else {
+      const double values[] = {a.avg(), a.min, a.max, a.first, a.last, static_cast<double>(a.count)};
+      for (std::size_t f = 0; f < kFunctions.size(); ++f)
+        if (plan.fns[f]) {
+          out += ',';
+          append_json_number(out, values[f]);
+        }
+    }
+    out += ',';
+    out += to_string(a.quality);
+    out += "\r\n";
+    return;
+  }
+  if (!first_in_series) out += ',';
+  out += "{\"t\":";
+  append_json_integer(out, to_millis(a.start));
+  if (plan.raw_points) {
+    out += ",\"v\":";
+    append_json_number(out, a.last);
+  } else {
+    const double values[] = {a.avg(), a.min, a.max, a.first, a.last, static_cast<double>(a.count)};
+    for (std::size_t f = 0; f < kFunctions.size(); ++f) {
+      if (!plan.fns[f]) continue;
+      out += ",\"";
+      out += kFunctions[f];
+      out += "\":";
+      if (f == 5)
+        append_json_integer(out, static_cast<std::int64_t>(a.count));
+      else
+        append_json_number(out, values[f]);
+    }
+  }
+  out += ",\"q\":\"";
+  out += to_string(a.quality);
+  out += "\"}";
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& stream, const HttpRequest& req,
+                                                            const ParsedTarget& target, ShardContext& shard) {
+  ServerContext& server = shard.server;
+  HistoryPlan plan;
+  if (auto bad = plan_history(req, target, server, plan)) co_return std::move(*bad);
+
+  http::response<http::empty_body> head{http::status::ok, req.version()};
+  head.set(http::field::server, "tagstream");
+  head.set(http::field::content_type, plan.csv ? "text/csv; charset=utf-8" : "application/json");
+  head.set(http::field::cache_control, "no-store");
+  head.keep_alive(req.keep_alive());
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer{head};
+  stream.expires_after(std::chrono::seconds(60));
+  auto [hec, hn] = co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable));
+  if (hec) throw boost::system::system_error(hec);
+
+  std::string chunk;
+  auto flush = [&](bool force) -> asio::awaitable<void> {
+    if (chunk.empty() || (!force && chunk.size() < 64 * 1024)) co_return;
+    stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)),
+                                              asio::as_tuple(asio::use_awaitable));
+    if (ec) throw boost::system::system_error(ec);
+    chunk.clear();
+  };
+
+  if (plan.csv) {
+    chunk += "tag,time";
+    if (plan.raw_points) {
+      chunk += ",value";
+    } else {
+      for (std::size_t f = 0; f < kFunctions.size(); ++f)
+        if (plan.fns[f]) (chunk += ',') += kFunctions[f];
+    }
+    chunk += ",quality\r\n";
+  } else {
+    chunk += "{\"interval\":\"";
+    chunk += plan.group_width ? "auto" : to_string(plan.tier);
+    chunk += "\",\"tier\":\"";
+    chunk += to_string(plan.tier);
+    chunk += "\",\"bucketMs\":";
+    append_json_integer(chunk, to_millis(plan.group_width ? plan.group_width : interval_width(plan.tier)));
+    chunk += ",\"from\":\"" + format_iso8601(plan.from) + "\",\"to\":\"" + format_iso8601(plan.to) + "\",\"series\":[";
+  }
+
+  Store& store = *server.services.store;
+  auto& pool = *server.services.readers;
+  for (std::size_t ti = 0; ti < plan.tags.size(); ++ti) {
+    const TagId tag = plan.tags[ti];
+    const TagInfo info = server.registry.info(tag).value_or(TagInfo{});
+    if (!plan.csv) {
+      if (ti) chunk += ',';
+      chunk += "{\"tag\":";
+      append_json_string(chunk, info.name);
+      chunk += ",\"unit\":";
+      append_json_string(chunk, info.unit);
+      chunk += ",\"points\":[";
+    }
+    bool first = true;
+    std::optional<Aggregate> group;  // the group being merged, when grouping
+    HistoryRequest request{tag, plan.tier, plan.from, plan.to, std::nullopt, 10000};
+    while (true) {
+      // Pages are read on the reader pool: an I/O thread never waits on disk.
+      HistoryPage page = co_await asio::co_spawn(
+          pool, [&store, request]() -> asio::awaitable<HistoryPage> { co_return store.read_history(request); },
+          asio::use_awaitable);
+      for (const Aggregate& a : page) {
+        if (!plan.group_width) {
+          append_history_point(chunk, plan, info.name, a, first);
+          first = false;
+          continue;
+        }
+        const TimeNs start = plan.from + floor_div(a.start - plan.from, plan.group_width) * plan.group_width;
+        if (group && group->start != start) {
+          append_history_point(chunk, plan, info.name, *group, first);
+          first = false;
+          group.reset();
+        }
+        if (!group) {
+          group = Aggregate{};
+          group->start = start;
+        }
+        group->merge(a);
+      }
+      co_await flush(false);
+      if (page.size() < request.limit) break;
+      request.after = page.back().start;
+    }
+    if (group) append_history_point(chunk, plan, info.name, *group, first);
+    if (!plan.csv) chunk += "]}";
+  }
+  if (!plan.csv) chunk += "]}";
+  co_await flush(true);
+  stream.expires_after(std::chrono::seconds(60));
+  auto [lec, ln] = co_await asio::async_write(stream, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+  if (lec) throw boost::system::system_error(lec);
+  co_return std::nullopt;
+}
+
+}  // namespace tagstream

@@ -1,0 +1,90 @@
+#pragma once
+// The historian's storage interface. The embedded SQLite backend is the
+// default; a PostgreSQL backend implements the same interface. Nothing above
+// this header knows SQL.
+//
+// Threading: write() is called only from the StoreWriter's thread; the read
+// calls are thread safe (each backend gives each reading thread its own
+// connection) and are made from the reader pool, never from an I/O thread.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/aggregate.h"
+#include "core/change.h"
+#include "core/interval.h"
+#include "core/tag.h"
+
+namespace tagstream {
+
+struct StoredSample {
+  TagId tag = 0;
+  Sample sample;
+  Seq seq = 0;  // the live event id it was given; 0 for late (history-only) samples
+};
+
+struct TagRecord {
+  TagId id = 0;
+  TagInfo info;
+};
+
+/// One transaction's worth of writes, in order: tags first, then samples.
+struct WriteBatch {
+  std::vector<TagRecord> tags;
+  std::vector<StoredSample> samples;
+  Seq last_seq = 0;  // highest event id handed out so far, kept for restarts
+};
+
+/// What a restart needs to carry on where the last run stopped.
+struct RestoredState {
+  Seq last_seq = 0;
+  std::vector<TagRecord> tags;  // ordered by id, dense from 0
+  struct Live {
+    TagId tag;
+    Sample latest;
+    std::array<Aggregate, 4> buckets;  // the buckets holding `latest`
+  };
+  std::vector<Live> live;
+};
+
+/// How long each tier is kept; 0 = forever. Seconds.
+struct Retention {
+  std::array<std::int64_t, kIntervalCount> seconds{};  // indexed by Interval
+};
+
+/// A page of history for one tag: points with start/ts in [from, to), after
+/// `after` (exclusive, for paging), at most `limit`, in time order.
+struct HistoryRequest {
+  TagId tag = 0;
+  Interval interval = Interval::raw;
+  TimeNs from = 0;
+  TimeNs to = 0;
+  std::optional<TimeNs> after;
+  std::size_t limit = 10000;
+};
+
+/// For raw history each point is an aggregate of one sample.
+using HistoryPage = std::vector<Aggregate>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Start-up, single-threaded: what was kept.
+  virtual RestoredState restore() = 0;
+
+  /// Commits the batch atomically: samples (a sample at the same tag and
+  /// timestamp as a stored one replaces it, as in InfluxDB) and every rollup
+  /// tier they touch. Throws std::runtime_error when the commit fails.
+  virtual void write(const WriteBatch& batch) = 0;
+
+  /// Deletes at most `max_rows` expired rows; returns how many it deleted.
+  virtual std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) = 0;
+
+  virtual HistoryPage read_history(const HistoryRequest& request) = 0;
+};
+
+}  // namespace tagstream

@@ -1,0 +1,114 @@
+#include "store/store_writer.h"
+
+#include "core/log.h"
+#include "core/time.h"
+
+namespace tagstream {
+
+StoreWriter::StoreWriter(Store& store, StoreWriterOptions options) : store_(store), options_(options) {}
+
+StoreWriter::~StoreWriter() { stop(); }
+
+void StoreWriter::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void StoreWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool StoreWriter::submit(std::vector<StoredSample> samples, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || pending_samples_ + samples.size() > options_.max_pending_samples) return false;
+    pending_samples_ += samples.size();
+    requests_.push_back(Request{std::move(samples), std::move(done)});
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void StoreWriter::submit_tag(TagId id, const TagInfo& info) {
+  {
+    std::lock_guard lock(mutex_);
+    tags_.push_back(TagRecord{id, info});
+  }
+  wake_.notify_one();
+}
+
+bool StoreWriter::has_room(std::size_t n) const {
+  std::lock_guard lock(mutex_);
+  return !stopping_ && pending_samples_ + n <= options_.max_pending_samples;
+}
+
+std::size_t StoreWriter::pending_samples() const {
+  std::lock_guard lock(mutex_);
+  return pending_samples_;
+}
+
+std::uint64_t StoreWriter::committed_samples() const {
+  std::lock_guard lock(mutex_);
+  return committed_samples_;
+}
+
+void StoreWriter::run() {
+  auto next_retention = std::chrono::steady_clock::now() + options_.retention_every;
+  while (true) {
+    WriteBatch batch;
+    std::vector<Done> done;
+    bool stop = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, next_retention,
+                       [this] { return stopping_ || !requests_.empty() || !tags_.empty(); });
+      batch.tags.swap(tags_);
+      std::size_t taken = 0;
+      while (!requests_.empty() &&
+             (taken == 0 || taken + requests_.front().samples.size() <= options_.max_samples_per_commit)) {
+        Request& r = requests_.front();
+        taken += r.samples.size();
+        batch.samples.insert(batch.samples.end(), r.samples.begin(), r.samples.end());
+        done.push_back(std::move(r.done));
+        requests_.pop_front();
+      }
+      pending_samples_ -= taken;
+      stop = stopping_ && requests_.empty() && tags_.empty();
+    }
+
+    if (!batch.tags.empty() || !batch.samples.empty()) {
+      for (const StoredSample& s : batch.samples) batch.last_seq = std::max(batch.last_seq, s.seq);
+      std::string error;
+      try {
+        store_.write(batch);
+      } catch (const std::exception& e) {
+        error = e.what();
+        log(LogLevel::error, "store commit of {} samples failed: {}", batch.samples.size(), error);
+      }
+      if (error.empty()) {
+        std::lock_guard lock(mutex_);
+        committed_samples_ += batch.samples.size();
+      }
+      for (Done& d : done)
+        if (d) d(error);
+    }
+
+    if (std::chrono::steady_clock::now() >= next_retention) {
+      next_retention = std::chrono::steady_clock::now() + options_.retention_every;
+      try {
+        const std::size_t n =
+            store_.enforce_retention(options_.retention, now_ns(), options_.retention_rows_per_pass);
+        if (n > 0) log(LogLevel::info, "retention: deleted {} expired rows", n);
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "retention failed: {}", e.what());
+      }
+    }
+    if (stop) return;
+  }
+}
+
+}  // namespace tagstream
