@@ -143,6 +143,22 @@ void parse_head(const std::string& head, int& status, std::map<std::string, std:
   }
 }
 
+/// Decodes a chunked body; throws on a malformed one (the test should fail).
+std::string dechunk(const std::string& body) {
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t eol = body.find("\r\n", pos);
+    if (eol == std::string::npos) throw std::runtime_error("chunked body: missing chunk size line");
+    const std::size_t size = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
+    pos = eol + 2;
+    if (size == 0) return out;
+    if (pos + size + 2 > body.size()) throw std::runtime_error("chunked body: truncated chunk");
+    out.append(body, pos, size);
+    pos += size + 2;
+  }
+}
+
 }  // namespace
 
 std::string HttpReply::header(const std::string& name) const {
@@ -167,6 +183,7 @@ HttpReply http_raw(unsigned short port, const std::string& raw, const std::strin
   if (end == std::string::npos) return reply;
   parse_head(all.substr(0, end), reply.status, reply.headers);
   reply.body = all.substr(end + 4);
+  if (lower(reply.header("transfer-encoding")) == "chunked") reply.body = dechunk(reply.body);
   return reply;
 }
 
