@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
+#include <map>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -80,6 +81,12 @@ App::App(ServerConfig config) {
   hub_options.coalesce_window = seconds(server_->config.data_check_interval);
   hub_options.heartbeat_interval = seconds(server_->config.heartbeat_interval);
   hub_options.replay_capacity = server_->config.replay_buffer;
+  hub_options.durable_seq = durable_seq_;
+  hub_options.fetch_older = [this](ReplayRequest request, std::function<void(ReplayResult)> deliver) {
+    asio::post(*readers_, [this, request = std::move(request), deliver = std::move(deliver)] {
+      deliver(read_replay(request));
+    });
+  };
   hub_ = std::make_unique<Hub>(raw, registry_, hub_options, live_.last_seq());
   hub_->restore(restored_latest_);
   restored_latest_.clear();
@@ -94,6 +101,59 @@ App::~App() {
   wait();
   readers_->join();
   writer_->stop();
+}
+
+// Runs on the reader pool: the changes a resuming stream missed that are
+// older than the hub's in-memory ring.
+ReplayResult App::read_replay(const ReplayRequest& request) {
+  ReplayResult result;
+  try {
+    if (request.after < store_->retained_after()) return result;  // removed by retention
+    // Only what is committed is complete; the rest is asked again later.
+    const Seq upto = std::min(request.upto, writer_->committed_seq());
+    if (upto <= request.after) {
+      result.ok = true;
+      result.reached = request.after;
+      return result;
+    }
+    // Scan in steps until enough points for this stream are found.
+    Seq cursor = request.after;
+    std::map<std::pair<TagId, TimeNs>, std::size_t> bucket_slot;
+    while (result.points.size() < request.limit && cursor < upto) {
+      const auto rows = store_->read_changes(cursor, upto, 4096);
+      for (const StoredSample& row : rows) {
+        cursor = row.seq;
+        if (!std::binary_search(request.tags.begin(), request.tags.end(), row.tag)) continue;
+        ReplayPoint p{row.tag, row.seq, row.sample, {}};
+        if (request.interval == Interval::raw) {
+          result.points.push_back(p);
+        } else {
+          // One point per bucket: its state now, which includes every
+          // change the stream missed.
+          const TimeNs start = bucket_start(row.sample.ts, request.interval);
+          auto [it, fresh] = bucket_slot.try_emplace({row.tag, start}, result.points.size());
+          if (fresh) result.points.push_back(p);
+        }
+        if (result.points.size() >= request.limit) break;
+      }
+      if (rows.size() < 4096) {
+        if (result.points.size() < request.limit) cursor = upto;
+        break;
+      }
+    }
+    if (request.interval != Interval::raw) {
+      for (ReplayPoint& p : result.points) {
+        const TimeNs start = bucket_start(p.sample.ts, request.interval);
+        p.bucket = store_->read_bucket(p.tag, request.interval, start).value_or(aggregate_of(p.sample, request.interval));
+      }
+    }
+    result.reached = cursor;
+    result.ok = true;
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "replay from the store failed: {}", e.what());
+    result = ReplayResult{};
+  }
+  return result;
 }
 
 void App::open_store(const ServerConfig& config) {
@@ -122,6 +182,8 @@ void App::open_store(const ServerConfig& config) {
   wopts.retention.seconds = {config.retention_raw, config.retention_second, config.retention_minute,
                              config.retention_hour, config.retention_day};
   writer_ = std::make_unique<StoreWriter>(*store_, wopts);
+  writer_->set_committed_seq(restored.last_seq);
+  durable_seq_ = restored.last_seq;
   registry_.set_observer([w = writer_.get()](TagId id, const TagInfo& info) { w->submit_tag(id, info); });
   writer_->start();
   ingestor_ = std::make_unique<Ingestor>(live_, *writer_);

@@ -12,6 +12,7 @@
 #include "core/live_state.h"
 #include "core/tag_registry.h"
 #include "http/server_context.h"
+#include "hub/hub.h"
 
 namespace boost::asio {
 class io_context;
@@ -55,6 +56,7 @@ class App {
  private:
   void finish();
   void open_store(const ServerConfig& config);
+  ReplayResult read_replay(const ReplayRequest& request);
 
   TagRegistry registry_;
   LiveState live_;
@@ -66,6 +68,7 @@ class App {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::unique_ptr<Hub> hub_;
   std::vector<Change> restored_latest_;  // from the store, for the hub at start-up
+  Seq durable_seq_ = 0;                  // the last id the store held at start-up
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SimulatorThread> simulator_;
   struct Signals;

@@ -72,6 +72,7 @@ HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions
       published_(published),
       position_(start_seq),
       replay_floor_(start_seq),
+      start_seq_(start_seq),
       heartbeat_timer_(io) {
   schedule_heartbeat();
 }
@@ -129,14 +130,28 @@ Member* HubShard::subscribe(StreamSink* sink, const StreamSpec& spec) {
   m->group = find_or_create_group(spec);
   m->slot = m->group->members.size();
   m->group->members.push_back(m);
+  m->serial = ++next_serial_;
   members_.emplace(m, std::move(owned));
 
+  const auto from_store = [&](Seq id) {
+    // Older than the ring: the store has it, unless it was handed out by a
+    // run that stopped before committing it (retention is checked by the
+    // store's answer).
+    return options_.fetch_older && (id <= options_.durable_seq || id >= start_seq_);
+  };
   if (!spec.resume_after) {
     send_snapshot(*m, 0);
-  } else if (*spec.resume_after < replay_floor_ || *spec.resume_after > published_.load()) {
-    // Older than the ring, or never sent by this server (an id from an
-    // earlier run, or made up).
-    send_history_lost(*m, *spec.resume_after);
+  } else if (*spec.resume_after > published_.load()) {
+    send_history_lost(*m, *spec.resume_after);  // never sent by this server: made up, or lost in a crash
+  } else if (*spec.resume_after < replay_floor_) {
+    if (!from_store(*spec.resume_after)) {
+      send_history_lost(*m, *spec.resume_after);
+    } else {
+      m->mode = Member::Mode::store_replay;
+      m->cursor = *spec.resume_after;
+      m->last_offered = *spec.resume_after;
+      request_store_chunk(*m);
+    }
   } else {
     m->mode = Member::Mode::replay;
     m->cursor = *spec.resume_after;
@@ -191,9 +206,71 @@ void HubShard::send_history_lost(Member& m, Seq requested) {
   send_snapshot(m, 0);
 }
 
+void HubShard::request_store_chunk(Member& m) {
+  if (m.fetching) return;
+  // Between the durable history of the previous run and the first id of
+  // this one lies a range that was never handed out: skip it.
+  if (m.cursor >= options_.durable_seq && m.cursor < replay_floor_ && options_.durable_seq < start_seq_)
+    m.cursor = std::max(m.cursor, std::min(start_seq_, replay_floor_));
+  if (m.cursor >= replay_floor_) {
+    m.mode = Member::Mode::replay;
+    send_replay_chunk(m);
+    return;
+  }
+  m.fetching = true;
+  ReplayRequest request{m.group->tags, m.group->interval, m.cursor, replay_floor_, options_.replay_chunk_points};
+  std::sort(request.tags.begin(), request.tags.end());
+  options_.fetch_older(std::move(request), [this, member = &m, serial = m.serial](ReplayResult result) {
+    boost::asio::post(io_, [this, member, serial, result = std::move(result)]() mutable {
+      on_store_chunk(member, serial, std::move(result));
+    });
+  });
+}
+
+void HubShard::on_store_chunk(Member* m, std::uint64_t serial, ReplayResult result) {
+  auto it = members_.find(m);
+  if (it == members_.end() || m->serial != serial || stopped_) return;  // the stream has gone
+  m->fetching = false;
+  if (!result.ok) {
+    send_history_lost(*m, m->cursor);
+    return;
+  }
+  if (result.reached <= m->cursor && result.points.empty()) {
+    // The store has not committed that far yet: ask again shortly.
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    timer->async_wait([this, m, serial, timer](boost::system::error_code ec) {
+      auto again = members_.find(m);
+      if (ec || again == members_.end() || m->serial != serial || stopped_) return;
+      request_store_chunk(*m);
+    });
+    return;
+  }
+  const Interval iv = m->group->interval;
+  if (!result.points.empty()) {
+    DataEventBuilder builder(iv);
+    for (const ReplayPoint& p : result.points) {
+      if (iv == Interval::raw)
+        append_point_json(builder.next_point(), tag_name(p.tag), p.sample);
+      else
+        append_point_json(builder.next_point(), tag_name(p.tag), p.bucket);
+    }
+    m->sink->offer(builder.finish(result.reached));
+    m->last_offered = result.reached;
+  }
+  m->cursor = std::max(m->cursor, result.reached);
+  // The next chunk is asked for when the sink drains; if nothing was
+  // queued, there is nothing to wait for.
+  if (result.points.empty()) request_store_chunk(*m);
+}
+
 void HubShard::send_replay_chunk(Member& m) {
   if (m.cursor < replay_floor_) {  // evicted while the client was catching up
-    send_history_lost(m, m.cursor);
+    if (options_.fetch_older) {
+      m.mode = Member::Mode::store_replay;
+      request_store_chunk(m);
+    } else {
+      send_history_lost(m, m.cursor);
+    }
     return;
   }
   const Group& g = *m.group;
@@ -244,6 +321,7 @@ void HubShard::on_drained(Member* m) {
   switch (m->mode) {
     case Member::Mode::live: return;
     case Member::Mode::replay: send_replay_chunk(*m); return;
+    case Member::Mode::store_replay: request_store_chunk(*m); return;
     case Member::Mode::resync: send_snapshot(*m, m->last_offered); return;
   }
 }

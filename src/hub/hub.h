@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,11 +30,41 @@
 
 namespace tagstream {
 
+/// A request for changes older than the in-memory ring holds, answered
+/// from the store (see HubOptions::fetch_older).
+struct ReplayRequest {
+  std::vector<TagId> tags;  // sorted
+  Interval interval = Interval::raw;
+  Seq after = 0;  // exclusive
+  Seq upto = 0;   // inclusive
+  std::size_t limit = 500;
+};
+struct ReplayPoint {
+  TagId tag = 0;
+  Seq seq = 0;
+  Sample sample;     // raw
+  Aggregate bucket;  // aggregated intervals: the bucket's current state
+};
+struct ReplayResult {
+  bool ok = false;
+  Seq reached = 0;  // every change in (after, reached] is in `points`
+  std::vector<ReplayPoint> points;
+};
+
 struct HubOptions {
   std::chrono::nanoseconds coalesce_window{100'000'000};  // SSE_DATA_CHECK_INTERVAL; 0 = none
   std::chrono::nanoseconds heartbeat_interval{30'000'000'000};
   std::size_t replay_capacity = 100000;  // changes kept for Last-Event-ID resume
   std::size_t replay_chunk_points = 500;  // points per replayed `data` event
+
+  /// Answers a ReplayRequest from durable history, off the I/O thread, and
+  /// calls `deliver` (from any thread); a result that is not ok (retention
+  /// removed that history, or the read failed) becomes history_lost.
+  /// Without it, a resume older than the ring is history_lost.
+  std::function<void(ReplayRequest, std::function<void(ReplayResult)> deliver)> fetch_older;
+  /// Ids in (durable_seq, start_seq] were never stored (the previous run
+  /// stopped before committing them): resuming from them is history_lost.
+  Seq durable_seq = 0;
 };
 
 /// Where a hub stream's frames go; implemented by the SSE session. Called
@@ -56,7 +87,7 @@ struct StreamSpec {
 struct Group;
 /// One stream's membership in a shard. Owned by the shard.
 struct Member {
-  enum class Mode { live, replay, resync };
+  enum class Mode { live, replay, store_replay, resync };
   StreamSink* sink = nullptr;
   std::shared_ptr<Group> group;
   std::size_t slot = 0;  // index in group->members
@@ -64,6 +95,8 @@ struct Member {
   Seq cursor = 0;     // replay: last seq scanned
   Seq start_seq = 0;  // live: points at or below this were already sent
   Seq last_offered = 0;  // highest seq in a frame the sink accepted
+  std::uint64_t serial = 0;  // tells a late store answer from a reused address
+  bool fetching = false;     // a store read is under way
 };
 
 class HubShard {
@@ -103,6 +136,8 @@ class HubShard {
   void send_snapshot(Member& m, Seq after);
   void send_replay_chunk(Member& m);
   void send_history_lost(Member& m, Seq requested);
+  void request_store_chunk(Member& m);
+  void on_store_chunk(Member* m, std::uint64_t serial, ReplayResult result);
   void offer(Member& m, const FramePtr& frame, Seq last_seq);
   void schedule_heartbeat();
   std::shared_ptr<Group> find_or_create_group(const StreamSpec& spec);
@@ -116,6 +151,7 @@ class HubShard {
   const std::atomic<Seq>& published_;
   Seq position_;     // last seq applied to this shard
   Seq replay_floor_; // changes after this are in the ring
+  const Seq start_seq_;  // the first id of this run is start_seq_ + 1
   std::deque<ChangeBatchPtr> ring_;
   std::size_t ring_changes_ = 0;
   std::vector<Change> view_;  // latest change per tag (seq 0 = none yet)
@@ -125,6 +161,7 @@ class HubShard {
   std::vector<Group*> dirty_;
   std::unordered_map<Member*, std::unique_ptr<Member>> members_;
   boost::asio::steady_timer heartbeat_timer_;
+  std::uint64_t next_serial_ = 0;
   bool stopped_ = false;
 };
 

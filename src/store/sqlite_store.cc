@@ -57,7 +57,12 @@ class Statement {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    fail(db_, "step");
+    // Reset before throwing: a statement left halted refuses new bindings
+    // (SQLITE_MISUSE, unchecked) and its next step would silently re-run
+    // the failed values, failing or corrupting every later write.
+    const std::string msg = sqlite3_errmsg(db_);
+    reset();
+    throw std::runtime_error("sqlite: step: " + msg);
   }
   /// Runs a statement that returns no rows; returns the rows it changed.
   int run() {
@@ -212,6 +217,8 @@ class SqliteStore::Writer {
                  "seq INTEGER NOT NULL, PRIMARY KEY(tag, start)) WITHOUT ROWID")
                     .c_str());
     }
+    // Resuming a stream across a restart reads samples by event id.
+    exec(db_, "CREATE INDEX IF NOT EXISTS samples_by_seq ON samples(seq) WHERE seq > 0");
     exec(db_, ("INSERT INTO meta(key, value) VALUES('schema_version', " + std::to_string(kSchemaVersion) +
                ") ON CONFLICT(key) DO NOTHING")
                   .c_str());
@@ -334,6 +341,12 @@ class SqliteStore::Reader {
     raw_ = std::make_unique<Statement>(
         db_, "SELECT ts, value, quality FROM samples WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 AND ts > ?4 "
              "ORDER BY ts LIMIT ?5");
+    changes_ = std::make_unique<Statement>(
+        db_, "SELECT tag, ts, value, quality, seq FROM samples WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
+    for (std::size_t i = 0; i < kRollupTables.size(); ++i)
+      bucket_[i] = std::make_unique<Statement>(
+          db_, std::string("SELECT start, sum, min, max, first, last, first_ts, last_ts, count, quality FROM ") +
+                   kRollupTables[i] + " WHERE tag = ?1 AND start = ?2");
     for (std::size_t i = 0; i < kRollupTables.size(); ++i)
       rollup_[i] = std::make_unique<Statement>(
           db_, std::string("SELECT start, sum, min, max, first, last, first_ts, last_ts, count, quality FROM ") +
@@ -342,7 +355,9 @@ class SqliteStore::Reader {
   }
   ~Reader() {
     raw_.reset();
+    changes_.reset();
     for (auto& s : rollup_) s.reset();
+    for (auto& s : bucket_) s.reset();
     sqlite3_close_v2(db_);
   }
 
@@ -372,8 +387,31 @@ class SqliteStore::Reader {
 
  private:
   sqlite3* db_;
-  std::unique_ptr<Statement> raw_;
-  std::array<std::unique_ptr<Statement>, 4> rollup_;
+  std::unique_ptr<Statement> raw_, changes_;
+  std::array<std::unique_ptr<Statement>, 4> rollup_, bucket_;
+
+ public:
+  std::vector<StoredSample> changes(Seq after, Seq upto, std::size_t limit) {
+    std::vector<StoredSample> out;
+    Statement& s = *changes_;
+    ResetOnExit guard{s};
+    s.bind(1, static_cast<std::int64_t>(after))
+        .bind(2, static_cast<std::int64_t>(upto))
+        .bind(3, static_cast<std::int64_t>(limit));
+    while (s.step())
+      out.push_back(StoredSample{static_cast<TagId>(s.i64(0)),
+                                 Sample{s.i64(1), s.f64(2), static_cast<Quality>(s.i64(3))},
+                                 static_cast<Seq>(s.i64(4))});
+    return out;
+  }
+
+  std::optional<Aggregate> bucket(TagId tag, Interval interval, TimeNs start) {
+    Statement& s = *bucket_[aggregated_index(interval)];
+    ResetOnExit guard{s};
+    s.bind(1, static_cast<std::int64_t>(tag)).bind(2, start);
+    if (!s.step()) return std::nullopt;
+    return read_rollup_row(s, 0);
+  }
 };
 
 SqliteStore::SqliteStore(SqliteOptions options) : options_(std::move(options)), id_(next_store_id()) {
@@ -404,6 +442,16 @@ SqliteStore::Reader& SqliteStore::reader() {
 
 HistoryPage SqliteStore::read_history(const HistoryRequest& request) { return reader().read(request); }
 
+std::vector<StoredSample> SqliteStore::read_changes(Seq after, Seq upto, std::size_t limit) {
+  return reader().changes(after, upto, limit);
+}
+
+std::optional<Aggregate> SqliteStore::read_bucket(TagId tag, Interval interval, TimeNs start) {
+  return reader().bucket(tag, interval, start);
+}
+
+Seq SqliteStore::retained_after() { return retained_after_.load(); }
+
 void SqliteStore::write(const WriteBatch& batch) { writer_->write(batch); }
 
 RestoredState SqliteStore::restore() {
@@ -412,6 +460,11 @@ RestoredState SqliteStore::restore() {
   {
     Statement s(db, "SELECT value FROM meta WHERE key = 'last_seq'");
     if (s.step()) state.last_seq = static_cast<Seq>(s.i64(0));
+  }
+  {
+    Statement s(db, "SELECT value FROM meta WHERE key = 'retained_after'");
+    if (s.step()) state.retained_after = static_cast<Seq>(s.i64(0));
+    retained_after_ = state.retained_after;
   }
   {
     Statement s(db, "SELECT id, name, unit, description, type FROM tags ORDER BY id");
@@ -459,10 +512,29 @@ std::size_t SqliteStore::enforce_retention(const Retention& retention, TimeNs no
     Statement del(db, "DELETE FROM " + table + " WHERE tag = ?1 AND " + col + " < ?2 AND " + col + " IN (SELECT " +
                           col + " FROM " + table + " WHERE tag = ?1 AND " + col + " < ?2 ORDER BY " + col +
                           " LIMIT ?3)");
+    Statement newest_doomed(db, "SELECT max(seq) FROM (SELECT seq FROM samples WHERE tag = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)");
+    Statement note(db, "INSERT INTO meta(key, value) VALUES('retained_after', ?1) ON CONFLICT(key) DO UPDATE SET "
+                       "value = max(value, excluded.value)");
     for (TagId tag : tags) {
       if (deleted >= max_rows) break;
       exec(db, "BEGIN IMMEDIATE");
       try {
+        if (iv == 0) {
+          // Streams resuming from an id at or below the newest deleted
+          // sample's are told their history was lost.
+          Seq doomed = 0;
+          {
+            ResetOnExit guard{newest_doomed};
+            newest_doomed.bind(1, static_cast<std::int64_t>(tag))
+                .bind(2, cutoff)
+                .bind(3, static_cast<std::int64_t>(max_rows - deleted));
+            if (newest_doomed.step()) doomed = static_cast<Seq>(newest_doomed.i64(0));
+          }
+          if (doomed > 0) {
+            note.bind(1, static_cast<std::int64_t>(doomed)).run();
+            if (doomed > retained_after_.load()) retained_after_ = doomed;
+          }
+        }
         deleted += static_cast<std::size_t>(del.bind(1, static_cast<std::int64_t>(tag))
                                                 .bind(2, cutoff)
                                                 .bind(3, static_cast<std::int64_t>(max_rows - deleted))

@@ -4,6 +4,7 @@
 // table per aggregated interval, each kept up to date from the tier below in
 // the same transaction as the samples.
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -28,6 +29,9 @@ class SqliteStore : public Store {
   void write(const WriteBatch& batch) override;
   std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) override;
   HistoryPage read_history(const HistoryRequest& request) override;
+  std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) override;
+  std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override;
+  Seq retained_after() override;
 
  private:
   class Writer;
@@ -37,6 +41,7 @@ class SqliteStore : public Store {
   SqliteOptions options_;
   const std::uint64_t id_;  // never reused: keys each thread's reader connection
   std::unique_ptr<Writer> writer_;
+  std::atomic<Seq> retained_after_{0};
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Reader>> readers_;
 };

@@ -41,6 +41,7 @@ struct WriteBatch {
 /// What a restart needs to carry on where the last run stopped.
 struct RestoredState {
   Seq last_seq = 0;
+  Seq retained_after = 0;  // see Store::retained_after
   std::vector<TagRecord> tags;  // ordered by id, dense from 0
   struct Live {
     TagId tag;
@@ -85,6 +86,15 @@ class Store {
   virtual std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) = 0;
 
   virtual HistoryPage read_history(const HistoryRequest& request) = 0;
+
+  /// Live samples with seq in (after, upto], in seq order, at most `limit`
+  /// (all tags: the caller filters). For resuming streams across restarts.
+  virtual std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) = 0;
+  /// The current state of one bucket of an aggregated interval.
+  virtual std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) = 0;
+  /// Live samples with seq at or below this may have been removed by
+  /// retention.
+  virtual Seq retained_after() = 0;
 };
 
 }  // namespace tagstream

@@ -92,6 +92,7 @@ void StoreWriter::run() {
       if (error.empty()) {
         std::lock_guard lock(mutex_);
         committed_samples_ += batch.samples.size();
+        if (batch.last_seq > committed_seq_.load()) committed_seq_.store(batch.last_seq);
       }
       for (Done& d : done)
         if (d) d(error);

@@ -3,6 +3,7 @@
 // in batched transactions (everything queued while the previous commit ran
 // goes into the next one), then reports each request's outcome. Enforces
 // retention between commits. Thread safe.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -46,6 +47,9 @@ class StoreWriter {
   bool has_room(std::size_t n) const;
   std::size_t pending_samples() const;
   std::uint64_t committed_samples() const;
+  /// The highest event id committed so far (starts at what the store held).
+  Seq committed_seq() const { return committed_seq_.load(); }
+  void set_committed_seq(Seq seq) { committed_seq_.store(seq); }
 
  private:
   struct Request {
@@ -62,6 +66,7 @@ class StoreWriter {
   std::vector<TagRecord> tags_;
   std::size_t pending_samples_ = 0;
   std::uint64_t committed_samples_ = 0;
+  std::atomic<Seq> committed_seq_{0};
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -281,3 +281,57 @@ TEST(Historian, EverythingSurvivesARestartAndEventIdsKeepIncreasing) {
 
 }  // namespace
 }  // namespace tagstream::test
+
+namespace tagstream::test {
+namespace {
+
+TEST(Historian, ResumeAcrossARestartHasNoGapAndNoDuplicate) {
+  auto config = test_config();
+  config.replay_buffer = 5;  // small: most of the replay must come from the store
+  std::string last_id;
+  {
+    TestServer server(config);
+    ASSERT_EQ(post(server.port(), "/write", "x v=0 1764000000000000000\n").status, 204);
+    SseClient client(server.port(), "/api/sse/stream?tags[]=x.v");
+    ASSERT_TRUE(client.read_head());
+    auto seen = client.next_of("data");
+    ASSERT_TRUE(seen);
+    last_id = seen->id;
+    client.close();
+    for (int i = 1; i <= 20; ++i)  // missed while away, before the restart
+      ASSERT_EQ(post(server.port(), "/write", "x v=" + std::to_string(i) + " " +
+                                                  std::to_string(1764000000000000000LL + i * kNanosPerSecond) + "\n")
+                    .status,
+                204);
+  }
+  TestServer server(config);
+  for (int i = 21; i <= 30; ++i)  // and after it
+    ASSERT_EQ(post(server.port(), "/write", "x v=" + std::to_string(i) + " " +
+                                                std::to_string(1764000000000000000LL + i * kNanosPerSecond) + "\n")
+                  .status,
+              204);
+  SseClient client(server.port(), "/api/sse/stream?tags[]=x.v", {"Last-Event-ID: " + last_id});
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+  std::vector<double> values;
+  std::uint64_t previous_id = std::stoull(last_id);
+  while (values.size() < 30) {
+    auto e = client.next(5s);
+    ASSERT_TRUE(e) << "after " << values.size() << " values";
+    ASSERT_NE(e->type, "error") << e->data;
+    if (e->type != "data") continue;
+    EXPECT_GT(std::stoull(e->id), previous_id);
+    previous_id = std::stoull(e->id);
+    for (const auto& p : points_of(*e)) values.push_back(p.value);
+  }
+  std::vector<double> expected;
+  for (int i = 1; i <= 30; ++i) expected.push_back(i);
+  EXPECT_EQ(values, expected);
+  ASSERT_EQ(post(server.port(), "/write", "x v=31 1764000031000000000\n").status, 204);
+  auto live = client.next_of("data");
+  ASSERT_TRUE(live);
+  EXPECT_EQ(points_of(*live).at(0).value, 31);
+}
+
+}  // namespace
+}  // namespace tagstream::test

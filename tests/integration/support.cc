@@ -1,5 +1,7 @@
 #include "support.h"
 
+#include "ingest/ingestor.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -76,13 +78,14 @@ TagId TestServer::tag(const std::string& name, const std::string& unit) {
 
 void TestServer::push(const std::string& name, double value, TimeNs ts, Quality q) {
   TaggedSample s{tag(name), Sample{ts, value, q}};
-  app_->live().apply(std::span<const TaggedSample>(&s, 1));
+  if (!app_->ingestor().ingest(std::span<const TaggedSample>(&s, 1), nullptr).queued)
+    throw std::runtime_error("store queue full");
 }
 
 void TestServer::push_many(const std::vector<std::pair<std::string, double>>& values, TimeNs ts) {
   std::vector<TaggedSample> batch;
   for (const auto& [name, v] : values) batch.push_back({tag(name), Sample{ts, v, Quality::good}});
-  app_->live().apply(batch);
+  if (!app_->ingestor().ingest(batch, nullptr).queued) throw std::runtime_error("store queue full");
 }
 
 namespace {

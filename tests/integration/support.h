@@ -38,7 +38,8 @@ class TestServer {
 
   /// Creates a tag (if new) and returns its id.
   TagId tag(const std::string& name, const std::string& unit = "");
-  /// Applies one sample through the live path, as an ingest would.
+  /// Ingests one sample as an HTTP write would: live state, then the store
+  /// (without waiting for the commit).
   void push(const std::string& name, double value, TimeNs ts, Quality q = Quality::good);
   void push_many(const std::vector<std::pair<std::string, double>>& values, TimeNs ts);
 
