@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,8 @@
 #include "core/time.h"
 #include "hub/hub.h"
 #include "http/server.h"
+#include "http/static_files.h"
+#include "http/stats.h"
 #include "ingest/ingestor.h"
 #include "ingest/simulator.h"
 #include "store/sqlite_store.h"
@@ -22,6 +25,20 @@
 namespace tagstream {
 
 namespace asio = boost::asio;
+
+/// Samples the statistics once a second, on thread 0.
+struct App::StatsTimer {
+  StatsTimer(asio::io_context& io, StatsSampler& sampler) : timer(io), sampler(sampler) {}
+  void start() {
+    sampler.sample();
+    timer.expires_after(std::chrono::seconds(1));
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) start();
+    });
+  }
+  asio::steady_timer timer;
+  StatsSampler& sampler;
+};
 
 struct App::Signals {
   explicit Signals(asio::io_context& io) : set(io, SIGINT, SIGTERM) {}
@@ -70,7 +87,13 @@ App::App(ServerConfig config) {
   config.threads = static_cast<int>(threads);
   server_ = std::make_unique<ServerContext>(std::move(config), registry_);
   readers_ = std::make_unique<asio::thread_pool>(2);
-  server_->services = Services{&live_, ingestor_.get(), store_.get(), writer_.get(), readers_.get()};
+  web_ = std::make_unique<StaticFiles>();
+  const std::string web_root = server_->config.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : server_->config.web_root;
+  if (web_->load(web_root) == 0)
+    log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)", web_root);
+  sampler_ = std::make_unique<StatsSampler>(*server_);
+  server_->services = Services{&live_,         ingestor_.get(), store_.get(), writer_.get(),
+                               readers_.get(), sampler_.get(),  web_.get()};
 
   std::vector<asio::io_context*> raw;
   for (unsigned i = 0; i < threads; ++i) {
@@ -94,6 +117,7 @@ App::App(ServerConfig config) {
   live_.set_publisher([hub = hub_.get()](ChangeBatchPtr batch) { hub->publish(batch); });
   http_ = std::make_unique<HttpServer>(*server_, raw, *hub_);
   signals_ = std::make_unique<Signals>(*contexts_.front());
+  stats_timer_ = std::make_unique<StatsTimer>(*contexts_.front(), *sampler_);
 }
 
 App::~App() {
@@ -194,6 +218,7 @@ void App::open_store(const ServerConfig& config) {
 void App::start() {
   const ServerConfig& config = server_->config;
   http_->listen();
+  stats_timer_->start();
   for (auto& io : contexts_) {
     threads_.emplace_back([io = io.get()] {
       WorkGuard guard(io->get_executor());
@@ -241,6 +266,7 @@ void App::finish() {
   // Every connection is gone: stop the timers and let the threads end.
   boost::system::error_code ec;
   signals_->set.cancel(ec);
+  asio::post(*contexts_.front(), [t = stats_timer_.get()] { t->timer.cancel(); });
   for (std::size_t i = 0; i < contexts_.size(); ++i) {
     HubShard* shard = &hub_->shard(i);
     asio::io_context* io = contexts_[i].get();

@@ -25,6 +25,8 @@ class Hub;
 class HttpServer;
 class Ingestor;
 class SimulatorThread;
+class StaticFiles;
+class StatsSampler;
 class Store;
 class StoreWriter;
 
@@ -65,6 +67,8 @@ class App {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<boost::asio::thread_pool> readers_;
+  std::unique_ptr<StaticFiles> web_;
+  std::unique_ptr<StatsSampler> sampler_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::unique_ptr<Hub> hub_;
   std::vector<Change> restored_latest_;  // from the store, for the hub at start-up
@@ -73,6 +77,8 @@ class App {
   std::unique_ptr<SimulatorThread> simulator_;
   struct Signals;
   std::unique_ptr<Signals> signals_;
+  struct StatsTimer;
+  std::unique_ptr<StatsTimer> stats_timer_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_requested_{false};
   std::mutex done_mutex_;

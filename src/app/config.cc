@@ -396,6 +396,20 @@ const std::vector<Option>& options() {
     t.push_back(period("retention-day", "TAGSTREAM_RETENTION_DAY", "How long per-day aggregates are kept.",
                        &C::retention_day));
 
+    // Dashboard
+    t.push_back(Option{"web-root",
+                       "TAGSTREAM_WEB_ROOT",
+                       {},
+                       "DIR",
+                       "Directory of the built dashboard served at /; default: web/dist of the source tree "
+                       "this binary was built from.",
+                       Kind::string,
+                       [](C& c, std::string_view text) -> std::string {
+                         c.web_root = std::string(text);
+                         return {};
+                       },
+                       [](const C& c) { return c.web_root.empty() ? std::string("(built-in)") : c.web_root; }});
+
     // Simulator
     {
       Option o{"simulator",

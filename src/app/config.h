@@ -45,6 +45,9 @@ struct ServerConfig {
   std::int64_t retention_hour = 10LL * 365 * 86400;
   std::int64_t retention_day = 0;
 
+  // Dashboard
+  std::string web_root;  // TAGSTREAM_WEB_ROOT; empty: the built-in default (the source tree's web/dist)
+
   // Simulator
   bool simulator = true;                   // --no-simulator turns it off
   double simulator_rate = 1.0;             // samples per second per simulated tag

@@ -30,6 +30,13 @@ void LiveState::restore(TagId tag, const Sample& latest, const std::array<Aggreg
   live.buckets = buckets;
 }
 
+std::vector<std::uint64_t> LiveState::update_counts() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::uint64_t> out(tags_.size());
+  for (std::size_t i = 0; i < tags_.size(); ++i) out[i] = tags_[i].updates;
+  return out;
+}
+
 std::vector<LiveState::Current> LiveState::current(std::span<const TagId> tags) const {
   std::vector<Current> out(tags.size());
   std::lock_guard lock(mutex_);
@@ -68,6 +75,7 @@ ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<
       bucket.add(ts.sample);
     }
     live.seq = ++last_seq_;
+    ++live.updates;
     if (seqs) (*seqs)[i] = live.seq;
     batch->changes.push_back(Change{live.seq, ts.tag, ts.sample, live.buckets});
     ++result.accepted;

@@ -40,6 +40,9 @@ class LiveState {
     Sample latest;
     std::array<Aggregate, 4> buckets;
   };
+  /// Live changes applied so far, per tag id (for update rates).
+  std::vector<std::uint64_t> update_counts() const;
+
   /// The current state of each tag (for polling), copied under the lock.
   std::vector<Current> current(std::span<const TagId> tags) const;
 
@@ -51,6 +54,7 @@ class LiveState {
   struct TagLive {
     bool has_sample = false;
     Seq seq = 0;  // of the latest change; restored tags keep 0 until they change
+    std::uint64_t updates = 0;
     Sample latest;
     std::array<Aggregate, 4> buckets;
   };

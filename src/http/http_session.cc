@@ -13,6 +13,8 @@
 #include "http/ingest_endpoints.h"
 #include "http/json_text.h"
 #include "http/responses.h"
+#include "http/static_files.h"
+#include "http/stats.h"
 #include "http/sse_connection.h"
 #include "http/stream_endpoints.h"
 #include "http/stream_query.h"
@@ -69,7 +71,7 @@ class Connection : public Closable {
   bool closing_ = false;
 };
 
-enum class Route { none, stream, test_stream, healthz, write, samples, latest, history, tags };
+enum class Route { none, stream, test_stream, healthz, write, samples, latest, history, tags, stats, metrics, web };
 
 Route route_of(const std::string& path) {
   if (path == "/api/sse/stream") return Route::stream;
@@ -80,6 +82,9 @@ Route route_of(const std::string& path) {
   if (path == "/api/data/latest") return Route::latest;
   if (path == "/api/data/history") return Route::history;
   if (path == "/api/tags" || path.starts_with("/api/tags/")) return Route::tags;
+  if (path == "/api/stats") return Route::stats;
+  if (path == "/metrics") return Route::metrics;
+  if (!path.starts_with("/api/")) return Route::web;
   return Route::none;
 }
 
@@ -105,6 +110,51 @@ bool method_allowed(Route r, http::verb m) {
     case Route::tags: return m == http::verb::get || m == http::verb::head || m == http::verb::put;
     default: return m == http::verb::get || m == http::verb::head;
   }
+}
+
+/// The dashboard's files: gzip when the client takes it, ETag and 304,
+/// content-hashed assets cached for a year, index.html revalidated.
+HttpResponse handle_static(const HttpRequest& req, const std::string& path, ShardContext& shard) {
+  const StaticFiles* web = shard.server.services.web;
+  const StaticFile* file = web ? web->find(path) : nullptr;
+  if (!file) {
+    if (path == "/" || path == "/index.html") {
+      HttpResponse res{http::status::service_unavailable, req.version()};
+      res.set(http::field::content_type, "text/html; charset=utf-8");
+      res.body() =
+          "<!doctype html><title>tagstream</title><h1>The dashboard is not built</h1>"
+          "<p>Run <code>make build</code> (or start with <code>--web-root DIR</code>). The API works without it: "
+          "see <a href=\"/api/tags\">/api/tags</a>.</p>";
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      return res;
+    }
+    return error_response(http::status::not_found, "not_found", "no such file or endpoint: " + path, req.version(),
+                          req.keep_alive());
+  }
+  HttpResponse res{http::status::ok, req.version()};
+  res.set(http::field::server, "tagstream");
+  res.set(http::field::etag, file->etag);
+  res.set(http::field::cache_control, file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  res.set(http::field::vary, "Accept-Encoding");
+  res.keep_alive(req.keep_alive());
+  auto inm = req.find(http::field::if_none_match);
+  if (inm != req.end() && std::string_view(inm->value().data(), inm->value().size()) == file->etag) {
+    res.result(http::status::not_modified);
+    return res;
+  }
+  res.set(http::field::content_type, file->content_type);
+  auto ae = req.find(http::field::accept_encoding);
+  const bool gzip_ok = ae != req.end() &&
+                       std::string_view(ae->value().data(), ae->value().size()).find("gzip") != std::string_view::npos;
+  if (gzip_ok && !file->gzip_body.empty()) {
+    res.set(http::field::content_encoding, "gzip");
+    res.body() = file->gzip_body;
+  } else {
+    res.body() = file->body;
+  }
+  res.prepare_payload();
+  return res;
 }
 
 HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
@@ -207,6 +257,16 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
           case Route::samples: reply = co_await handle_json_samples(req, *target.target, shard); break;
           case Route::latest: reply = handle_latest(req, *target.target, shard); break;
           case Route::tags: reply = handle_tags(req, *target.target, shard); break;
+          case Route::stats: {
+            reply = json_response(http::status::ok, server.services.stats->json(), version, keep_alive);
+            break;
+          }
+          case Route::metrics: {
+            reply = json_response(http::status::ok, server.services.stats->prometheus(), version, keep_alive);
+            reply->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+            break;
+          }
+          case Route::web: reply = handle_static(req, target.target->path, shard); break;
           case Route::history:
             reply = co_await handle_history(stream, req, *target.target, shard);
             if (!reply) {  // streamed its own answer

@@ -20,6 +20,8 @@ namespace tagstream {
 class HubShard;
 class Ingestor;
 class LiveState;
+class StaticFiles;
+class StatsSampler;
 class Store;
 class StoreWriter;
 
@@ -56,6 +58,8 @@ struct Services {
   Store* store = nullptr;          // reads only, from `readers`
   StoreWriter* writer = nullptr;
   boost::asio::thread_pool* readers = nullptr;  // where store reads run, off the I/O threads
+  StatsSampler* stats = nullptr;
+  const StaticFiles* web = nullptr;  // the dashboard's files
 };
 
 struct ServerContext {
