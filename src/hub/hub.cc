@@ -254,7 +254,9 @@ void HubShard::on_store_chunk(Member* m, std::uint64_t serial, ReplayResult resu
       else
         append_point_json(builder.next_point(), tag_name(p.tag), p.bucket);
     }
-    m->sink->offer(builder.finish(result.reached));
+    // A full queue keeps the cursor: the same span is read again once it
+    // drains.
+    if (!m->sink->offer(builder.finish(result.reached))) return;
     m->last_offered = result.reached;
   }
   m->cursor = std::max(m->cursor, result.reached);

@@ -1,0 +1,545 @@
+// The store's writer thread: Done after commit, exactly-once commits from
+// many threads, group commit bounded by max_samples_per_commit,
+// back-pressure at max_pending_samples, draining on stop(), commit errors
+// reaching Done, tag records and last_seq reaching restore(), retention.
+#include "store/store_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/interval.h"
+#include "core/time.h"
+#include "store/sqlite_store.h"
+
+namespace tagstream {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr TimeNs kSec = kNanosPerSecond;
+constexpr TimeNs kMs = kNanosPerMilli;
+constexpr TimeNs kMidnight = 1'795'651'200 * kSec;  // 2026-11-26T00:00:00Z
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "store_writer_test.XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+StoredSample ss(TagId tag, TimeNs ts, double v, Seq seq = 0) {
+  return StoredSample{tag, Sample{ts, v, Quality::good}, seq};
+}
+
+TagInfo info(std::string name, std::string unit = "", std::string description = "",
+             DataType type = DataType::number) {
+  TagInfo i;
+  i.name = std::move(name);
+  i.unit = std::move(unit);
+  i.description = std::move(description);
+  i.type = type;
+  return i;
+}
+
+std::vector<Aggregate> read_range(Store& store, TagId tag, Interval iv) {
+  return store.read_history({tag, iv, 0, std::numeric_limits<TimeNs>::max(), std::nullopt, 10'000'000});
+}
+
+/// Counts Done calls and keeps their errors; wait_for() blocks until n arrived.
+class DoneLog {
+ public:
+  StoreWriter::Done make(std::size_t id) {
+    return [this, id](const std::string& error) {
+      {
+        std::lock_guard lock(mutex_);
+        calls_[id].push_back(error);
+        ++total_;
+      }
+      cv_.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 20s) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return total_ >= n; });
+  }
+  std::size_t total() const {
+    std::lock_guard lock(mutex_);
+    return total_;
+  }
+  std::map<std::size_t, std::vector<std::string>> calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::size_t, std::vector<std::string>> calls_;
+  std::size_t total_ = 0;
+};
+
+/// Wraps a store: records each committed batch's size, and can hold write()
+/// until released (the first `hold` writes block).
+class GatedStore : public Store {
+ public:
+  explicit GatedStore(Store& inner) : inner_(inner) {}
+  RestoredState restore() override { return inner_.restore(); }
+  void write(const WriteBatch& batch) override {
+    {
+      std::unique_lock lock(mutex_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+    }
+    inner_.write(batch);
+    std::lock_guard lock(mutex_);
+    sizes_.push_back(batch.samples.size());
+    tags_ += batch.tags.size();
+  }
+  std::size_t enforce_retention(const Retention& r, TimeNs now, std::size_t max_rows) override {
+    return inner_.enforce_retention(r, now, max_rows);
+  }
+  HistoryPage read_history(const HistoryRequest& r) override { return inner_.read_history(r); }
+  std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) override {
+    return inner_.read_changes(after, upto, limit);
+  }
+  std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override {
+    return inner_.read_bucket(tag, interval, start);
+  }
+  Seq retained_after() override { return inner_.retained_after(); }
+
+  void close_gate() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void open_gate() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  /// Waits until `n` writes have started.
+  bool wait_entered(int n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, 20s, [&] { return entered_ >= n; });
+  }
+  std::vector<std::size_t> sizes() const {
+    std::lock_guard lock(mutex_);
+    return sizes_;
+  }
+
+ private:
+  Store& inner_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = true;
+  int entered_ = 0;
+  std::vector<std::size_t> sizes_;
+  std::size_t tags_ = 0;
+};
+
+/// A store whose commits fail when a batch holds a negative value.
+class PoisonStore : public Store {
+ public:
+  explicit PoisonStore(Store& inner) : inner_(inner) {}
+  RestoredState restore() override { return inner_.restore(); }
+  void write(const WriteBatch& batch) override {
+    for (const StoredSample& s : batch.samples)
+      if (s.sample.value < 0) throw std::runtime_error("sqlite: disk I/O error (test)");
+    inner_.write(batch);
+  }
+  std::size_t enforce_retention(const Retention& r, TimeNs now, std::size_t max_rows) override {
+    return inner_.enforce_retention(r, now, max_rows);
+  }
+  HistoryPage read_history(const HistoryRequest& r) override { return inner_.read_history(r); }
+  std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) override {
+    return inner_.read_changes(after, upto, limit);
+  }
+  std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override {
+    return inner_.read_bucket(tag, interval, start);
+  }
+  Seq retained_after() override { return inner_.retained_after(); }
+
+ private:
+  Store& inner_;
+};
+
+/// Releases a held writer if a test ends early, so the writer can stop.
+struct OpenOnExit {
+  GatedStore& gated;
+  ~OpenOnExit() { gated.open_gate(); }
+};
+
+class StoreWriterTest : public ::testing::Test {
+ protected:
+  StoreWriterTest() : sqlite_(SqliteOptions{(dir_.path() / "h.db").string(), false}) {}
+  TempDir dir_;
+  SqliteStore sqlite_;
+};
+
+// ---------------------------------------------------------------- commits
+
+TEST_F(StoreWriterTest, DoneIsCalledWithEmptyErrorAfterTheCommit) {
+  std::promise<std::pair<std::string, std::size_t>> done;
+  StoreWriter writer(sqlite_, {});
+  writer.start();
+  writer.submit_tag(0, info("a"));
+  std::vector<StoredSample> samples = {ss(0, kMidnight, 1.0, 1), ss(0, kMidnight + kSec, 2.0, 2),
+                                       ss(0, kMidnight + 2 * kSec, 3.0, 3)};
+  ASSERT_TRUE(writer.submit(samples, [&](const std::string& error) {
+    // Inside Done the samples are already readable, from this thread's own connection.
+    done.set_value({error, read_range(sqlite_, 0, Interval::raw).size()});
+  }));
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(20s), std::future_status::ready);
+  const auto [error, visible] = f.get();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(visible, 3u);
+  EXPECT_EQ(writer.committed_samples(), 3u);
+  EXPECT_EQ(writer.pending_samples(), 0u);
+  // And from another thread, with every tier.
+  const auto day = read_range(sqlite_, 0, Interval::day);
+  ASSERT_EQ(day.size(), 1u);
+  EXPECT_EQ(day[0].count, 3u);
+  EXPECT_EQ(day[0].sum, 6.0);
+  writer.stop();
+  EXPECT_EQ(sqlite_.restore().last_seq, 3u);
+}
+
+TEST_F(StoreWriterTest, ManySubmitsFromFourThreadsAreEachCommittedExactlyOnce) {
+  StoreWriterOptions o;
+  o.max_samples_per_commit = 64;  // many commits, each grouping several requests
+  DoneLog log;
+  StoreWriter writer(sqlite_, o);
+  writer.start();
+  for (TagId t = 0; t < 4; ++t) writer.submit_tag(t, info("thread" + std::to_string(t)));
+
+  constexpr int kPerThread = 300;
+  std::atomic<std::size_t> submitted_samples{0};
+  std::atomic<Seq> seq{0};
+  std::vector<std::thread> threads;
+  for (TagId t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::size_t n = 1 + static_cast<std::size_t>((i * 7 + static_cast<int>(t)) % 13);
+        std::vector<StoredSample> samples;
+        for (std::size_t j = 0; j < n; ++j)
+          samples.push_back(ss(t, kMidnight + (i * 16 + static_cast<TimeNs>(j)) * 100 * kMs, static_cast<double>(j),
+                               ++seq));
+        const std::size_t id = t * kPerThread + static_cast<std::size_t>(i);
+        while (!writer.submit(samples, log.make(id))) std::this_thread::yield();
+        submitted_samples += n;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(log.wait_for(4 * kPerThread));
+  writer.stop();
+
+  const auto calls = log.calls();
+  ASSERT_EQ(calls.size(), 4u * kPerThread);
+  for (const auto& [id, errors] : calls) {
+    ASSERT_EQ(errors.size(), 1u) << "request " << id;
+    EXPECT_EQ(errors[0], "") << "request " << id;
+  }
+  EXPECT_EQ(log.total(), 4u * kPerThread);
+  EXPECT_EQ(writer.committed_samples(), submitted_samples.load());
+  EXPECT_EQ(writer.pending_samples(), 0u);
+
+  std::size_t raw = 0, in_days = 0;
+  for (TagId t = 0; t < 4; ++t) {
+    raw += read_range(sqlite_, t, Interval::raw).size();
+    for (const Aggregate& a : read_range(sqlite_, t, Interval::day)) in_days += a.count;
+  }
+  EXPECT_EQ(raw, submitted_samples.load());
+  EXPECT_EQ(in_days, submitted_samples.load());
+  const RestoredState s = sqlite_.restore();
+  EXPECT_EQ(s.last_seq, seq.load());
+  ASSERT_EQ(s.tags.size(), 4u);
+  EXPECT_EQ(s.tags[3].info.name, "thread3");
+}
+
+// Everything queued while a commit runs goes into the next commit, up to
+// max_samples_per_commit; a single larger request is committed on its own.
+TEST_F(StoreWriterTest, GroupsQueuedRequestsUpToMaxSamplesPerCommit) {
+  GatedStore gated(sqlite_);
+  StoreWriterOptions o;
+  o.max_samples_per_commit = 10;
+  DoneLog log;
+  StoreWriter writer(gated, o);
+  gated.close_gate();
+  writer.start();
+  OpenOnExit open_on_exit{gated};
+  TimeNs ts = kMidnight;
+  auto batch = [&](std::size_t n) {
+    std::vector<StoredSample> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
+    return v;
+  };
+  ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
+  ASSERT_TRUE(gated.wait_entered(1));  // the writer holds request 0
+  ASSERT_TRUE(writer.submit(batch(4), log.make(1)));
+  ASSERT_TRUE(writer.submit(batch(4), log.make(2)));
+  ASSERT_TRUE(writer.submit(batch(4), log.make(3)));
+  ASSERT_TRUE(writer.submit(batch(25), log.make(4)));
+  ASSERT_TRUE(writer.submit(batch(2), log.make(5)));
+  EXPECT_EQ(writer.pending_samples(), 39u);
+  EXPECT_EQ(log.total(), 0u);
+  gated.open_gate();
+  ASSERT_TRUE(log.wait_for(6));
+  writer.stop();
+  EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3, 8, 4, 25, 2}));
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 42u);
+  EXPECT_EQ(writer.committed_samples(), 42u);
+}
+
+// ---------------------------------------------------------------- back-pressure
+
+TEST_F(StoreWriterTest, RefusesPastMaxPendingSamplesWhileACommitIsBlocked) {
+  GatedStore gated(sqlite_);
+  StoreWriterOptions o;
+  o.max_pending_samples = 10;
+  DoneLog log;
+  StoreWriter writer(gated, o);
+  gated.close_gate();
+  writer.start();
+  OpenOnExit open_on_exit{gated};
+  TimeNs ts = kMidnight;
+  auto batch = [&](std::size_t n) {
+    std::vector<StoredSample> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
+    return v;
+  };
+
+  // The writer takes the first request and blocks committing it: the queue
+  // is empty again.
+  ASSERT_TRUE(writer.submit(batch(4), log.make(0)));
+  ASSERT_TRUE(gated.wait_entered(1));
+  EXPECT_EQ(writer.pending_samples(), 0u);
+  EXPECT_TRUE(writer.has_room(10));
+  EXPECT_FALSE(writer.has_room(11));
+  EXPECT_FALSE(writer.submit(batch(11), log.make(99)));  // larger than the whole queue
+  EXPECT_EQ(writer.pending_samples(), 0u);
+
+  ASSERT_TRUE(writer.submit(batch(6), log.make(1)));
+  EXPECT_EQ(writer.pending_samples(), 6u);
+  EXPECT_TRUE(writer.has_room(4));
+  EXPECT_FALSE(writer.has_room(5));
+  EXPECT_FALSE(writer.submit(batch(5), log.make(98)));  // refused: nothing queued
+  EXPECT_EQ(writer.pending_samples(), 6u);
+  ASSERT_TRUE(writer.submit(batch(4), log.make(2)));  // exactly to the limit
+  EXPECT_EQ(writer.pending_samples(), 10u);
+  EXPECT_FALSE(writer.has_room(1));
+  EXPECT_TRUE(writer.has_room(0));
+  EXPECT_FALSE(writer.submit(batch(1), log.make(97)));
+  // Still nothing reported: the first commit has not finished.
+  EXPECT_EQ(log.total(), 0u);
+  EXPECT_EQ(writer.committed_samples(), 0u);
+
+  gated.open_gate();
+  ASSERT_TRUE(log.wait_for(3));
+  // Room again once the queue drained.
+  for (int i = 0; i < 200 && writer.pending_samples() != 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(writer.has_room(10));
+  writer.stop();
+
+  const auto calls = log.calls();
+  EXPECT_EQ(calls.size(), 3u);  // refused requests never get a Done
+  for (std::size_t id : {0u, 1u, 2u}) {
+    ASSERT_EQ(calls.count(id), 1u) << id;
+    EXPECT_EQ(calls.at(id), std::vector<std::string>{""}) << id;
+  }
+  EXPECT_EQ(writer.committed_samples(), 14u);
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 14u);
+}
+
+// ---------------------------------------------------------------- stop
+
+TEST_F(StoreWriterTest, StopCommitsEverythingQueued) {
+  DoneLog log;
+  StoreWriter writer(sqlite_, {});
+  writer.start();
+  writer.submit_tag(0, info("a"));
+  for (std::size_t i = 0; i < 200; ++i)
+    ASSERT_TRUE(writer.submit({ss(0, kMidnight + static_cast<TimeNs>(i) * kMs, 1.0, i + 1)}, log.make(i)));
+  writer.stop();  // no waiting before: stop must drain the queue
+  EXPECT_EQ(log.total(), 200u);
+  for (const auto& [id, errors] : log.calls()) EXPECT_EQ(errors, std::vector<std::string>{""}) << id;
+  EXPECT_EQ(writer.committed_samples(), 200u);
+  EXPECT_EQ(writer.pending_samples(), 0u);
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 200u);
+  EXPECT_EQ(sqlite_.restore().last_seq, 200u);
+  // After stop, nothing more is accepted.
+  EXPECT_FALSE(writer.has_room(1));
+  EXPECT_FALSE(writer.submit({ss(0, kMidnight - kSec, 1.0)}, log.make(1000)));
+  writer.stop();  // idempotent
+  EXPECT_EQ(log.total(), 200u);
+}
+
+TEST_F(StoreWriterTest, StopDuringABlockedCommitDrainsTheQueueAndRefusesNewWork) {
+  GatedStore gated(sqlite_);
+  DoneLog log;
+  StoreWriterOptions o;
+  o.max_samples_per_commit = 1;  // draining the queue takes several commits
+  StoreWriter writer(gated, o);
+  gated.close_gate();
+  writer.start();
+  OpenOnExit open_on_exit{gated};
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight, 1.0, 1)}, log.make(0)));
+  ASSERT_TRUE(gated.wait_entered(1));
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight + kSec, 2.0, 2)}, log.make(1)));
+  writer.submit_tag(0, info("late.tag", "kPa"));
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight + 2 * kSec, 3.0, 3)}, log.make(2)));
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight + 3 * kSec, 4.0, 4)}, log.make(3)));
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight + 4 * kSec, 5.0, 5)}, log.make(4)));
+
+  std::thread stopper([&] { writer.stop(); });
+  // Once stopping, submissions are refused...
+  for (int i = 0; i < 2000 && writer.has_room(1); ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_FALSE(writer.has_room(1));
+  EXPECT_FALSE(writer.submit({ss(0, kMidnight + 9 * kSec, 9.0)}, log.make(9)));
+  // ...but what was queued is still committed, one sample per commit.
+  gated.open_gate();
+  stopper.join();
+  EXPECT_EQ(log.total(), 5u);
+  for (const auto& [id, errors] : log.calls()) EXPECT_EQ(errors, std::vector<std::string>{""}) << id;
+  EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{1, 1, 1, 1, 1}));
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 5u);
+  const RestoredState s = sqlite_.restore();
+  EXPECT_EQ(s.last_seq, 5u);
+  ASSERT_EQ(s.tags.size(), 1u);
+  EXPECT_EQ(s.tags[0].info.name, "late.tag");
+}
+
+// ---------------------------------------------------------------- errors
+
+TEST_F(StoreWriterTest, CommitErrorReachesDoneAndLaterCommitsStillWork) {
+  PoisonStore poison(sqlite_);
+  DoneLog log;
+  StoreWriter writer(poison, {});
+  writer.start();
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight, -1.0), ss(0, kMidnight + kSec, 1.0)}, log.make(0)));
+  ASSERT_TRUE(log.wait_for(1));
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight + 2 * kSec, 2.0)}, log.make(1)));
+  ASSERT_TRUE(log.wait_for(2));
+  writer.stop();
+  const auto calls = log.calls();
+  EXPECT_EQ(calls.at(0), std::vector<std::string>{"sqlite: disk I/O error (test)"});
+  EXPECT_EQ(calls.at(1), std::vector<std::string>{""});
+  EXPECT_EQ(writer.committed_samples(), 1u);  // failed samples are not counted
+  EXPECT_EQ(writer.pending_samples(), 0u);
+  const auto raw = read_range(sqlite_, 0, Interval::raw);
+  ASSERT_EQ(raw.size(), 1u);
+  EXPECT_EQ(raw[0].start, kMidnight + 2 * kSec);
+}
+
+// With the real SQLite store: a batch that SQLite refuses (a NaN value binds
+// as NULL) reports SQLite's message to Done, and the next batch commits.
+TEST_F(StoreWriterTest, SqliteErrorReachesDone) {
+  DoneLog log;
+  StoreWriter writer(sqlite_, {});
+  writer.start();
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight, std::nan(""))}, log.make(0)));
+  ASSERT_TRUE(log.wait_for(1));
+  ASSERT_TRUE(writer.submit({ss(0, kMidnight + kSec, 2.0)}, log.make(1)));
+  ASSERT_TRUE(log.wait_for(2));
+  writer.stop();
+  const auto calls = log.calls();
+  ASSERT_EQ(calls.at(0).size(), 1u);
+  EXPECT_NE(calls.at(0)[0].find("NOT NULL"), std::string::npos) << calls.at(0)[0];
+  EXPECT_EQ(calls.at(1), std::vector<std::string>{""});
+  const auto raw = read_range(sqlite_, 0, Interval::raw);
+  ASSERT_EQ(raw.size(), 1u);
+  EXPECT_EQ(raw[0].first, 2.0);
+}
+
+// ---------------------------------------------------------------- tags, last_seq
+
+TEST_F(StoreWriterTest, SubmittedTagsAndLastSeqLandInRestore) {
+  {
+    DoneLog log;
+    StoreWriter writer(sqlite_, {});
+    writer.start();
+    writer.submit_tag(0, info("boiler1.temperature", "degC", "Boiler 1", DataType::number));
+    writer.submit_tag(1, info("pump1.running", "", "Pump 1 on", DataType::boolean));
+    // Late samples (seq 0) do not lower last_seq.
+    ASSERT_TRUE(writer.submit({ss(0, kMidnight, 70.0, 41), ss(1, kMidnight, 1.0, 42)}, log.make(0)));
+    ASSERT_TRUE(log.wait_for(1));
+    ASSERT_TRUE(writer.submit({ss(0, kMidnight - kSec, 69.0, 0)}, log.make(1)));
+    ASSERT_TRUE(log.wait_for(2));
+    writer.submit_tag(2, info("line1.count", "pcs", "", DataType::integer));  // tag alone, no samples
+  }  // the destructor stops, committing the last tag
+  const RestoredState s = sqlite_.restore();
+  EXPECT_EQ(s.last_seq, 42u);
+  ASSERT_EQ(s.tags.size(), 3u);
+  EXPECT_EQ(s.tags[0].id, 0u);
+  EXPECT_EQ(s.tags[0].info.name, "boiler1.temperature");
+  EXPECT_EQ(s.tags[0].info.unit, "degC");
+  EXPECT_EQ(s.tags[0].info.description, "Boiler 1");
+  EXPECT_EQ(s.tags[1].info.type, DataType::boolean);
+  EXPECT_EQ(s.tags[2].id, 2u);
+  EXPECT_EQ(s.tags[2].info.name, "line1.count");
+  EXPECT_EQ(s.tags[2].info.type, DataType::integer);
+  ASSERT_EQ(s.live.size(), 2u);
+  EXPECT_EQ(s.live[0].latest, (Sample{kMidnight, 70.0, Quality::good}));
+  EXPECT_EQ(s.live[0].buckets[2].count, 1u);  // minute 00:00 holds only the 00:00:00 sample
+  EXPECT_EQ(s.live[0].buckets[3].count, 1u);  // the day too: 23:59:59 belongs to the day before
+}
+
+// ---------------------------------------------------------------- retention
+
+TEST_F(StoreWriterTest, EnforcesRetentionPeriodically) {
+  StoreWriterOptions o;
+  o.retention.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
+  o.retention_every = 1s;
+  DoneLog log;
+  StoreWriter writer(sqlite_, o);
+  writer.start();
+  writer.submit_tag(0, info("a"));
+  const TimeNs now = now_ns();
+  ASSERT_TRUE(writer.submit({ss(0, now - 2 * 3600 * kSec, 1.0), ss(0, now - 1800 * kSec, 2.0), ss(0, now, 3.0)},
+                            log.make(0)));
+  ASSERT_TRUE(log.wait_for(1));
+  bool expired = false;
+  for (int i = 0; i < 500 && !expired; ++i) {
+    expired = read_range(sqlite_, 0, Interval::raw).size() == 2;
+    if (!expired) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(expired);
+  writer.stop();
+  const auto raw = read_range(sqlite_, 0, Interval::raw);
+  ASSERT_EQ(raw.size(), 2u);
+  EXPECT_EQ(raw[0].first, 2.0);
+  // Rollups are not subject to the raw retention.
+  std::size_t in_seconds = read_range(sqlite_, 0, Interval::second).size();
+  EXPECT_EQ(in_seconds, 3u);
+}
+
+}  // namespace
+}  // namespace tagstream
