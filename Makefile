@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build run test test-fast clean
+.PHONY: all deps configure build web run test test-fast test-browser bench bench-historian bench-dashboard clean
 
 all: build
 
@@ -16,8 +16,18 @@ deps:
 configure: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 
-build: configure
+build: configure web
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# The dashboard (web/): npm ci + vite build into web/dist, which the binary
+# serves at /. Skipped while web/dist is newer than its sources and lock.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_SOURCES)
+	@echo "web: building the dashboard"
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@touch $@
 
 run: build
 	./$(BUILD)/tagstream serve $(ARGS)
@@ -28,6 +38,26 @@ test: build
 # The release-build tests only, without the sanitizer builds: for quick loops.
 test-fast: build
 	@SANITIZERS=0 ./scripts/run-tests.sh $(BUILD)
+
+# The dashboard's browser tests alone (Debian's chromium + playwright-core).
+test-browser: build
+	@./tests/browser/run.sh $(BUILD)
+
+# Benchmarks (see BENCHMARKS.md). `make bench` builds the load generator,
+# $(BUILD)/tagstream-bench. `make bench-historian` runs the side-by-side
+# benchmark against InfluxDB 1.6.7: installs influxdb, builds Release binaries
+# in build-bench/, prints a Markdown report. BENCH_ARGS=--short: a quick run.
+BENCH_ARGS ?=
+bench: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
+
+bench-historian: deps
+	@./bench/historian.sh $(BENCH_ARGS)
+
+# The dashboard under load (4 panels, 50 tags at 10 Hz) in headless chromium:
+# main-thread busy time and dropped frames. See bench/dashboard/README.md.
+bench-dashboard: build
+	@./bench/dashboard/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan

@@ -9,7 +9,13 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libtomlplusplus-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium
 )
+# The dashboard (web/) and its browser tests need Node.js and npm: the
+# machines here come with Node 20; elsewhere Debian's nodejs (18) does too.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -62,6 +62,30 @@ if [[ ${SANITIZERS:-1} != 0 ]]; then
   done
 fi
 
+# --- Browser tests: the dashboard in Debian's chromium (playwright-core)
+# against the release binary; tests/browser/run.sh prints
+# "browser tests: N passed, M failed". BROWSER_TESTS=0 skips them.
+if [[ ${BROWSER_TESTS:-1} != 0 ]]; then
+  echo "=== browser: tests/browser/run.sh ${build}"
+  blog=$(mktemp)
+  tests/browser/run.sh "$build" 2>&1 | tee "$blog"
+  brc=${PIPESTATUS[0]}
+  bsummary=$(grep -E '^browser tests: [0-9]+ passed, [0-9]+ failed' "$blog" | tail -1)
+  rm -f "$blog"
+  if [[ -z $bsummary ]]; then
+    echo "=== browser: no test summary (exit ${brc})"
+    failed=$((failed + 1))
+    status=1
+  else
+    bp=$(sed -E 's/^browser tests: ([0-9]+) passed.*/\1/' <<<"$bsummary")
+    bf=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$bsummary")
+    total=$((total + bp + bf))
+    failed=$((failed + bf))
+    if [[ $brc -ne 0 || $bf -ne 0 ]]; then status=1; fi
+  fi
+fi
+# --- end of browser tests
+
 passed=$((total - failed))
 if ((passed < 0)); then passed=0; fi
 echo "make test: ${passed} passed, ${failed} failed"

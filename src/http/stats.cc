@@ -1,6 +1,7 @@
 #include "http/stats.h"
 
 #include "core/live_state.h"
+#include "ingest/ingestor.h"
 #include "hub/sse_frame.h"
 #include "store/store_writer.h"
 
@@ -11,7 +12,8 @@ StatsSampler::Snapshot StatsSampler::take() const {
   s.at = std::chrono::steady_clock::now();
   s.events = server_.stats.events_sent.load();
   s.bytes = server_.stats.bytes_sent.load();
-  s.samples = server_.stats.samples_ingested.load();
+  // Every source counts (simulator, HTTP, later MQTT), not only HTTP.
+  s.samples = server_.services.ingestor ? server_.services.ingestor->ingested() : 0;
   if (server_.services.live) s.tag_updates = server_.services.live->update_counts();
   return s;
 }
@@ -75,7 +77,8 @@ std::string StatsSampler::json() const {
   field(out, "perSecond", r.bytes);
   field(out, "queued", static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.queued_bytes.load())));
   out += "},\"ingest\":{";
-  field(out, "samplesTotal", st.samples_ingested.load(), false);
+  field(out, "samplesTotal", server_.services.ingestor ? server_.services.ingestor->ingested() : 0, false);
+  field(out, "httpSamplesTotal", st.samples_ingested.load());
   field(out, "samplesPerSecond", r.samples);
   field(out, "requestsTotal", st.ingest_requests.load());
   field(out, "rejectedLines", st.ingest_rejected_lines.load());
@@ -125,7 +128,9 @@ std::string StatsSampler::prometheus() const {
   metric("tagstream_stream_queued_bytes", "gauge", "Bytes waiting in stream queues.",
          static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes.load())));
   metric("tagstream_http_requests_total", "counter", "HTTP requests.", static_cast<double>(st.requests.load()));
-  metric("tagstream_ingest_samples_total", "counter", "Samples written over HTTP.",
+  metric("tagstream_ingest_samples_total", "counter", "Samples ingested from every source.",
+         static_cast<double>(server_.services.ingestor ? server_.services.ingestor->ingested() : 0));
+  metric("tagstream_ingest_http_samples_total", "counter", "Samples written over HTTP.",
          static_cast<double>(st.samples_ingested.load()));
   metric("tagstream_ingest_rejected_lines_total", "counter", "Line protocol lines rejected.",
          static_cast<double>(st.ingest_rejected_lines.load()));

@@ -246,6 +246,11 @@ void HubShard::on_store_chunk(Member* m, std::uint64_t serial, ReplayResult resu
     return;
   }
   const Interval iv = m->group->interval;
+  m->replayed += result.points.size();
+  if (m->replayed > options_.max_replay_points) {
+    send_history_lost(*m, m->cursor);
+    return;
+  }
   if (!result.points.empty()) {
     DataEventBuilder builder(iv);
     for (const ReplayPoint& p : result.points) {
@@ -304,6 +309,11 @@ void HubShard::send_replay_chunk(Member& m) {
   // ago) is caught up with by the live path: start_seq below filters it.
   if (it == ring_.end() && picked.size() < options_.replay_chunk_points) scanned = std::max(scanned, position_);
   if (!picked.empty()) {
+    m.replayed += picked.size();
+    if (m.replayed > options_.max_replay_points) {
+      send_history_lost(m, m.cursor);
+      return;
+    }
     DataEventBuilder builder(iv);
     for (const Change* c : picked) append_point(builder.next_point(), c->tag, iv, *c);
     // The id is the scan position, so a client that resumes from it

@@ -65,6 +65,10 @@ struct HubOptions {
   /// Ids in (durable_seq, start_seq] were never stored (the previous run
   /// stopped before committing them): resuming from them is history_lost.
   Seq durable_seq = 0;
+  /// A resume that would replay more points than this is answered with
+  /// history_lost and a snapshot instead: the client refetches the span from
+  /// history, in one request, rather than receiving it event by event.
+  std::size_t max_replay_points = 500'000;
 };
 
 /// Where a hub stream's frames go; implemented by the SSE session. Called
@@ -97,6 +101,7 @@ struct Member {
   Seq last_offered = 0;  // highest seq in a frame the sink accepted
   std::uint64_t serial = 0;  // tells a late store answer from a reused address
   bool fetching = false;     // a store read is under way
+  std::size_t replayed = 0;  // points sent by replay so far
 };
 
 class HubShard {

@@ -12,6 +12,7 @@ Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> samples, StoreW
   stored.reserve(samples.size());
   for (std::size_t i = 0; i < samples.size(); ++i) stored.push_back({samples[i].tag, samples[i].sample, seqs[i]});
   out.queued = writer_.submit(std::move(stored), std::move(done));
+  if (out.queued) ingested_.fetch_add(samples.size(), std::memory_order_relaxed);
   return out;
 }
 

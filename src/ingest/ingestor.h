@@ -3,6 +3,7 @@
 // (HTTP line protocol or JSON, the simulator, later MQTT and Modbus):
 // live state first (subscribers see it at once, without waiting on disk),
 // then the store's commit queue. Thread safe.
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -24,12 +25,16 @@ class Ingestor {
   /// (or the commit failed); it is not called when `queued` is false.
   Outcome ingest(std::span<const TaggedSample> samples, StoreWriter::Done done);
 
+  /// Samples accepted so far, from every source.
+  std::uint64_t ingested() const { return ingested_.load(std::memory_order_relaxed); }
+
  private:
   LiveState& live_;
   StoreWriter& writer_;
   // Keeps live sequence order and commit-queue order the same, and makes
   // the capacity check and the submit one step.
   std::mutex mutex_;
+  std::atomic<std::uint64_t> ingested_{0};
 };
 
 }  // namespace tagstream

@@ -1,0 +1,574 @@
+// Browser tests of the dashboard, run by tests/browser/run.sh against the
+// real binary. A minimal runner: tests run one after another, each in a
+// fresh browser context; a screenshot of each is kept in $ARTIFACTS.
+// Ends with `browser tests: N passed, M failed` (exit 1 on failure).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startProxy } from './proxy.mjs';
+
+const env = process.env;
+const PORT = Number(env.TAGSTREAM_PORT);
+const BASE = `http://127.0.0.1:${PORT}`;
+const ARTIFACTS = env.ARTIFACTS || '/tmp/tagstream-browser-artifacts';
+const ONLY = env.BROWSER_TEST_FILTER || '';
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+const tests = [];
+function test(name, fn, timeout = 90000) {
+  tests.push({ name, fn, timeout });
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error('assertion failed: ' + msg);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, timeout = 15000, every = 200) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.json();
+}
+
+// --- the server (started by run.sh; restarted by a test) ---
+
+function serverPid() {
+  return Number(fs.readFileSync(env.TAGSTREAM_PIDFILE, 'utf8').trim());
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function stopServer() {
+  const pid = serverPid();
+  process.kill(pid, 'SIGTERM');
+  await until('the server to exit after SIGTERM', () => !alive(pid), 15000, 50);
+}
+
+async function startServer() {
+  const log = fs.openSync(env.TAGSTREAM_LOG, 'a');
+  const before = (fs.readFileSync(env.TAGSTREAM_LOG, 'utf8').match(/listening on /g) || []).length;
+  const child = spawn(
+    env.TAGSTREAM_BIN,
+    ['serve', '--listen', `127.0.0.1:${PORT}`, '--data-dir', env.TAGSTREAM_DATA_DIR, '--heartbeat-interval', '2',
+      '--simulator-rate', '5', '--web-root', env.TAGSTREAM_WEB_ROOT],
+    { stdio: ['ignore', 'ignore', log] },
+  );
+  fs.closeSync(log);
+  fs.writeFileSync(env.TAGSTREAM_PIDFILE, String(child.pid));
+  await until('the restarted server to listen', () => {
+    if (child.exitCode !== null) throw new Error('the server exited: ' + child.exitCode);
+    const n = (fs.readFileSync(env.TAGSTREAM_LOG, 'utf8').match(/listening on /g) || []).length;
+    return n > before;
+  }, 15000, 50);
+}
+
+// --- pages ---
+
+let browser;
+
+/** Counts EventSources: created, and not closed. */
+const esCounter = () => {
+  const Orig = window.EventSource;
+  const made = [];
+  window.__es = {
+    get created() {
+      return made.length;
+    },
+    get open() {
+      return made.filter((e) => e.readyState !== 2).length;
+    },
+    urls: [],
+  };
+  window.EventSource = class extends Orig {
+    constructor(url, init) {
+      super(url, init);
+      made.push(this);
+      window.__es.urls.push(String(url));
+    }
+  };
+};
+
+async function openPage(t, url, { origin = BASE, viewport = { width: 1400, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport, serviceWorkers: 'block' });
+  const page = await context.newPage();
+  await page.addInitScript(esCounter);
+  t.context = context;
+  t.page = page;
+  t.consoleErrors = [];
+  t.pageErrors = [];
+  t.requests = [];
+  t.origin = origin;
+  page.on('console', (m) => {
+    if (m.type() === 'error') t.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => t.pageErrors.push(e.message));
+  page.on('request', (r) => t.requests.push(r.url()));
+  await page.goto(url, { waitUntil: 'load' });
+  return page;
+}
+
+/** Every request stayed on the page's origin (no CDN, no fonts, nothing outside). */
+function assertSameOrigin(t) {
+  const foreign = t.requests.filter((u) => !u.startsWith(t.origin + '/') && !u.startsWith('data:'));
+  assert(foreign.length === 0, 'requests left the origin: ' + foreign.slice(0, 5).join(', '));
+}
+
+function assertNoPageErrors(t) {
+  assert(t.pageErrors.length === 0, 'page errors: ' + t.pageErrors.join(' | '));
+}
+
+const ev = (page, fn, arg) => page.evaluate(fn, arg);
+const mode = (page) => ev(page, () => window.__tagstream.stream.mode);
+const points = (page, i, tag) => ev(page, ([i, tag]) => window.__tagstream.panels[i]?.points[tag] || [], [i, tag]);
+
+async function waitLive(page, timeout = 15000) {
+  await until('status live', async () => (await page.getAttribute('#status', 'data-mode')) === 'live', timeout);
+}
+
+function assertStrictlyIncreasing(pts, what) {
+  for (let i = 1; i < pts.length; i++)
+    assert(pts[i].t > pts[i - 1].t, `${what}: t not strictly increasing at ${i}: ${pts[i - 1].t} then ${pts[i].t}`);
+}
+
+/** The page's raw points equal the server's raw history over [from, to]. */
+async function assertMatchesHistory(pts, tag, from, to, what) {
+  const h = await getJson(`${BASE}/api/data/history?tags[]=${tag}&interval=raw&from=${from}&to=${to + 1}`);
+  const hist = h.series[0].points.filter((p) => p.t >= from && p.t <= to);
+  const mine = pts.filter((p) => p.t >= from && p.t <= to);
+  const missing = hist.filter((p) => !mine.some((m) => m.t === p.t));
+  const extra = mine.filter((p) => !hist.some((m) => m.t === p.t));
+  assert(
+    missing.length === 0 && extra.length === 0,
+    `${what}: ${tag} over [${from}, ${to}]: page ${mine.length} points, history ${hist.length}; ` +
+      `missing ${missing.length} (${missing.slice(0, 3).map((p) => p.t)}), extra ${extra.length} (${extra.slice(0, 3).map((p) => p.t)})`,
+  );
+  for (const p of hist) {
+    const m = mine.find((x) => x.t === p.t);
+    assert(m.v === p.v, `${what}: value at ${p.t}: page ${m.v}, history ${p.v}`);
+  }
+  return hist.length;
+}
+
+// --- tests ---
+
+test('page loads: overview of every tag, no console errors, nothing leaves the origin', async (t) => {
+  const page = await openPage(t, BASE + '/');
+  await waitLive(page);
+  const tags = await getJson(`${BASE}/api/tags`);
+  await until('every tag in the overview with a value', async () => {
+    const n = await page.$$eval('#tags tbody tr:not(.q-none)', (rows) => rows.length);
+    return n === tags.total;
+  });
+  const first = await page.textContent('#tags tbody tr[data-tag="boiler1.temperature"] td.value');
+  assert(/^-?\d/.test(first.trim()), 'a value is shown: ' + first);
+  const unit = await page.textContent('#tags tbody tr[data-tag="boiler1.temperature"] td.unit');
+  assert(unit.trim() === 'degC', 'unit shown: ' + unit);
+  // Values update in place as they change.
+  const t0 = await ev(page, () => window.__tagstream.overview.value('boiler1.temperature').t);
+  await until('the overview to update', async () => (await ev(page, () => window.__tagstream.overview.value('boiler1.temperature').t)) > t0);
+  await until('the overview text to change', async () => {
+    const now = await page.textContent('#tags tbody tr[data-tag="boiler1.temperature"] td.time');
+    return now.trim() !== '–';
+  });
+  const cls = await page.getAttribute('#tags tbody tr[data-tag="boiler1.temperature"]', 'class');
+  assert(/^q-(good|uncertain|bad)$/.test(cls), 'quality class: ' + cls);
+  assert(t.consoleErrors.length === 0, 'console errors: ' + t.consoleErrors.join(' | '));
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+  // The assets are the built ones, served by the binary.
+  assert(t.requests.some((u) => /\/assets\/index-[\w-]+\.js$/.test(u)), 'hashed script loaded');
+  const es = await ev(page, () => ({ created: window.__es.created, open: window.__es.open }));
+  assert(es.open === 1 && es.created === 1, 'one EventSource: ' + JSON.stringify(es));
+});
+
+test('tag browser: search, select, add a panel; live points arrive on the chart', async (t) => {
+  const page = await openPage(t, BASE + '/');
+  await waitLive(page);
+  await until('tags listed', async () => (await page.$$('#tags tbody tr')).length >= 25);
+  await page.fill('#tag-search', 'boiler1');
+  const shown = await page.$$eval('#tags tbody tr', (rows) => rows.filter((r) => !r.hidden).map((r) => r.dataset.tag));
+  assert(shown.length === 4 && shown.every((n) => n.startsWith('boiler1.')), 'search shows boiler1.*: ' + shown);
+  await page.fill('#tag-search', 'pressure');
+  const byWord = await page.$$eval('#tags tbody tr', (rows) => rows.filter((r) => !r.hidden).length);
+  assert(byWord >= 4, 'search matches names and descriptions: ' + byWord);
+  await page.fill('#tag-search', 'boiler1');
+  await page.check('#tags tr[data-tag="boiler1.temperature"] input[type=checkbox]');
+  await page.check('#tags tr[data-tag="boiler1.pressure"] input[type=checkbox]');
+  await page.selectOption('#panel-interval', 'raw');
+  await page.selectOption('#panel-window', '1h');
+  await page.click('#add-panel-btn');
+  await until('a panel', async () => (await page.$$('.panel')).length === 1);
+  const hash = await ev(page, () => location.hash);
+  assert(hash.includes('p=raw~1h~boiler1.pressure,boiler1.temperature'), 'panel in the URL: ' + hash);
+  assert(hash.includes('sel=boiler1.pressure,boiler1.temperature'), 'selection in the URL: ' + hash);
+  assert(hash.includes('q=boiler1'), 'search in the URL: ' + hash);
+  await until('history loaded', () => ev(page, () => window.__tagstream.panels[0].history === 'ready'));
+  const n0 = (await points(page, 0, 'boiler1.temperature')).length;
+  await until('live points', async () => (await points(page, 0, 'boiler1.temperature')).length >= n0 + 5, 10000);
+  const info = await until('the chart drawn with live data', async () => {
+    const i = await ev(page, () => {
+      const p = window.__tagstream.panels[0];
+      const d = p.display;
+      return { n: p.n, width: p.el.querySelector('.plot').clientWidth, xs: d.xs.length, nonNull: d.ys[0].filter((y) => y !== null).length, redraws: p.redraws };
+    });
+    return i.nonNull >= 3 && i.redraws > 1 ? i : false;
+  }, 15000);
+  assert(Math.abs(info.n - info.width) <= 2, 'maxPoints = chart width in px: ' + JSON.stringify(info));
+  const histReq = t.requests.find((u) => u.includes('/api/data/history'));
+  assert(histReq && histReq.includes('maxPoints=' + info.n), 'history asked with maxPoints=width: ' + histReq);
+  assert((await page.$$('.panel canvas')).length >= 1, 'a canvas');
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('URL state: panels, intervals, windows and selection come back from a shared link', async (t) => {
+  const hash = '#/?p=raw~15m~boiler1.temperature,tank1.level&p=minute~24h~pump1.flow&p=second~1h~boiler2.temperature&sel=pump2.flow&iv=minute&w=24h';
+  const page = await openPage(t, BASE + '/' + hash);
+  await waitLive(page);
+  await until('three panels', async () => (await page.$$('.panel')).length === 3);
+  const specs = await ev(page, () => window.__tagstream.panels.map((p) => p.key));
+  assert(
+    JSON.stringify(specs) === JSON.stringify(['raw~15m~boiler1.temperature,tank1.level', 'minute~24h~pump1.flow', 'second~1h~boiler2.temperature']),
+    'panels: ' + specs,
+  );
+  assert(await page.isChecked('#tags tr[data-tag="pump2.flow"] input'), 'selection restored');
+  assert((await page.inputValue('#panel-interval')) === 'minute', 'interval restored');
+  assert((await page.inputValue('#panel-window')) === '24h', 'window restored');
+  // Changing a panel's window rewrites the URL.
+  await page.selectOption('.panel:nth-of-type(3) select[aria-label=window]', '15m');
+  await until('URL updated', async () => (await ev(page, () => location.hash)).includes('p=second~15m~boiler2.temperature'));
+  // One stream for all panels.
+  await until('panels filled', () => ev(page, () => window.__tagstream.panels.every((p) => p.history === 'ready' && p.liveCount > 0)));
+  const es = await ev(page, () => ({ created: window.__es.created, open: window.__es.open, urls: window.__es.urls }));
+  assert(es.open === 1, 'one open EventSource: ' + JSON.stringify(es));
+  // A custom window (from, until now).
+  const from = Date.now() - 20 * 60000;
+  await page.goto(BASE + `/#/?p=raw~c${from}_~boiler1.temperature`);
+  await until('custom panel', () => ev(page, () => window.__tagstream.panels.length === 1 && window.__tagstream.panels[0].history === 'ready'));
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('one EventSource for four panels; aggregated panels update buckets in place', async (t) => {
+  // The overview is off and every panel is per second: the stream is per second.
+  const page = await openPage(
+    t,
+    BASE + '/#/?ov=0&p=second~15m~boiler1.temperature&p=second~15m~tank1.level&p=second~1h~pump1.flow,pump2.flow&p=second~15m~boiler1.temperature,boiler2.temperature',
+  );
+  await waitLive(page);
+  const spec = await ev(page, () => window.__tagstream.stream.spec);
+  assert(spec.interval === 'second', 'stream interval second: ' + JSON.stringify(spec));
+  assert(
+    JSON.stringify(spec.tags) === JSON.stringify(['boiler1.temperature', 'boiler2.temperature', 'pump1.flow', 'pump2.flow', 'tank1.level']),
+    'union of tags: ' + spec.tags,
+  );
+  await sleep(4500);
+  const es = await ev(page, () => ({ created: window.__es.created, open: window.__es.open }));
+  assert(es.open === 1 && es.created === 1, 'one EventSource: ' + JSON.stringify(es));
+  const buckets = await points(page, 0, 'boiler1.temperature');
+  assertStrictlyIncreasing(buckets, 'buckets');
+  // Completed buckets equal the server's rollups.
+  const done = buckets.filter((b) => b.t < Date.now() - 2000).slice(-3);
+  assert(done.length >= 2, 'completed buckets: ' + done.length);
+  const h = await getJson(`${BASE}/api/data/history?tags[]=boiler1.temperature&interval=second&from=${done[0].t}&to=${done[done.length - 1].t + 1000}`);
+  for (const b of done) {
+    const s = h.series[0].points.find((p) => p.t === b.t);
+    assert(s && s.count === b.count && Math.abs(s.avg - b.avg) < 1e-9, `bucket ${b.t}: page ${JSON.stringify(b)} server ${JSON.stringify(s)}`);
+  }
+
+  // Mixed intervals with the overview on: a raw stream, second buckets built client-side.
+  await page.goto(BASE + '/#/?p=raw~15m~boiler1.temperature&p=second~15m~boiler1.temperature');
+  await until('raw stream', () => ev(page, () => window.__tagstream.stream.spec?.interval === 'raw' && window.__tagstream.stream.mode === 'live'));
+  const startedAt = Date.now();
+  await sleep(4500);
+  const mine = (await points(page, 1, 'boiler1.temperature')).filter((b) => b.t >= startedAt + 1000 && b.t < Date.now() - 1500);
+  assert(mine.length >= 2, 'client-side buckets: ' + mine.length);
+  const h2 = await getJson(`${BASE}/api/data/history?tags[]=boiler1.temperature&interval=second&from=${mine[0].t}&to=${mine[mine.length - 1].t + 1000}`);
+  for (const b of mine) {
+    const s = h2.series[0].points.find((p) => p.t === b.t);
+    assert(s && s.count === b.count && Math.abs(s.avg - b.avg) < 1e-9, `client bucket ${b.t}: page ${JSON.stringify(b)} server ${JSON.stringify(s)}`);
+  }
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('server restart: the page reconnects, resumes, no gap and no duplicate', async (t) => {
+  const tag = 'boiler1.temperature';
+  const page = await openPage(t, BASE + `/#/?p=raw~15m~${tag},tank1.level`);
+  await waitLive(page);
+  await until('live points', async () => (await points(page, 0, tag)).length >= 10);
+  const seen = new Set();
+  const watcher = setInterval(async () => {
+    try {
+      seen.add(await page.textContent('#status'));
+    } catch {
+      /* closing */
+    }
+  }, 100);
+  const stoppedAt = Date.now();
+  await stopServer();
+  await sleep(1500);
+  await startServer();
+  const restartedAt = Date.now();
+  await until('reconnected', () => ev(page, () => window.__tagstream.stream.connects >= 2 && window.__tagstream.stream.mode === 'live'), 30000);
+  clearInterval(watcher);
+  await until('points after the restart', async () => (await points(page, 0, tag)).filter((p) => p.t > restartedAt).length >= 10, 15000);
+  await sleep(1000); // let the server commit the latest samples
+  const pts = await points(page, 0, tag);
+  assertStrictlyIncreasing(pts, 'page points');
+  const before = pts.filter((p) => p.t < stoppedAt).length;
+  const after = pts.filter((p) => p.t > restartedAt).length;
+  assert(before >= 10 && after >= 10, `points on both sides of the restart: ${before} before, ${after} after`);
+  const from = pts[0].t;
+  const to = pts[pts.length - 1].t - 500;
+  const n = await assertMatchesHistory(pts, tag, from, to, 'after restart');
+  const lvl = await points(page, 0, 'tank1.level');
+  assertStrictlyIncreasing(lvl, 'tank1.level');
+  await assertMatchesHistory(lvl, 'tank1.level', lvl[0].t, lvl[lvl.length - 1].t - 500, 'after restart');
+  const st = await ev(page, () => {
+    const s = window.__tagstream.stream;
+    return { connects: s.connects, opened: s.opened, errors: s.errors.map((e) => e.code), resumedFrom: s.lastEventId };
+  });
+  assert(st.errors.includes('server_shutdown'), 'saw server_shutdown: ' + JSON.stringify(st));
+  const texts = [...seen].join(' | ');
+  assert(/reconnecting in \d+ s|connecting/.test(texts), 'status showed reconnecting: ' + texts);
+  const resumed = t.requests.filter((u) => u.includes('/api/sse/stream') && u.includes('lastEventId='));
+  assert(resumed.length >= 1, 'resumed with lastEventId');
+  console.log(`    ${n} points of ${tag} match history across the restart; statuses: ${texts}`);
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('history_lost: the page refetches the span from history', async (t) => {
+  const tag = 'tank1.level';
+  const page = await openPage(t, BASE + `/#/?ov=0&p=raw~15m~${tag}`);
+  await waitLive(page);
+  await until('live points', async () => (await points(page, 0, tag)).length >= 5);
+  // An id the server never issued: it answers history_lost and a snapshot.
+  await ev(page, () => {
+    window.__tagstream.stream.lastEventId = '999999999999999999';
+    window.__tagstream.stream.reconnectNow();
+  });
+  await until('history_lost seen', () => ev(page, () => window.__tagstream.stream.errors.some((e) => e.code === 'history_lost')));
+  await until('a gap refetch', () => ev(page, () => window.__tagstream.app.gaps.some((g) => g.reason === 'history_lost')));
+  await sleep(2500);
+  const pts = await points(page, 0, tag);
+  assertStrictlyIncreasing(pts, 'points');
+  await assertMatchesHistory(pts, tag, pts[0].t, pts[pts.length - 1].t - 500, 'after history_lost');
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('a silent stream (no event, no heartbeat for 2x the interval) is reconnected', async (t) => {
+  const proxy = await startProxy(PORT);
+  t.cleanup = () => proxy.close();
+  const origin = `http://127.0.0.1:${proxy.port}`;
+  const page = await openPage(t, origin + '/#/?ov=0&p=raw~15m~boiler1.temperature', { origin });
+  await waitLive(page);
+  await sleep(500);
+  const frozen = proxy.freezeOpenStreams();
+  assert(frozen === 1, 'one stream through the proxy: ' + frozen);
+  const frozenAt = Date.now();
+  await until('a new stream', () => ev(page, () => window.__tagstream.stream.connects >= 2), 12000);
+  const took = Date.now() - frozenAt;
+  const err = await ev(page, () => window.__tagstream.stream.lastError);
+  assert(took >= 3000, `not before twice the heartbeat interval (2 s): ${took} ms`);
+  assert(/no event or heartbeat/.test(err) || took < 9000, 'watchdog reason: ' + err);
+  await waitLive(page);
+  const pts = await points(page, 0, 'boiler1.temperature');
+  await sleep(1500);
+  assertStrictlyIncreasing(pts, 'points');
+  await assertMatchesHistory(pts, 'boiler1.temperature', pts[0].t, pts[pts.length - 1].t - 500, 'after the watchdog');
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+for (const how of ['502', 'hang']) {
+  test(`streaming refused by a proxy (${how}): polling fallback with ETags, then back to SSE`, async (t) => {
+    const proxy = await startProxy(PORT);
+    t.cleanup = () => proxy.close();
+    proxy.mode = how;
+    const origin = `http://127.0.0.1:${proxy.port}`;
+    const tag = 'boiler1.temperature';
+    const page = await openPage(
+      t,
+      origin + `/?maxReconnect=2&poll=1000&sseRetry=4000&backoff=300&connectTimeout=1500#/?p=raw~15m~${tag}`,
+      { origin },
+    );
+    await until('polling', async () => (await page.getAttribute('#status', 'data-mode')) === 'polling', 20000);
+    const st = await ev(page, () => ({ opened: window.__tagstream.stream.opened, open: window.__es.open }));
+    assert(st.opened === 2, 'two attempts before polling: ' + JSON.stringify(st));
+    assert(st.open <= 1, 'at most one EventSource: ' + JSON.stringify(st));
+    assert(/polling/.test(await page.textContent('#status')), 'status says polling');
+    const v0 = await ev(page, (tag) => window.__tagstream.overview.value(tag), tag);
+    await until('values update by polling', async () => (await ev(page, (tag) => window.__tagstream.overview.value(tag), tag)).t > v0.t, 8000);
+    await until('several polls', () => ev(page, () => window.__tagstream.stream.polls >= 3), 8000);
+    const latest = proxy.latestRequests();
+    assert(latest.length >= 3, 'polled /api/data/latest: ' + latest.length);
+    assert(latest.slice(1).some((r) => r.headers['if-none-match']), 'polls send If-None-Match');
+    // SSE is retried in the background while polling (and still refused).
+    await until('a background SSE attempt', () => proxy.sseRequests().length >= 3, 10000);
+    assert((await ev(page, () => window.__tagstream.stream.mode)) === 'polling', 'still polling');
+    await page.screenshot({ path: path.join(ARTIFACTS, `polling-${how}.png`) });
+
+    proxy.mode = 'pass';
+    await until('back to SSE', async () => (await page.getAttribute('#status', 'data-mode')) === 'live', 15000);
+    const es = await ev(page, () => ({ open: window.__es.open }));
+    assert(es.open === 1, 'one EventSource: ' + JSON.stringify(es));
+    await sleep(2500);
+    const pts = await points(page, 0, tag);
+    assertStrictlyIncreasing(pts, 'points');
+    assert(pts.length > 10, 'points: ' + pts.length);
+    // The span since SSE came back is complete.
+    const back = await ev(page, () => window.__tagstream.stream.lastEventAt);
+    const recent = pts.filter((p) => p.t > back - 1500);
+    if (recent.length > 3) await assertMatchesHistory(pts, tag, recent[0].t, pts[pts.length - 1].t - 500, 'after polling');
+    assertNoPageErrors(t);
+    assertSameOrigin(t);
+  });
+}
+
+test('network drop: reconnecting, then offline, then live again with no gap', async (t) => {
+  const proxy = await startProxy(PORT);
+  t.cleanup = () => proxy.close();
+  const origin = `http://127.0.0.1:${proxy.port}`;
+  const tag = 'boiler1.temperature';
+  const page = await openPage(
+    t,
+    origin + `/?maxReconnect=3&backoff=300&poll=500&sseRetry=2500&connectTimeout=1500#/?p=raw~15m~${tag}`,
+    { origin },
+  );
+  await waitLive(page);
+  await until('live points', async () => (await points(page, 0, tag)).length >= 5);
+  proxy.down();
+  await until('reconnecting', async () => /reconnecting in \d+ s/.test(await page.textContent('#status')), 5000, 50);
+  await until('offline', async () => (await page.getAttribute('#status', 'data-mode')) === 'offline', 20000);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'offline.png') });
+  proxy.mode = 'pass';
+  await until('live again', async () => (await page.getAttribute('#status', 'data-mode')) === 'live', 15000);
+  await sleep(2000);
+  const pts = await points(page, 0, tag);
+  assertStrictlyIncreasing(pts, 'points');
+  const n = await assertMatchesHistory(pts, tag, pts[0].t, pts[pts.length - 1].t - 500, 'after the drop');
+  assert(n >= 20, 'points across the drop: ' + n);
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('status page: live counters from /api/stats that increase', async (t) => {
+  const page = await openPage(t, BASE + '/#/status');
+  await until('stats', () => ev(page, () => window.__tagstream.statusPage.fetches >= 1));
+  const read = async () => ({
+    events: Number(await page.textContent('[data-stat="events.total"]')),
+    samples: Number(await page.textContent('[data-stat="ingest.samplesTotal"]')),
+    committed: Number(await page.textContent('[data-stat="store.committedSamples"]')),
+    open: Number(await page.textContent('[data-stat="streams.open"]')),
+  });
+  const a = await read();
+  await sleep(3000);
+  const b = await read();
+  assert(b.events > a.events, `events.total increases: ${a.events} -> ${b.events}`);
+  assert(b.committed > a.committed, `committed samples increase: ${a.committed} -> ${b.committed}`);
+  assert(b.open >= 1, 'open streams: ' + b.open);
+  const rates = await page.$$eval('#tag-rates tbody tr', (rows) => rows.map((r) => [r.dataset.tag, Number(r.cells[1].textContent)]));
+  assert(rates.length === 25, 'per-tag rows: ' + rates.length);
+  assert(rates.some(([, r]) => r > 1), 'per-tag rates: ' + JSON.stringify(rates.slice(0, 3)));
+  const eps = Number(await page.textContent('[data-stat="events.perSecond"]'));
+  assert(eps > 0, 'events per second: ' + eps);
+  const fetches = await ev(page, () => window.__tagstream.statusPage.fetches);
+  assert(fetches >= 3, 'polled every second: ' + fetches);
+  assert(t.consoleErrors.length === 0, 'console errors: ' + t.consoleErrors.join(' | '));
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+// --- runner ---
+
+function safeName(s) {
+  return s.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+}
+
+async function main() {
+  browser = await chromium.launch({
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    // Playwright gives every launch a fresh temporary profile (user data dir).
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  let passed = 0;
+  let failed = 0;
+  for (const tc of tests) {
+    if (ONLY && !tc.name.includes(ONLY)) continue;
+    const t = {};
+    const started = Date.now();
+    let error = null;
+    try {
+      await Promise.race([
+        tc.fn(t),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`test timed out after ${tc.timeout} ms`)), tc.timeout)),
+      ]);
+    } catch (e) {
+      error = e;
+    }
+    if (t.page) {
+      try {
+        await t.page.screenshot({ path: path.join(ARTIFACTS, safeName(tc.name) + '.png') });
+      } catch {
+        /* page gone */
+      }
+    }
+    try {
+      await t.context?.close();
+      await t.cleanup?.();
+    } catch {
+      /* ignore */
+    }
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (error) {
+      failed++;
+      console.log(`FAIL ${tc.name} (${secs} s)\n    ${String(error.stack || error).split('\n').slice(0, 4).join('\n    ')}`);
+      if (t.consoleErrors?.length) console.log('    console errors: ' + t.consoleErrors.slice(0, 5).join(' | '));
+    } else {
+      passed++;
+      console.log(`ok   ${tc.name} (${secs} s)`);
+    }
+  }
+  await browser.close();
+  console.log(`browser tests: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log('browser tests: runner error: ' + (e.stack || e));
+  console.log('browser tests: 0 passed, 1 failed');
+  process.exit(1);
+});

@@ -1,0 +1,405 @@
+// The dashboard: wires the tag table, the panels, the one stream and the
+// status page, keeps the view in the URL, and paints at most once per frame.
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import { fetchTags } from './api';
+import { config } from './config';
+import { Overview, formatTime } from './overview';
+import { Panel, panelKey } from './panel';
+import { formatHash, parseHash, parseWindow, type ViewState } from './state';
+import { StatusPage } from './status';
+import { StreamManager, type StreamSpec } from './stream';
+import { Q_CODE, type AggPoint, type ConnectedInfo, type Interval, type PanelSpec, type RawPoint, type StreamPoint, type TagInfo } from './types';
+
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
+
+class App {
+  tags = new Map<string, TagInfo>();
+  panels: Panel[] = [];
+  tagPanels = new Map<string, Panel[]>();
+  state: ViewState;
+  stream: StreamManager;
+  overview: Overview;
+  status: StatusPage;
+  tagsLoaded = false;
+  /** Performance counters, for tests and bench/dashboard. */
+  frames = 0;
+  dataEvents = 0;
+  points = 0;
+  gaps: { since: number; reason: string; at: number }[] = [];
+  private rafPending = false;
+  private statusEl = $('#status');
+  private timesEl = $('#last-times');
+  private panelsEl = $('#panels');
+
+  constructor() {
+    this.state = parseHash(location.hash);
+    this.stream = new StreamManager({
+      onConnected: (info) => this.onConnected(info),
+      onData: (iv, pts, polled) => this.onData(iv, pts, polled),
+      onGap: (since, reason) => this.onGap(since, reason),
+      onStatus: () => this.schedule(),
+    });
+    this.overview = new Overview(
+      $('#browser'),
+      () => this.onSelectionChanged(),
+      () => {
+        this.state.q = this.overview.filterText;
+        this.writeUrl();
+      },
+    );
+    this.status = new StatusPage($('#status-page'), this.stream);
+
+    $('#add-panel').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.addPanelFromForm();
+    });
+    const wSel = $<HTMLSelectElement>('#panel-window');
+    const ivSel = $<HTMLSelectElement>('#panel-interval');
+    wSel.addEventListener('change', () => {
+      $('#custom-range').hidden = wSel.value !== 'custom';
+      if (wSel.value === 'custom' && !$<HTMLInputElement>('#custom-from').value) {
+        $<HTMLInputElement>('#custom-from').value = toLocalInput(Date.now() - 3600000);
+      }
+      if (wSel.value !== 'custom') {
+        this.state.w = wSel.value as ViewState['w'];
+        this.writeUrl();
+      }
+    });
+    ivSel.addEventListener('change', () => {
+      this.state.iv = ivSel.value as Interval;
+      this.writeUrl();
+    });
+    $<HTMLInputElement>('#ov-toggle').addEventListener('change', (e) => {
+      this.state.ov = (e.target as HTMLInputElement).checked;
+      this.writeUrl();
+      this.updateStreamSpec();
+    });
+    $('#reconnect').addEventListener('click', () => this.stream.reconnectNow());
+    window.addEventListener('hashchange', () => this.applyState(parseHash(location.hash)));
+    // Keeps the status countdown and sliding charts moving without data.
+    window.setInterval(() => {
+      const now = Date.now();
+      for (const p of this.panels) p.maintain(now);
+      this.schedule();
+    }, 500);
+    window.setInterval(() => void this.loadTags(), config.tagsRefreshMs);
+  }
+
+  async start() {
+    this.applyFormState();
+    this.overview.setFilter(this.state.q);
+    this.route();
+    await this.loadTags();
+    this.applyState(this.state, true);
+  }
+
+  private async loadTags() {
+    try {
+      const r = await fetchTags();
+      let added = false;
+      for (const t of r.tags) {
+        if (!this.tags.has(t.name)) added = true;
+        this.tags.set(t.name, { ...this.tags.get(t.name), ...t });
+      }
+      this.overview.setTags(r.tags);
+      // Current values too: they keep the tags that are not streamed (overview off) fresh.
+      for (const t of r.tags)
+        if (typeof t.value === 'number' && t.t) this.overview.update(t.name, t.value, Q_CODE[t.quality || 'good'] ?? 0, t.t);
+      this.overview.setSelected(this.state.sel);
+      const wasLoaded = this.tagsLoaded;
+      this.tagsLoaded = true;
+      // A new tag: the stream (all tags, for the overview) must include it.
+      if (added && wasLoaded) this.updateStreamSpec(true);
+    } catch (e) {
+      console.warn('tags:', e);
+      if (!this.tagsLoaded) window.setTimeout(() => void this.loadTags(), 2000);
+    }
+  }
+
+  // --- view state ---
+
+  private writeUrl() {
+    const h = formatHash(this.state);
+    if (h !== location.hash) history.replaceState(null, '', location.pathname + location.search + h);
+  }
+
+  private applyFormState() {
+    $<HTMLSelectElement>('#panel-interval').value = this.state.iv;
+    const w = this.state.w;
+    $<HTMLSelectElement>('#panel-window').value = typeof w === 'string' ? w : 'custom';
+    $('#custom-range').hidden = typeof w === 'string';
+    if (typeof w !== 'string') {
+      $<HTMLInputElement>('#custom-from').value = toLocalInput(w.from);
+      $<HTMLInputElement>('#custom-to').value = w.to ? toLocalInput(w.to) : '';
+    }
+    $<HTMLInputElement>('#ov-toggle').checked = this.state.ov;
+  }
+
+  private applyState(s: ViewState, first = false) {
+    const prevKeys = this.panels.map((p) => p.key).join('|');
+    this.state = s;
+    if (!first) {
+      this.applyFormState();
+      if (this.overview.filterText !== s.q) this.overview.setFilter(s.q);
+      this.overview.setSelected(s.sel);
+    }
+    this.route();
+    if (this.tagsLoaded) {
+      // Unknown tags are dropped: the stream would refuse them.
+      s.panels = s.panels
+        .map((p) => ({ ...p, tags: p.tags.filter((t) => this.tags.has(t)) }))
+        .filter((p) => p.tags.length > 0);
+      if (s.panels.map(panelKey).join('|') !== prevKeys || first) this.syncPanels();
+      this.updateStreamSpec();
+    }
+    this.onSelectionChanged(false);
+    this.writeUrl();
+  }
+
+  private route() {
+    const status = this.state.route === 'status';
+    $('#dash').hidden = status;
+    $('#status-page').hidden = !status;
+    $('#nav-dash').classList.toggle('active', !status);
+    $('#nav-status').classList.toggle('active', status);
+    if (status) this.status.show();
+    else this.status.hide();
+  }
+
+  /** Makes the panels match state.panels, keeping the ones that did not change. */
+  private syncPanels() {
+    const keep = new Map<string, Panel[]>();
+    for (const p of this.panels) {
+      const l = keep.get(p.key) || [];
+      l.push(p);
+      keep.set(p.key, l);
+    }
+    const next: Panel[] = [];
+    const fresh: Panel[] = [];
+    for (const spec of this.state.panels) {
+      const key = panelKey(spec);
+      const old = keep.get(key)?.shift();
+      if (old) {
+        next.push(old);
+        continue;
+      }
+      const p = new Panel(
+        spec,
+        (n) => this.tags.get(n),
+        (panel) => this.removePanel(panel),
+        (panel, s) => this.changePanel(panel, s),
+      );
+      next.push(p);
+      fresh.push(p);
+    }
+    for (const l of keep.values()) for (const p of l) p.destroy();
+    this.panels = next;
+    for (const p of next) this.panelsEl.appendChild(p.el); // order
+    for (const p of fresh) p.start((n) => this.tags.get(n));
+    $('#no-panels').hidden = next.length > 0;
+    this.tagPanels.clear();
+    for (const p of next)
+      for (const t of p.tags) {
+        const l = this.tagPanels.get(t) || [];
+        l.push(p);
+        this.tagPanels.set(t, l);
+      }
+    this.schedule();
+  }
+
+  private addPanelFromForm() {
+    const tags = [...this.overview.selected].filter((t) => this.tags.has(t)).sort();
+    if (tags.length === 0) return;
+    const interval = $<HTMLSelectElement>('#panel-interval').value as Interval;
+    let window: PanelSpec['window'];
+    const wv = $<HTMLSelectElement>('#panel-window').value;
+    if (wv === 'custom') {
+      const from = Date.parse($<HTMLInputElement>('#custom-from').value);
+      const toText = $<HTMLInputElement>('#custom-to').value;
+      const to = toText ? Date.parse(toText) : null;
+      const w = parseWindow(`c${Number.isFinite(from) ? from : Date.now() - 3600000}_${to ?? ''}`);
+      if (!w) {
+        alert('Custom window: "from" must be before "to".');
+        return;
+      }
+      window = w;
+    } else {
+      window = wv as PanelSpec['window'];
+    }
+    this.state.panels = [...this.state.panels, { tags, interval, window }];
+    this.state.iv = interval;
+    this.state.w = window;
+    this.syncPanels();
+    this.updateStreamSpec();
+    this.writeUrl();
+  }
+
+  private removePanel(p: Panel) {
+    const i = this.panels.indexOf(p);
+    if (i < 0) return;
+    this.state.panels = this.state.panels.filter((_, k) => k !== i);
+    this.syncPanels();
+    this.updateStreamSpec();
+    this.writeUrl();
+  }
+
+  private changePanel(p: Panel, spec: PanelSpec) {
+    const i = this.panels.indexOf(p);
+    if (i < 0) return;
+    this.state.panels = this.state.panels.map((s, k) => (k === i ? spec : s));
+    this.syncPanels();
+    this.updateStreamSpec();
+    this.writeUrl();
+  }
+
+  private onSelectionChanged(write = true) {
+    const n = this.overview.selected.size;
+    $<HTMLButtonElement>('#add-panel-btn').disabled = n === 0;
+    $('#sel-count').textContent = n === 0 ? 'no tags selected' : `${n} selected`;
+    if (write) {
+      this.state.sel = [...this.overview.selected].sort();
+      this.writeUrl();
+    }
+  }
+
+  // --- the stream ---
+
+  /**
+   * One stream for the page: every tag while the overview is on (it shows
+   * them all), else the union of the panels' tags; at the panels' interval
+   * when they all share one and the overview is off, else raw (aggregated
+   * panels then update their open bucket from raw samples).
+   */
+  streamSpecFor(): StreamSpec | null {
+    if (!this.tagsLoaded || this.tags.size === 0) return null;
+    const intervals = new Set(this.panels.map((p) => p.interval));
+    if (this.state.ov) return { tags: ['*'], interval: 'raw' };
+    const tags = [...new Set(this.panels.filter((p) => p.liveWindow).flatMap((p) => p.tags))].sort();
+    if (tags.length === 0) return null;
+    const interval: Interval = intervals.size === 1 ? [...intervals][0] : 'raw';
+    return { tags, interval };
+  }
+
+  private updateStreamSpec(force = false) {
+    const spec = this.streamSpecFor();
+    if (force && spec && this.stream.spec && (this.stream.mode === 'live' || this.stream.mode === 'connecting')) {
+      // Same spec (a glob) but new tags behind it: reopen, resuming.
+      this.stream.setSpec(null);
+    }
+    this.stream.setSpec(spec);
+  }
+
+  private onConnected(info: ConnectedInfo) {
+    let added = false;
+    for (const t of info.tags || []) {
+      const cur = this.tags.get(t.name);
+      if (!cur) added = true;
+      this.tags.set(t.name, { ...cur, ...t });
+    }
+    if (added) this.overview.setTags(info.tags);
+  }
+
+  private onData(interval: Interval, points: StreamPoint[], _polled: boolean) {
+    this.dataEvents++;
+    this.points += points.length;
+    if (interval === 'raw') {
+      for (const p of points as RawPoint[]) {
+        const q = Q_CODE[p.q] ?? 0;
+        if (typeof p.v !== 'number') continue;
+        this.overview.update(p.tag, p.v, q, p.t);
+        const ps = this.tagPanels.get(p.tag);
+        if (ps) for (const panel of ps) panel.addRaw(p.tag, p.t, p.v, q);
+      }
+    } else {
+      for (const p of points as AggPoint[]) {
+        this.overview.update(p.tag, p.last, Q_CODE[p.q] ?? 0, p.t);
+        const ps = this.tagPanels.get(p.tag);
+        if (ps) for (const panel of ps) if (panel.interval === interval) panel.addBucket(p);
+      }
+    }
+    this.schedule();
+  }
+
+  private onGap(since: number, reason: string) {
+    this.gaps.push({ since, reason, at: Date.now() });
+    for (const p of this.panels) if (p.liveWindow) void p.refetch(since);
+  }
+
+  // --- painting ---
+
+  schedule() {
+    if (this.rafPending) return;
+    this.rafPending = true;
+    requestAnimationFrame(() => this.frame());
+  }
+
+  private frame() {
+    this.rafPending = false;
+    this.frames++;
+    const now = Date.now();
+    if (this.state.route === 'dash') {
+      this.overview.render(now);
+      for (const p of this.panels) p.render(now);
+    }
+    this.paintStatus(now);
+  }
+
+  private paintStatus(now: number) {
+    const st = this.stream;
+    let text: string;
+    let mode: string = st.mode;
+    switch (st.mode) {
+      case 'live':
+        text = 'live';
+        break;
+      case 'connecting':
+        text = 'connecting…';
+        break;
+      case 'reconnecting':
+        text = `reconnecting in ${Math.max(0, Math.ceil((st.reconnectAt - now) / 1000))} s`;
+        break;
+      case 'polling':
+        text = `polling fallback (SSE retry in ${Math.max(0, Math.ceil((st.reconnectAt - now) / 1000))} s)`;
+        break;
+      case 'offline':
+        text = `offline (retry in ${Math.max(0, Math.ceil((st.reconnectAt - now) / 1000))} s)`;
+        break;
+      default:
+        text = this.tagsLoaded ? 'idle' : 'loading…';
+    }
+    if (!navigator.onLine && st.mode !== 'live') {
+      text = 'offline';
+      mode = 'offline';
+    }
+    if (this.statusEl.textContent !== text) this.statusEl.textContent = text;
+    if (this.statusEl.dataset.mode !== mode) this.statusEl.dataset.mode = mode;
+    const lastEvent = st.mode === 'polling' || st.mode === 'offline' ? Math.max(st.lastEventAt, st.lastPollAt) : st.lastEventAt;
+    const times = `last event ${formatTime(lastEvent)} · heartbeat ${formatTime(st.lastHeartbeatAt)}`;
+    if (this.timesEl.textContent !== times) this.timesEl.textContent = times;
+  }
+}
+
+function toLocalInput(t: number): string {
+  const d = new Date(t - new Date(t).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 19);
+}
+
+const app = new App();
+// For tests and benchmarks (tests/browser, bench/dashboard).
+(window as any).__tagstream = {
+  app,
+  get panels() {
+    return app.panels;
+  },
+  get stream() {
+    return app.stream;
+  },
+  get overview() {
+    return app.overview;
+  },
+  get statusPage() {
+    return app.status;
+  },
+};
+void app.start();
