@@ -71,10 +71,6 @@ void fit_file_limit(ServerConfig& config) {
   }
 }
 
-std::chrono::nanoseconds seconds(double s) {
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
-}
-
 }  // namespace
 
 App::App(ServerConfig config) {
@@ -101,8 +97,8 @@ App::App(ServerConfig config) {
     raw.push_back(contexts_.back().get());
   }
   HubOptions hub_options;
-  hub_options.coalesce_window = seconds(server_->config.data_check_interval);
-  hub_options.heartbeat_interval = seconds(server_->config.heartbeat_interval);
+  hub_options.coalesce_window = seconds_to_duration(server_->config.data_check_interval);
+  hub_options.heartbeat_interval = seconds_to_duration(server_->config.heartbeat_interval);
   hub_options.replay_capacity = server_->config.replay_buffer;
   hub_options.durable_seq = durable_seq_;
   hub_options.fetch_older = [this](ReplayRequest request, std::function<void(ReplayResult)> deliver) {

@@ -29,6 +29,11 @@ inline constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 inline constexpr std::int64_t to_millis(TimeNs t) { return floor_div(t, kNanosPerMilli); }
 
+/// A duration given in (possibly fractional) seconds, as configuration has it.
+inline std::chrono::nanoseconds seconds_to_duration(double s) {
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
+}
+
 /// "2026-11-25T10:00:00.123Z" (millisecond precision).
 std::string format_iso8601(TimeNs t);
 

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "core/log.h"
+#include "core/time.h"
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
 #include "http/json_text.h"
@@ -26,10 +27,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 namespace {
-
-std::chrono::nanoseconds seconds(double s) {
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
-}
 
 /// Registers the connection with its shard for the shutdown sequence.
 class Connection : public Closable {
@@ -49,7 +46,7 @@ class Connection : public Closable {
       if (force)
         active.connection->abort();
       else
-        active.connection->close_after_flush(shutdown_frame(), seconds(shard_.server.config.shutdown_grace));
+        active.connection->close_after_flush(shutdown_frame(), seconds_to_duration(shard_.server.config.shutdown_grace));
       return;
     }
     // Idle between requests, or forced: close now. A request in progress
@@ -189,12 +186,12 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
 
     // A new connection must send its headers promptly; a kept-alive one may
     // sit idle longer before its next request.
-    stream.expires_after(seconds(first ? config.header_timeout : config.idle_timeout));
+    stream.expires_after(seconds_to_duration(first ? config.header_timeout : config.idle_timeout));
     connection.set_idle(!first);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     connection.set_idle(false);
     if (!ec && !parser.is_done()) {
-      stream.expires_after(seconds(std::max(config.idle_timeout, config.header_timeout)));
+      stream.expires_after(seconds_to_duration(std::max(config.idle_timeout, config.header_timeout)));
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     }
     first = false;
@@ -214,7 +211,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
         reply = error_response(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message(),
                                11, false);
       if (reply) {
-        stream.expires_after(seconds(config.header_timeout));
+        stream.expires_after(seconds_to_duration(config.header_timeout));
         co_await http::async_write(stream, *reply, asio::as_tuple(asio::use_awaitable));
       }
       break;
@@ -290,7 +287,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       reply->prepare_payload();
       reply->body().clear();
     }
-    stream.expires_after(seconds(config.idle_timeout));
+    stream.expires_after(seconds_to_duration(config.idle_timeout));
     const bool again = reply->keep_alive();
     auto [wec, wn] = co_await http::async_write(stream, *reply, asio::as_tuple(asio::use_awaitable));
     if (wec || !again) break;

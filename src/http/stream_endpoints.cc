@@ -34,10 +34,6 @@ constexpr std::string_view kStreamHeaders =
     "Connection: close\r\n"
     "\r\n";
 
-std::chrono::nanoseconds seconds(double s) {
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
-}
-
 std::string client_address(beast::tcp_stream& stream) {
   boost::system::error_code ec;
   auto ep = stream.socket().remote_endpoint(ec);
@@ -98,7 +94,7 @@ std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, c
 }
 
 asio::awaitable<bool> write_stream_headers(beast::tcp_stream& stream, const ServerConfig& config) {
-  stream.expires_after(seconds(config.slow_client_timeout));
+  stream.expires_after(seconds_to_duration(config.slow_client_timeout));
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kStreamHeaders.data(), kStreamHeaders.size()),
                                             asio::as_tuple(asio::use_awaitable));
   co_return !ec;
@@ -197,7 +193,7 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
   if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
 
   auto conn = std::make_shared<SseConnection>(stream, server, config.client_buffer_bytes,
-                                              seconds(config.slow_client_timeout));
+                                              seconds_to_duration(config.slow_client_timeout));
   conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, config.retry_ms));
   Member* member = shard.hub.subscribe(conn.get(), spec);
   conn->set_on_drained([&shard, member] { shard.hub.on_drained(member); });
@@ -276,7 +272,7 @@ asio::awaitable<std::optional<HttpResponse>> serve_test_stream(beast::tcp_stream
 
   const std::string stream_id = std::to_string(shard.index) + "-" + std::to_string(++shard.next_stream);
   auto conn = std::make_shared<SseConnection>(stream, server, server.config.client_buffer_bytes,
-                                              seconds(server.config.slow_client_timeout));
+                                              seconds_to_duration(server.config.slow_client_timeout));
   json::object hello{{"streamId", stream_id},
                      {"diagnostic", true},
                      {"retry", server.config.retry_ms},
