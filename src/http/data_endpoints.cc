@@ -13,7 +13,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
 #include <cctype>
-#include <charconv>
 
 #include "core/live_state.h"
 #include "core/time.h"
@@ -191,9 +190,9 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
   const std::string q = target.get("q").value_or("");
   std::size_t limit = 1000;
   if (auto l = target.get("limit")) {
-    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-    if (ec != std::errc() || end != l->data() + l->size() || limit == 0)
-      return bad_request(req, "bad_limit", "limit must be a positive integer");
+    const auto v = parse_unsigned(*l);
+    if (!v || *v == 0) return bad_request(req, "bad_limit", "limit must be a positive integer");
+    limit = static_cast<std::size_t>(*v);
   }
   const bool glob = q.find_first_of("*?") != std::string::npos;
   const std::string needle = lower(q);
@@ -287,10 +286,10 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
   const bool interval_given = target.get("interval").has_value();
   plan.tier = interval_given ? parsed.query->interval : Interval::minute;
   if (auto mp = target.get("maxPoints")) {
-    std::size_t n = 0;
-    auto [end, ec] = std::from_chars(mp->data(), mp->data() + mp->size(), n);
-    if (ec != std::errc() || end != mp->data() + mp->size() || n == 0 || n > 1'000'000)
+    const auto parsed_n = parse_unsigned(*mp);
+    if (!parsed_n || *parsed_n == 0 || *parsed_n > 1'000'000)
       return bad_request(req, "bad_max_points", "maxPoints must be an integer from 1 to 1000000");
+    const auto n = static_cast<std::size_t>(*parsed_n);
     plan.max_points = n;
     // Points narrower than range/N would not fit: read the coarsest tier no
     // wider than that (it still fills the N points) and merge its rows

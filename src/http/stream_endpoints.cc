@@ -7,7 +7,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -56,13 +55,12 @@ std::optional<HttpResponse> resume_point(const HttpRequest& req, std::optional<S
   if (it == req.end()) return std::nullopt;
   const std::string_view v = it->value();
   if (v.empty()) return std::nullopt;
-  Seq id = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
-  if (ec != std::errc() || end != v.data() + v.size())
+  const auto id = parse_unsigned(v);
+  if (!id)
     return error_response(http::status::bad_request, "bad_last_event_id",
                           "Last-Event-ID must be an event id this server sent (an unsigned integer)",
                           req.version(), req.keep_alive());
-  out = id;
+  out = *id;
   return std::nullopt;
 }
 
@@ -258,11 +256,7 @@ asio::awaitable<std::optional<HttpResponse>> serve_test_stream(beast::tcp_stream
   ServerContext& server = shard.server;
   std::optional<Seq> resume;
   std::optional<Seq> from_query;
-  if (auto v = target.get("lastEventId")) {
-    Seq id = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), id);
-    if (ec == std::errc() && end == v->data() + v->size()) from_query = id;
-  }
+  if (auto v = target.get("lastEventId")) from_query = parse_unsigned(*v);
   if (auto bad = resume_point(req, from_query, resume)) co_return std::move(*bad);
 
   const std::string client = client_address(stream);

@@ -260,19 +260,25 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
   }
 
   if (auto id = target.get("lastEventId"); id && !id->empty()) {
-    std::uint64_t v = 0;
-    const char* end = id->data() + id->size();
-    auto [ptr, ec] = std::from_chars(id->data(), end, v);
-    if (ec != std::errc{} || ptr != end) {
+    const auto v = parse_unsigned(*id);
+    if (!v) {
       r.error = {"bad_last_event_id",
                  "lastEventId \"" + printable(*id) + "\" is not an unsigned 64-bit integer"};
       return r;
     }
-    q.last_event_id = v;
+    q.last_event_id = *v;
   }
 
   r.query = std::move(q);
   return r;
+}
+
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  std::uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
+  return v;
 }
 
 }  // namespace tagstream

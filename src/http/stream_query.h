@@ -47,6 +47,10 @@ struct ParseTargetResult {
 };
 [[nodiscard]] ParseTargetResult parse_target(std::string_view target);
 
+/// A decimal unsigned integer that is the whole of `text` (no sign, no
+/// spaces, no trailing characters), as query values and headers carry them.
+[[nodiscard]] std::optional<std::uint64_t> parse_unsigned(std::string_view text);
+
 /// The subscription a stream request asks for.
 struct StreamQuery {
   std::vector<std::string> tags;               // names or glob patterns, deduplicated, in request order
