@@ -2,19 +2,20 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cmath>
 #include <atomic>
-#include <map>
+#include <limits>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "core/log.h"
 
 namespace tagstream {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
-
-/// Rollup table of each aggregated interval, finest first.
-constexpr std::array<const char*, 4> kRollupTables = {"rollup_second", "rollup_minute", "rollup_hour", "rollup_day"};
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
   throw std::runtime_error("sqlite: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
@@ -52,6 +53,11 @@ class Statement {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  /// Binds bytes that stay alive until the statement is reset.
+  Statement& bind_blob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   /// Steps once: true while a row is available.
   bool step() {
     const int rc = sqlite3_step(stmt_);
@@ -77,6 +83,11 @@ class Statement {
   }
   std::int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
   double f64(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string_view blob(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string_view();
+  }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
@@ -109,63 +120,124 @@ sqlite3* open_db(const std::string& path, bool read_only) {
   return db;
 }
 
-std::string rollup_columns() {
-  return "tag, start, sum, min, max, first, last, first_ts, last_ts, count, quality, seq";
-}
-
-Aggregate read_rollup_row(const Statement& s, int first_col) {
-  Aggregate a;
-  a.start = s.i64(first_col);
-  a.sum = s.f64(first_col + 1);
-  a.min = s.f64(first_col + 2);
-  a.max = s.f64(first_col + 3);
-  a.first = s.f64(first_col + 4);
-  a.last = s.f64(first_col + 5);
-  a.first_ts = s.i64(first_col + 6);
-  a.last_ts = s.i64(first_col + 7);
-  a.count = static_cast<std::uint64_t>(s.i64(first_col + 8));
-  a.quality = static_cast<Quality>(s.i64(first_col + 9));
-  return a;
-}
-
-Statement& bind_rollup_row(Statement& s, TagId tag, const Aggregate& a, Seq seq) {
-  return s.bind(1, static_cast<std::int64_t>(tag))
-      .bind(2, a.start)
-      .bind(3, a.sum)
-      .bind(4, a.min)
-      .bind(5, a.max)
-      .bind(6, a.first)
-      .bind(7, a.last)
-      .bind(8, a.first_ts)
-      .bind(9, a.last_ts)
-      .bind(10, static_cast<std::int64_t>(a.count))
-      .bind(11, static_cast<std::int64_t>(a.quality))
-      .bind(12, static_cast<std::int64_t>(seq));
-}
-
 std::uint64_t next_store_id() {
   static std::atomic<std::uint64_t> id{0};
   return ++id;
 }
 
+
+
+constexpr int kSchemaVersion = 2;
+
+/// Block table of each tier, indexed like Interval: raw first.
+constexpr std::array<const char*, kIntervalCount> kBlockTables = {"blocks_raw", "blocks_second", "blocks_minute",
+                                                                  "blocks_hour", "blocks_day"};
+constexpr std::size_t kRawTable = 0;
+
+/// Items per block: small enough that rewriting a tag's newest block on each
+/// flush stays cheap, large enough that a year of hours is a few dozen rows.
+constexpr std::size_t kBlockItems = 256;
+
+struct BlockRow {
+  std::int64_t id = 0;
+  TimeNs start = 0;  // key of the first item
+  TimeNs end = 0;    // key of the last item
+  std::int64_t count = 0;
+};
+
+/// The statements of one connection on one block table.
+struct BlockStatements {
+  BlockStatements(sqlite3* db, const std::string& t, bool writer)
+      : range(db, "SELECT id, start_ts, end_ts, count, data FROM " + t +
+                      " WHERE tag = ?1 AND end_ts >= ?2 AND start_ts <= ?3 ORDER BY end_ts") {
+    if (!writer) return;
+    tail = std::make_unique<Statement>(
+        db, "SELECT id, start_ts, end_ts, count FROM " + t + " WHERE tag = ?1 ORDER BY end_ts DESC LIMIT 1");
+    data = std::make_unique<Statement>(db, "SELECT data FROM " + t + " WHERE id = ?1");
+    insert = std::make_unique<Statement>(
+        db, "INSERT INTO " + t + "(tag, start_ts, end_ts, count, min_seq, max_seq, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    remove = std::make_unique<Statement>(db, "DELETE FROM " + t + " WHERE id = ?1");
+    expiring = std::make_unique<Statement>(
+        db, "SELECT id, start_ts, end_ts, count, max_seq, data FROM " + t + " WHERE tag = ?1 AND start_ts < ?2 ORDER BY end_ts");
+  }
+  Statement range;
+  std::unique_ptr<Statement> tail, data, insert, remove, expiring;
+};
+
+template <class Item>
+void decode_into(std::string_view blob, std::vector<Item>& out) {
+  decode_block(blob, out);
+}
+
+/// Merges two runs sorted by key; on equal keys `newer` wins.
+template <class Item>
+std::vector<Item> merge_runs(const std::vector<Item>& older, const std::vector<Item>& newer) {
+  std::vector<Item> out;
+  out.reserve(older.size() + newer.size());
+  std::size_t i = 0, j = 0;
+  while (i < older.size() || j < newer.size()) {
+    if (j == newer.size() || (i < older.size() && key_of(older[i]) < key_of(newer[j]))) {
+      out.push_back(older[i++]);
+    } else {
+      if (i < older.size() && key_of(older[i]) == key_of(newer[j])) ++i;
+      out.push_back(newer[j++]);
+    }
+  }
+  return out;
+}
+
+/// Items with key in [from, to] of one tag: blocks merged with the
+/// unflushed overlay (copied first: a flush between the copy and the block
+/// read then shows the same items twice, never none), at most `limit`.
+template <class Item>
+std::vector<Item> read_merged(Statement& range, TagId tag, TimeNs from, TimeNs to, std::vector<Item> overlay,
+                              std::size_t limit) {
+  std::vector<Item> stored, block;
+  {
+    ResetOnExit guard{range};
+    range.bind(1, static_cast<std::int64_t>(tag)).bind(2, from).bind(3, to);
+    // Blocks of a tag never overlap, so they come in time order.
+    while (stored.size() < limit && range.step()) {
+      block.clear();
+      decode_into(range.blob(4), block);
+      for (const Item& it : block)
+        if (key_of(it) >= from && key_of(it) <= to) stored.push_back(it);
+    }
+  }
+  std::vector<Item> out = merge_runs(stored, overlay);
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+Seq min_seq_of(const std::vector<RawPoint>& items) {
+  Seq m = 0;
+  for (const RawPoint& p : items)
+    if (p.seq > 0 && (m == 0 || p.seq < m)) m = p.seq;
+  return m;
+}
+Seq max_seq_of(const std::vector<RawPoint>& items) {
+  Seq m = 0;
+  for (const RawPoint& p : items) m = std::max(m, p.seq);
+  return m;
+}
+Seq min_seq_of(const std::vector<Aggregate>&) { return 0; }
+Seq max_seq_of(const std::vector<Aggregate>&) { return 0; }
+
 }  // namespace
 
-/// The single writing connection and its statements.
+/// The single writing connection: commits batches to the journal, folds the
+/// journal into blocks when enough has gathered, enforces retention.
 class SqliteStore::Writer {
  public:
-  explicit Writer(const SqliteOptions& options) : db_(open_db(options.path, false)) {
+  Writer(const SqliteOptions& options, MemTable& mem) : options_(options), mem_(mem), db_(open_db(options.path, false)) {
     exec(db_, "PRAGMA journal_mode=WAL");
     exec(db_, options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec(db_, "PRAGMA temp_store=MEMORY");
     exec(db_, "PRAGMA cache_size=-65536");  // 64 MiB
     create_schema();
-    insert_sample_ = std::make_unique<Statement>(
-        db_, "INSERT INTO samples(tag, ts, value, quality, seq) VALUES(?1, ?2, ?3, ?4, ?5) "
-             "ON CONFLICT(tag, ts) DO NOTHING");
-    replace_sample_ = std::make_unique<Statement>(
-        db_, "UPDATE samples SET value = ?3, quality = ?4, seq = ?5 WHERE tag = ?1 AND ts = ?2");
-    samples_in_range_ = std::make_unique<Statement>(
-        db_, "SELECT ts, value, quality FROM samples WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts");
+    for (std::size_t t = 0; t < kIntervalCount; ++t)
+      tables_[t] = std::make_unique<BlockStatements>(db_, kBlockTables[t], true);
+    insert_journal_ = std::make_unique<Statement>(db_, "INSERT INTO journal(data) VALUES(?1)");
     upsert_tag_ = std::make_unique<Statement>(
         db_, "INSERT INTO tags(id, name, unit, description, type) VALUES(?1, ?2, ?3, ?4, ?5) "
              "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
@@ -173,66 +245,55 @@ class SqliteStore::Writer {
     set_meta_ = std::make_unique<Statement>(
         db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = "
              "max(value, excluded.value)");
-    for (std::size_t i = 0; i < kRollupTables.size(); ++i) {
-      const std::string t = kRollupTables[i];
-      merge_rollup_[i] = std::make_unique<Statement>(
-          db_, "INSERT INTO " + t + "(" + rollup_columns() +
-                   ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-                   "ON CONFLICT(tag, start) DO UPDATE SET sum = sum + excluded.sum, "
-                   "min = min(min, excluded.min), max = max(max, excluded.max), "
-                   "first = CASE WHEN excluded.first_ts < first_ts THEN excluded.first ELSE first END, "
-                   "first_ts = min(first_ts, excluded.first_ts), "
-                   "last = CASE WHEN excluded.last_ts >= last_ts THEN excluded.last ELSE last END, "
-                   "last_ts = max(last_ts, excluded.last_ts), count = count + excluded.count, "
-                   "quality = max(quality, excluded.quality), seq = max(seq, excluded.seq)");
-      replace_rollup_[i] = std::make_unique<Statement>(
-          db_, "INSERT OR REPLACE INTO " + t + "(" + rollup_columns() +
-                   ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-      rollup_range_[i] = std::make_unique<Statement>(
-          db_, "SELECT start, sum, min, max, first, last, first_ts, last_ts, count, quality, seq FROM " + t +
-                   " WHERE tag = ?1 AND start >= ?2 AND start < ?3 ORDER BY start");
-      rollup_at_[i] = std::make_unique<Statement>(
-          db_, "SELECT start, sum, min, max, first, last, first_ts, last_ts, count, quality FROM " + t +
-                   " WHERE tag = ?1 AND start = ?2");
-    }
   }
 
-  ~Writer() { sqlite3_close_v2(db_); }
+  ~Writer() {
+    for (auto& t : tables_) t.reset();
+    insert_journal_.reset();
+    upsert_tag_.reset();
+    set_meta_.reset();
+    sqlite3_close_v2(db_);
+  }
 
   sqlite3* db() { return db_; }
 
   void create_schema() {
     exec(db_, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID");
+    {
+      Statement s(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+      if (s.step() && s.i64(0) != kSchemaVersion)
+        throw std::runtime_error("the database " + options_.path + " was written by an earlier tagstream (schema " +
+                                 std::to_string(s.i64(0)) + ", this one reads " + std::to_string(kSchemaVersion) +
+                                 "); move it away or point --data-dir elsewhere");
+    }
     exec(db_,
          "CREATE TABLE IF NOT EXISTS tags(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
          "unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', type INTEGER NOT NULL DEFAULT 0)");
-    exec(db_,
-         "CREATE TABLE IF NOT EXISTS samples(tag INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, "
-         "quality INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(tag, ts)) WITHOUT ROWID");
-    for (const char* t : kRollupTables) {
+    // Each committed batch, until a flush folds it into the blocks.
+    exec(db_, "CREATE TABLE IF NOT EXISTS journal(id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+    for (const char* t : kBlockTables) {
       exec(db_, (std::string("CREATE TABLE IF NOT EXISTS ") + t +
-                 "(tag INTEGER NOT NULL, start INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, "
-                 "max REAL NOT NULL, first REAL NOT NULL, last REAL NOT NULL, first_ts INTEGER NOT NULL, "
-                 "last_ts INTEGER NOT NULL, count INTEGER NOT NULL, quality INTEGER NOT NULL, "
-                 "seq INTEGER NOT NULL, PRIMARY KEY(tag, start)) WITHOUT ROWID")
+                 "(id INTEGER PRIMARY KEY, tag INTEGER NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL, "
+                 "count INTEGER NOT NULL, min_seq INTEGER NOT NULL, max_seq INTEGER NOT NULL, data BLOB NOT NULL)")
                     .c_str());
+      exec(db_, (std::string("CREATE INDEX IF NOT EXISTS ") + t + "_by_tag ON " + t + "(tag, end_ts)").c_str());
     }
     // Resuming a stream across a restart reads samples by event id.
-    exec(db_, "CREATE INDEX IF NOT EXISTS samples_by_seq ON samples(seq) WHERE seq > 0");
+    exec(db_, "CREATE INDEX IF NOT EXISTS blocks_raw_by_seq ON blocks_raw(max_seq) WHERE max_seq > 0");
     exec(db_, ("INSERT INTO meta(key, value) VALUES('schema_version', " + std::to_string(kSchemaVersion) +
                ") ON CONFLICT(key) DO NOTHING")
                   .c_str());
   }
 
-  struct Delta {
-    Aggregate agg;
-    Seq seq = 0;
-    bool recompute = false;
-  };
-  using Level = std::map<std::pair<TagId, TimeNs>, Delta>;
-
   void write(const WriteBatch& batch) {
+    // Aggregates of a NaN or an infinity are meaningless; the ingest paths
+    // refuse them, and the store refuses the whole batch as a last line.
+    for (const StoredSample& s : batch.samples)
+      if (!std::isfinite(s.sample.value))
+        throw std::runtime_error("store: tag " + std::to_string(s.tag) + " at " + std::to_string(s.sample.ts) +
+                                 ": value is not a finite number");
     exec(db_, "BEGIN IMMEDIATE");
+    std::string record;
     try {
       for (const TagRecord& t : batch.tags) {
         upsert_tag_->bind(1, static_cast<std::int64_t>(t.id))
@@ -242,53 +303,9 @@ class SqliteStore::Writer {
             .bind(5, static_cast<std::int64_t>(t.info.type))
             .run();
       }
-      Level level;
-      for (const StoredSample& s : batch.samples) {
-        const auto seq = static_cast<std::int64_t>(s.seq);
-        const auto bind = [&](Statement& st) -> Statement& {
-          return st.bind(1, static_cast<std::int64_t>(s.tag))
-              .bind(2, s.sample.ts)
-              .bind(3, s.sample.value)
-              .bind(4, static_cast<std::int64_t>(s.sample.quality))
-              .bind(5, seq);
-        };
-        Delta& d = level[{s.tag, bucket_start(s.sample.ts, Interval::second)}];
-        if (bind(*insert_sample_).run() == 1) {
-          if (d.agg.count == 0) d.agg.start = bucket_start(s.sample.ts, Interval::second);
-          d.agg.add(s.sample);
-        } else {
-          // Same tag and timestamp as a stored sample: it replaces it, so
-          // the bucket is recomputed rather than added to.
-          bind(*replace_sample_).run();
-          d.recompute = true;
-        }
-        d.seq = std::max(d.seq, s.seq);
-      }
-      for (std::size_t i = 0; i < kRollupTables.size(); ++i) {
-        Level parent;
-        const bool has_parent = i + 1 < kRollupTables.size();
-        const Interval parent_interval = has_parent ? kAggregatedIntervals[i + 1] : Interval::day;
-        for (auto& [key, d] : level) {
-          const auto [tag, start] = key;
-          Aggregate row = d.agg;
-          if (d.recompute) {
-            row = recompute(i, tag, start);
-            bind_rollup_row(*replace_rollup_[i], tag, row, d.seq).run();
-          } else {
-            bind_rollup_row(*merge_rollup_[i], tag, row, d.seq).run();
-          }
-          if (!has_parent) continue;
-          const TimeNs parent_start = bucket_start(start, parent_interval);
-          Delta& p = parent[{tag, parent_start}];
-          p.seq = std::max(p.seq, d.seq);
-          if (d.recompute) {
-            p.recompute = true;
-          } else {
-            if (p.agg.count == 0) p.agg.start = parent_start;
-            p.agg.merge(d.agg);
-          }
-        }
-        level.swap(parent);
+      if (!batch.samples.empty()) {
+        record = encode_journal(batch.samples);
+        insert_journal_->bind_blob(1, record).run();
       }
       if (batch.last_seq > 0)
         set_meta_->bind(1, std::string("last_seq")).bind(2, static_cast<std::int64_t>(batch.last_seq)).run();
@@ -297,128 +314,362 @@ class SqliteStore::Writer {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
+    apply(batch.samples);
+    const auto now = std::chrono::steady_clock::now();
+    if (mem_.unflushed_samples() >= options_.flush_samples || (mem_.dirty() && now - last_flush_ >= options_.flush_every))
+      flush();
   }
 
-  /// The aggregate of bucket `start` of tier `tier`, from the tier below.
-  Aggregate recompute(std::size_t tier, TagId tag, TimeNs start) {
-    const Interval interval = kAggregatedIntervals[tier];
-    Aggregate a;
-    a.start = start;
-    const TimeNs end = start + interval_width(interval);
-    if (tier == 0) {
-      Statement& s = *samples_in_range_;
-      ResetOnExit guard{s};
-      s.bind(1, static_cast<std::int64_t>(tag)).bind(2, start).bind(3, end);
-      while (s.step()) a.add(Sample{s.i64(0), s.f64(1), static_cast<Quality>(s.i64(2))});
-    } else {
-      Statement& s = *rollup_range_[tier - 1];
-      ResetOnExit guard{s};
-      s.bind(1, static_cast<std::int64_t>(tag)).bind(2, start).bind(3, end);
-      while (s.step()) a.merge(read_rollup_row(s, 0));
+  /// What was committed, into the overlay: in-order samples directly, the
+  /// others merged with what is stored and their buckets recomputed.
+  void apply(std::span<const StoredSample> samples) {
+    const std::vector<StoredSample> late = mem_.apply_in_order(samples);
+    if (late.empty()) return;
+    std::set<std::pair<TagId, TimeNs>> level;  // buckets of the tier being recomputed
+    for (const StoredSample& s : late) {
+      mem_.put_raw(s.tag, RawPoint{s.sample.ts, s.sample.value, s.sample.quality, s.seq});
+      level.insert({s.tag, bucket_start(s.sample.ts, Interval::second)});
     }
-    a.start = start;
-    return a;
+    for (std::size_t i = 0; i < kTierCount; ++i) {
+      const Interval interval = kAggregatedIntervals[i];
+      std::set<std::pair<TagId, TimeNs>> parent;
+      for (const auto& [tag, start] : level) {
+        const TimeNs last = start + interval_width(interval) - 1;
+        Aggregate a;
+        if (i == 0) {
+          for (const RawPoint& p : read(kRawTable, tag, start, last, mem_.raw_between(tag, start, last))) a.add(p.sample());
+        } else {
+          for (const Aggregate& b : read(i, tag, start, last, mem_.buckets_between(i - 1, tag, start, last))) a.merge(b);
+        }
+        a.start = start;
+        if (a.count > 0) mem_.put_bucket(i, tag, a);
+        if (i + 1 < kTierCount) parent.insert({tag, bucket_start(start, kAggregatedIntervals[i + 1])});
+      }
+      level.swap(parent);
+    }
   }
 
-  std::optional<Aggregate> rollup_at(std::size_t tier, TagId tag, TimeNs start) {
-    Statement& s = *rollup_at_[tier];
-    ResetOnExit guard{s};
-    s.bind(1, static_cast<std::int64_t>(tag)).bind(2, start);
-    if (!s.step()) return std::nullopt;
-    return read_rollup_row(s, 0);
+  template <class Item>
+  std::vector<Item> read(std::size_t table, TagId tag, TimeNs from, TimeNs to, std::vector<Item> overlay) {
+    return read_merged(tables_[table]->range, tag, from, to, std::move(overlay), std::numeric_limits<std::size_t>::max());
+  }
+
+  /// Folds everything unflushed into the blocks and empties the journal,
+  /// in one transaction.
+  void flush() {
+    last_flush_ = std::chrono::steady_clock::now();
+    if (!mem_.dirty()) return;
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+      for (TagId tag = 0; tag < mem_.tag_count(); ++tag) {
+        const MemTable::TagState& t = *mem_.state(tag);
+        if (!t.raw.empty()) merge_into_blocks(kRawTable, tag, t.raw);
+        for (std::size_t i = 0; i < kTierCount; ++i)
+          if (t.open_dirty[i] || !t.buckets[i].empty()) merge_into_blocks(i + 1, tag, mem_.dirty_buckets(i, tag));
+      }
+      exec(db_, "DELETE FROM journal");
+      exec(db_, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      for (auto& cache : tails_) cache.clear();  // may describe rolled-back rows
+      throw;
+    }
+    mem_.mark_flushed();
+  }
+
+  /// Start-up: the newest item of each tier of a tag.
+  template <class Item>
+  std::optional<Item> newest(std::size_t table, TagId tag) {
+    const std::optional<BlockRow> tail = tail_of(table, tag);
+    if (!tail) return std::nullopt;
+    std::vector<Item> items;
+    decode_into(block_data(table, tail->id), items);
+    if (items.empty()) return std::nullopt;
+    return items.back();
+  }
+
+  std::vector<std::string> journal() {
+    std::vector<std::string> out;
+    Statement s(db_, "SELECT data FROM journal ORDER BY id");
+    while (s.step()) out.emplace_back(s.blob(0));
+    return out;
+  }
+
+  std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows,
+                                std::atomic<Seq>& retained_after) {
+    flush();
+    std::vector<TagId> tags;
+    {
+      Statement s(db_, "SELECT id FROM tags");
+      while (s.step()) tags.push_back(static_cast<TagId>(s.i64(0)));
+    }
+    std::size_t deleted = 0;
+    for (std::size_t table = 0; table < kIntervalCount && deleted < max_rows; ++table) {
+      const std::int64_t keep = retention.seconds[table];
+      if (keep <= 0) continue;
+      const TimeNs cutoff = now - keep * kNanosPerSecond;
+      for (TagId tag : tags) {
+        if (deleted >= max_rows) break;
+        exec(db_, "BEGIN IMMEDIATE");
+        try {
+          Seq doomed = 0;
+          deleted += table == kRawTable ? expire<RawPoint>(table, tag, cutoff, max_rows - deleted, doomed)
+                                        : expire<Aggregate>(table, tag, cutoff, max_rows - deleted, doomed);
+          // Streams resuming from an id at or below the newest deleted
+          // sample's are told their history was lost.
+          if (doomed > 0)
+            set_meta_->bind(1, std::string("retained_after")).bind(2, static_cast<std::int64_t>(doomed)).run();
+          exec(db_, "COMMIT");
+          if (doomed > retained_after.load()) retained_after = doomed;
+        } catch (...) {
+          sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+          tails_[table].clear();
+          throw;
+        }
+      }
+    }
+    return deleted;
   }
 
  private:
+  std::string block_data(std::size_t table, std::int64_t id) {
+    Statement& s = *tables_[table]->data;
+    ResetOnExit guard{s};
+    s.bind(1, id);
+    if (!s.step()) throw std::runtime_error("store: block " + std::to_string(id) + " vanished");
+    return std::string(s.blob(0));
+  }
+
+  /// The newest block of a tag in a table, cached: every flush appends there.
+  std::optional<BlockRow> tail_of(std::size_t table, TagId tag) {
+    auto& cache = tails_[table];
+    if (auto it = cache.find(tag); it != cache.end()) return it->second;
+    Statement& s = *tables_[table]->tail;
+    ResetOnExit guard{s};
+    s.bind(1, static_cast<std::int64_t>(tag));
+    std::optional<BlockRow> row;
+    if (s.step()) row = BlockRow{s.i64(0), s.i64(1), s.i64(2), s.i64(3)};
+    cache[tag] = row;
+    return row;
+  }
+
+  /// Writes `dirty` (sorted, unique keys) into the blocks of a tag: the
+  /// blocks it overlaps (and the newest block, when it has room) are read,
+  /// merged with it (dirty items win) and rewritten in blocks of at most
+  /// kBlockItems, so a tag's blocks never overlap.
+  template <class Item>
+  void merge_into_blocks(std::size_t table, TagId tag, const std::vector<Item>& dirty) {
+    if (dirty.empty()) return;
+    BlockStatements& st = *tables_[table];
+    const TimeNs lo = key_of(dirty.front());
+    const TimeNs hi = key_of(dirty.back());
+    const std::optional<BlockRow> tail = tail_of(table, tag);
+    std::vector<std::int64_t> doomed;
+    std::vector<Item> stored;
+    if (tail && lo >= tail->start) {
+      // In order (the common case): only the newest block can be involved.
+      if (lo <= tail->end || static_cast<std::size_t>(tail->count) < kBlockItems) {
+        doomed.push_back(tail->id);
+        decode_into(block_data(table, tail->id), stored);
+      }
+    } else if (tail) {
+      ResetOnExit guard{st.range};
+      st.range.bind(1, static_cast<std::int64_t>(tag)).bind(2, lo).bind(3, hi);
+      while (st.range.step()) {
+        doomed.push_back(st.range.i64(0));
+        decode_into(st.range.blob(4), stored);
+      }
+    }
+    const std::vector<Item> merged = merge_runs(stored, dirty);
+    for (std::int64_t id : doomed) st.remove->bind(1, id).run();
+    const bool tail_survives = tail && std::find(doomed.begin(), doomed.end(), tail->id) == doomed.end();
+    std::optional<BlockRow> new_tail = tail_survives ? tail : std::nullopt;
+    for (std::size_t i = 0; i < merged.size(); i += kBlockItems) {
+      const std::vector<Item> chunk(merged.begin() + static_cast<std::ptrdiff_t>(i),
+                                    merged.begin() + static_cast<std::ptrdiff_t>(std::min(merged.size(), i + kBlockItems)));
+      const BlockRow row = insert_block(st, tag, chunk);
+      if (!new_tail || row.end > new_tail->end) new_tail = row;
+    }
+    tails_[table][tag] = new_tail;
+  }
+
+  template <class Item>
+  BlockRow insert_block(BlockStatements& st, TagId tag, const std::vector<Item>& items) {
+    const std::string blob = encode_block(std::span<const Item>(items));
+    BlockRow row{0, key_of(items.front()), key_of(items.back()), static_cast<std::int64_t>(items.size())};
+    st.insert->bind(1, static_cast<std::int64_t>(tag))
+        .bind(2, row.start)
+        .bind(3, row.end)
+        .bind(4, row.count)
+        .bind(5, static_cast<std::int64_t>(min_seq_of(items)))
+        .bind(6, static_cast<std::int64_t>(max_seq_of(items)))
+        .bind_blob(7, blob)
+        .run();
+    row.id = sqlite3_last_insert_rowid(db_);
+    return row;
+  }
+
+  /// Deletes at most `budget` items of a tag with key before `cutoff`,
+  /// oldest first; `doomed` gets the newest event id deleted.
+  template <class Item>
+  std::size_t expire(std::size_t table, TagId tag, TimeNs cutoff, std::size_t budget, Seq& doomed) {
+    BlockStatements& st = *tables_[table];
+    struct Expiring {
+      BlockRow row;
+      Seq max_seq;
+      std::string data;
+    };
+    std::vector<Expiring> rows;
+    {
+      ResetOnExit guard{*st.expiring};
+      st.expiring->bind(1, static_cast<std::int64_t>(tag)).bind(2, cutoff);
+      std::size_t seen = 0;
+      while (seen < budget && st.expiring->step()) {
+        rows.push_back(Expiring{BlockRow{st.expiring->i64(0), st.expiring->i64(1), st.expiring->i64(2), st.expiring->i64(3)},
+                                static_cast<Seq>(st.expiring->i64(4)), std::string(st.expiring->blob(5))});
+        seen += static_cast<std::size_t>(rows.back().row.count);
+      }
+    }
+    if (rows.empty()) return 0;
+    tails_[table].erase(tag);
+    std::size_t deleted = 0;
+    for (const Expiring& e : rows) {
+      const std::size_t left = budget - deleted;
+      if (left == 0) break;
+      if (e.row.end < cutoff && static_cast<std::size_t>(e.row.count) <= left) {
+        st.remove->bind(1, e.row.id).run();
+        deleted += static_cast<std::size_t>(e.row.count);
+        doomed = std::max(doomed, e.max_seq);
+        continue;
+      }
+      std::vector<Item> items;
+      decode_into(e.data, items);
+      std::size_t n = 0;
+      while (n < items.size() && n < left && key_of(items[n]) < cutoff) ++n;
+      if (n == 0) continue;
+      const std::vector<Item> gone(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n));
+      doomed = std::max(doomed, max_seq_of(gone));
+      items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n));
+      st.remove->bind(1, e.row.id).run();
+      if (!items.empty()) insert_block(st, tag, items);
+      deleted += n;
+    }
+    return deleted;
+  }
+
+  const SqliteOptions& options_;
+  MemTable& mem_;
   sqlite3* db_;
-  std::unique_ptr<Statement> insert_sample_, replace_sample_, samples_in_range_, upsert_tag_, set_meta_;
-  std::array<std::unique_ptr<Statement>, 4> merge_rollup_, replace_rollup_, rollup_range_, rollup_at_;
+  std::array<std::unique_ptr<BlockStatements>, kIntervalCount> tables_;
+  std::array<std::unordered_map<TagId, std::optional<BlockRow>>, kIntervalCount> tails_;
+  std::unique_ptr<Statement> insert_journal_, upsert_tag_, set_meta_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 /// A read-only connection for one reading thread.
 class SqliteStore::Reader {
  public:
-  explicit Reader(const std::string& path) : db_(open_db(path, true)) {
-    raw_ = std::make_unique<Statement>(
-        db_, "SELECT ts, value, quality FROM samples WHERE tag = ?1 AND ts >= ?2 AND ts < ?3 AND ts > ?4 "
-             "ORDER BY ts LIMIT ?5");
+  Reader(const std::string& path, const MemTable& mem) : mem_(mem), db_(open_db(path, true)) {
+    for (std::size_t t = 0; t < kIntervalCount; ++t)
+      tables_[t] = std::make_unique<BlockStatements>(db_, kBlockTables[t], false);
     changes_ = std::make_unique<Statement>(
-        db_, "SELECT tag, ts, value, quality, seq FROM samples WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
-    for (std::size_t i = 0; i < kRollupTables.size(); ++i)
-      bucket_[i] = std::make_unique<Statement>(
-          db_, std::string("SELECT start, sum, min, max, first, last, first_ts, last_ts, count, quality FROM ") +
-                   kRollupTables[i] + " WHERE tag = ?1 AND start = ?2");
-    for (std::size_t i = 0; i < kRollupTables.size(); ++i)
-      rollup_[i] = std::make_unique<Statement>(
-          db_, std::string("SELECT start, sum, min, max, first, last, first_ts, last_ts, count, quality FROM ") +
-                   kRollupTables[i] + " WHERE tag = ?1 AND start >= ?2 AND start < ?3 AND start > ?4 "
-                                      "ORDER BY start LIMIT ?5");
+        db_, "SELECT min_seq, tag, data FROM blocks_raw WHERE max_seq > ?1 AND min_seq <= ?2 ORDER BY min_seq");
   }
   ~Reader() {
-    raw_.reset();
+    for (auto& t : tables_) t.reset();
     changes_.reset();
-    for (auto& s : rollup_) s.reset();
-    for (auto& s : bucket_) s.reset();
     sqlite3_close_v2(db_);
   }
 
   HistoryPage read(const HistoryRequest& r) {
-    HistoryPage page;
+    if (r.to <= std::numeric_limits<TimeNs>::min() + 1 || r.limit == 0) return {};
     const bool raw = r.interval == Interval::raw;
-    Statement& s = raw ? *raw_ : *rollup_[aggregated_index(r.interval)];
-    ResetOnExit guard{s};
-    const TimeNs from = raw ? r.from : bucket_start(r.from, r.interval);
-    s.bind(1, static_cast<std::int64_t>(r.tag))
-        .bind(2, from)
-        .bind(3, r.to)
-        .bind(4, r.after ? *r.after : std::numeric_limits<std::int64_t>::min())
-        .bind(5, static_cast<std::int64_t>(r.limit));
-    while (s.step()) {
-      if (raw) {
-        Aggregate a;
-        a.start = s.i64(0);
-        a.add(Sample{s.i64(0), s.f64(1), static_cast<Quality>(s.i64(2))});
-        page.push_back(a);
-      } else {
-        page.push_back(read_rollup_row(s, 0));
-      }
+    TimeNs from = raw ? r.from : bucket_start(r.from, r.interval);
+    if (r.after) from = std::max(from, *r.after + 1);
+    const TimeNs to = r.to - 1;
+    if (from > to) return {};
+    if (!raw) {
+      const std::size_t tier = aggregated_index(r.interval);
+      return read_merged(tables_[tier + 1]->range, r.tag, from, to, mem_.buckets_between(tier, r.tag, from, to), r.limit);
+    }
+    const std::vector<RawPoint> points =
+        read_merged(tables_[kRawTable]->range, r.tag, from, to, mem_.raw_between(r.tag, from, to), r.limit);
+    HistoryPage page;
+    page.reserve(points.size());
+    for (const RawPoint& p : points) {
+      Aggregate a;
+      a.start = p.ts;
+      a.add(p.sample());
+      page.push_back(a);
     }
     return page;
   }
 
- private:
-  sqlite3* db_;
-  std::unique_ptr<Statement> raw_, changes_;
-  std::array<std::unique_ptr<Statement>, 4> rollup_, bucket_;
-
- public:
   std::vector<StoredSample> changes(Seq after, Seq upto, std::size_t limit) {
+    if (limit == 0) return {};
+    const std::vector<StoredSample> overlay = mem_.changes_between(after, upto);  // copied first, see read_merged
+    const auto by_seq = [](const StoredSample& a, const StoredSample& b) { return a.seq < b.seq; };
     std::vector<StoredSample> out;
-    Statement& s = *changes_;
-    ResetOnExit guard{s};
-    s.bind(1, static_cast<std::int64_t>(after))
-        .bind(2, static_cast<std::int64_t>(upto))
-        .bind(3, static_cast<std::int64_t>(limit));
-    while (s.step())
-      out.push_back(StoredSample{static_cast<TagId>(s.i64(0)),
-                                 Sample{s.i64(1), s.f64(2), static_cast<Quality>(s.i64(3))},
-                                 static_cast<Seq>(s.i64(4))});
+    {
+      Statement& s = *changes_;
+      ResetOnExit guard{s};
+      s.bind(1, static_cast<std::int64_t>(after)).bind(2, static_cast<std::int64_t>(upto));
+      // Blocks come by their lowest id; once `limit` ids are held, a block
+      // whose lowest id is above the highest of them cannot contribute.
+      Seq bound = std::numeric_limits<Seq>::max();
+      std::vector<RawPoint> block;
+      while (s.step()) {
+        if (static_cast<Seq>(s.i64(0)) > bound) break;
+        const auto tag = static_cast<TagId>(s.i64(1));
+        block.clear();
+        decode_block(s.blob(2), block);
+        for (const RawPoint& p : block)
+          if (p.seq > after && p.seq <= upto) out.push_back(StoredSample{tag, p.sample(), p.seq});
+        if (out.size() >= limit) {
+          std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit - 1), out.end(), by_seq);
+          out.resize(limit);
+          bound = out[limit - 1].seq;
+        }
+      }
+    }
+    mem_.drop_replaced(out);
+    out.insert(out.end(), overlay.begin(), overlay.end());
+    std::sort(out.begin(), out.end(), by_seq);
+    out.erase(std::unique(out.begin(), out.end(),
+                          [](const StoredSample& a, const StoredSample& b) {
+                            return a.seq == b.seq && a.tag == b.tag && a.sample.ts == b.sample.ts;
+                          }),
+              out.end());
+    if (out.size() > limit) out.resize(limit);
     return out;
   }
 
   std::optional<Aggregate> bucket(TagId tag, Interval interval, TimeNs start) {
-    Statement& s = *bucket_[aggregated_index(interval)];
-    ResetOnExit guard{s};
-    s.bind(1, static_cast<std::int64_t>(tag)).bind(2, start);
-    if (!s.step()) return std::nullopt;
-    return read_rollup_row(s, 0);
+    const std::size_t tier = aggregated_index(interval);
+    auto items = read_merged(tables_[tier + 1]->range, tag, start, start, mem_.buckets_between(tier, tag, start, start), 1);
+    if (items.empty()) return std::nullopt;
+    return items.front();
   }
+
+ private:
+  const MemTable& mem_;
+  sqlite3* db_;
+  std::array<std::unique_ptr<BlockStatements>, kIntervalCount> tables_;
+  std::unique_ptr<Statement> changes_;
 };
 
 SqliteStore::SqliteStore(SqliteOptions options) : options_(std::move(options)), id_(next_store_id()) {
-  writer_ = std::make_unique<Writer>(options_);
+  writer_ = std::make_unique<Writer>(options_, mem_);
 }
 
 SqliteStore::~SqliteStore() {
+  // Folding the journal now makes the next start-up quick; what is left
+  // unflushed is still in the journal.
+  try {
+    if (options_.flush_on_close) writer_->flush();
+  } catch (const std::exception& e) {
+    log(LogLevel::warn, "store: final flush failed (the journal keeps the data): {}", e.what());
+  }
   std::lock_guard lock(readers_mutex_);
   readers_.clear();
   writer_.reset();
@@ -430,7 +681,7 @@ SqliteStore::Reader& SqliteStore::reader() {
   thread_local std::unordered_map<std::uint64_t, Reader*> mine;
   auto it = mine.find(id_);
   if (it != mine.end()) return *it->second;
-  auto reader = std::make_unique<Reader>(options_.path);
+  auto reader = std::make_unique<Reader>(options_.path, mem_);
   Reader* raw = reader.get();
   {
     std::lock_guard lock(readers_mutex_);
@@ -454,7 +705,12 @@ Seq SqliteStore::retained_after() { return retained_after_.load(); }
 
 void SqliteStore::write(const WriteBatch& batch) { writer_->write(batch); }
 
+void SqliteStore::flush() { writer_->flush(); }
+
 RestoredState SqliteStore::restore() {
+  // Restoring a store already in use starts over from what is on disk.
+  writer_->flush();
+  mem_.clear();
   sqlite3* db = writer_->db();
   RestoredState state;
   {
@@ -478,17 +734,29 @@ RestoredState SqliteStore::restore() {
       state.tags.push_back(std::move(t));
     }
   }
-  Statement latest(db, "SELECT ts, value, quality FROM samples WHERE tag = ?1 ORDER BY ts DESC LIMIT 1");
   for (const TagRecord& t : state.tags) {
-    ResetOnExit guard{latest};
-    latest.bind(1, static_cast<std::int64_t>(t.id));
-    if (!latest.step()) continue;
+    std::array<Aggregate, kTierCount> newest{};
+    for (std::size_t i = 0; i < kTierCount; ++i)
+      newest[i] = writer_->newest<Aggregate>(i + 1, t.id).value_or(Aggregate{});
+    mem_.init_tag(t.id, writer_->newest<RawPoint>(0, t.id), newest);
+  }
+  // Batches committed since the last flush.
+  std::vector<StoredSample> journaled;
+  for (const std::string& record : writer_->journal()) {
+    journaled.clear();
+    decode_journal(record, journaled);
+    writer_->apply(journaled);
+  }
+  for (const TagRecord& t : state.tags) {
+    const MemTable::TagState* m = mem_.state(t.id);
+    if (!m || !m->latest) continue;
     RestoredState::Live live;
     live.tag = t.id;
-    live.latest = Sample{latest.i64(0), latest.f64(1), static_cast<Quality>(latest.i64(2))};
-    for (std::size_t i = 0; i < kAggregatedIntervals.size(); ++i) {
-      const TimeNs start = bucket_start(live.latest.ts, kAggregatedIntervals[i]);
-      live.buckets[i] = writer_->rollup_at(i, t.id, start).value_or(aggregate_of(live.latest, kAggregatedIntervals[i]));
+    live.latest = m->latest->sample();
+    for (std::size_t i = 0; i < kTierCount; ++i) {
+      const Aggregate& open = m->open[i];
+      const bool holds_latest = open.count > 0 && open.start == bucket_start(live.latest.ts, kAggregatedIntervals[i]);
+      live.buckets[i] = holds_latest ? open : aggregate_of(live.latest, kAggregatedIntervals[i]);
     }
     state.live.push_back(live);
   }
@@ -496,57 +764,7 @@ RestoredState SqliteStore::restore() {
 }
 
 std::size_t SqliteStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {
-  sqlite3* db = writer_->db();
-  std::vector<TagId> tags;
-  {
-    Statement s(db, "SELECT id FROM tags");
-    while (s.step()) tags.push_back(static_cast<TagId>(s.i64(0)));
-  }
-  std::size_t deleted = 0;
-  for (std::size_t iv = 0; iv < kIntervalCount && deleted < max_rows; ++iv) {
-    const std::int64_t keep = retention.seconds[iv];
-    if (keep <= 0) continue;
-    const TimeNs cutoff = now - keep * kNanosPerSecond;
-    const std::string table = iv == 0 ? "samples" : kRollupTables[iv - 1];
-    const std::string col = iv == 0 ? "ts" : "start";
-    Statement del(db, "DELETE FROM " + table + " WHERE tag = ?1 AND " + col + " < ?2 AND " + col + " IN (SELECT " +
-                          col + " FROM " + table + " WHERE tag = ?1 AND " + col + " < ?2 ORDER BY " + col +
-                          " LIMIT ?3)");
-    Statement newest_doomed(db, "SELECT max(seq) FROM (SELECT seq FROM samples WHERE tag = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)");
-    Statement note(db, "INSERT INTO meta(key, value) VALUES('retained_after', ?1) ON CONFLICT(key) DO UPDATE SET "
-                       "value = max(value, excluded.value)");
-    for (TagId tag : tags) {
-      if (deleted >= max_rows) break;
-      exec(db, "BEGIN IMMEDIATE");
-      try {
-        if (iv == 0) {
-          // Streams resuming from an id at or below the newest deleted
-          // sample's are told their history was lost.
-          Seq doomed = 0;
-          {
-            ResetOnExit guard{newest_doomed};
-            newest_doomed.bind(1, static_cast<std::int64_t>(tag))
-                .bind(2, cutoff)
-                .bind(3, static_cast<std::int64_t>(max_rows - deleted));
-            if (newest_doomed.step()) doomed = static_cast<Seq>(newest_doomed.i64(0));
-          }
-          if (doomed > 0) {
-            note.bind(1, static_cast<std::int64_t>(doomed)).run();
-            if (doomed > retained_after_.load()) retained_after_ = doomed;
-          }
-        }
-        deleted += static_cast<std::size_t>(del.bind(1, static_cast<std::int64_t>(tag))
-                                                .bind(2, cutoff)
-                                                .bind(3, static_cast<std::int64_t>(max_rows - deleted))
-                                                .run());
-        exec(db, "COMMIT");
-      } catch (...) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-      }
-    }
-  }
-  return deleted;
+  return writer_->enforce_retention(retention, now, max_rows, retained_after_);
 }
 
 }  // namespace tagstream

@@ -1,13 +1,24 @@
 #pragma once
 // The embedded default store: one SQLite database in WAL mode under the data
-// directory. Samples in a WITHOUT ROWID table keyed by (tag, ts); one rollup
-// table per aggregated interval, each kept up to date from the tier below in
-// the same transaction as the samples.
-#include <memory>
+// directory.
+//
+// A commit appends the batch to a journal table as one compact record (one
+// row, one fsync, however many tags it touches) and applies it to an
+// in-memory overlay (MemTable) holding each tag's unflushed raw points and
+// rollup buckets. Every so often a flush folds the overlay into per-tag
+// blocks of up to 256 time-sorted items (raw points, or second, minute,
+// hour and day buckets), one block table per tier, and empties the journal,
+// in one transaction. Readers merge the overlay over the blocks; a restart
+// replays the journal. Writing rows per sample instead costs a B-tree
+// insert per sample and per second bucket, which capped ingest at ~40k
+// samples/s (see BENCHMARKS.md).
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
+#include "store/memtable.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -17,6 +28,14 @@ namespace tagstream {
 struct SqliteOptions {
   std::string path;          // the database file
   bool synchronous_full = true;  // fsync on every commit (power-loss safe); NORMAL is process-crash safe
+  // Flush the overlay into blocks once it holds this many samples, or when
+  // something is unflushed this long after the last flush (checked at each
+  // commit). Bounds the overlay's memory and the journal replayed at start.
+  std::size_t flush_samples = 500'000;
+  std::chrono::milliseconds flush_every{2000};
+  // Flush when closing, so the next start replays no journal. Off in tests
+  // that play a crash.
+  bool flush_on_close = true;
 };
 
 class SqliteStore : public Store {
@@ -33,6 +52,10 @@ class SqliteStore : public Store {
   std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override;
   Seq retained_after() override;
 
+  /// Folds everything committed into the blocks now (normally done as
+  /// writes go by and on close).
+  void flush();
+
  private:
   class Writer;
   class Reader;
@@ -40,6 +63,7 @@ class SqliteStore : public Store {
 
   SqliteOptions options_;
   const std::uint64_t id_;  // never reused: keys each thread's reader connection
+  MemTable mem_;
   std::unique_ptr<Writer> writer_;
   std::atomic<Seq> retained_after_{0};
   std::mutex readers_mutex_;

@@ -60,11 +60,18 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-class SqliteStoreTest : public ::testing::Test {
+// Every test runs three ways: everything in the unflushed overlay (the
+// default thresholds are never reached by these small data sets), flushed
+// into blocks after every write, and flushed every few hundred samples, so
+// both the overlay, the blocks and their merge are checked.
+class SqliteStoreTest : public ::testing::TestWithParam<std::size_t> {
  protected:
   std::string db_path() const { return (dir_.path() / "history.db").string(); }
-  std::unique_ptr<SqliteStore> open(bool sync_full = false) {
-    return std::make_unique<SqliteStore>(SqliteOptions{db_path(), sync_full});
+  std::unique_ptr<SqliteStore> open(bool sync_full = false, bool flush_on_close = true) {
+    SqliteOptions options{db_path(), sync_full};
+    options.flush_samples = GetParam();
+    options.flush_on_close = flush_on_close;
+    return std::make_unique<SqliteStore>(options);
   }
   TempDir dir_;
 };
@@ -265,7 +272,7 @@ void verify_against_brute_force(Store& store, const SampleMap& samples, TagId ta
 // written in random order in batches of random size, with same-timestamp
 // overwrites (within and across batches) and bad/uncertain qualities; every
 // bucket of every tier must equal the aggregate of the final samples.
-TEST_F(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites) {
+TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites) {
   auto store = open();
   std::mt19937_64 rng(20261126);
   constexpr TagId kTags = 4;
@@ -382,7 +389,7 @@ TEST_F(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites
 // A second sample at the same tag and timestamp replaces the first: raw
 // history and every tier reflect only the new value, including min/max that
 // the old value set and a bad quality that is gone.
-TEST_F(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
+TEST_P(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
   auto store = open();
   const TimeNs t = kMidnight - 500 * kMs;  // 23:59:59.5
   WriteBatch b1;
@@ -432,7 +439,7 @@ TEST_F(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
 }
 
 // Within one batch the later of two same-timestamp samples wins.
-TEST_F(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
+TEST_P(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
   auto store = open();
   const TimeNs t = kMidnight + 3 * kSec;
   WriteBatch b;
@@ -476,7 +483,7 @@ class SqliteStorePaging : public SqliteStoreTest {
   std::unique_ptr<SqliteStore> store_;
 };
 
-TEST_F(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
+TEST_P(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
   const TimeNs from = kMidnight - 2 * kHour;
   const TimeNs to = kMidnight + 2 * kHour;
   for (Interval iv : {Interval::raw, Interval::second, Interval::minute, Interval::hour, Interval::day}) {
@@ -520,7 +527,7 @@ TEST_F(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
   EXPECT_EQ(store_->read_history({1, Interval::raw, from, to, std::nullopt, 100}).size(), 2u);
 }
 
-TEST_F(SqliteStorePaging, RawBoundsAreHalfOpen) {
+TEST_P(SqliteStorePaging, RawBoundsAreHalfOpen) {
   // Samples of tag 0 at kMidnight - 70 min + k * 700 ms.
   const TimeNs t0 = kMidnight - 70 * kMin;
   const TimeNs from = t0 + 10 * 700 * kMs;  // exactly a sample
@@ -547,7 +554,7 @@ TEST_F(SqliteStorePaging, RawBoundsAreHalfOpen) {
   EXPECT_TRUE(store_->read_history({7, Interval::raw, from, to, std::nullopt, 1000}).empty());
 }
 
-TEST_F(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
+TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
   // `from` in the middle of minute 23:00 (22:50 is the first minute with data).
   const TimeNs from = kMidnight - kHour + 30 * kSec + 1;
   const TimeNs to = kMidnight - kHour + 5 * kMin;  // a minute start: excluded
@@ -583,7 +590,7 @@ TEST_F(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
 
 // ---------------------------------------------------------------- restore
 
-TEST_F(SqliteStoreTest, RestoreOnEmptyDatabase) {
+TEST_P(SqliteStoreTest, RestoreOnEmptyDatabase) {
   auto store = open();
   const RestoredState s = store->restore();
   EXPECT_EQ(s.last_seq, 0u);
@@ -592,7 +599,7 @@ TEST_F(SqliteStoreTest, RestoreOnEmptyDatabase) {
   EXPECT_TRUE(store->read_history({0, Interval::raw, 0, std::numeric_limits<TimeNs>::max(), std::nullopt, 10}).empty());
 }
 
-TEST_F(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
+TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
   auto store = open();
   {
     WriteBatch b;
@@ -696,7 +703,7 @@ class SqliteStoreRetention : public SqliteStoreTest {
   std::unique_ptr<SqliteStore> store_;
 };
 
-TEST_F(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
+TEST_P(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
   const std::array<std::size_t, 5> before = {rows(0, Interval::raw), rows(0, Interval::second),
                                              rows(0, Interval::minute), rows(0, Interval::hour),
                                              rows(0, Interval::day)};
@@ -741,14 +748,14 @@ TEST_F(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
   EXPECT_EQ(newest[0].first, 0.0);
 }
 
-TEST_F(SqliteStoreRetention, ZeroKeepsForever) {
+TEST_P(SqliteStoreRetention, ZeroKeepsForever) {
   Retention r;  // all zero
   EXPECT_EQ(store_->enforce_retention(r, kNow + 100 * kDay, 1'000'000), 0u);
   EXPECT_EQ(rows(0, Interval::raw), static_cast<std::size_t>(kCount));
   EXPECT_EQ(rows(1, Interval::day), 2u);
 }
 
-TEST_F(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
+TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   Retention r;
   r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
   const std::size_t expired_per_tag = kCount - 361;
@@ -778,7 +785,9 @@ TEST_F(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
 
   // A first pass of exactly 5 deletes the 5 oldest samples of the first tag.
   TempDir other;
-  SqliteStore s2(SqliteOptions{(other.path() / "h.db").string(), false});
+  SqliteOptions options{(other.path() / "h.db").string(), false};
+  options.flush_samples = GetParam();
+  SqliteStore s2(options);
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   for (int k = 0; k < 20; ++k) b.samples.push_back(ss(0, kNow - k * kHour, k));
@@ -791,11 +800,13 @@ TEST_F(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
 
 // ---------------------------------------------------------------- durability
 
-TEST_F(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
+// The first run ends as a crash would (no flush on close: what was not yet
+// folded into blocks is replayed from the journal), the second one cleanly.
+TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
   std::mt19937_64 rng(7);
   SampleMap samples;
   {
-    auto store = open(true);
+    auto store = open(true, false);
     WriteBatch b;
     b.tags = {tag_record(0, "a", "bar", "A"), tag_record(1, "b", "m3/h", "B", DataType::integer)};
     for (int i = 0; i < 500; ++i) {
@@ -837,7 +848,7 @@ TEST_F(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
   }
 }
 
-TEST_F(SqliteStoreTest, ReaderSeesLaterCommits) {
+TEST_P(SqliteStoreTest, ReaderSeesLaterCommits) {
   auto store = open();
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -851,7 +862,7 @@ TEST_F(SqliteStoreTest, ReaderSeesLaterCommits) {
   EXPECT_EQ(read_all(*store, 0, Interval::day, 0, kMidnight + kDay).at(0).count, 2u);
 }
 
-TEST_F(SqliteStoreTest, ReadsFromManyThreadsAgree) {
+TEST_P(SqliteStoreTest, ReadsFromManyThreadsAgree) {
   auto store = open();
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -874,7 +885,7 @@ TEST_F(SqliteStoreTest, ReadsFromManyThreadsAgree) {
 // ---------------------------------------------------------------- failures
 
 // A failed commit changes nothing, and the store keeps working after it.
-TEST_F(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
+TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   auto store = open();
   WriteBatch ok;
   ok.tags = {tag_record(0, "a")};
@@ -882,8 +893,8 @@ TEST_F(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   ok.last_seq = 1;
   store->write(ok);
 
-  // A NaN value violates NOT NULL (SQLite binds NaN as NULL) after a good
-  // sample of the same batch was already inserted.
+  // A NaN value is refused, and with it the good sample before it in the
+  // same batch.
   WriteBatch bad;
   bad.samples = {ss(0, kMidnight + kSec, 2.0), ss(0, kMidnight + 2 * kSec, std::nan(""))};
   bad.last_seq = 7;
@@ -918,10 +929,18 @@ TEST_F(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   EXPECT_EQ(s.tags[1].info.name, "b");
 }
 
-TEST_F(SqliteStoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
+TEST_P(SqliteStoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
   EXPECT_THROW(SqliteStore(SqliteOptions{(dir_.path() / "no" / "such" / "dir" / "h.db").string(), false}),
                std::runtime_error);
 }
+
+std::string flush_mode_name(const ::testing::TestParamInfo<std::size_t>& info) {
+  return info.param == 1 ? "FlushEveryWrite" : info.param < 100000 ? "FlushEvery" + std::to_string(info.param) : "Unflushed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreTest, ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}), flush_mode_name);
+INSTANTIATE_TEST_SUITE_P(Store, SqliteStorePaging, ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}), flush_mode_name);
+INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreRetention, ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}), flush_mode_name);
 
 }  // namespace
 }  // namespace tagstream

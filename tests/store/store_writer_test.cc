@@ -459,8 +459,8 @@ TEST_F(StoreWriterTest, CommitErrorReachesDoneAndLaterCommitsStillWork) {
   EXPECT_EQ(raw[0].start, kMidnight + 2 * kSec);
 }
 
-// With the real SQLite store: a batch that SQLite refuses (a NaN value binds
-// as NULL) reports SQLite's message to Done, and the next batch commits.
+// With the real SQLite store: a batch that the store refuses (a NaN value)
+// reports the store's message to Done, and the next batch commits.
 TEST_F(StoreWriterTest, SqliteErrorReachesDone) {
   DoneLog log;
   StoreWriter writer(sqlite_, {});
@@ -472,7 +472,7 @@ TEST_F(StoreWriterTest, SqliteErrorReachesDone) {
   writer.stop();
   const auto calls = log.calls();
   ASSERT_EQ(calls.at(0).size(), 1u);
-  EXPECT_NE(calls.at(0)[0].find("NOT NULL"), std::string::npos) << calls.at(0)[0];
+  EXPECT_NE(calls.at(0)[0].find("not a finite number"), std::string::npos) << calls.at(0)[0];
   EXPECT_EQ(calls.at(1), std::vector<std::string>{""});
   const auto raw = read_range(sqlite_, 0, Interval::raw);
   ASSERT_EQ(raw.size(), 1u);

@@ -1,0 +1,168 @@
+#include "store/memtable.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace tagstream {
+
+namespace {
+
+template <class Item>
+std::vector<Item> between(const std::vector<Item>& items, TimeNs from, TimeNs to) {
+  const auto lo = std::lower_bound(items.begin(), items.end(), from,
+                                   [](const Item& i, TimeNs t) { return key_of(i) < t; });
+  const auto hi = std::upper_bound(lo, items.end(), to, [](TimeNs t, const Item& i) { return t < key_of(i); });
+  return std::vector<Item>(lo, hi);
+}
+
+}  // namespace
+
+MemTable::TagState& MemTable::at(TagId tag) {
+  if (tag >= tags_.size()) tags_.resize(static_cast<std::size_t>(tag) + 1);
+  return tags_[tag];
+}
+
+void MemTable::clear() {
+  std::unique_lock lock(mutex_);
+  tags_.clear();
+  unflushed_samples_ = 0;
+  dirty_ = false;
+}
+
+void MemTable::init_tag(TagId tag, std::optional<RawPoint> latest, const std::array<Aggregate, kTierCount>& newest) {
+  std::unique_lock lock(mutex_);
+  TagState& t = at(tag);
+  t.latest = latest;
+  t.max_ts = latest ? latest->ts : kNoTime;
+  t.open = newest;
+  // With raw history expired, the newest bucket still bounds what was seen.
+  for (const Aggregate& a : newest)
+    if (a.count > 0) t.max_ts = std::max(t.max_ts, a.last_ts);
+}
+
+void MemTable::add_in_order(TagState& t, const StoredSample& s) {
+  const RawPoint p{s.sample.ts, s.sample.value, s.sample.quality, s.seq};
+  t.raw.push_back(p);
+  t.latest = p;
+  t.max_ts = p.ts;
+  ++unflushed_samples_;
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    Aggregate& open = t.open[i];
+    const TimeNs start = bucket_start(p.ts, kAggregatedIntervals[i]);
+    if (open.count > 0 && open.start == start) {
+      open.add(s.sample);
+    } else {
+      if (t.open_dirty[i]) t.buckets[i].push_back(open);
+      open = aggregate_of(s.sample, kAggregatedIntervals[i]);
+    }
+    t.open_dirty[i] = true;
+  }
+}
+
+std::vector<StoredSample> MemTable::apply_in_order(std::span<const StoredSample> samples) {
+  std::vector<StoredSample> late;
+  std::unique_lock lock(mutex_);
+  if (!samples.empty()) dirty_ = true;
+  for (const StoredSample& s : samples) {
+    TagState& t = at(s.tag);
+    if (s.sample.ts > t.max_ts)
+      add_in_order(t, s);
+    else
+      late.push_back(s);
+  }
+  return late;
+}
+
+void MemTable::put_raw(TagId tag, const RawPoint& p) {
+  std::unique_lock lock(mutex_);
+  TagState& t = at(tag);
+  dirty_ = true;
+  auto it = std::lower_bound(t.raw.begin(), t.raw.end(), p.ts, [](const RawPoint& r, TimeNs ts) { return r.ts < ts; });
+  if (it != t.raw.end() && it->ts == p.ts) {
+    *it = p;
+  } else {
+    t.raw.insert(it, p);
+    ++unflushed_samples_;
+  }
+  if (p.ts >= t.max_ts) {
+    t.max_ts = p.ts;
+    t.latest = p;
+  }
+}
+
+void MemTable::put_bucket(std::size_t tier, TagId tag, const Aggregate& a) {
+  std::unique_lock lock(mutex_);
+  TagState& t = at(tag);
+  dirty_ = true;
+  Aggregate& open = t.open[tier];
+  if (open.count == 0 || a.start >= open.start) {
+    if (open.count > 0 && a.start > open.start && t.open_dirty[tier]) t.buckets[tier].push_back(open);
+    open = a;
+    t.open_dirty[tier] = true;
+    return;
+  }
+  auto& v = t.buckets[tier];
+  auto it = std::lower_bound(v.begin(), v.end(), a.start, [](const Aggregate& b, TimeNs s) { return b.start < s; });
+  if (it != v.end() && it->start == a.start)
+    *it = a;
+  else
+    v.insert(it, a);
+}
+
+std::vector<RawPoint> MemTable::raw_between(TagId tag, TimeNs from, TimeNs to) const {
+  std::shared_lock lock(mutex_);
+  if (tag >= tags_.size()) return {};
+  return between(tags_[tag].raw, from, to);
+}
+
+std::vector<Aggregate> MemTable::buckets_between(std::size_t tier, TagId tag, TimeNs from, TimeNs to) const {
+  std::shared_lock lock(mutex_);
+  if (tag >= tags_.size()) return {};
+  const TagState& t = tags_[tag];
+  std::vector<Aggregate> out = between(t.buckets[tier], from, to);
+  const Aggregate& open = t.open[tier];
+  if (t.open_dirty[tier] && open.start >= from && open.start <= to) out.push_back(open);
+  return out;
+}
+
+std::vector<StoredSample> MemTable::changes_between(Seq after, Seq upto) const {
+  std::vector<StoredSample> out;
+  std::shared_lock lock(mutex_);
+  for (TagId tag = 0; tag < tags_.size(); ++tag)
+    for (const RawPoint& p : tags_[tag].raw)
+      if (p.seq > after && p.seq <= upto) out.push_back(StoredSample{tag, p.sample(), p.seq});
+  return out;
+}
+
+std::vector<Aggregate> MemTable::dirty_buckets(std::size_t tier, TagId tag) const {
+  const TagState& t = tags_[tag];
+  std::vector<Aggregate> out = t.buckets[tier];
+  if (t.open_dirty[tier]) out.push_back(t.open[tier]);
+  return out;
+}
+
+void MemTable::mark_flushed() {
+  std::unique_lock lock(mutex_);
+  for (TagState& t : tags_) {
+    t.raw.clear();
+    for (std::size_t i = 0; i < kTierCount; ++i) {
+      t.buckets[i].clear();
+      t.open_dirty[i] = false;
+    }
+  }
+  unflushed_samples_ = 0;
+  dirty_ = false;
+}
+
+void MemTable::drop_replaced(std::vector<StoredSample>& stored) const {
+  std::shared_lock lock(mutex_);
+  std::erase_if(stored, [&](const StoredSample& s) {
+    if (s.tag >= tags_.size()) return false;
+    const auto& raw = tags_[s.tag].raw;
+    const auto it = std::lower_bound(raw.begin(), raw.end(), s.sample.ts,
+                                     [](const RawPoint& r, TimeNs ts) { return r.ts < ts; });
+    return it != raw.end() && it->ts == s.sample.ts && it->seq != s.seq;
+  });
+}
+
+}  // namespace tagstream
