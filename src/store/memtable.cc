@@ -38,6 +38,7 @@ void MemTable::init_tag(TagId tag, std::optional<RawPoint> latest, const std::ar
   // With raw history expired, the newest bucket still bounds what was seen.
   for (const Aggregate& a : newest)
     if (a.count > 0) t.max_ts = std::max(t.max_ts, a.last_ts);
+  t.flushed_max_ts = t.max_ts;
 }
 
 void MemTable::add_in_order(TagState& t, const StoredSample& s) {
@@ -59,6 +60,41 @@ void MemTable::add_in_order(TagState& t, const StoredSample& s) {
   }
 }
 
+bool MemTable::add_late(TagState& t, const StoredSample& s) {
+  const TimeNs ts = s.sample.ts;
+  if (ts <= t.flushed_max_ts) return false;  // the blocks may hold its timestamp or part of its buckets
+  const auto raw_at = std::lower_bound(t.raw.begin(), t.raw.end(), ts, [](const RawPoint& r, TimeNs v) { return r.ts < v; });
+  if (raw_at != t.raw.end() && raw_at->ts == ts) return false;  // replaces a sample: its buckets are rebuilt
+  // Each tier's bucket is either here, or newer than anything flushed (so
+  // empty until now), or partly in the blocks (then the caller reads them).
+  std::array<Aggregate*, kTierCount> found{};
+  std::array<std::vector<Aggregate>::iterator, kTierCount> insert_at{};
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    const TimeNs start = bucket_start(ts, kAggregatedIntervals[i]);
+    if (t.open[i].count > 0 && t.open[i].start == start) {
+      found[i] = &t.open[i];
+      continue;
+    }
+    auto& v = t.buckets[i];
+    auto it = std::lower_bound(v.begin(), v.end(), start, [](const Aggregate& b, TimeNs x) { return b.start < x; });
+    if (it != v.end() && it->start == start)
+      found[i] = &*it;
+    else if (start <= t.flushed_max_ts)
+      return false;
+    insert_at[i] = it;
+  }
+  t.raw.insert(raw_at, RawPoint{ts, s.sample.value, s.sample.quality, s.seq});
+  ++unflushed_samples_;
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    if (found[i] == &t.open[i]) t.open_dirty[i] = true;
+    if (found[i])
+      found[i]->add(s.sample);
+    else
+      t.buckets[i].insert(insert_at[i], aggregate_of(s.sample, kAggregatedIntervals[i]));
+  }
+  return true;
+}
+
 std::vector<StoredSample> MemTable::apply_in_order(std::span<const StoredSample> samples) {
   std::vector<StoredSample> late;
   std::unique_lock lock(mutex_);
@@ -67,7 +103,7 @@ std::vector<StoredSample> MemTable::apply_in_order(std::span<const StoredSample>
     TagState& t = at(s.tag);
     if (s.sample.ts > t.max_ts)
       add_in_order(t, s);
-    else
+    else if (!add_late(t, s))
       late.push_back(s);
   }
   return late;
@@ -144,6 +180,7 @@ std::vector<Aggregate> MemTable::dirty_buckets(std::size_t tier, TagId tag) cons
 void MemTable::mark_flushed() {
   std::unique_lock lock(mutex_);
   for (TagState& t : tags_) {
+    t.flushed_max_ts = t.max_ts;
     t.raw.clear();
     for (std::size_t i = 0; i < kTierCount; ++i) {
       t.buckets[i].clear();

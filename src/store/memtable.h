@@ -27,6 +27,7 @@ class MemTable {
  public:
   struct TagState {
     TimeNs max_ts = kNoTime;         // newest sample timestamp ever written
+    TimeNs flushed_max_ts = kNoTime;  // newest timestamp the blocks may hold
     std::optional<RawPoint> latest;  // the sample at max_ts, while known
     std::vector<RawPoint> raw;       // unflushed, sorted by ts, unique ts
     // Per tier: the newest bucket (count 0: none yet) and whether it
@@ -41,9 +42,11 @@ class MemTable {
   /// Start-up: what the blocks hold for a tag.
   void init_tag(TagId tag, std::optional<RawPoint> latest, const std::array<Aggregate, kTierCount>& newest);
 
-  /// Applies the samples newer than everything their tag has seen (the
-  /// common case: nothing stored can collide with them) and returns the
-  /// others, in order, for the caller to merge with what is stored.
+  /// Applies the samples that need nothing from the blocks: those newer
+  /// than everything their tag has seen (the common case), and late ones
+  /// newer than anything flushed that replace no sample and whose buckets
+  /// are all here (several writers racing). Returns the others, in order,
+  /// for the caller to merge with what is stored.
   std::vector<StoredSample> apply_in_order(std::span<const StoredSample> samples);
 
   /// Puts a late raw point: replaces the one at the same timestamp.
@@ -76,6 +79,7 @@ class MemTable {
  private:
   TagState& at(TagId tag);
   void add_in_order(TagState& t, const StoredSample& s);
+  bool add_late(TagState& t, const StoredSample& s);
 
   mutable std::shared_mutex mutex_;
   std::vector<TagState> tags_;
