@@ -13,28 +13,35 @@ std::uint64_t zigzag(std::int64_t v) {
 }
 std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
 
+/// Appends to a buffer sized for the worst case up front: encoding is on
+/// the ingest path, and a capacity check per byte costs more than the work.
 class Writer {
  public:
-  explicit Writer(std::size_t reserve) { out_.reserve(reserve); }
+  explicit Writer(std::size_t max_bytes) : out_(max_bytes, '\0'), p_(out_.data()) {}
   void varint(std::uint64_t v) {
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>(v | 0x80));
+      *p_++ = static_cast<char>(v | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    *p_++ = static_cast<char>(v);
   }
   void svarint(std::int64_t v) { varint(zigzag(v)); }
-  void byte(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
+  void byte(std::uint8_t b) { *p_++ = static_cast<char>(b); }
   void f64(double d) {
-    char buf[8];
-    std::memcpy(buf, &d, 8);
-    out_.append(buf, 8);
+    std::memcpy(p_, &d, 8);
+    p_ += 8;
   }
-  std::string take() { return std::move(out_); }
+  std::string take() {
+    out_.resize(static_cast<std::size_t>(p_ - out_.data()));
+    return std::move(out_);
+  }
 
  private:
   std::string out_;
+  char* p_;
 };
+
+constexpr std::size_t kMaxVarint = 10;
 
 class Reader {
  public:
@@ -88,7 +95,7 @@ bool is_single(const Aggregate& a) {
 }  // namespace
 
 std::string encode_block(std::span<const RawPoint> points) {
-  Writer w(points.size() * 12 + 8);
+  Writer w(kMaxVarint + points.size() * (2 * kMaxVarint + 9));
   w.varint(points.size());
   TimeNs prev_ts = 0;
   Seq prev_seq = 0;
@@ -123,7 +130,7 @@ void decode_block(std::string_view blob, std::vector<RawPoint>& out) {
 }
 
 std::string encode_block(std::span<const Aggregate> buckets) {
-  Writer w(buckets.size() * 20 + 8);
+  Writer w(kMaxVarint + buckets.size() * (4 * kMaxVarint + 41));
   w.varint(buckets.size());
   TimeNs prev = 0;
   for (const Aggregate& a : buckets) {
@@ -178,7 +185,7 @@ void decode_block(std::string_view blob, std::vector<Aggregate>& out) {
 }
 
 std::string encode_journal(std::span<const StoredSample> samples) {
-  Writer w(samples.size() * 16 + 8);
+  Writer w(kMaxVarint + samples.size() * (3 * kMaxVarint + 9));
   w.varint(samples.size());
   TimeNs prev_ts = 0;
   Seq prev_seq = 0;

@@ -7,6 +7,9 @@ namespace tagstream {
 
 namespace {
 
+constexpr std::array<TimeNs, kTierCount> kTierWidths = {kNanosPerSecond, 60 * kNanosPerSecond,
+                                                        3600 * kNanosPerSecond, 86400 * kNanosPerSecond};
+
 template <class Item>
 std::vector<Item> between(const std::vector<Item>& items, TimeNs from, TimeNs to) {
   const auto lo = std::lower_bound(items.begin(), items.end(), from,
@@ -47,15 +50,22 @@ void MemTable::add_in_order(TagState& t, const StoredSample& s) {
   t.latest = p;
   t.max_ts = p.ts;
   ++unflushed_samples_;
-  for (std::size_t i = 0; i < kTierCount; ++i) {
-    Aggregate& open = t.open[i];
-    const TimeNs start = bucket_start(p.ts, kAggregatedIntervals[i]);
-    if (open.count > 0 && open.start == start) {
-      open.add(s.sample);
-    } else {
-      if (t.open_dirty[i]) t.buckets[i].push_back(open);
-      open = aggregate_of(s.sample, kAggregatedIntervals[i]);
-    }
+  // Buckets nest (a second lies in one minute, a minute in one hour...):
+  // once the sample falls in a tier's newest bucket, it falls in every
+  // coarser tier's too. Usually that is the first tier, with no division.
+  std::size_t same = 0;
+  while (same < kTierCount) {
+    const Aggregate& open = t.open[same];
+    if (open.count > 0 && p.ts >= open.start && p.ts - open.start < kTierWidths[same]) break;
+    ++same;
+  }
+  for (std::size_t i = 0; i < same; ++i) {
+    if (t.open_dirty[i]) t.buckets[i].push_back(t.open[i]);
+    t.open[i] = aggregate_of(s.sample, kAggregatedIntervals[i]);
+    t.open_dirty[i] = true;
+  }
+  for (std::size_t i = same; i < kTierCount; ++i) {
+    t.open[i].add(s.sample);
     t.open_dirty[i] = true;
   }
 }
