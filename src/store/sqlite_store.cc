@@ -292,6 +292,9 @@ class SqliteStore::Writer {
       if (!std::isfinite(s.sample.value))
         throw std::runtime_error("store: tag " + std::to_string(s.tag) + " at " + std::to_string(s.sample.ts) +
                                  ": value is not a finite number");
+    // Flushes keep failing (a full disk, say): refuse new batches rather
+    // than let the overlay grow without bound.
+    if (mem_.unflushed_samples() >= 4 * options_.flush_samples) flush();
     exec(db_, "BEGIN IMMEDIATE");
     std::string record;
     try {
@@ -315,9 +318,19 @@ class SqliteStore::Writer {
       throw;
     }
     apply(batch.samples);
+    // The batch is committed: a failing flush must not fail it. The overlay
+    // and the journal keep everything, and the next flush tries again.
     const auto now = std::chrono::steady_clock::now();
-    if (mem_.unflushed_samples() >= options_.flush_samples || (mem_.dirty() && now - last_flush_ >= options_.flush_every))
-      flush();
+    const bool due = mem_.unflushed_samples() >= options_.flush_samples ||
+                     (mem_.dirty() && now - last_flush_ >= options_.flush_every);
+    if (due && now >= retry_flush_at_) {
+      try {
+        flush();
+      } catch (const std::exception& e) {
+        retry_flush_at_ = now + options_.flush_every;
+        log(LogLevel::error, "store: flush failed, retrying in {} ms: {}", options_.flush_every.count(), e.what());
+      }
+    }
   }
 
   /// What was committed, into the overlay: in-order samples directly, the
@@ -564,6 +577,7 @@ class SqliteStore::Writer {
   std::array<std::unordered_map<TagId, std::optional<BlockRow>>, kIntervalCount> tails_;
   std::unique_ptr<Statement> insert_journal_, upsert_tag_, set_meta_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point retry_flush_at_{};
 };
 
 /// A read-only connection for one reading thread.
