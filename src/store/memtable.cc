@@ -11,10 +11,11 @@ constexpr std::array<TimeNs, kTierCount> kTierWidths = {kNanosPerSecond, 60 * kN
                                                         3600 * kNanosPerSecond, 86400 * kNanosPerSecond};
 
 template <class Item>
-std::vector<Item> between(const std::vector<Item>& items, TimeNs from, TimeNs to) {
+std::vector<Item> between(const std::vector<Item>& items, TimeNs from, TimeNs to, std::size_t limit) {
   const auto lo = std::lower_bound(items.begin(), items.end(), from,
                                    [](const Item& i, TimeNs t) { return key_of(i) < t; });
-  const auto hi = std::upper_bound(lo, items.end(), to, [](TimeNs t, const Item& i) { return t < key_of(i); });
+  auto hi = std::upper_bound(lo, items.end(), to, [](TimeNs t, const Item& i) { return t < key_of(i); });
+  if (static_cast<std::size_t>(hi - lo) > limit) hi = lo + static_cast<std::ptrdiff_t>(limit);
   return std::vector<Item>(lo, hi);
 }
 
@@ -155,19 +156,20 @@ void MemTable::put_bucket(std::size_t tier, TagId tag, const Aggregate& a) {
     v.insert(it, a);
 }
 
-std::vector<RawPoint> MemTable::raw_between(TagId tag, TimeNs from, TimeNs to) const {
+std::vector<RawPoint> MemTable::raw_between(TagId tag, TimeNs from, TimeNs to, std::size_t limit) const {
   std::shared_lock lock(mutex_);
   if (tag >= tags_.size()) return {};
-  return between(tags_[tag].raw, from, to);
+  return between(tags_[tag].raw, from, to, limit);
 }
 
-std::vector<Aggregate> MemTable::buckets_between(std::size_t tier, TagId tag, TimeNs from, TimeNs to) const {
+std::vector<Aggregate> MemTable::buckets_between(std::size_t tier, TagId tag, TimeNs from, TimeNs to,
+                                                 std::size_t limit) const {
   std::shared_lock lock(mutex_);
   if (tag >= tags_.size()) return {};
   const TagState& t = tags_[tag];
-  std::vector<Aggregate> out = between(t.buckets[tier], from, to);
+  std::vector<Aggregate> out = between(t.buckets[tier], from, to, limit);
   const Aggregate& open = t.open[tier];
-  if (t.open_dirty[tier] && open.start >= from && open.start <= to) out.push_back(open);
+  if (out.size() < limit && t.open_dirty[tier] && open.start >= from && open.start <= to) out.push_back(open);
   return out;
 }
 

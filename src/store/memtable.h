@@ -6,6 +6,7 @@
 // is its only mutator. Thread safe: mutators take an exclusive lock,
 // readers a shared one.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -54,9 +55,11 @@ class MemTable {
   /// Puts the complete, recomputed state of a bucket of tier `tier`.
   void put_bucket(std::size_t tier, TagId tag, const Aggregate& a);
 
-  /// Copies of the unflushed items of one tag with key in [from, to].
-  std::vector<RawPoint> raw_between(TagId tag, TimeNs from, TimeNs to) const;
-  std::vector<Aggregate> buckets_between(std::size_t tier, TagId tag, TimeNs from, TimeNs to) const;
+  /// Copies of the first `limit` unflushed items of one tag with key in
+  /// [from, to].
+  std::vector<RawPoint> raw_between(TagId tag, TimeNs from, TimeNs to, std::size_t limit = SIZE_MAX) const;
+  std::vector<Aggregate> buckets_between(std::size_t tier, TagId tag, TimeNs from, TimeNs to,
+                                         std::size_t limit = SIZE_MAX) const;
   /// Unflushed raw points of every tag with seq in (after, upto].
   std::vector<StoredSample> changes_between(Seq after, Seq upto) const;
 

@@ -604,10 +604,11 @@ class SqliteStore::Reader {
     if (from > to) return {};
     if (!raw) {
       const std::size_t tier = aggregated_index(r.interval);
-      return read_merged(tables_[tier + 1]->range, r.tag, from, to, mem_.buckets_between(tier, r.tag, from, to), r.limit);
+      return read_merged(tables_[tier + 1]->range, r.tag, from, to,
+                         mem_.buckets_between(tier, r.tag, from, to, r.limit), r.limit);
     }
     const std::vector<RawPoint> points =
-        read_merged(tables_[kRawTable]->range, r.tag, from, to, mem_.raw_between(r.tag, from, to), r.limit);
+        read_merged(tables_[kRawTable]->range, r.tag, from, to, mem_.raw_between(r.tag, from, to, r.limit), r.limit);
     HistoryPage page;
     page.reserve(points.size());
     for (const RawPoint& p : points) {
