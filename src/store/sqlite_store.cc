@@ -333,17 +333,30 @@ class SqliteStore::Writer {
     }
   }
 
-  /// What was committed, into the overlay: in-order samples directly, the
-  /// others merged with what is stored and their buckets recomputed.
+  /// What was committed, into the overlay. In-order samples go straight
+  /// in; of the others, one at a new timestamp is added to its bucket in
+  /// each tier as it stands (so a bucket whose raw samples have expired
+  /// keeps what it had), and one replacing a sample has its buckets rebuilt
+  /// from the tier below.
   void apply(std::span<const StoredSample> samples) {
     const std::vector<StoredSample> late = mem_.apply_in_order(samples);
     if (late.empty()) return;
-    std::set<std::pair<TagId, TimeNs>> level;  // buckets of the tier being recomputed
+    std::set<std::pair<TagId, TimeNs>> level;  // buckets of the tier being rebuilt
+    std::unordered_map<TagId, StoredKeys> stored_keys;
     for (const StoredSample& s : late) {
+      const bool replaces = raw_exists(s.tag, s.sample.ts, stored_keys);
       mem_.put_raw(s.tag, RawPoint{s.sample.ts, s.sample.value, s.sample.quality, s.seq});
-      level.insert({s.tag, bucket_start(s.sample.ts, Interval::second)});
+      if (replaces) {
+        level.insert({s.tag, bucket_start(s.sample.ts, Interval::second)});
+        continue;
+      }
+      for (std::size_t i = 0; i < kTierCount; ++i) {
+        Aggregate a = current_bucket(i, s.tag, bucket_start(s.sample.ts, kAggregatedIntervals[i]));
+        a.add(s.sample);
+        mem_.put_bucket(i, s.tag, a);
+      }
     }
-    for (std::size_t i = 0; i < kTierCount; ++i) {
+    for (std::size_t i = 0; i < kTierCount && !level.empty(); ++i) {
       const Interval interval = kAggregatedIntervals[i];
       std::set<std::pair<TagId, TimeNs>> parent;
       for (const auto& [tag, start] : level) {
@@ -360,6 +373,46 @@ class SqliteStore::Writer {
       }
       level.swap(parent);
     }
+  }
+
+  /// The timestamps of the raw block read last for a tag: back-filled
+  /// samples come in runs that fall in the same block.
+  struct StoredKeys {
+    TimeNs from = 1;
+    TimeNs to = 0;  // empty range: nothing cached
+    std::vector<TimeNs> keys;
+  };
+
+  bool raw_exists(TagId tag, TimeNs ts, std::unordered_map<TagId, StoredKeys>& cache) {
+    if (!mem_.raw_between(tag, ts, ts, 1).empty()) return true;
+    const MemTable::TagState* state = mem_.state(tag);
+    if (state && ts > state->flushed_max_ts) return false;
+    StoredKeys& c = cache[tag];
+    if (ts < c.from || ts > c.to) {
+      c = StoredKeys{};
+      Statement& range = tables_[kRawTable]->range;
+      ResetOnExit guard{range};
+      range.bind(1, static_cast<std::int64_t>(tag)).bind(2, ts).bind(3, ts);
+      if (!range.step()) return false;  // between blocks
+      std::vector<RawPoint> points;
+      decode_block(range.blob(4), points);
+      c.from = range.i64(1);
+      c.to = range.i64(2);
+      for (const RawPoint& p : points) c.keys.push_back(p.ts);
+    }
+    return std::binary_search(c.keys.begin(), c.keys.end(), ts);
+  }
+
+  /// A bucket as it stands: unflushed, else the newest one, else stored.
+  Aggregate current_bucket(std::size_t tier, TagId tag, TimeNs start) {
+    if (auto m = mem_.buckets_between(tier, tag, start, start, 1); !m.empty()) return m.front();
+    const MemTable::TagState* state = mem_.state(tag);
+    if (state && state->open[tier].count > 0 && state->open[tier].start == start) return state->open[tier];
+    if (auto stored = read_merged(tables_[tier + 1]->range, tag, start, start, std::vector<Aggregate>{}, 1); !stored.empty())
+      return stored.front();
+    Aggregate a;
+    a.start = start;
+    return a;
   }
 
   template <class Item>

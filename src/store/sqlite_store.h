@@ -30,9 +30,11 @@ struct SqliteOptions {
   bool synchronous_full = true;  // fsync on every commit (power-loss safe); NORMAL is process-crash safe
   // Flush the overlay into blocks once it holds this many samples, or when
   // something is unflushed this long after the last flush (checked at each
-  // commit). Bounds the overlay's memory and the journal replayed at start.
+  // commit). The count bounds the overlay's memory and the journal replayed
+  // at start; the period keeps slow tags from rewriting their newest block
+  // on every flush while still emptying the journal regularly.
   std::size_t flush_samples = 500'000;
-  std::chrono::milliseconds flush_every{2000};
+  std::chrono::milliseconds flush_every{10'000};
   // Flush when closing, so the next start replays no journal. Off in tests
   // that play a crash.
   bool flush_on_close = true;

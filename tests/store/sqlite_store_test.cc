@@ -798,6 +798,45 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   EXPECT_EQ(left.front().start, kNow - 14 * kHour);
 }
 
+// A late sample at a new timestamp joins its buckets as they stand, even
+// when the raw samples and seconds they were built from have expired: the
+// minute, hour and day keep what they had and gain the new sample.
+TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
+  TempDir other;
+  SqliteOptions options{(other.path() / "late.db").string(), false};
+  options.flush_samples = GetParam();
+  SqliteStore store(options);
+  const TimeNs t0 = kMidnight + 10 * kMin;
+  WriteBatch b;
+  b.tags = {tag_record(0, "a")};
+  for (int k = 0; k < 10; ++k) b.samples.push_back(ss(0, t0 + k * kSec, 1.0 + k, Quality::good, 1 + k));
+  store.write(b);
+  Retention r;
+  r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
+  r.seconds[static_cast<std::size_t>(Interval::second)] = 3600;
+  ASSERT_EQ(store.enforce_retention(r, t0 + 2 * kHour, 1'000'000), 20u);
+  ASSERT_TRUE(read_all(store, 0, Interval::second, t0 - kDay, t0 + kDay).empty());
+
+  WriteBatch late;
+  late.samples = {ss(0, t0 + 5500 * kMs, 100.0)};  // between two expired samples
+  store.write(late);
+  for (Interval iv : {Interval::minute, Interval::hour, Interval::day}) {
+    SCOPED_TRACE(to_string(iv));
+    const auto rows = read_all(store, 0, iv, t0 - kDay, t0 + kDay);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].count, 11u);
+    EXPECT_EQ(rows[0].sum, 55.0 + 100.0);
+    EXPECT_EQ(rows[0].min, 1.0);
+    EXPECT_EQ(rows[0].max, 100.0);
+    EXPECT_EQ(rows[0].first, 1.0);
+    EXPECT_EQ(rows[0].last, 10.0);
+    EXPECT_EQ(rows[0].last_ts, t0 + 9 * kSec);
+  }
+  const auto seconds = read_all(store, 0, Interval::second, t0 - kDay, t0 + kDay);
+  ASSERT_EQ(seconds.size(), 1u);
+  EXPECT_EQ(seconds[0].count, 1u);
+}
+
 // ---------------------------------------------------------------- durability
 
 // The first run ends as a crash would (no flush on close: what was not yet
