@@ -157,11 +157,24 @@ struct BlockStatements {
     insert = std::make_unique<Statement>(
         db, "INSERT INTO " + t + "(tag, start_ts, end_ts, count, min_seq, max_seq, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     remove = std::make_unique<Statement>(db, "DELETE FROM " + t + " WHERE id = ?1");
+    at_or_after = std::make_unique<Statement>(
+        db, "SELECT start_ts, end_ts, data FROM " + t + " WHERE tag = ?1 AND end_ts >= ?2 ORDER BY end_ts LIMIT 1");
+    end_before = std::make_unique<Statement>(
+        db, "SELECT end_ts FROM " + t + " WHERE tag = ?1 AND end_ts < ?2 ORDER BY end_ts DESC LIMIT 1");
     expiring = std::make_unique<Statement>(
         db, "SELECT id, start_ts, end_ts, count, max_seq, data FROM " + t + " WHERE tag = ?1 AND start_ts < ?2 ORDER BY end_ts");
   }
   Statement range;
-  std::unique_ptr<Statement> tail, data, insert, remove, expiring;
+  std::unique_ptr<Statement> tail, data, insert, remove, expiring, at_or_after, end_before;
+};
+
+/// Every item the blocks of one table hold for a tag between two times,
+/// read once: late samples come in runs that fall in the same stretch.
+template <class Item>
+struct StoredSpan {
+  TimeNs from = 1;
+  TimeNs to = 0;  // from > to: nothing known
+  std::vector<Item> items;
 };
 
 template <class Item>
@@ -342,9 +355,8 @@ class SqliteStore::Writer {
     const std::vector<StoredSample> late = mem_.apply_in_order(samples);
     if (late.empty()) return;
     std::set<std::pair<TagId, TimeNs>> level;  // buckets of the tier being rebuilt
-    std::unordered_map<TagId, StoredKeys> stored_keys;
     for (const StoredSample& s : late) {
-      const bool replaces = raw_exists(s.tag, s.sample.ts, stored_keys);
+      const bool replaces = raw_exists(s.tag, s.sample.ts);
       mem_.put_raw(s.tag, RawPoint{s.sample.ts, s.sample.value, s.sample.quality, s.seq});
       if (replaces) {
         level.insert({s.tag, bucket_start(s.sample.ts, Interval::second)});
@@ -375,32 +387,11 @@ class SqliteStore::Writer {
     }
   }
 
-  /// The timestamps of the raw block read last for a tag: back-filled
-  /// samples come in runs that fall in the same block.
-  struct StoredKeys {
-    TimeNs from = 1;
-    TimeNs to = 0;  // empty range: nothing cached
-    std::vector<TimeNs> keys;
-  };
-
-  bool raw_exists(TagId tag, TimeNs ts, std::unordered_map<TagId, StoredKeys>& cache) {
+  bool raw_exists(TagId tag, TimeNs ts) {
     if (!mem_.raw_between(tag, ts, ts, 1).empty()) return true;
     const MemTable::TagState* state = mem_.state(tag);
     if (state && ts > state->flushed_max_ts) return false;
-    StoredKeys& c = cache[tag];
-    if (ts < c.from || ts > c.to) {
-      c = StoredKeys{};
-      Statement& range = tables_[kRawTable]->range;
-      ResetOnExit guard{range};
-      range.bind(1, static_cast<std::int64_t>(tag)).bind(2, ts).bind(3, ts);
-      if (!range.step()) return false;  // between blocks
-      std::vector<RawPoint> points;
-      decode_block(range.blob(4), points);
-      c.from = range.i64(1);
-      c.to = range.i64(2);
-      for (const RawPoint& p : points) c.keys.push_back(p.ts);
-    }
-    return std::binary_search(c.keys.begin(), c.keys.end(), ts);
+    return stored_at(kRawTable, tag, ts, raw_spans_[tag]) != nullptr;
   }
 
   /// A bucket as it stands: unflushed, else the newest one, else stored.
@@ -408,11 +399,43 @@ class SqliteStore::Writer {
     if (auto m = mem_.buckets_between(tier, tag, start, start, 1); !m.empty()) return m.front();
     const MemTable::TagState* state = mem_.state(tag);
     if (state && state->open[tier].count > 0 && state->open[tier].start == start) return state->open[tier];
-    if (auto stored = read_merged(tables_[tier + 1]->range, tag, start, start, std::vector<Aggregate>{}, 1); !stored.empty())
-      return stored.front();
+    if (const Aggregate* stored = stored_at(tier + 1, tag, start, bucket_spans_[tier][tag])) return *stored;
     Aggregate a;
     a.start = start;
     return a;
+  }
+
+  /// The stored item at `key`, if any, through the span cache (valid until
+  /// the blocks change: flushes and retention clear it).
+  template <class Item>
+  const Item* stored_at(std::size_t table, TagId tag, TimeNs key, StoredSpan<Item>& span) {
+    if (key < span.from || key > span.to) {
+      // The block holding `key` or the first after it, and where the block
+      // before it ends: nothing else is stored in between.
+      BlockStatements& st = *tables_[table];
+      span = StoredSpan<Item>{};
+      span.from = std::numeric_limits<TimeNs>::min();
+      span.to = std::numeric_limits<TimeNs>::max();
+      {
+        ResetOnExit guard{*st.end_before};
+        st.end_before->bind(1, static_cast<std::int64_t>(tag)).bind(2, key);
+        if (st.end_before->step()) span.from = st.end_before->i64(0) + 1;
+      }
+      ResetOnExit guard{*st.at_or_after};
+      st.at_or_after->bind(1, static_cast<std::int64_t>(tag)).bind(2, key);
+      if (st.at_or_after->step()) {
+        span.to = st.at_or_after->i64(1);
+        decode_into(st.at_or_after->blob(2), span.items);
+      }
+    }
+    const auto it = std::lower_bound(span.items.begin(), span.items.end(), key,
+                                     [](const Item& i, TimeNs k) { return key_of(i) < k; });
+    return it != span.items.end() && key_of(*it) == key ? &*it : nullptr;
+  }
+
+  void forget_spans() {
+    raw_spans_.clear();
+    for (auto& m : bucket_spans_) m.clear();
   }
 
   template <class Item>
@@ -425,6 +448,7 @@ class SqliteStore::Writer {
   void flush() {
     last_flush_ = std::chrono::steady_clock::now();
     if (!mem_.dirty()) return;
+    forget_spans();
     exec(db_, "BEGIN IMMEDIATE");
     try {
       for (TagId tag = 0; tag < mem_.tag_count(); ++tag) {
@@ -464,6 +488,7 @@ class SqliteStore::Writer {
   std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows,
                                 std::atomic<Seq>& retained_after) {
     flush();
+    forget_spans();
     std::vector<TagId> tags;
     {
       Statement s(db_, "SELECT id FROM tags");
@@ -628,6 +653,8 @@ class SqliteStore::Writer {
   sqlite3* db_;
   std::array<std::unique_ptr<BlockStatements>, kIntervalCount> tables_;
   std::array<std::unordered_map<TagId, std::optional<BlockRow>>, kIntervalCount> tails_;
+  std::unordered_map<TagId, StoredSpan<RawPoint>> raw_spans_;
+  std::array<std::unordered_map<TagId, StoredSpan<Aggregate>>, kTierCount> bucket_spans_;
   std::unique_ptr<Statement> insert_journal_, upsert_tag_, set_meta_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point retry_flush_at_{};
