@@ -181,7 +181,9 @@ void App::open_store(const ServerConfig& config) {
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) throw std::runtime_error("cannot create data directory " + config.data_dir + ": " + ec.message());
   const std::string path = (std::filesystem::path(config.data_dir) / "tagstream.db").string();
-  store_ = std::make_unique<SqliteStore>(SqliteOptions{path, config.sync_full});
+  SqliteOptions options{path, config.sync_full};
+  options.flush_samples = config.store_flush_samples;
+  store_ = std::make_unique<SqliteStore>(options);
   RestoredState restored = store_->restore();
   for (const TagRecord& t : restored.tags) {
     if (registry_.upsert(t.info) != t.id)

@@ -385,6 +385,10 @@ const std::vector<Option>& options() {
     t.push_back(count("store-queue-samples", "TAGSTREAM_STORE_QUEUE_SAMPLES",
                       "Samples waiting to be committed before ingest is answered 503 (back-pressure).",
                       &C::store_queue_samples, 1000000000));
+    t.push_back(count("store-flush-samples", "TAGSTREAM_STORE_FLUSH_SAMPLES",
+                      "Committed samples kept in memory (and in the journal) before they are folded into the "
+                      "store's blocks: more means faster ingest and more memory (about 100 bytes each).",
+                      &C::store_flush_samples, 100000000));
     t.push_back(period("retention-raw", "TAGSTREAM_RETENTION_RAW", "How long raw samples are kept.",
                        &C::retention_raw));
     t.push_back(period("retention-second", "TAGSTREAM_RETENTION_SECOND", "How long per-second aggregates are kept.",

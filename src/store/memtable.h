@@ -46,8 +46,8 @@ class MemTable {
   /// Applies the samples that need nothing from the blocks: those newer
   /// than everything their tag has seen (the common case), and late ones
   /// newer than anything flushed that replace no sample and whose buckets
-  /// are all here (several writers racing). Returns the others, in order,
-  /// for the caller to merge with what is stored.
+  /// are all here (several writers racing). Returns the others, each
+  /// tag's in arrival order, for the caller to merge with what is stored.
   std::vector<StoredSample> apply_in_order(std::span<const StoredSample> samples);
 
   /// Puts a late raw point: replaces the one at the same timestamp.
@@ -76,8 +76,9 @@ class MemTable {
   const TagState* state(TagId tag) const { return tag < tags_.size() ? &tags_[tag] : nullptr; }
   /// Unflushed buckets of a tier, sorted by start (the open one last).
   std::vector<Aggregate> dirty_buckets(std::size_t tier, TagId tag) const;
-  /// Everything dirty was written to the blocks: forget it.
-  void mark_flushed();
+  /// What tags [from, to) had unflushed was written to the blocks: forget it.
+  void mark_flushed(TagId from, TagId to);
+  static bool is_dirty(const TagState& t);
 
  private:
   TagState& at(TagId tag);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <thread>
 #include <atomic>
 #include <limits>
 #include <set>
@@ -134,9 +136,12 @@ constexpr std::array<const char*, kIntervalCount> kBlockTables = {"blocks_raw", 
                                                                   "blocks_hour", "blocks_day"};
 constexpr std::size_t kRawTable = 0;
 
-/// Items per block: small enough that rewriting a tag's newest block on each
-/// flush stays cheap, large enough that a year of hours is a few dozen rows.
-constexpr std::size_t kBlockItems = 256;
+/// Items per block, per tier. A flush rewrites each tag's newest block, so
+/// the tiers whose newest bucket changes on every flush (minutes, hours,
+/// days) get small blocks: with 256 everywhere, rewriting them was half of
+/// all bytes written at 1M samples/s. Raw points and seconds fill their
+/// blocks quickly, and reading a long range wants few blocks.
+constexpr std::array<std::size_t, kIntervalCount> kBlockItems = {256, 256, 64, 32, 16};
 
 struct BlockRow {
   std::int64_t id = 0;
@@ -238,6 +243,59 @@ Seq max_seq_of(const std::vector<Aggregate>&) { return 0; }
 
 }  // namespace
 
+/// 64 MiB of WAL between checkpoints (SQLite's default is 4): pages
+/// rewritten in the meantime (reused journal pages, newest blocks) are
+/// copied back once.
+constexpr int kCheckpointPages = 16384;
+
+/// Copies the WAL back into the database on a thread of its own, with its
+/// own connection, when the writer asks. PASSIVE: it never blocks the
+/// writer or the readers.
+class SqliteStore::Checkpointer {
+ public:
+  explicit Checkpointer(const std::string& path) : db_(open_db(path, false)) {
+    exec(db_, "PRAGMA journal_mode=WAL");  // reads the header: a fresh connection does not know it is in WAL mode
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);  // the last connection: SQLite checkpoints and removes the WAL
+  }
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      wanted_ = true;
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stopping_ || wanted_; });
+      if (stopping_) return;
+      wanted_ = false;
+      lock.unlock();
+      const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) log(LogLevel::warn, "store: checkpoint failed: {}", sqlite3_errmsg(db_));
+      lock.lock();
+    }
+  }
+
+  sqlite3* db_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool wanted_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 /// The single writing connection: commits batches to the journal, folds the
 /// journal into blocks when enough has gathered, enforces retention.
 class SqliteStore::Writer {
@@ -251,6 +309,7 @@ class SqliteStore::Writer {
     for (std::size_t t = 0; t < kIntervalCount; ++t)
       tables_[t] = std::make_unique<BlockStatements>(db_, kBlockTables[t], true);
     insert_journal_ = std::make_unique<Statement>(db_, "INSERT INTO journal(data) VALUES(?1)");
+    delete_journal_ = std::make_unique<Statement>(db_, "DELETE FROM journal WHERE id <= ?1");
     upsert_tag_ = std::make_unique<Statement>(
         db_, "INSERT INTO tags(id, name, unit, description, type) VALUES(?1, ?2, ?3, ?4, ?5) "
              "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
@@ -263,12 +322,21 @@ class SqliteStore::Writer {
   ~Writer() {
     for (auto& t : tables_) t.reset();
     insert_journal_.reset();
+    delete_journal_.reset();
     upsert_tag_.reset();
     set_meta_.reset();
     sqlite3_close_v2(db_);
   }
 
   sqlite3* db() { return db_; }
+
+  /// Checkpoints move to their own thread (and core): the writer only
+  /// asks for one once the WAL holds kCheckpointPages, and runs one itself
+  /// only if the WAL keeps growing far past that.
+  void checkpoint_with(Checkpointer* checkpointer) {
+    checkpointer_ = checkpointer;
+    sqlite3_wal_hook(db_, &Writer::on_commit, this);
+  }
 
   void create_schema() {
     exec(db_, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID");
@@ -322,6 +390,7 @@ class SqliteStore::Writer {
       if (!batch.samples.empty()) {
         record = encode_journal(batch.samples);
         insert_journal_->bind_blob(1, record).run();
+        last_journal_id_ = sqlite3_last_insert_rowid(db_);
       }
       if (batch.last_seq > 0)
         set_meta_->bind(1, std::string("last_seq")).bind(2, static_cast<std::int64_t>(batch.last_seq)).run();
@@ -334,11 +403,12 @@ class SqliteStore::Writer {
     // The batch is committed: a failing flush must not fail it. The overlay
     // and the journal keep everything, and the next flush tries again.
     const auto now = std::chrono::steady_clock::now();
-    const bool due = mem_.unflushed_samples() >= options_.flush_samples ||
+    const bool due = progress_.active || mem_.unflushed_samples() >= options_.flush_samples ||
                      (mem_.dirty() && now - last_flush_ >= options_.flush_every);
     if (due && now >= retry_flush_at_) {
       try {
-        flush();
+        if (!progress_.active) start_flush();
+        flush_step(options_.flush_tags_per_step);
       } catch (const std::exception& e) {
         retry_flush_at_ = now + options_.flush_every;
         log(LogLevel::error, "store: flush failed, retrying in {} ms: {}", options_.flush_every.count(), e.what());
@@ -443,28 +513,52 @@ class SqliteStore::Writer {
     return read_merged(tables_[table]->range, tag, from, to, std::move(overlay), std::numeric_limits<std::size_t>::max());
   }
 
-  /// Folds everything unflushed into the blocks and empties the journal,
-  /// in one transaction.
+  /// Folds everything unflushed into the blocks and empties the journal.
   void flush() {
-    last_flush_ = std::chrono::steady_clock::now();
-    if (!mem_.dirty()) return;
+    if (!progress_.active) {
+      if (!mem_.dirty()) return;
+      start_flush();
+    }
+    while (progress_.active) flush_step(std::numeric_limits<std::size_t>::max());
+  }
+
+  /// A flush runs in steps of a few tags, one per commit, so commits do not
+  /// wait for a whole flush (a flush of 500k samples over 1,000 tags takes
+  /// a few hundred ms). The journal records that were applied when it
+  /// started are deleted with its last step. If the process dies between
+  /// steps, replaying them again is harmless: a replayed sample replaces
+  /// itself.
+  void start_flush() {
+    progress_ = FlushProgress{true, 0, last_journal_id_};
+  }
+
+  void flush_step(std::size_t max_tags) {
     forget_spans();
+    const TagId first = progress_.next_tag;
+    const std::size_t count = mem_.tag_count();
+    const TagId end = static_cast<TagId>(std::min<std::size_t>(count, first + std::min(max_tags, count)));
+    const bool last = end >= count;
     exec(db_, "BEGIN IMMEDIATE");
     try {
-      for (TagId tag = 0; tag < mem_.tag_count(); ++tag) {
+      for (TagId tag = first; tag < end; ++tag) {
         const MemTable::TagState& t = *mem_.state(tag);
         if (!t.raw.empty()) merge_into_blocks(kRawTable, tag, t.raw);
         for (std::size_t i = 0; i < kTierCount; ++i)
           if (t.open_dirty[i] || !t.buckets[i].empty()) merge_into_blocks(i + 1, tag, mem_.dirty_buckets(i, tag));
       }
-      exec(db_, "DELETE FROM journal");
+      if (last) delete_journal_->bind(1, progress_.journal_upto).run();
       exec(db_, "COMMIT");
     } catch (...) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       for (auto& cache : tails_) cache.clear();  // may describe rolled-back rows
       throw;
     }
-    mem_.mark_flushed();
+    mem_.mark_flushed(first, end);
+    progress_.next_tag = end;
+    if (last) {
+      progress_.active = false;
+      last_flush_ = std::chrono::steady_clock::now();
+    }
   }
 
   /// Start-up: the newest item of each tier of a tag.
@@ -480,8 +574,11 @@ class SqliteStore::Writer {
 
   std::vector<std::string> journal() {
     std::vector<std::string> out;
-    Statement s(db_, "SELECT data FROM journal ORDER BY id");
-    while (s.step()) out.emplace_back(s.blob(0));
+    Statement s(db_, "SELECT id, data FROM journal ORDER BY id");
+    while (s.step()) {
+      last_journal_id_ = s.i64(0);
+      out.emplace_back(s.blob(1));
+    }
     return out;
   }
 
@@ -547,7 +644,7 @@ class SqliteStore::Writer {
   /// Writes `dirty` (sorted, unique keys) into the blocks of a tag: the
   /// blocks it overlaps (and the newest block, when it has room) are read,
   /// merged with it (dirty items win) and rewritten in blocks of at most
-  /// kBlockItems, so a tag's blocks never overlap.
+  /// kBlockItems[table], so a tag's blocks never overlap.
   template <class Item>
   void merge_into_blocks(std::size_t table, TagId tag, const std::vector<Item>& dirty) {
     if (dirty.empty()) return;
@@ -559,7 +656,7 @@ class SqliteStore::Writer {
     std::vector<Item> stored;
     if (tail && lo >= tail->start) {
       // In order (the common case): only the newest block can be involved.
-      if (lo <= tail->end || static_cast<std::size_t>(tail->count) < kBlockItems) {
+      if (lo <= tail->end || static_cast<std::size_t>(tail->count) < kBlockItems[table]) {
         doomed.push_back(tail->id);
         decode_into(block_data(table, tail->id), stored);
       }
@@ -575,9 +672,10 @@ class SqliteStore::Writer {
     for (std::int64_t id : doomed) st.remove->bind(1, id).run();
     const bool tail_survives = tail && std::find(doomed.begin(), doomed.end(), tail->id) == doomed.end();
     std::optional<BlockRow> new_tail = tail_survives ? tail : std::nullopt;
-    for (std::size_t i = 0; i < merged.size(); i += kBlockItems) {
+    const std::size_t cap = kBlockItems[table];
+    for (std::size_t i = 0; i < merged.size(); i += cap) {
       const std::vector<Item> chunk(merged.begin() + static_cast<std::ptrdiff_t>(i),
-                                    merged.begin() + static_cast<std::ptrdiff_t>(std::min(merged.size(), i + kBlockItems)));
+                                    merged.begin() + static_cast<std::ptrdiff_t>(std::min(merged.size(), i + cap)));
       const BlockRow row = insert_block(st, tag, chunk);
       if (!new_tail || row.end > new_tail->end) new_tail = row;
     }
@@ -648,14 +746,32 @@ class SqliteStore::Writer {
     return deleted;
   }
 
+  static int on_commit(void* self, sqlite3* db, const char*, int wal_pages) {
+    auto* writer = static_cast<Writer*>(self);
+    if (wal_pages >= 4 * kCheckpointPages) {
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (wal_pages >= kCheckpointPages && writer->checkpointer_) {
+      writer->checkpointer_->request();
+    }
+    return SQLITE_OK;
+  }
+
   const SqliteOptions& options_;
   MemTable& mem_;
   sqlite3* db_;
+  Checkpointer* checkpointer_ = nullptr;
   std::array<std::unique_ptr<BlockStatements>, kIntervalCount> tables_;
   std::array<std::unordered_map<TagId, std::optional<BlockRow>>, kIntervalCount> tails_;
   std::unordered_map<TagId, StoredSpan<RawPoint>> raw_spans_;
   std::array<std::unordered_map<TagId, StoredSpan<Aggregate>>, kTierCount> bucket_spans_;
-  std::unique_ptr<Statement> insert_journal_, upsert_tag_, set_meta_;
+  std::unique_ptr<Statement> insert_journal_, delete_journal_, upsert_tag_, set_meta_;
+  struct FlushProgress {
+    bool active = false;
+    TagId next_tag = 0;
+    std::int64_t journal_upto = 0;
+  };
+  FlushProgress progress_;
+  std::int64_t last_journal_id_ = 0;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point retry_flush_at_{};
 };
@@ -755,6 +871,8 @@ class SqliteStore::Reader {
 
 SqliteStore::SqliteStore(SqliteOptions options) : options_(std::move(options)), id_(next_store_id()) {
   writer_ = std::make_unique<Writer>(options_, mem_);
+  checkpointer_ = std::make_unique<Checkpointer>(options_.path);
+  writer_->checkpoint_with(checkpointer_.get());
 }
 
 SqliteStore::~SqliteStore() {
@@ -768,6 +886,7 @@ SqliteStore::~SqliteStore() {
   std::lock_guard lock(readers_mutex_);
   readers_.clear();
   writer_.reset();
+  checkpointer_.reset();
 }
 
 SqliteStore::Reader& SqliteStore::reader() {

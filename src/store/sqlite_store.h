@@ -6,7 +6,7 @@
 // row, one fsync, however many tags it touches) and applies it to an
 // in-memory overlay (MemTable) holding each tag's unflushed raw points and
 // rollup buckets. Every so often a flush folds the overlay into per-tag
-// blocks of up to 256 time-sorted items (raw points, or second, minute,
+// blocks of time-sorted items (raw points, or second, minute,
 // hour and day buckets), one block table per tier, and empties the journal,
 // in one transaction. Readers merge the overlay over the blocks; a restart
 // replays the journal. Writing rows per sample instead costs a B-tree
@@ -35,6 +35,8 @@ struct SqliteOptions {
   // on every flush while still emptying the journal regularly.
   std::size_t flush_samples = 500'000;
   std::chrono::milliseconds flush_every{10'000};
+  // A flush runs this many tags per step, one step after each commit.
+  std::size_t flush_tags_per_step = 64;
   // Flush when closing, so the next start replays no journal. Off in tests
   // that play a crash.
   bool flush_on_close = true;
@@ -61,12 +63,14 @@ class SqliteStore : public Store {
  private:
   class Writer;
   class Reader;
+  class Checkpointer;
   Reader& reader();
 
   SqliteOptions options_;
   const std::uint64_t id_;  // never reused: keys each thread's reader connection
   MemTable mem_;
   std::unique_ptr<Writer> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   std::atomic<Seq> retained_after_{0};
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Reader>> readers_;

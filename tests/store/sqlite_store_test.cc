@@ -62,14 +62,20 @@ class TempDir {
 
 // Every test runs three ways: everything in the unflushed overlay (the
 // default thresholds are never reached by these small data sets), flushed
-// into blocks after every write, and flushed every few hundred samples, so
-// both the overlay, the blocks and their merge are checked.
+// into blocks after every write, and flushed every few hundred samples one
+// tag per step (so flushes span several writes, and a store closed without
+// flushing leaves one half done), so the overlay, the blocks and their
+// merge are all checked.
 class SqliteStoreTest : public ::testing::TestWithParam<std::size_t> {
+ public:
+  static std::size_t flush_tags_per_step() { return GetParam() == 331 ? 1 : 64; }
+
  protected:
   std::string db_path() const { return (dir_.path() / "history.db").string(); }
   std::unique_ptr<SqliteStore> open(bool sync_full = false, bool flush_on_close = true) {
     SqliteOptions options{db_path(), sync_full};
     options.flush_samples = GetParam();
+    options.flush_tags_per_step = flush_tags_per_step();
     options.flush_on_close = flush_on_close;
     return std::make_unique<SqliteStore>(options);
   }
@@ -787,6 +793,7 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   TempDir other;
   SqliteOptions options{(other.path() / "h.db").string(), false};
   options.flush_samples = GetParam();
+  options.flush_tags_per_step = flush_tags_per_step();
   SqliteStore s2(options);
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -805,6 +812,7 @@ TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
   TempDir other;
   SqliteOptions options{(other.path() / "late.db").string(), false};
   options.flush_samples = GetParam();
+  options.flush_tags_per_step = flush_tags_per_step();
   SqliteStore store(options);
   const TimeNs t0 = kMidnight + 10 * kMin;
   WriteBatch b;
