@@ -153,8 +153,9 @@ struct BlockRow {
 /// The statements of one connection on one block table.
 struct BlockStatements {
   BlockStatements(sqlite3* db, const std::string& t, bool writer)
-      : range(db, "SELECT id, start_ts, end_ts, count, data FROM " + t +
-                      " WHERE tag = ?1 AND end_ts >= ?2 AND start_ts <= ?3 ORDER BY end_ts") {
+      // Callers stop at the first block starting after their range: a
+      // condition on start_ts here would scan every later block of the tag.
+      : range(db, "SELECT id, start_ts, end_ts, count, data FROM " + t + " WHERE tag = ?1 AND end_ts >= ?2 ORDER BY end_ts") {
     if (!writer) return;
     tail = std::make_unique<Statement>(
         db, "SELECT id, start_ts, end_ts, count FROM " + t + " WHERE tag = ?1 ORDER BY end_ts DESC LIMIT 1");
@@ -167,7 +168,7 @@ struct BlockStatements {
     end_before = std::make_unique<Statement>(
         db, "SELECT end_ts FROM " + t + " WHERE tag = ?1 AND end_ts < ?2 ORDER BY end_ts DESC LIMIT 1");
     expiring = std::make_unique<Statement>(
-        db, "SELECT id, start_ts, end_ts, count, max_seq, data FROM " + t + " WHERE tag = ?1 AND start_ts < ?2 ORDER BY end_ts");
+        db, "SELECT id, start_ts, end_ts, count, max_seq, data FROM " + t + " WHERE tag = ?1 ORDER BY end_ts");
   }
   Statement range;
   std::unique_ptr<Statement> tail, data, insert, remove, expiring, at_or_after, end_before;
@@ -213,9 +214,10 @@ std::vector<Item> read_merged(Statement& range, TagId tag, TimeNs from, TimeNs t
   std::vector<Item> stored, block;
   {
     ResetOnExit guard{range};
-    range.bind(1, static_cast<std::int64_t>(tag)).bind(2, from).bind(3, to);
+    range.bind(1, static_cast<std::int64_t>(tag)).bind(2, from);
     // Blocks of a tag never overlap, so they come in time order.
     while (stored.size() < limit && range.step()) {
+      if (range.i64(1) > to) break;
       block.clear();
       decode_into(range.blob(4), block);
       for (const Item& it : block)
@@ -662,8 +664,8 @@ class SqliteStore::Writer {
       }
     } else if (tail) {
       ResetOnExit guard{st.range};
-      st.range.bind(1, static_cast<std::int64_t>(tag)).bind(2, lo).bind(3, hi);
-      while (st.range.step()) {
+      st.range.bind(1, static_cast<std::int64_t>(tag)).bind(2, lo);
+      while (st.range.step() && st.range.i64(1) <= hi) {
         doomed.push_back(st.range.i64(0));
         decode_into(st.range.blob(4), stored);
       }
@@ -711,9 +713,9 @@ class SqliteStore::Writer {
     std::vector<Expiring> rows;
     {
       ResetOnExit guard{*st.expiring};
-      st.expiring->bind(1, static_cast<std::int64_t>(tag)).bind(2, cutoff);
+      st.expiring->bind(1, static_cast<std::int64_t>(tag));
       std::size_t seen = 0;
-      while (seen < budget && st.expiring->step()) {
+      while (seen < budget && st.expiring->step() && st.expiring->i64(1) < cutoff) {
         rows.push_back(Expiring{BlockRow{st.expiring->i64(0), st.expiring->i64(1), st.expiring->i64(2), st.expiring->i64(3)},
                                 static_cast<Seq>(st.expiring->i64(4)), std::string(st.expiring->blob(5))});
         seen += static_cast<std::size_t>(rows.back().row.count);
