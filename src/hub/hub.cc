@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <functional>
+#include <utility>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -345,6 +346,25 @@ void HubShard::restore(const std::vector<Change>& latest) {
   }
 }
 
+void HubShard::enqueue(const ChangeBatchPtr& batch) {
+  bool post = false;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(batch);
+    post = !std::exchange(drain_posted_, true);
+  }
+  if (!post) return;
+  asio::post(io_, [this] {
+    std::vector<ChangeBatchPtr> batches;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      batches.swap(inbox_);
+      drain_posted_ = false;
+    }
+    for (const ChangeBatchPtr& b : batches) on_batch(b);
+  });
+}
+
 void HubShard::on_batch(const ChangeBatchPtr& batch) {
   if (batch->changes.empty() || batch->last_seq() <= position_) return;
   ring_.push_back(batch);
@@ -488,10 +508,7 @@ void Hub::restore(const std::vector<Change>& latest) {
 
 void Hub::publish(const ChangeBatchPtr& batch) {
   published_.store(batch->last_seq());
-  for (auto& shard : shards_) {
-    HubShard* s = shard.get();
-    asio::post(s->io(), [s, batch] { s->on_batch(batch); });
-  }
+  for (auto& shard : shards_) shard->enqueue(batch);
 }
 
 }  // namespace tagstream

@@ -7,9 +7,14 @@
 // - Each io_context has one HubShard. A shard and everything in it (groups,
 //   members, its replay ring and latest-value view) is touched only from its
 //   own thread, so the fan-out path takes no lock.
-// - LiveState publishes every batch of changes, in sequence order, by posting
-//   the same immutable ChangeBatch to every shard (Hub::publish). That post is
-//   the only cross-thread step.
+// - LiveState publishes every batch of changes, in sequence order, by
+//   handing the same immutable ChangeBatch to every shard (Hub::publish): it
+//   goes into the shard's inbox, under a lock, and the shard's thread drains
+//   the inbox in that order. That is the only cross-thread step. (Posting
+//   each batch as its own handler is not enough: with one thread per
+//   io_context, Asio holds a post made from that context's own thread back
+//   until the running handler returns, so a batch posted later from another
+//   thread could run first and the older one be dropped as stale.)
 // - Streams with the same tag set and interval share a Group, which
 //   serializes each `data` frame once for all its members.
 #include <boost/asio/io_context.hpp>
@@ -19,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -124,6 +130,9 @@ class HubShard {
   /// The member's sink has written everything it queued.
   void on_drained(Member* member);
 
+  /// Any thread: queues a batch; the shard applies queued batches in the
+  /// order they were queued.
+  void enqueue(const ChangeBatchPtr& batch);
   void on_batch(const ChangeBatchPtr& batch);
   /// Start-up only: the latest values a store kept, so the first snapshot
   /// after a restart is not empty. `seq` marks them as older than any new
@@ -154,6 +163,9 @@ class HubShard {
   const TagRegistry& registry_;
   HubOptions options_;
   const std::atomic<Seq>& published_;
+  std::mutex inbox_mutex_;
+  std::vector<ChangeBatchPtr> inbox_;
+  bool drain_posted_ = false;
   Seq position_;     // last seq applied to this shard
   Seq replay_floor_; // changes after this are in the ring
   const Seq start_seq_;  // the first id of this run is start_seq_ + 1

@@ -129,6 +129,61 @@ TEST(SseStream, SnapshotThenEveryChangeWithIncreasingIds) {
   }
 }
 
+// Writers on several connections publish at once from both network threads
+// (so a shard gets batches both from its own thread and from the other): a
+// stream on every tag they write receives every update, none dropped between
+// the ingest threads and the hub's shards.
+TEST(SseStream, EveryUpdateFromConcurrentWritersArrives) {
+  TestServer server;
+  constexpr int kTagsPerWriter = 8;
+  constexpr int kWriters = 6;
+  constexpr int kRequests = 150;
+  // Each writer has tags of its own, written in time order, so nothing is
+  // late and every sample is a live update.
+  const auto name = [](int w, int t) { return "race.w" + std::to_string(w) + "t" + std::to_string(t); };
+  std::string tags;
+  for (int w = 0; w < kWriters; ++w)
+    for (int t = 0; t < kTagsPerWriter; ++t) {
+      server.tag(name(w, t));
+      tags += (tags.empty() ? "" : ",") + name(w, t);
+    }
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int c = 0; c < 4; ++c) {  // streams on both threads
+    clients.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?interval=raw&tags=" + tags));
+    ASSERT_TRUE(clients.back()->read_head());
+    ASSERT_TRUE(clients.back()->next_of("connected"));
+  }
+
+  std::atomic<int> failed{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int r = 0; r < kRequests; ++r) {
+        std::string body;
+        for (int t = 0; t < kTagsPerWriter; ++t)
+          body += "race w" + std::to_string(w) + "t" + std::to_string(t) + "=" + std::to_string(r) + " " +
+                  std::to_string(at(r)) + "\n";
+        const auto reply = http_raw(server.port(), "POST /write?precision=ns HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                                   "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        if (reply.status != 204) ++failed;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  ASSERT_EQ(failed.load(), 0);
+
+  const std::size_t expected = static_cast<std::size_t>(kTagsPerWriter) * kWriters * kRequests;
+  for (auto& client : clients) {
+    std::size_t received = 0;
+    while (received < expected) {
+      auto e = client->next_of("data", 5s);
+      if (!e) break;
+      received += points_of(*e).size();
+    }
+    EXPECT_EQ(received, expected);
+  }
+}
+
 TEST(SseStream, AggregatedIntervalCarriesBucketStatistics) {
   TestServer server;
   SseClient client(server.port(), "/api/sse/stream?tags[]=flow&interval=minute", {}, 0);
