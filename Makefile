@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser bench bench-historian bench-dashboard clean
+.PHONY: all deps configure build web run test test-fast test-browser bench bench-streaming bench-historian bench-dashboard clean
 
 all: build
 
@@ -43,13 +43,25 @@ test-fast: build
 test-browser: build
 	@./tests/browser/run.sh $(BUILD)
 
-# Benchmarks (see BENCHMARKS.md). `make bench` builds the load generator,
-# $(BUILD)/tagstream-bench. `make bench-historian` runs the side-by-side
-# benchmark against InfluxDB 1.6.7: installs influxdb, builds Release binaries
-# in build-bench/, prints a Markdown report. BENCH_ARGS=--short: a quick run.
+# Benchmarks (see BENCHMARKS.md). `make bench` builds tagstream and the load
+# generator ($(BUILD)/tagstream-bench), then runs every streaming scenario in
+# its short form (bench/streaming.sh: tagstream side by side with nginx + nchan
+# and with 5-second polling; installs nginx-light, libnginx-mod-nchan,
+# gnuplot-nox and linux-perf if missing; about 7 minutes; one table).
+# `make bench-streaming` runs the long form (--full, about 20 minutes), whose
+# charts and raw outputs land in bench/results/. `make bench-historian` runs
+# the side-by-side benchmark against InfluxDB 1.6.7: installs influxdb, builds
+# Release binaries in build-bench/, prints a Markdown report.
+# BENCH_ARGS: more options for the script, e.g. --short (historian),
+# --scenarios 2,3 (streaming).
 BENCH_ARGS ?=
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
+	@./bench/streaming.sh --build-dir $(BUILD) $(BENCH_ARGS)
+
+bench-streaming: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
+	@./bench/streaming.sh --build-dir $(BUILD) --full $(BENCH_ARGS)
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)

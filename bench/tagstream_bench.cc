@@ -1,6 +1,8 @@
 // tagstream-bench: a small load generator for side-by-side benchmarks of
 // tagstream and InfluxDB 1.x on one machine (see bench/historian.sh and
-// BENCHMARKS.md).
+// BENCHMARKS.md), and of tagstream's streams against nginx + nchan and
+// polling (bench/streaming.sh; the `sse` and `poll` subcommands live in
+// sse_load.cc and poll_load.cc).
 //
 //   tagstream-bench ingest  --url http://127.0.0.1:PORT/write [options]
 //       Keep-alive HTTP/1.1 connections POST line-protocol bodies as fast as
@@ -56,7 +58,13 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_args.h"
+#include "load_commands.h"
+
 namespace {
+
+using tagstream_bench::Args;
+using tagstream_bench::die;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -67,64 +75,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kRequestTimeout{120};
 constexpr std::uint64_t kMaxRequests = 10'000'000;   // hard cap on any run
 constexpr double kMaxSeconds = 3600;                 // hard cap on any run
-
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "tagstream-bench: %s\n", msg.c_str());
-  std::exit(2);
-}
-
-// ---------------------------------------------------------------------------
-// Command line: --name VALUE or --name=VALUE.
-
-class Args {
- public:
-  Args(int argc, char** argv, int first) {
-    for (int i = first; i < argc; ++i) {
-      std::string a = argv[i];
-      if (!a.starts_with("--")) die("unexpected argument '" + a + "'");
-      a = a.substr(2);
-      const auto eq = a.find('=');
-      if (eq != std::string::npos) {
-        values_[a.substr(0, eq)] = a.substr(eq + 1);
-      } else if (i + 1 < argc) {
-        values_[a] = argv[++i];
-      } else {
-        die("--" + a + " needs a value");
-      }
-    }
-  }
-  std::optional<std::string> get(const std::string& name) {
-    auto it = values_.find(name);
-    if (it == values_.end()) return std::nullopt;
-    used_.push_back(name);
-    return it->second;
-  }
-  std::string str(const std::string& name, std::string def) { return get(name).value_or(std::move(def)); }
-  double num(const std::string& name, double def) {
-    auto v = get(name);
-    if (!v) return def;
-    char* end = nullptr;
-    const double d = std::strtod(v->c_str(), &end);
-    if (v->empty() || *end != '\0' || !std::isfinite(d)) die("--" + name + ": not a number: '" + *v + "'");
-    return d;
-  }
-  std::int64_t integer(const std::string& name, std::int64_t def) {
-    auto v = get(name);
-    if (!v) return def;
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size()) die("--" + name + ": not an integer: '" + *v + "'");
-    return n;
-  }
-  void check_all_used() {
-    for (const auto& [k, v] : values_)
-      if (std::find(used_.begin(), used_.end(), k) == used_.end()) die("unknown option --" + k);
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-  std::vector<std::string> used_;
-};
 
 // ---------------------------------------------------------------------------
 // URLs: http://host[:port]/target, loopback only.
@@ -672,8 +622,11 @@ void usage() {
       "        [--seconds 600] [--show-body true]\n"
       "      Sequential GETs of one URL over one keep-alive connection: latency median/p90/p99, answer size.\n"
       "Only loopback hosts are accepted. Each run ends by itself (at most 1 h and 10,000,000 requests).\n"
-      "The last line of output is 'RESULT <kind> key=value ...' for scripts.\n",
+      "The last line of output is 'RESULT <kind> key=value ...' for scripts.\n"
+      "Streaming benchmarks (bench/streaming.sh):\n",
       stderr);
+  tagstream_bench::sse_usage();
+  tagstream_bench::poll_usage();
 }
 
 }  // namespace
@@ -688,6 +641,8 @@ int main(int argc, char** argv) {
     Args args(argc, argv, 2);
     if (cmd == "ingest") return run_ingest(args);
     if (cmd == "history") return run_history(args);
+    if (cmd == "sse") return tagstream_bench::run_sse(args);
+    if (cmd == "poll") return tagstream_bench::run_poll(args);
   } catch (const std::exception& e) {
     die(e.what());
   }

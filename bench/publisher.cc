@@ -1,0 +1,174 @@
+#include "publisher.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace tagstream_bench {
+
+namespace {
+constexpr std::size_t kMaxLinesPerRequest = 20000;
+}
+
+std::string TagNaming::id(int k) const {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "t%05d", k);
+  return buf;
+}
+std::string TagNaming::tagstream_name(int k) const { return prefix + "." + id(k) + ".v"; }
+std::string TagNaming::channel(int k) const { return prefix + "_" + id(k); }
+
+// ---------------------------------------------------------------------------
+
+Schedule::Schedule(int tags, double rate_per_tag, double start_mono)
+    : tags_(tags), period_(1.0 / (rate_per_tag * tags)), start_(start_mono) {}
+
+void Schedule::take_due(double now, const std::function<void(int)>& due) {
+  while (start_ + static_cast<double>(next_) * period_ <= now) {
+    due(static_cast<int>(next_ % static_cast<std::uint64_t>(tags_)));
+    ++next_;
+  }
+}
+
+double Schedule::next_due() const { return start_ + static_cast<double>(next_) * period_; }
+
+// ---------------------------------------------------------------------------
+
+class Publisher::Conn final : public TcpConn {
+ public:
+  Conn(Loop& loop, Publisher& owner) : TcpConn(loop), owner_(owner) {}
+  bool busy = false;
+  std::size_t updates_in_flight = 0;
+  ResponseReader reader;
+
+ protected:
+  void on_data(std::string_view bytes) override {
+    const auto r = reader.feed(bytes, [](std::string_view) {});
+    if (r == ResponseReader::Result::more) return;
+    const bool ok = r == ResponseReader::Result::done && reader.status() >= 200 && reader.status() < 300;
+    const int status = reader.status();
+    const bool keep = r == ResponseReader::Result::done && reader.keep_alive();
+    std::string why = r == ResponseReader::Result::error ? reader.error() : "";
+    if (!keep) close();
+    owner_.answered(*this, ok, status, why);
+  }
+  void on_closed(int error) override {
+    if (busy) owner_.answered(*this, false, 0, error ? std::strerror(error) : "connection closed");
+  }
+
+ private:
+  Publisher& owner_;
+};
+
+Publisher::Publisher(Loop& loop, ServerKind kind, const Target& target, TagNaming naming, SourceAddresses& sources,
+                     int max_connections, std::string pub_path)
+    : loop_(loop),
+      kind_(kind),
+      target_(target),
+      naming_(std::move(naming)),
+      sources_(sources),
+      max_connections_(max_connections),
+      pub_path_(std::move(pub_path)) {}
+
+Publisher::~Publisher() = default;
+
+void Publisher::publish(int tag) {
+  backlog_.push_back(tag);
+  stats_.max_backlog = std::max<std::uint64_t>(stats_.max_backlog, backlog_.size());
+}
+
+bool Publisher::idle() const {
+  if (!backlog_.empty()) return false;
+  for (const auto& c : conns_)
+    if (c->busy) return false;
+  return true;
+}
+
+void Publisher::pump() {
+  while (!backlog_.empty()) {
+    Conn* free_conn = nullptr;
+    for (auto& c : conns_)
+      if (!c->busy) {
+        free_conn = c.get();
+        break;
+      }
+    if (!free_conn) {
+      if (static_cast<int>(conns_.size()) >= max_connections_) return;
+      conns_.push_back(std::make_unique<Conn>(loop_, *this));
+      free_conn = conns_.back().get();
+    }
+    send_on(*free_conn);
+  }
+}
+
+void Publisher::send_on(Conn& c) {
+  if (!c.is_open()) {
+    if (!c.open(target_.addr, sources_.next())) {
+      if (stats_.first_error.empty()) stats_.first_error = std::string("publisher connect: ") + std::strerror(errno);
+      ++stats_.requests_failed;
+      ++stats_.updates_failed;
+      backlog_.pop_front();  // drop it: the run reports the failure
+      return;
+    }
+  }
+  const std::int64_t stamp = wall_us();
+  std::string head;
+  body_.clear();
+  std::size_t n = 0;
+  if (kind_ == ServerKind::tagstream) {
+    // Every update due goes into one request (as a Telegraf flush would).
+    char num[32];
+    const int len = std::snprintf(num, sizeof num, "%lld", static_cast<long long>(stamp));
+    while (!backlog_.empty() && n < kMaxLinesPerRequest) {
+      const int tag = backlog_.front();
+      backlog_.pop_front();
+      body_ += naming_.prefix;
+      body_ += ",id=";
+      body_ += naming_.id(tag);
+      body_ += " v=";
+      body_.append(num, static_cast<std::size_t>(len));
+      body_ += ' ';
+      body_.append(num, static_cast<std::size_t>(len));
+      body_ += '\n';
+      ++n;
+      if (on_sent) on_sent(tag, stamp);
+    }
+    head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + target_.host_header +
+           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
+  } else {
+    const int tag = backlog_.front();
+    backlog_.pop_front();
+    n = 1;
+    char msg[256];
+    const int len = std::snprintf(msg, sizeof msg,
+                                  "{\"interval\":\"raw\",\"points\":[{\"tag\":\"%s\",\"t\":%lld,\"v\":%lld,\"q\":\"good\"}]}",
+                                  naming_.tagstream_name(tag).c_str(), static_cast<long long>(stamp / 1000),
+                                  static_cast<long long>(stamp));
+    body_.assign(msg, static_cast<std::size_t>(len));
+    head = "POST " + pub_path_ + naming_.channel(tag) + " HTTP/1.1\r\nHost: " + target_.host_header +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
+    if (on_sent) on_sent(tag, stamp);
+  }
+  c.busy = true;
+  c.updates_in_flight = n;
+  c.reader.reset();
+  stats_.updates_sent += n;
+  c.send(head + body_);
+}
+
+void Publisher::answered(Conn& c, bool ok, int status, const std::string& why) {
+  c.busy = false;
+  if (ok) {
+    ++stats_.requests_ok;
+  } else {
+    ++stats_.requests_failed;
+    stats_.updates_failed += c.updates_in_flight;
+    if (stats_.first_error.empty())
+      stats_.first_error = "publish: " + (status ? "HTTP " + std::to_string(status) : why);
+  }
+  c.updates_in_flight = 0;
+  pump();
+}
+
+}  // namespace tagstream_bench
