@@ -1,10 +1,13 @@
 #include "http/sse_connection.h"
 
 #include <array>
+#include <iterator>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <vector>
 
 namespace tagstream {
@@ -13,6 +16,7 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kMaxFramesPerWrite = 256;
+constexpr int kWritesBeforeYield = 16;
 
 }  // namespace
 
@@ -91,6 +95,7 @@ asio::awaitable<SseConnection::EndReason> SseConnection::run() {
   watch_for_peer_close();
   std::vector<FramePtr> inflight;
   std::vector<asio::const_buffer> buffers;
+  int writes_without_yield = 0;
   EndReason reason = EndReason::client_closed;
   while (!peer_closed_) {
     if (queue_.empty()) {
@@ -107,18 +112,44 @@ asio::awaitable<SseConnection::EndReason> SseConnection::run() {
     }
     inflight.clear();
     buffers.clear();
+    if (queue_.size() <= kMaxFramesPerWrite) {
+      inflight.swap(queue_);
+    } else {
+      const auto take = queue_.begin() + static_cast<std::ptrdiff_t>(kMaxFramesPerWrite);
+      inflight.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(take));
+      queue_.erase(queue_.begin(), take);
+    }
     std::size_t bytes = 0;
-    while (!queue_.empty() && inflight.size() < kMaxFramesPerWrite) {
-      inflight.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-      buffers.emplace_back(asio::buffer(*inflight.back()));
-      bytes += inflight.back()->size();
+    for (const FramePtr& frame : inflight) {
+      buffers.emplace_back(asio::buffer(*frame));
+      bytes += frame->size();
     }
     queued_bytes_ -= bytes;
     server_.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
 
-    stream_.expires_after(write_timeout_);
-    auto [ec, written] = co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
+    // Most writes fit in the socket's send buffer: try a plain non-blocking
+    // write first, and arm the stall timeout and wait only for what did not
+    // go. At high event rates the timer and the asynchronous write
+    // machinery cost more than the write itself.
+    boost::system::error_code ec;
+    std::size_t written = stream_.socket().write_some(buffers, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      written = 0;
+    }
+    if (!ec && written < bytes) {
+      boost::beast::buffers_suffix<std::vector<asio::const_buffer>> rest(buffers);
+      rest.consume(written);
+      stream_.expires_after(write_timeout_);
+      auto [async_ec, n] = co_await asio::async_write(stream_, rest, asio::as_tuple(asio::use_awaitable));
+      ec = async_ec;
+      written += n;
+    } else if (!ec && ++writes_without_yield >= kWritesBeforeYield) {
+      // Written at once, without giving up the thread: now and then let
+      // the thread's other connections run (replays can keep the queue full).
+      writes_without_yield = 0;
+      co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+    }
     if (ec) {
       if (ec == boost::beast::error::timeout) {
         reason = closing_ ? EndReason::shutdown : EndReason::slow_client;
@@ -129,6 +160,7 @@ asio::awaitable<SseConnection::EndReason> SseConnection::run() {
     }
     // One frame is one event (the replay and snapshot frames too).
     const std::uint64_t events = inflight.size();
+    inflight.clear();  // an idle stream holds no frames
     events_sent_ += events;
     bytes_sent_ += written;
     server_.stats.events_sent.fetch_add(events, std::memory_order_relaxed);

@@ -145,59 +145,62 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
 
-  StreamQueryResult parsed = parse_stream_query(target);
-  if (!parsed.query)
-    co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
-                             keep_alive);
-  const StreamQuery& query = *parsed.query;
-
+  // This coroutine's frame lives as long as the stream: what is needed only
+  // to set it up is kept in inner scopes, so an open stream does not hold
+  // the parsed query, the tag names or the `connected` JSON.
   StreamSpec spec;
-  spec.interval = query.interval;
-  ResolvedTags resolved = resolve_tags(server.registry, query.tags);
-  if (resolved.error)
-    co_return error_response(http::status::bad_request, resolved.error->code, resolved.error->message, version,
-                             keep_alive);
-  spec.tags = std::move(resolved.ids);
+  {
+    StreamQueryResult parsed = parse_stream_query(target);
+    if (!parsed.query)
+      co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
+                               keep_alive);
+    spec.interval = parsed.query->interval;
+    ResolvedTags resolved = resolve_tags(server.registry, parsed.query->tags);
+    if (resolved.error)
+      co_return error_response(http::status::bad_request, resolved.error->code, resolved.error->message, version,
+                               keep_alive);
+    spec.tags = std::move(resolved.ids);
+    if (auto bad = resume_point(req, parsed.query->last_event_id, spec.resume_after)) co_return std::move(*bad);
+  }
 
-  if (auto bad = resume_point(req, query.last_event_id, spec.resume_after)) co_return std::move(*bad);
-
-  const std::string client = client_address(stream);
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client, ticket)) co_return std::move(*refused);
+  if (auto refused = admit(shard, req, client_address(stream), ticket)) co_return std::move(*refused);
 
   if (!co_await write_stream_headers(stream, config)) co_return std::nullopt;
 
   const std::string stream_id = std::to_string(shard.index) + "-" + std::to_string(++shard.next_stream);
-  std::vector<std::string> names;
-  json::array tags_json;
-  for (TagId id : spec.tags) {
-    auto info = server.registry.info(id);
-    if (!info) continue;
-    names.push_back(info->name);
-    tags_json.push_back(json::object{{"name", info->name},
-                                     {"unit", info->unit},
-                                     {"description", info->description},
-                                     {"type", to_string(info->type)}});
-  }
-  json::object hello{{"streamId", stream_id},
-                     {"interval", to_string(spec.interval)},
-                     {"tags", std::move(tags_json)},
-                     {"heartbeatInterval", config.heartbeat_interval},
-                     {"dataCheckInterval", config.data_check_interval},
-                     {"retry", config.retry_ms},
-                     {"maxReconnectAttempts", config.max_reconnect_attempts},
-                     {"resumed", spec.resume_after.has_value()},
-                     {"serverTime", format_iso8601(now_ns())}};
-  if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
-
   auto conn = std::make_shared<SseConnection>(stream, server, config.client_buffer_bytes,
                                               seconds_to_duration(config.slow_client_timeout));
-  conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, config.retry_ms));
+  std::string tag_list;
+  {
+    std::vector<std::string> names;
+    json::array tags_json;
+    for (TagId id : spec.tags) {
+      auto info = server.registry.info(id);
+      if (!info) continue;
+      names.push_back(info->name);
+      tags_json.push_back(json::object{{"name", info->name},
+                                       {"unit", info->unit},
+                                       {"description", info->description},
+                                       {"type", to_string(info->type)}});
+    }
+    json::object hello{{"streamId", stream_id},
+                       {"interval", to_string(spec.interval)},
+                       {"tags", std::move(tags_json)},
+                       {"heartbeatInterval", config.heartbeat_interval},
+                       {"dataCheckInterval", config.data_check_interval},
+                       {"retry", config.retry_ms},
+                       {"maxReconnectAttempts", config.max_reconnect_attempts},
+                       {"resumed", spec.resume_after.has_value()},
+                       {"serverTime", format_iso8601(now_ns())}};
+    if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
+    conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, config.retry_ms));
+    tag_list = join_tag_names(names);
+  }
   Member* member = shard.hub.subscribe(conn.get(), spec);
   conn->set_on_drained([&shard, member] { shard.hub.on_drained(member); });
   active.connection = conn;
 
-  const std::string tag_list = join_tag_names(names);
   const std::string peer = client_endpoint(stream);
   server.stats.streams_opened.fetch_add(1, std::memory_order_relaxed);
   log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", stream_id, peer,
