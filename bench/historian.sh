@@ -68,13 +68,12 @@ else
 fi
 case $tagstream_sync in full|normal) ;; *) echo "--tagstream-sync must be full or normal" >&2; exit 2 ;; esac
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+source "$ROOT/bench/common.sh"
 
 # ---------------------------------------------------------------------------
 # Clean-up: stop what we started (by pid), remove the temporary directory.
 work=
 pids=()
-policy_rc_created=0
 cleanup() {
   local rc=$?
   set +e
@@ -95,27 +94,12 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------
 # Install what is missing.
-as_root=()
-if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
 ./scripts/install-deps.sh
 need=()
 command -v influxd >/dev/null || need+=(influxdb)
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  # The package would start a system-wide influxd where an init system runs;
-  # this benchmark starts its own, so keep the package's service from starting.
-  if [[ ! -e /usr/sbin/policy-rc.d && $(id -u) -eq 0 ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod +x /usr/sbin/policy-rc.d
-    policy_rc_created=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
-  if ((policy_rc_created)); then rm -f /usr/sbin/policy-rc.d; policy_rc_created=0; fi
-fi
+install_without_services "${need[@]}"
 
 # ---------------------------------------------------------------------------
 # Build.

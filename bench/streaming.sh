@@ -77,13 +77,12 @@ poll_clients=100
 sources=100            # source addresses 127.0.0.1..100: 180 streams each at most,
                        # under tagstream's default 200 streams per client address
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+source "$ROOT/bench/common.sh"
 
 # ---------------------------------------------------------------------------
 # Clean-up: stop what we started (by pid), remove the temporary directory.
 work=
 pids=()
-policy_rc_created=0
 stop_pid() {  # PID: TERM, then KILL after 10 s
   local pid=$1
   kill -0 "$pid" 2>/dev/null || return 0
@@ -105,8 +104,6 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------
 # Install what is missing.
-as_root=()
-if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
 ./scripts/install-deps.sh
 nchan_module=/usr/lib/nginx/modules/ngx_nchan_module.so
 need=()
@@ -115,20 +112,7 @@ command -v nginx >/dev/null || need+=(nginx-light)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 command -v curl >/dev/null || need+=(curl)
 if ((profile)) && ! command -v perf >/dev/null; then need+=(linux-perf); fi
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  # The nginx package would start a system-wide nginx where an init system
-  # runs; this benchmark starts its own, so keep the service from starting.
-  if [[ ! -e /usr/sbin/policy-rc.d && $(id -u) -eq 0 ]]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod +x /usr/sbin/policy-rc.d
-    policy_rc_created=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
-  if ((policy_rc_created)); then rm -f /usr/sbin/policy-rc.d; policy_rc_created=0; fi
-fi
+install_without_services "${need[@]}"
 
 # ---------------------------------------------------------------------------
 # Build.
