@@ -1,15 +1,42 @@
-# Shared by the benchmark scripts (sourced, not run): logging, and installing
-# Debian packages whose own services must not start, since the benchmarks
-# start their servers themselves, on loopback, from generated configs.
+# Shared by the benchmark scripts (sourced, not run): logging, the clean-up on
+# exit, and installing Debian packages whose own services must not start,
+# since the benchmarks start their servers themselves, on loopback, from
+# generated configs.
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 as_root=()
 if [[ $(id -u) -ne 0 ]]; then as_root=(sudo); fi
 
-# Set while our policy-rc.d is in place: a script's clean-up removes it if
-# the install is interrupted.
+# Set while our policy-rc.d is in place: the clean-up removes it if the
+# install is interrupted.
 policy_rc_created=0
+
+# What the clean-up stops (pids a script appends to) and removes (its
+# temporary directory, once made).
+pids=()
+work=
+
+stop_pid() {  # PID: TERM, then KILL after 10 s
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+}
+
+# On exit, however the script ends: stop what it started, remove its files.
+cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  if ((policy_rc_created)); then rm -f /usr/sbin/policy-rc.d; fi
+  if [[ -n $work && -d $work ]]; then rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # install_without_services PACKAGE...: apt-get installs them (nothing when
 # none are given) with invoke-rc.d told not to start their services.

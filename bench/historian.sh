@@ -71,28 +71,6 @@ case $tagstream_sync in full|normal) ;; *) echo "--tagstream-sync must be full o
 source "$ROOT/bench/common.sh"
 
 # ---------------------------------------------------------------------------
-# Clean-up: stop what we started (by pid), remove the temporary directory.
-work=
-pids=()
-cleanup() {
-  local rc=$?
-  set +e
-  for pid in "${pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-      wait "$pid" 2>/dev/null
-    fi
-  done
-  if ((policy_rc_created)); then rm -f /usr/sbin/policy-rc.d; fi
-  if [[ -n $work && -d $work ]]; then rm -rf "$work"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# ---------------------------------------------------------------------------
 # Install what is missing.
 ./scripts/install-deps.sh
 need=()

@@ -80,29 +80,6 @@ sources=100            # source addresses 127.0.0.1..100: 180 streams each at mo
 source "$ROOT/bench/common.sh"
 
 # ---------------------------------------------------------------------------
-# Clean-up: stop what we started (by pid), remove the temporary directory.
-work=
-pids=()
-stop_pid() {  # PID: TERM, then KILL after 10 s
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$?
-  set +e
-  for pid in "${pids[@]}"; do stop_pid "$pid"; done
-  if ((policy_rc_created)); then rm -f /usr/sbin/policy-rc.d; fi
-  if [[ -n $work && -d $work ]]; then rm -rf "$work"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# ---------------------------------------------------------------------------
 # Install what is missing.
 ./scripts/install-deps.sh
 nchan_module=/usr/lib/nginx/modules/ngx_nchan_module.so

@@ -242,17 +242,17 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
       } else {
+        if (route == Route::stream || route == Route::test_stream) {
+          // The read buffer is not needed again (a stream ends its
+          // connection): an open stream should not keep it.
+          buffer.clear();
+          buffer.shrink_to_fit();
+        }
         switch (route) {
           case Route::stream:
-            // The read buffer is not needed again (a stream ends its
-            // connection): an open stream should not keep it.
-            buffer.clear();
-            buffer.shrink_to_fit();
             reply = co_await serve_tag_stream(stream, req, *target.target, shard, connection.active);
             break;
           case Route::test_stream:
-            buffer.clear();
-            buffer.shrink_to_fit();
             reply = co_await serve_test_stream(stream, req, *target.target, shard, connection.active);
             break;
           case Route::healthz: reply = handle_healthz(req, shard); break;

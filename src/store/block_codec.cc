@@ -92,21 +92,39 @@ bool is_single(const Aggregate& a) {
          bits(a.last) == v;
 }
 
+/// One raw point as deltas from the previous one (timestamp and event id),
+/// shared by raw blocks and journal records.
+struct PointDeltas {
+  TimeNs ts = 0;
+  Seq seq = 0;
+
+  void put(Writer& w, const RawPoint& p) {
+    w.svarint(p.ts - ts);
+    w.f64(p.value);
+    w.byte(static_cast<std::uint8_t>(p.quality));
+    w.svarint(static_cast<std::int64_t>(p.seq - seq));
+    ts = p.ts;
+    seq = p.seq;
+  }
+  RawPoint get(Reader& r) {
+    RawPoint p;
+    ts += r.svarint();
+    p.ts = ts;
+    p.value = r.f64();
+    p.quality = quality_from(r.byte());
+    seq += static_cast<Seq>(r.svarint());
+    p.seq = seq;
+    return p;
+  }
+};
+
 }  // namespace
 
 std::string encode_block(std::span<const RawPoint> points) {
   Writer w(kMaxVarint + points.size() * (2 * kMaxVarint + 9));
   w.varint(points.size());
-  TimeNs prev_ts = 0;
-  Seq prev_seq = 0;
-  for (const RawPoint& p : points) {
-    w.svarint(p.ts - prev_ts);
-    w.f64(p.value);
-    w.byte(static_cast<std::uint8_t>(p.quality));
-    w.svarint(static_cast<std::int64_t>(p.seq - prev_seq));
-    prev_ts = p.ts;
-    prev_seq = p.seq;
-  }
+  PointDeltas deltas;
+  for (const RawPoint& p : points) deltas.put(w, p);
   return w.take();
 }
 
@@ -115,18 +133,8 @@ void decode_block(std::string_view blob, std::vector<RawPoint>& out) {
   const std::uint64_t n = r.varint();
   if (n > blob.size()) throw std::runtime_error("store: damaged block (count)");
   out.reserve(out.size() + n);
-  TimeNs ts = 0;
-  Seq seq = 0;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    RawPoint p;
-    ts += r.svarint();
-    p.ts = ts;
-    p.value = r.f64();
-    p.quality = quality_from(r.byte());
-    seq += static_cast<Seq>(r.svarint());
-    p.seq = seq;
-    out.push_back(p);
-  }
+  PointDeltas deltas;
+  for (std::uint64_t i = 0; i < n; ++i) out.push_back(deltas.get(r));
 }
 
 std::string encode_block(std::span<const Aggregate> buckets) {
@@ -187,16 +195,10 @@ void decode_block(std::string_view blob, std::vector<Aggregate>& out) {
 std::string encode_journal(std::span<const StoredSample> samples) {
   Writer w(kMaxVarint + samples.size() * (3 * kMaxVarint + 9));
   w.varint(samples.size());
-  TimeNs prev_ts = 0;
-  Seq prev_seq = 0;
+  PointDeltas deltas;
   for (const StoredSample& s : samples) {
     w.varint(s.tag);
-    w.svarint(s.sample.ts - prev_ts);
-    w.f64(s.sample.value);
-    w.byte(static_cast<std::uint8_t>(s.sample.quality));
-    w.svarint(static_cast<std::int64_t>(s.seq - prev_seq));
-    prev_ts = s.sample.ts;
-    prev_seq = s.seq;
+    deltas.put(w, RawPoint{s.sample.ts, s.sample.value, s.sample.quality, s.seq});
   }
   return w.take();
 }
@@ -206,20 +208,12 @@ void decode_journal(std::string_view blob, std::vector<StoredSample>& out) {
   const std::uint64_t n = r.varint();
   if (n > blob.size()) throw std::runtime_error("store: damaged journal record (count)");
   out.reserve(out.size() + n);
-  TimeNs ts = 0;
-  Seq seq = 0;
+  PointDeltas deltas;
   for (std::uint64_t i = 0; i < n; ++i) {
-    StoredSample s;
     const std::uint64_t tag = r.varint();
     if (tag > UINT32_MAX) throw std::runtime_error("store: damaged journal record (tag)");
-    s.tag = static_cast<TagId>(tag);
-    ts += r.svarint();
-    s.sample.ts = ts;
-    s.sample.value = r.f64();
-    s.sample.quality = quality_from(r.byte());
-    seq += static_cast<Seq>(r.svarint());
-    s.seq = seq;
-    out.push_back(s);
+    const RawPoint p = deltas.get(r);
+    out.push_back(StoredSample{static_cast<TagId>(tag), p.sample(), p.seq});
   }
 }
 

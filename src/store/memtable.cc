@@ -7,8 +7,12 @@ namespace tagstream {
 
 namespace {
 
-constexpr std::array<TimeNs, kTierCount> kTierWidths = {kNanosPerSecond, 60 * kNanosPerSecond,
-                                                        3600 * kNanosPerSecond, 86400 * kNanosPerSecond};
+// Looked up once: interval_width() is a switch, and this is the ingest path.
+const std::array<TimeNs, kTierCount> kTierWidths = [] {
+  std::array<TimeNs, kTierCount> widths{};
+  for (std::size_t i = 0; i < kTierCount; ++i) widths[i] = interval_width(kAggregatedIntervals[i]);
+  return widths;
+}();
 
 template <class Item>
 std::vector<Item> between(const std::vector<Item>& items, TimeNs from, TimeNs to, std::size_t limit) {

@@ -183,11 +183,6 @@ struct StoredSpan {
   std::vector<Item> items;
 };
 
-template <class Item>
-void decode_into(std::string_view blob, std::vector<Item>& out) {
-  decode_block(blob, out);
-}
-
 /// Merges two runs sorted by key; on equal keys `newer` wins.
 template <class Item>
 std::vector<Item> merge_runs(const std::vector<Item>& older, const std::vector<Item>& newer) {
@@ -219,7 +214,7 @@ std::vector<Item> read_merged(Statement& range, TagId tag, TimeNs from, TimeNs t
     while (stored.size() < limit && range.step()) {
       if (range.i64(1) > to) break;
       block.clear();
-      decode_into(range.blob(4), block);
+      decode_block(range.blob(4), block);
       for (const Item& it : block)
         if (key_of(it) >= from && key_of(it) <= to) stored.push_back(it);
     }
@@ -497,7 +492,7 @@ class SqliteStore::Writer {
       st.at_or_after->bind(1, static_cast<std::int64_t>(tag)).bind(2, key);
       if (st.at_or_after->step()) {
         span.to = st.at_or_after->i64(1);
-        decode_into(st.at_or_after->blob(2), span.items);
+        decode_block(st.at_or_after->blob(2), span.items);
       }
     }
     const auto it = std::lower_bound(span.items.begin(), span.items.end(), key,
@@ -569,7 +564,7 @@ class SqliteStore::Writer {
     const std::optional<BlockRow> tail = tail_of(table, tag);
     if (!tail) return std::nullopt;
     std::vector<Item> items;
-    decode_into(block_data(table, tail->id), items);
+    decode_block(block_data(table, tail->id), items);
     if (items.empty()) return std::nullopt;
     return items.back();
   }
@@ -660,14 +655,14 @@ class SqliteStore::Writer {
       // In order (the common case): only the newest block can be involved.
       if (lo <= tail->end || static_cast<std::size_t>(tail->count) < kBlockItems[table]) {
         doomed.push_back(tail->id);
-        decode_into(block_data(table, tail->id), stored);
+        decode_block(block_data(table, tail->id), stored);
       }
     } else if (tail) {
       ResetOnExit guard{st.range};
       st.range.bind(1, static_cast<std::int64_t>(tag)).bind(2, lo);
       while (st.range.step() && st.range.i64(1) <= hi) {
         doomed.push_back(st.range.i64(0));
-        decode_into(st.range.blob(4), stored);
+        decode_block(st.range.blob(4), stored);
       }
     }
     const std::vector<Item> merged = merge_runs(stored, dirty);
@@ -734,7 +729,7 @@ class SqliteStore::Writer {
         continue;
       }
       std::vector<Item> items;
-      decode_into(e.data, items);
+      decode_block(e.data, items);
       std::size_t n = 0;
       while (n < items.size() && n < left && key_of(items[n]) < cutoff) ++n;
       if (n == 0) continue;
