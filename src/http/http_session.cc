@@ -16,7 +16,6 @@
 #include "http/responses.h"
 #include "http/static_files.h"
 #include "http/stats.h"
-#include "http/sse_connection.h"
 #include "http/stream_endpoints.h"
 #include "http/stream_query.h"
 
@@ -42,13 +41,6 @@ class Connection : public Closable {
 
   void shutdown(bool force) override {
     closing_ = true;
-    if (active.connection) {
-      if (force)
-        active.connection->abort();
-      else
-        active.connection->close_after_flush(shutdown_frame(), seconds_to_duration(shard_.server.config.shutdown_grace));
-      return;
-    }
     // Idle between requests, or forced: close now. A request in progress
     // finishes and is answered with Connection: close.
     if (idle_ || force) {
@@ -59,7 +51,6 @@ class Connection : public Closable {
 
   bool closing() const { return closing_; }
   void set_idle(bool idle) { idle_ = idle; }
-  ActiveStream active;
 
  private:
   ShardContext& shard_;
@@ -242,18 +233,12 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
       } else {
-        if (route == Route::stream || route == Route::test_stream) {
-          // The read buffer is not needed again (a stream ends its
-          // connection): an open stream should not keep it.
-          buffer.clear();
-          buffer.shrink_to_fit();
-        }
         switch (route) {
           case Route::stream:
-            reply = co_await serve_tag_stream(stream, req, *target.target, shard, connection.active);
+            reply = serve_tag_stream(stream, req, *target.target, shard);
             break;
           case Route::test_stream:
-            reply = co_await serve_test_stream(stream, req, *target.target, shard, connection.active);
+            reply = serve_test_stream(stream, req, *target.target, shard);
             break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write: reply = co_await handle_line_protocol_write(req, *target.target, shard); break;
@@ -278,8 +263,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
             break;
           case Route::none: break;
         }
-        // A stream that ran ends its connection; a streamed history answer
-        // leaves it open for the next request.
+        // A stream that started took the socket with it; a streamed history
+        // answer leaves the connection open for the next request.
         if (!reply && !streamed) break;
       }
     }

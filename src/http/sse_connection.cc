@@ -1,49 +1,74 @@
 #include "http/sse_connection.h"
 
 #include <array>
-#include <iterator>
-#include <boost/asio/as_tuple.hpp>
+#include <span>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
-#include <vector>
+
+#include "core/time.h"
 
 namespace tagstream {
 
 namespace asio = boost::asio;
 
 namespace {
-constexpr std::size_t kMaxFramesPerWrite = 256;
-constexpr int kWritesBeforeYield = 16;
+// Asio gathers at most 64 buffers into one sendmsg.
+constexpr std::size_t kMaxFramesPerWrite = 64;
+// Writes in one pass before the thread's other connections get a turn
+// (replays can keep a queue full).
+constexpr int kWritesPerPass = 16;
 
+bool would_block(const boost::system::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
 }  // namespace
 
-SseConnection::SseConnection(boost::beast::tcp_stream& stream, ServerContext& server, std::size_t byte_bound,
-                             std::chrono::nanoseconds write_timeout)
-    : stream_(stream),
-      server_(server),
-      byte_bound_(byte_bound),
-      write_timeout_(write_timeout),
-      wake_(stream.get_executor()) {
-  wake_.expires_at(std::chrono::steady_clock::time_point::max());
+FramePtr shutdown_frame() {
+  static const FramePtr frame = make_sse_frame(
+      "error", R"({"code":"server_shutdown","message":"the server is shutting down; reconnect","reconnect":true})",
+      std::nullopt, 500);
+  return frame;
+}
+
+SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers)
+    : shard_(shard),
+      socket_(std::move(socket)),
+      stall_timer_(socket_.get_executor()),
+      write_timeout_(seconds_to_duration(shard.server.config.slow_client_timeout)) {
+  boost::system::error_code ec;
+  peer_ = socket_.remote_endpoint(ec);
+  shard_.connections.insert(this);
+  shard_.server.stats.open_connections.fetch_add(1);
+  push(std::make_shared<const std::string>(headers));
 }
 
 SseConnection::~SseConnection() {
-  server_.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_), std::memory_order_relaxed);
+  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_), std::memory_order_relaxed);
+  shard_.connections.erase(this);
+  shard_.server.stats.open_connections.fetch_sub(1);
+}
+
+void SseConnection::start() {
+  started_ = true;
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  watch_for_peer_close();
+  schedule_write();
+  // Set up while the server began to shut down: the shutdown pass may
+  // already have gone by.
+  if (shard_.server.shutting_down.load()) shutdown(false);
 }
 
 void SseConnection::push(const FramePtr& frame) {
   queue_.push_back(frame);
   queued_bytes_ += frame->size();
-  server_.stats.queued_bytes.fetch_add(static_cast<std::int64_t>(frame->size()), std::memory_order_relaxed);
-  wake_.cancel();
+  shard_.server.stats.queued_bytes.fetch_add(static_cast<std::int64_t>(frame->size()), std::memory_order_relaxed);
+  schedule_write();
 }
 
 bool SseConnection::offer(const FramePtr& frame) {
   if (finished_ || closing_) return true;  // nothing more will be written: drop quietly
-  if (!queue_.empty() && queued_bytes_ + frame->size() > byte_bound_) return false;
+  if (!queue_.empty() && queued_bytes_ + frame->size() > shard_.server.config.client_buffer_bytes) return false;
   push(frame);
   return true;
 }
@@ -59,121 +84,144 @@ void SseConnection::close_after_flush(const FramePtr& final_frame, std::chrono::
   write_timeout_ = deadline;
 }
 
-void SseConnection::abort() {
-  boost::system::error_code ec;
-  stream_.socket().close(ec);
-  peer_closed_ = true;
-  wake_.cancel();
+void SseConnection::abort() { finish(closing_ ? EndReason::shutdown : EndReason::client_closed); }
+
+void SseConnection::shutdown(bool force) {
+  if (force)
+    abort();
+  else
+    close_after_flush(shutdown_frame(), seconds_to_duration(shard_.server.config.shutdown_grace));
+}
+
+void SseConnection::schedule_write() {
+  // Frames queued in one handler (a fan-out, a snapshot after the
+  // connected event) go out together in one write, after it returns.
+  if (!started_ || write_scheduled_ || waiting_writable_ || finished_) return;
+  write_scheduled_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_queued(); });
+}
+
+void SseConnection::write_queued() {
+  if (finished_) return;
+  for (int writes = 0;; ++writes) {
+    if (queue_.empty()) {
+      if (closing_) {
+        finish(EndReason::shutdown);
+        return;
+      }
+      on_drained();
+      if (queue_.empty() || finished_) break;
+    }
+    if (writes == kWritesPerPass) {
+      write_scheduled_ = false;
+      schedule_write();
+      return;
+    }
+    std::array<asio::const_buffer, kMaxFramesPerWrite> buffers;
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    for (const FramePtr& frame : queue_) {
+      if (count == buffers.size()) break;
+      const std::size_t skip = count == 0 ? front_written_ : 0;
+      buffers[count++] = asio::buffer(frame->data() + skip, frame->size() - skip);
+      bytes += frame->size() - skip;
+    }
+    boost::system::error_code ec;
+    const std::size_t written = socket_.write_some(std::span(buffers.data(), count), ec);
+    if (ec && !would_block(ec)) {
+      finish(closing_ ? EndReason::shutdown : EndReason::write_failed);
+      return;
+    }
+    consume(ec ? 0 : written);
+    if (ec || written < bytes) {
+      write_scheduled_ = false;
+      wait_writable();
+      return;
+    }
+  }
+  write_scheduled_ = false;
+}
+
+void SseConnection::consume(std::size_t n) {
+  bytes_sent_ += n;
+  queued_bytes_ -= n;
+  shard_.server.stats.bytes_sent.fetch_add(n, std::memory_order_relaxed);
+  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+  std::size_t done = 0;
+  while (n > 0) {
+    const std::size_t left = queue_[done]->size() - front_written_;
+    if (n < left) {
+      front_written_ += n;
+      break;
+    }
+    n -= left;
+    front_written_ = 0;
+    ++done;
+  }
+  if (done == 0) return;
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
+  // One frame is one event (the replay and snapshot frames too).
+  std::uint64_t events = done;
+  if (head_pending_) {
+    head_pending_ = false;
+    --events;
+  }
+  events_sent_ += events;
+  shard_.server.stats.events_sent.fetch_add(events, std::memory_order_relaxed);
+}
+
+void SseConnection::wait_writable() {
+  // A client that takes nothing for the whole timeout is dropped (its
+  // queue is bounded meanwhile: the hub resyncs it when it catches up).
+  waiting_writable_ = true;
+  stall_timer_.expires_after(write_timeout_);
+  stall_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->finished_) return;
+    self->finish(self->closing_ ? EndReason::shutdown : EndReason::slow_client);
+  });
+  socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
+    self->waiting_writable_ = false;
+    if (self->finished_) return;
+    self->stall_timer_.cancel();
+    if (ec) {
+      self->finish(self->closing_ ? EndReason::shutdown : EndReason::write_failed);
+      return;
+    }
+    self->write_scheduled_ = true;
+    self->write_queued();
+  });
 }
 
 void SseConnection::watch_for_peer_close() {
   // An SSE client sends nothing after its request, so readability means it
   // closed (or sent junk, which is read and ignored).
-  stream_.socket().async_wait(asio::socket_base::wait_read,
-                              [self = shared_from_this()](boost::system::error_code ec) {
-                                if (self->finished_) return;
-                                if (!ec) {
-                                  std::array<char, 512> junk;
-                                  boost::system::error_code read_ec;
-                                  const std::size_t n = self->stream_.socket().read_some(asio::buffer(junk), read_ec);
-                                  if (!read_ec && n > 0) {
-                                    self->watch_for_peer_close();
-                                    return;
-                                  }
-                                  if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
-                                    self->watch_for_peer_close();
-                                    return;
-                                  }
-                                }
-                                self->peer_closed_ = true;
-                                self->wake_.cancel();
-                              });
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    if (self->finished_) return;
+    if (!ec) {
+      std::array<char, 512> junk;
+      boost::system::error_code read_ec;
+      const std::size_t n = self->socket_.read_some(asio::buffer(junk), read_ec);
+      if ((!read_ec && n > 0) || would_block(read_ec)) {
+        self->watch_for_peer_close();
+        return;
+      }
+    }
+    self->finish(self->closing_ ? EndReason::shutdown : EndReason::client_closed);
+  });
 }
 
-asio::awaitable<SseConnection::EndReason> SseConnection::run() {
-  stream_.socket().non_blocking(true);
-  watch_for_peer_close();
-  std::vector<FramePtr> inflight;
-  std::vector<asio::const_buffer> buffers;
-  int writes_without_yield = 0;
-  EndReason reason = EndReason::client_closed;
-  while (!peer_closed_) {
-    if (queue_.empty()) {
-      if (closing_) {
-        reason = EndReason::shutdown;
-        break;
-      }
-      if (on_drained_) on_drained_();
-      if (queue_.empty()) {
-        wake_.expires_at(std::chrono::steady_clock::time_point::max());
-        co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-        continue;
-      }
-    }
-    inflight.clear();
-    buffers.clear();
-    if (queue_.size() <= kMaxFramesPerWrite) {
-      inflight.swap(queue_);
-    } else {
-      const auto take = queue_.begin() + static_cast<std::ptrdiff_t>(kMaxFramesPerWrite);
-      inflight.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(take));
-      queue_.erase(queue_.begin(), take);
-    }
-    std::size_t bytes = 0;
-    for (const FramePtr& frame : inflight) {
-      buffers.emplace_back(asio::buffer(*frame));
-      bytes += frame->size();
-    }
-    queued_bytes_ -= bytes;
-    server_.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-
-    // Most writes fit in the socket's send buffer: try a plain non-blocking
-    // write first, and arm the stall timeout and wait only for what did not
-    // go. At high event rates the timer and the asynchronous write
-    // machinery cost more than the write itself.
-    boost::system::error_code ec;
-    std::size_t written = stream_.socket().write_some(buffers, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec = {};
-      written = 0;
-    }
-    if (!ec && written < bytes) {
-      boost::beast::buffers_suffix<std::vector<asio::const_buffer>> rest(buffers);
-      rest.consume(written);
-      stream_.expires_after(write_timeout_);
-      auto [async_ec, n] = co_await asio::async_write(stream_, rest, asio::as_tuple(asio::use_awaitable));
-      ec = async_ec;
-      written += n;
-    } else if (!ec && ++writes_without_yield >= kWritesBeforeYield) {
-      // Written at once, without giving up the thread: now and then let
-      // the thread's other connections run (replays can keep the queue full).
-      writes_without_yield = 0;
-      co_await asio::post(stream_.get_executor(), asio::use_awaitable);
-    }
-    if (ec) {
-      if (ec == boost::beast::error::timeout) {
-        reason = closing_ ? EndReason::shutdown : EndReason::slow_client;
-      } else {
-        reason = closing_ ? EndReason::shutdown : EndReason::write_failed;
-      }
-      break;
-    }
-    // One frame is one event (the replay and snapshot frames too).
-    const std::uint64_t events = inflight.size();
-    inflight.clear();  // an idle stream holds no frames
-    events_sent_ += events;
-    bytes_sent_ += written;
-    server_.stats.events_sent.fetch_add(events, std::memory_order_relaxed);
-    server_.stats.bytes_sent.fetch_add(written, std::memory_order_relaxed);
-  }
-  stream_.expires_never();
+void SseConnection::finish(EndReason reason) {
+  if (finished_) return;
   finished_ = true;
-  server_.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_), std::memory_order_relaxed);
+  on_end(reason);
+  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_), std::memory_order_relaxed);
   queued_bytes_ = 0;
   queue_.clear();
+  stall_timer_.cancel();
+  // Pending waits complete (aborted) and release their hold on this object.
   boost::system::error_code ignored;
-  stream_.socket().cancel(ignored);
-  co_return reason;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
 }
 
 }  // namespace tagstream

@@ -1,12 +1,18 @@
 #pragma once
-// The writing half of one SSE stream: a byte-bounded queue of shared frames
-// and one writer coroutine that gathers everything queued into one write.
-// Lives on its connection's thread; not thread safe.
-#include <boost/asio/awaitable.hpp>
+// One open SSE stream, after its request was answered: a byte-bounded queue
+// of shared frames written to the socket, driven by callbacks.
+//
+// An open stream is mostly idle, and there can be tens of thousands, so it
+// owns only what it needs to write: the socket, the queue, one timer used
+// only while the socket is full. The HTTP session that set it up (its
+// coroutine frames, parser, Beast stream) ends when it hands the socket
+// over; that is most of what a connection costs while it reads requests.
+//
+// Lives on its shard's thread; not thread safe. Subclasses say what feeds
+// the queue (on_drained) and what to undo when the stream ends (on_end).
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,54 +22,77 @@
 
 namespace tagstream {
 
-class SseConnection : public StreamSink, public std::enable_shared_from_this<SseConnection> {
+class SseConnection : public StreamSink, public Closable, public std::enable_shared_from_this<SseConnection> {
  public:
   enum class EndReason { client_closed, write_failed, slow_client, shutdown };
 
-  SseConnection(boost::beast::tcp_stream& stream, ServerContext& server, std::size_t byte_bound,
-                std::chrono::nanoseconds write_timeout);
+  /// Takes the socket of a request that was accepted as a stream; `headers`
+  /// (the response head) is written first, ahead of any event.
+  SseConnection(boost::asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers);
   ~SseConnection() override;
+  SseConnection(const SseConnection&) = delete;
+  SseConnection& operator=(const SseConnection&) = delete;
+
+  /// Starts writing and watching for the client to leave. Until then,
+  /// frames only queue.
+  void start();
 
   bool offer(const FramePtr& frame) override;
   /// Queues a frame whatever the bound (the few control frames we send).
   void force(const FramePtr& frame);
 
-  /// Called when the queue has been written out, before waiting: the source
-  /// may queue more (replay chunks, a resync snapshot).
-  void set_on_drained(std::function<void()> f) { on_drained_ = std::move(f); }
-
-  /// Writes until the client goes away, a write stalls past the timeout, or
-  /// close_after_flush() was called and the queue is empty.
-  boost::asio::awaitable<EndReason> run();
-
-  /// Graceful end: queue `final_frame`, write what is queued, then return.
+  /// Graceful end: queue `final_frame`, write what is queued, then close.
   void close_after_flush(const FramePtr& final_frame, std::chrono::nanoseconds deadline);
   /// Closes the socket now.
   void abort();
+  /// Closable: graceful shutdown sends shutdown_frame() first.
+  void shutdown(bool force) override;
 
   std::uint64_t events_sent() const { return events_sent_; }
   std::uint64_t bytes_sent() const { return bytes_sent_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
+  const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
+
+ protected:
+  /// The queue has been written out: the source may queue more (replay
+  /// chunks, a resync snapshot).
+  virtual void on_drained() {}
+  /// Called once when the stream ends, before the socket closes.
+  virtual void on_end(EndReason reason) = 0;
+
+  ShardContext& shard_;
 
  private:
-  void watch_for_peer_close();
   void push(const FramePtr& frame);
+  void schedule_write();
+  void write_queued();
+  /// Drops what `n` written bytes covered from the queue.
+  void consume(std::size_t n);
+  void wait_writable();
+  void watch_for_peer_close();
+  void finish(EndReason reason);
 
-  boost::beast::tcp_stream& stream_;
-  ServerContext& server_;
-  const std::size_t byte_bound_;
-  std::chrono::nanoseconds write_timeout_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::ip::tcp::endpoint peer_;
   // A vector, not a deque: an idle stream's empty queue should cost
   // nothing (libstdc++'s deque allocates ~600 bytes up front).
   std::vector<FramePtr> queue_;
+  std::size_t front_written_ = 0;  // bytes of queue_.front() already sent
   std::size_t queued_bytes_ = 0;
-  boost::asio::steady_timer wake_;
-  std::function<void()> on_drained_;
-  bool closing_ = false;
-  bool peer_closed_ = false;
-  bool finished_ = false;
+  boost::asio::steady_timer stall_timer_;  // armed only while the socket is full
+  std::chrono::nanoseconds write_timeout_;
   std::uint64_t events_sent_ = 0;
   std::uint64_t bytes_sent_ = 0;
+  bool started_ = false;
+  bool write_scheduled_ = false;  // a write pass is posted or running
+  bool waiting_writable_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  bool head_pending_ = true;  // the response head is the first frame, not an event
 };
+
+/// The final event a stream gets on graceful shutdown: a short retry and an
+/// error with code server_shutdown, so clients reconnect (elsewhere) soon.
+FramePtr shutdown_frame();
 
 }  // namespace tagstream

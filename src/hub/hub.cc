@@ -21,18 +21,17 @@ struct Group {
   };
 
   Group(asio::io_context& io, Interval iv, std::vector<TagId> t, std::string k)
-      : interval(iv), tags(std::move(t)), key(std::move(k)), timer(io) {
-    for (TagId id : tags) {
-      if (id >= tag_mask.size()) tag_mask.resize(id + 1, false);
-      tag_mask[id] = true;
-    }
+      : interval(iv), tags(std::move(t)), sorted_tags(tags), key(std::move(k)), timer(io) {
+    std::sort(sorted_tags.begin(), sorted_tags.end());
   }
 
-  bool has_tag(TagId id) const { return id < tag_mask.size() && tag_mask[id]; }
+  // A sorted list, not a bitmap by tag id: a bitmap would cost every group
+  // (one per idle stream, often) a bit for every tag of the server.
+  bool has_tag(TagId id) const { return std::binary_search(sorted_tags.begin(), sorted_tags.end(), id); }
 
   Interval interval;
   std::vector<TagId> tags;
-  std::vector<bool> tag_mask;
+  std::vector<TagId> sorted_tags;
   std::string key;
   std::vector<Member*> members;
 
@@ -174,6 +173,8 @@ void HubShard::unsubscribe(Member* m) {
   members_.erase(it);
 }
 
+const std::vector<TagId>& HubShard::tags_of(const Member* m) const { return m->group->tags; }
+
 void HubShard::offer(Member& m, const FramePtr& frame, Seq last_seq) {
   if (m.sink->offer(frame)) {
     m.last_offered = std::max(m.last_offered, last_seq);
@@ -219,8 +220,8 @@ void HubShard::request_store_chunk(Member& m) {
     return;
   }
   m.fetching = true;
-  ReplayRequest request{m.group->tags, m.group->interval, m.cursor, replay_floor_, options_.replay_chunk_points};
-  std::sort(request.tags.begin(), request.tags.end());
+  ReplayRequest request{m.group->sorted_tags, m.group->interval, m.cursor, replay_floor_,
+                        options_.replay_chunk_points};
   options_.fetch_older(std::move(request), [this, member = &m, serial = m.serial](ReplayResult result) {
     boost::asio::post(io_, [this, member, serial, result = std::move(result)]() mutable {
       on_store_chunk(member, serial, std::move(result));

@@ -127,6 +127,8 @@ class HubShard {
   /// an `error` event with code history_lost followed by a snapshot.
   Member* subscribe(StreamSink* sink, const StreamSpec& spec);
   void unsubscribe(Member* member);
+  /// The member's tags, in the order it asked for them.
+  const std::vector<TagId>& tags_of(const Member* member) const;
   /// The member's sink has written everything it queued.
   void on_drained(Member* member);
 
