@@ -201,6 +201,7 @@ void App::open_store(const ServerConfig& config) {
 
   StoreWriterOptions wopts;
   wopts.max_pending_samples = config.store_queue_samples;
+  wopts.commit_interval = seconds_to_duration(config.store_commit_interval);
   wopts.retention.seconds = {config.retention_raw, config.retention_second, config.retention_minute,
                              config.retention_hour, config.retention_day};
   writer_ = std::make_unique<StoreWriter>(*store_, wopts);

@@ -389,6 +389,11 @@ const std::vector<Option>& options() {
                       "Committed samples kept in memory (and in the journal) before they are folded into the "
                       "store's blocks: more means faster ingest and more memory (about 100 bytes each).",
                       &C::store_flush_samples, 100000000));
+    t.push_back(seconds("store-commit-interval", "TAGSTREAM_STORE_COMMIT_INTERVAL",
+                        "Least time between the starts of two commits: what arrives meanwhile shares one "
+                        "commit (one fsync), and waits at most this long for it. 0 commits as soon as the "
+                        "previous commit ends. Fractions allowed.",
+                        &C::store_commit_interval, 0, false));
     t.push_back(period("retention-raw", "TAGSTREAM_RETENTION_RAW", "How long raw samples are kept.",
                        &C::retention_raw));
     t.push_back(period("retention-second", "TAGSTREAM_RETENTION_SECOND", "How long per-second aggregates are kept.",

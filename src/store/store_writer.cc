@@ -23,22 +23,32 @@ void StoreWriter::stop() {
 }
 
 bool StoreWriter::submit(std::vector<StoredSample> samples, Done done) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || pending_samples_ + samples.size() > options_.max_pending_samples) return false;
+    // Wake the thread only when it waits for this: for work (the queue
+    // was empty) or for a full commit's worth. Otherwise it is committing
+    // or waiting out the commit interval, and a wake-up per request would
+    // cost a context switch each.
+    const bool was_full = pending_samples_ >= options_.max_samples_per_commit;
+    wake = (requests_.empty() && tags_.empty()) || was_full ||
+           pending_samples_ + samples.size() >= options_.max_samples_per_commit;
     pending_samples_ += samples.size();
     requests_.push_back(Request{std::move(samples), std::move(done)});
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return true;
 }
 
 void StoreWriter::submit_tag(TagId id, const TagInfo& info) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    wake = requests_.empty() && tags_.empty();
     tags_.push_back(TagRecord{id, info});
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 bool StoreWriter::has_room(std::size_t n) const {
@@ -57,7 +67,9 @@ std::uint64_t StoreWriter::committed_samples() const {
 }
 
 void StoreWriter::run() {
-  auto next_retention = std::chrono::steady_clock::now() + options_.retention_every;
+  using Clock = std::chrono::steady_clock;
+  auto next_retention = Clock::now() + options_.retention_every;
+  Clock::time_point last_commit;
   while (true) {
     WriteBatch batch;
     std::vector<Done> done;
@@ -66,6 +78,9 @@ void StoreWriter::run() {
       std::unique_lock lock(mutex_);
       wake_.wait_until(lock, next_retention,
                        [this] { return stopping_ || !requests_.empty() || !tags_.empty(); });
+      wake_.wait_until(lock, last_commit + options_.commit_interval, [this] {
+        return stopping_ || pending_samples_ >= options_.max_samples_per_commit;
+      });
       batch.tags.swap(tags_);
       std::size_t taken = 0;
       while (!requests_.empty() &&
@@ -83,6 +98,7 @@ void StoreWriter::run() {
     if (!batch.tags.empty() || !batch.samples.empty()) {
       for (const StoredSample& s : batch.samples) batch.last_seq = std::max(batch.last_seq, s.seq);
       std::string error;
+      last_commit = Clock::now();
       try {
         store_.write(batch);
       } catch (const std::exception& e) {
@@ -98,8 +114,8 @@ void StoreWriter::run() {
         if (d) d(error);
     }
 
-    if (std::chrono::steady_clock::now() >= next_retention) {
-      next_retention = std::chrono::steady_clock::now() + options_.retention_every;
+    if (Clock::now() >= next_retention) {
+      next_retention = Clock::now() + options_.retention_every;
       try {
         const std::size_t n =
             store_.enforce_retention(options_.retention, now_ns(), options_.retention_rows_per_pass);

@@ -1,7 +1,7 @@
 #pragma once
 // The store's writer thread: queues writes from any thread and commits them
-// in batched transactions (everything queued while the previous commit ran
-// goes into the next one), then reports each request's outcome. Enforces
+// in batched transactions (everything queued while the previous commit ran,
+// or within the commit interval, goes into the next one), then reports each request's outcome. Enforces
 // retention between commits. Thread safe.
 #include <atomic>
 #include <chrono>
@@ -20,6 +20,10 @@ namespace tagstream {
 struct StoreWriterOptions {
   std::size_t max_pending_samples = 2'000'000;  // beyond this, submit() refuses (back-pressure)
   std::size_t max_samples_per_commit = 200'000;
+  // Group commit: a commit starts no sooner than this after the previous
+  // one started, unless a full commit's worth is waiting. Many small
+  // requests then share one fsync instead of each paying for its own.
+  std::chrono::nanoseconds commit_interval{0};
   Retention retention;
   std::chrono::seconds retention_every{60};
   std::size_t retention_rows_per_pass = 50'000;

@@ -319,6 +319,54 @@ TEST_F(StoreWriterTest, GroupsQueuedRequestsUpToMaxSamplesPerCommit) {
   EXPECT_EQ(writer.committed_samples(), 42u);
 }
 
+// Requests that arrive within the commit interval of the last commit's start
+// share the next commit (one fsync), instead of one commit each.
+TEST_F(StoreWriterTest, RequestsWithinTheCommitIntervalShareOneCommit) {
+  GatedStore gated(sqlite_);
+  StoreWriterOptions o;
+  o.commit_interval = 500ms;
+  DoneLog log;
+  StoreWriter writer(gated, o);
+  writer.start();
+  TimeNs ts = kMidnight;
+  auto batch = [&](std::size_t n) {
+    std::vector<StoredSample> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
+    return v;
+  };
+  ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
+  ASSERT_TRUE(log.wait_for(1));  // the first commit does not wait
+  for (std::size_t i = 1; i <= 4; ++i) ASSERT_TRUE(writer.submit(batch(2), log.make(i)));
+  ASSERT_TRUE(log.wait_for(5));
+  writer.stop();
+  EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3, 8}));
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 11u);
+}
+
+// A full commit's worth goes at once, whatever the interval.
+TEST_F(StoreWriterTest, AFullCommitDoesNotWaitForTheCommitInterval) {
+  GatedStore gated(sqlite_);
+  StoreWriterOptions o;
+  o.commit_interval = std::chrono::hours(1);
+  o.max_samples_per_commit = 10;
+  DoneLog log;
+  StoreWriter writer(gated, o);
+  writer.start();
+  TimeNs ts = kMidnight;
+  auto batch = [&](std::size_t n) {
+    std::vector<StoredSample> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
+    return v;
+  };
+  ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
+  ASSERT_TRUE(log.wait_for(1));
+  ASSERT_TRUE(writer.submit(batch(4), log.make(1)));
+  ASSERT_TRUE(writer.submit(batch(6), log.make(2)));
+  ASSERT_TRUE(log.wait_for(3));  // within DoneLog's wait, not the hour
+  EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3, 10}));
+  writer.stop();
+}
+
 // ---------------------------------------------------------------- back-pressure
 
 TEST_F(StoreWriterTest, RefusesPastMaxPendingSamplesWhileACommitIsBlocked) {
