@@ -355,6 +355,26 @@ const std::vector<Option>& options() {
     t.push_back(seconds("shutdown-grace", "TAGSTREAM_SHUTDOWN_GRACE",
                         "Seconds to flush final events to streams on shutdown.", &C::shutdown_grace, 0,
                         false));
+    {
+      Option o{"sse-gzip",
+               "TAGSTREAM_SSE_GZIP",
+               {},
+               {},
+               "Compress streams with gzip for clients that accept it (browsers do): an update takes ~30 "
+               "bytes instead of ~150, at a little CPU per write and no memory per stream. "
+               "--no-sse-gzip turns it off.",
+               Kind::boolean,
+               {},
+               {}};
+      o.set = [](C& c, std::string_view text) -> std::string {
+        auto v = parse_bool(text);
+        if (!v) return "expected true or false, got " + in_quotes(text);
+        c.sse_gzip = *v;
+        return {};
+      };
+      o.show = [](const C& c) { return std::string(c.sse_gzip ? "true" : "false"); };
+      t.push_back(std::move(o));
+    }
 
     // Store
     t.push_back(Option{"data-dir",

@@ -33,6 +33,7 @@ struct ServerConfig {
   double header_timeout = 10.0;  // seconds to receive a request's headers
   double idle_timeout = 60.0;    // seconds a keep-alive connection may sit idle
   double shutdown_grace = 2.0;   // seconds to flush final events on shutdown
+  bool sse_gzip = true;          // gzip streams for clients that accept it
 
   // Store
   std::string data_dir = "./data";           // TAGSTREAM_DATA_DIR: the SQLite database lives here

@@ -18,6 +18,7 @@
 #include "core/time.h"
 #include "core/time_parse.h"
 #include "hub/sse_frame.h"
+#include "http/compression.h"
 #include "http/json_text.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
@@ -117,8 +118,12 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
   }
   body += "]}";
 
-  char etag_buf[24];
-  const int n = std::snprintf(etag_buf, sizeof etag_buf, "\"%016llx\"", static_cast<unsigned long long>(fnv1a(body)));
+  // Small answers are sent as they are: gzip would save next to nothing.
+  const bool gzip = body.size() >= 256 && accepts_gzip(req);
+  char etag_buf[32];
+  // The compressed answer is another representation, with its own tag.
+  const int n = std::snprintf(etag_buf, sizeof etag_buf, gzip ? "\"%016llx-gz\"" : "\"%016llx\"",
+                              static_cast<unsigned long long>(fnv1a(body)));
   const std::string etag(etag_buf, static_cast<std::size_t>(n));
   auto inm = req.find(http::field::if_none_match);
   if (inm != req.end() && etag_matches(std::string_view(inm->value().data(), inm->value().size()), etag)) {
@@ -126,11 +131,17 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
     res.set(http::field::server, "tagstream");
     res.set(http::field::etag, etag);
     res.set(http::field::cache_control, "no-cache");
+    res.set(http::field::vary, "Accept-Encoding");
     res.keep_alive(req.keep_alive());
     return res;
   }
-  HttpResponse res = json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  std::string compressed = gzip ? gzip_compress(body) : std::string();
+  const bool compressed_ok = !compressed.empty();
+  HttpResponse res = json_response(http::status::ok, compressed_ok ? std::move(compressed) : std::move(body),
+                                   req.version(), req.keep_alive());
+  if (compressed_ok) res.set(http::field::content_encoding, "gzip");
   res.set(http::field::etag, etag);
+  res.set(http::field::vary, "Accept-Encoding");
   // Revalidate every time: the answer changes as the plant does.
   res.set(http::field::cache_control, "no-cache");
   return res;

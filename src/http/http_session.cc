@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "http/compression.h"
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
 #include "http/json_text.h"
@@ -132,10 +133,7 @@ HttpResponse handle_static(const HttpRequest& req, const std::string& path, Shar
     return res;
   }
   res.set(http::field::content_type, file->content_type);
-  auto ae = req.find(http::field::accept_encoding);
-  const bool gzip_ok = ae != req.end() &&
-                       std::string_view(ae->value().data(), ae->value().size()).find("gzip") != std::string_view::npos;
-  if (gzip_ok && !file->gzip_body.empty()) {
+  if (accepts_gzip(req) && !file->gzip_body.empty()) {
     res.set(http::field::content_encoding, "gzip");
     res.body() = file->gzip_body;
   } else {

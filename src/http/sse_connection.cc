@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/time.h"
+#include "http/compression.h"
 
 namespace tagstream {
 
@@ -30,7 +31,14 @@ FramePtr shutdown_frame() {
   return frame;
 }
 
-SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers)
+struct SseConnection::GzipOutput {
+  GzipStreamEncoder encoder;
+  std::string out;  // compressed bytes being written
+  std::size_t written = 0;
+  bool ended = false;
+};
+
+SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers, bool gzip)
     : shard_(shard),
       socket_(std::move(socket)),
       stall_timer_(socket_.get_executor()),
@@ -39,11 +47,20 @@ SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, 
   peer_ = socket_.remote_endpoint(ec);
   shard_.connections.insert(this);
   shard_.server.stats.open_connections.fetch_add(1);
+  if (gzip) {
+    // The head goes out as it is, the gzip member starts right after it.
+    gzip_ = std::make_unique<GzipOutput>();
+    gzip_->out.assign(headers);
+    gzip_->encoder.begin(gzip_->out);
+    head_pending_ = false;
+    add_queued(gzip_->out.size());
+    return;
+  }
   push(std::make_shared<const std::string>(headers));
 }
 
 SseConnection::~SseConnection() {
-  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_), std::memory_order_relaxed);
+  remove_queued(queued_bytes_);
   shard_.connections.erase(this);
   shard_.server.stats.open_connections.fetch_sub(1);
 }
@@ -59,10 +76,24 @@ void SseConnection::start() {
   if (shard_.server.shutting_down.load()) shutdown(false);
 }
 
+void SseConnection::add_queued(std::size_t bytes) {
+  queued_bytes_ += bytes;
+  shard_.server.stats.queued_bytes.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+}
+
+void SseConnection::remove_queued(std::size_t bytes) {
+  queued_bytes_ -= bytes;
+  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+}
+
+void SseConnection::count_events(std::uint64_t n) {
+  events_sent_ += n;
+  shard_.server.stats.events_sent.fetch_add(n, std::memory_order_relaxed);
+}
+
 void SseConnection::push(const FramePtr& frame) {
   queue_.push_back(frame);
-  queued_bytes_ += frame->size();
-  shard_.server.stats.queued_bytes.fetch_add(static_cast<std::int64_t>(frame->size()), std::memory_order_relaxed);
+  add_queued(frame->size());
   schedule_write();
 }
 
@@ -101,39 +132,47 @@ void SseConnection::schedule_write() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_queued(); });
 }
 
+bool SseConnection::has_output() const {
+  return !queue_.empty() || (gzip_ && gzip_->written < gzip_->out.size());
+}
+
+bool SseConnection::end_output() {
+  if (!gzip_ || gzip_->ended) return false;
+  // A client that reads to the end sees a complete gzip member.
+  gzip_->out.clear();
+  gzip_->written = 0;
+  gzip_->encoder.finish(gzip_->out);
+  gzip_->ended = true;
+  add_queued(gzip_->out.size());
+  return true;
+}
+
 void SseConnection::write_queued() {
   if (finished_) return;
   for (int writes = 0;; ++writes) {
-    if (queue_.empty()) {
+    if (!has_output()) {
       if (closing_) {
-        finish(EndReason::shutdown);
-        return;
+        if (!end_output()) {
+          finish(EndReason::shutdown);
+          return;
+        }
+      } else {
+        on_drained();
+        if (!has_output() || finished_) break;
       }
-      on_drained();
-      if (queue_.empty() || finished_) break;
     }
     if (writes == kWritesPerPass) {
       write_scheduled_ = false;
       schedule_write();
       return;
     }
-    std::array<asio::const_buffer, kMaxFramesPerWrite> buffers;
-    std::size_t count = 0;
-    std::size_t bytes = 0;
-    for (const FramePtr& frame : queue_) {
-      if (count == buffers.size()) break;
-      const std::size_t skip = count == 0 ? front_written_ : 0;
-      buffers[count++] = asio::buffer(frame->data() + skip, frame->size() - skip);
-      bytes += frame->size() - skip;
-    }
     boost::system::error_code ec;
-    const std::size_t written = socket_.write_some(std::span(buffers.data(), count), ec);
+    const Written w = gzip_ ? write_compressed(ec) : write_frames(ec);
     if (ec && !would_block(ec)) {
       finish(closing_ ? EndReason::shutdown : EndReason::write_failed);
       return;
     }
-    consume(ec ? 0 : written);
-    if (ec || written < bytes) {
+    if (w.bytes < w.wanted) {
       write_scheduled_ = false;
       wait_writable();
       return;
@@ -142,11 +181,62 @@ void SseConnection::write_queued() {
   write_scheduled_ = false;
 }
 
+SseConnection::Written SseConnection::write_frames(boost::system::error_code& ec) {
+  std::array<asio::const_buffer, kMaxFramesPerWrite> buffers;
+  std::size_t count = 0;
+  Written w;
+  for (const FramePtr& frame : queue_) {
+    if (count == buffers.size()) break;
+    const std::size_t skip = count == 0 ? front_written_ : 0;
+    buffers[count++] = asio::buffer(frame->data() + skip, frame->size() - skip);
+    w.wanted += frame->size() - skip;
+  }
+  w.bytes = socket_.write_some(std::span(buffers.data(), count), ec);
+  if (ec) w.bytes = 0;
+  consume(w.bytes);
+  return w;
+}
+
+SseConnection::Written SseConnection::write_compressed(boost::system::error_code& ec) {
+  GzipOutput& g = *gzip_;
+  if (g.written == g.out.size()) {
+    // Everything compressed so far is out: compress what is queued. The
+    // frames count as sent from here on; they no longer exist apart.
+    g.out.clear();
+    g.written = 0;
+    const std::size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
+    const std::span<const FramePtr> frames(queue_.data(), n);
+    if (!g.encoder.append(g.out, frames)) {
+      ec = asio::error::no_memory;
+      return {};
+    }
+    std::size_t raw = 0;
+    for (const FramePtr& f : frames) raw += f->size();
+    remove_queued(raw);
+    add_queued(g.out.size());
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    count_events(n);
+  }
+  Written w;
+  w.wanted = g.out.size() - g.written;
+  w.bytes = socket_.write_some(asio::buffer(g.out.data() + g.written, w.wanted), ec);
+  if (ec) w.bytes = 0;
+  g.written += w.bytes;
+  bytes_sent_ += w.bytes;
+  shard_.server.stats.bytes_sent.fetch_add(w.bytes, std::memory_order_relaxed);
+  remove_queued(w.bytes);
+  // An idle stream keeps no large buffer (a snapshot can be big).
+  if (g.written == g.out.size() && g.out.capacity() > 16 * 1024) {
+    std::string().swap(g.out);
+    g.written = 0;
+  }
+  return w;
+}
+
 void SseConnection::consume(std::size_t n) {
   bytes_sent_ += n;
-  queued_bytes_ -= n;
   shard_.server.stats.bytes_sent.fetch_add(n, std::memory_order_relaxed);
-  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
+  remove_queued(n);
   std::size_t done = 0;
   while (n > 0) {
     const std::size_t left = queue_[done]->size() - front_written_;
@@ -160,14 +250,14 @@ void SseConnection::consume(std::size_t n) {
   }
   if (done == 0) return;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(done));
-  // One frame is one event (the replay and snapshot frames too).
+  // One frame is one event (the replay and snapshot frames too), the
+  // response head aside.
   std::uint64_t events = done;
   if (head_pending_) {
     head_pending_ = false;
     --events;
   }
-  events_sent_ += events;
-  shard_.server.stats.events_sent.fetch_add(events, std::memory_order_relaxed);
+  count_events(events);
 }
 
 void SseConnection::wait_writable() {
@@ -214,9 +304,9 @@ void SseConnection::finish(EndReason reason) {
   if (finished_) return;
   finished_ = true;
   on_end(reason);
-  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(queued_bytes_), std::memory_order_relaxed);
-  queued_bytes_ = 0;
+  remove_queued(queued_bytes_);
   queue_.clear();
+  gzip_.reset();
   stall_timer_.cancel();
   // Pending waits complete (aborted) and release their hold on this object.
   boost::system::error_code ignored;

@@ -27,8 +27,9 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   enum class EndReason { client_closed, write_failed, slow_client, shutdown };
 
   /// Takes the socket of a request that was accepted as a stream; `headers`
-  /// (the response head) is written first, ahead of any event.
-  SseConnection(boost::asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers);
+  /// (the response head) is written first, ahead of any event. With `gzip`
+  /// the events that follow are one gzip stream (the head must say so).
+  SseConnection(boost::asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers, bool gzip);
   ~SseConnection() override;
   SseConnection(const SseConnection&) = delete;
   SseConnection& operator=(const SseConnection&) = delete;
@@ -63,11 +64,24 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   ShardContext& shard_;
 
  private:
+  struct Written {
+    std::size_t bytes = 0;
+    std::size_t wanted = 0;
+  };
   void push(const FramePtr& frame);
   void schedule_write();
   void write_queued();
+  bool has_output() const;
+  /// On a graceful end: queues what closes the body (the gzip trailer).
+  /// False when there is nothing to add.
+  bool end_output();
+  Written write_frames(boost::system::error_code& ec);
+  Written write_compressed(boost::system::error_code& ec);
   /// Drops what `n` written bytes covered from the queue.
   void consume(std::size_t n);
+  void add_queued(std::size_t bytes);
+  void remove_queued(std::size_t bytes);
+  void count_events(std::uint64_t n);
   void wait_writable();
   void watch_for_peer_close();
   void finish(EndReason reason);
@@ -78,7 +92,9 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   // nothing (libstdc++'s deque allocates ~600 bytes up front).
   std::vector<FramePtr> queue_;
   std::size_t front_written_ = 0;  // bytes of queue_.front() already sent
-  std::size_t queued_bytes_ = 0;
+  std::size_t queued_bytes_ = 0;  // frames queued plus compressed bytes not yet written
+  struct GzipOutput;
+  std::unique_ptr<GzipOutput> gzip_;  // only on compressed streams
   boost::asio::steady_timer stall_timer_;  // armed only while the socket is full
   std::chrono::nanoseconds write_timeout_;
   std::uint64_t events_sent_ = 0;

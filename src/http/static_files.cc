@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "http/compression.h"
 
 namespace tagstream {
 
@@ -27,20 +28,6 @@ std::string content_type_of(const fs::path& p) {
   if (ext == ".woff2") return "font/woff2";
   if (ext == ".txt") return "text/plain; charset=utf-8";
   return "application/octet-stream";
-}
-
-std::string gzip(const std::string& data) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&z, data.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return rc == Z_STREAM_END ? out : std::string();
 }
 
 }  // namespace
@@ -65,7 +52,7 @@ std::size_t StaticFiles::load(const std::string& root, std::size_t max_bytes) {
     }
     f.content_type = content_type_of(p);
     if (f.body.size() > 512 && f.content_type.find("image/png") == std::string::npos) {
-      f.gzip_body = gzip(f.body);
+      f.gzip_body = gzip_compress(f.body, 9);
       if (f.gzip_body.size() >= f.body.size()) f.gzip_body.clear();
     }
     const std::uint32_t crc = static_cast<std::uint32_t>(

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
+#include "http/compression.h"
 #include "http/json_text.h"
 #include "http/sse_connection.h"
 #include "http/tag_resolution.h"
@@ -26,6 +27,17 @@ constexpr std::string_view kStreamHeaders =
     "Content-Type: text/event-stream; charset=utf-8\r\n"
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n"
+    "Vary: Accept-Encoding\r\n"
+    "Connection: close\r\n"
+    "\r\n";
+constexpr std::string_view kGzipStreamHeaders =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: tagstream\r\n"
+    "Content-Type: text/event-stream; charset=utf-8\r\n"
+    "Content-Encoding: gzip\r\n"
+    "Cache-Control: no-cache, no-transform\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "Vary: Accept-Encoding\r\n"
     "Connection: close\r\n"
     "\r\n";
 
@@ -80,6 +92,8 @@ std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, c
   return std::nullopt;
 }
 
+bool compress(const HttpRequest& req, const ServerConfig& config) { return config.sse_gzip && accepts_gzip(req); }
+
 std::string_view reason_name(SseConnection::EndReason r) {
   switch (r) {
     case SseConnection::EndReason::client_closed: return "client_closed";
@@ -108,8 +122,8 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
 /// admission ticket it holds; and the log line and counters when it ends.
 class CountedStream : public SseConnection {
  public:
-  CountedStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket)
-      : SseConnection(std::move(socket), shard, kStreamHeaders),
+  CountedStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, bool gzip)
+      : SseConnection(std::move(socket), shard, gzip ? kGzipStreamHeaders : kStreamHeaders, gzip),
         ticket_(std::move(ticket)),
         number_(++shard.next_stream),
         started_(Clock::now()) {
@@ -168,8 +182,9 @@ class TagStream final : public CountedStream {
 /// /api/sse/test: one diagnostic event a second.
 class TestStream final : public CountedStream {
  public:
-  TestStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, std::uint64_t counter)
-      : CountedStream(std::move(socket), shard, std::move(ticket)),
+  TestStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, bool gzip,
+             std::uint64_t counter)
+      : CountedStream(std::move(socket), shard, std::move(ticket), gzip),
         timer_(shard.hub.io()),
         counter_(counter) {}
 
@@ -224,7 +239,7 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   StreamLimiter::Ticket ticket;
   if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
 
-  auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket));
+  auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket), compress(req, config));
   json::array tags_json;
   for (TagId id : spec.tags) {
     auto info = server.registry.info(id);
@@ -264,7 +279,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   StreamLimiter::Ticket ticket;
   if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
 
-  auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket), resume.value_or(0));
+  auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),
+                                           compress(req, server.config), resume.value_or(0));
   json::object hello{{"streamId", conn->id()},
                      {"diagnostic", true},
                      {"retry", server.config.retry_ms},

@@ -126,12 +126,16 @@ async function openPage(t, url, { origin = BASE, viewport = { width: 1400, heigh
   t.consoleErrors = [];
   t.pageErrors = [];
   t.requests = [];
+  t.streamEncodings = [];
   t.origin = origin;
   page.on('console', (m) => {
     if (m.type() === 'error') t.consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => t.pageErrors.push(e.message));
   page.on('request', (r) => t.requests.push(r.url()));
+  page.on('response', async (r) => {
+    if (r.url().includes('/api/sse/stream')) t.streamEncodings.push((await r.allHeaders())['content-encoding'] || 'none');
+  });
   await page.goto(url, { waitUntil: 'load' });
   return page;
 }
@@ -208,6 +212,8 @@ test('page loads: overview of every tag, no console errors, nothing leaves the o
   assert(t.requests.some((u) => /\/assets\/index-[\w-]+\.js$/.test(u)), 'hashed script loaded');
   const es = await ev(page, () => ({ created: window.__es.created, open: window.__es.open }));
   assert(es.open === 1 && es.created === 1, 'one EventSource: ' + JSON.stringify(es));
+  // The browser took the stream gzip-compressed, and decoded it as it came.
+  assert(t.streamEncodings.length === 1 && t.streamEncodings[0] === 'gzip', 'stream encoding: ' + t.streamEncodings);
 });
 
 test('tag browser: search, select, add a panel; live points arrive on the chart', async (t) => {

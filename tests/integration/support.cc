@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -232,21 +233,50 @@ bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
     if (end == std::string::npos) return true;
     parse_head(raw_.substr(0, end), status_, headers_);
     head_done_ = true;
-    body_ = raw_.substr(end + 4);
-    parser_.feed(body_, [this](const SseEvent& e) { events_.push_back(e); });
+    if (header("content-encoding") == "gzip") {
+      auto* z = new z_stream{};
+      if (inflateInit2(z, 15 + 16) != Z_OK) throw std::runtime_error("inflateInit2 failed");
+      inflater_ = std::shared_ptr<void>(z, [](void* p) {
+        inflateEnd(static_cast<z_stream*>(p));
+        delete static_cast<z_stream*>(p);
+      });
+    }
+    take_body(std::string_view(raw_).substr(end + 4));
     return true;
   }
-  if (retain_) {
-    body_.append(buf, static_cast<std::size_t>(n));
-  } else {
+  if (!retain_) {
     raw_.clear();
     if (next_event_ == events_.size()) {
       events_.clear();
       next_event_ = 0;
     }
   }
-  parser_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](const SseEvent& e) { events_.push_back(e); });
+  take_body(std::string_view(buf, static_cast<std::size_t>(n)));
   return true;
+}
+
+void SseClient::take_body(std::string_view wire) {
+  wire_body_ += wire.size();
+  std::string decoded;
+  std::string_view text = wire;
+  if (inflater_) {
+    auto* z = static_cast<z_stream*>(inflater_.get());
+    z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(wire.data()));
+    z->avail_in = static_cast<uInt>(wire.size());
+    char out[65536];
+    while ((z->avail_in > 0 || z->avail_out == 0) && !gzip_end_ && !gzip_error_) {
+      z->next_out = reinterpret_cast<Bytef*>(out);
+      z->avail_out = sizeof out;
+      const int rc = inflate(z, Z_SYNC_FLUSH);
+      decoded.append(out, sizeof out - z->avail_out);
+      if (rc == Z_STREAM_END) gzip_end_ = true;
+      else if (rc != Z_OK && rc != Z_BUF_ERROR) gzip_error_ = true;
+      else if (rc == Z_BUF_ERROR) break;
+    }
+    text = decoded;
+  }
+  if (retain_) body_.append(text);
+  parser_.feed(text, [this](const SseEvent& e) { events_.push_back(e); });
 }
 
 bool SseClient::read_head(std::chrono::milliseconds timeout) {

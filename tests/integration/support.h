@@ -92,7 +92,14 @@ class SseClient {
   void forget_history() { retain_ = false; }
 
   const std::string& raw() const { return raw_; }
+  /// The body as the SSE parser saw it: decoded when the answer was gzip.
   const std::string& body_bytes() const { return body_; }
+  /// Body bytes as they came off the socket (compressed, if gzip).
+  std::size_t wire_body_bytes() const { return wire_body_; }
+  /// A gzip body: whether its end (trailer checked) arrived, and whether
+  /// the bytes failed to decode.
+  bool gzip_complete() const { return gzip_end_; }
+  bool gzip_failed() const { return gzip_error_; }
   std::optional<int> retry_ms() const { return parser_.retry_ms(); }
   int fd() const { return fd_; }
   void close();
@@ -100,6 +107,8 @@ class SseClient {
  private:
   /// Reads what is available within the timeout; false on EOF / timeout.
   bool fill(std::chrono::steady_clock::time_point deadline);
+  /// Decodes (if gzip) and parses body bytes as received.
+  void take_body(std::string_view wire);
 
   int fd_ = -1;
   bool eof_ = false;
@@ -112,6 +121,10 @@ class SseClient {
   std::vector<SseEvent> events_;
   std::size_t next_event_ = 0;
   bool retain_ = true;
+  std::shared_ptr<void> inflater_;  // a z_stream, for gzip bodies
+  std::size_t wire_body_ = 0;
+  bool gzip_end_ = false;
+  bool gzip_error_ = false;
 };
 
 /// Parses a `data` event's JSON points as (tag, t, v or last) tuples.
