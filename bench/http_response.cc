@@ -37,6 +37,8 @@ void ResponseReader::reset() {
   status_ = 0;
   etag_.clear();
   keep_alive_ = true;
+  gzip_ = false;
+  other_encoding_.clear();
   chunked_ = false;
   has_length_ = false;
   remaining_ = 0;
@@ -78,6 +80,9 @@ bool ResponseReader::parse_headers() {
     } else if (iequals(name, "connection")) {
       if (icontains(value, "close")) keep_alive_ = false;
       if (icontains(value, "keep-alive")) keep_alive_ = true;
+    } else if (iequals(name, "content-encoding")) {
+      if (iequals(value, "gzip") || iequals(value, "x-gzip")) gzip_ = true;
+      else if (!value.empty() && !iequals(value, "identity")) other_encoding_ = std::string(value);
     } else if (iequals(name, "etag")) {
       etag_ = std::string(value);
     }

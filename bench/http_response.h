@@ -3,6 +3,7 @@
 // status line and the few headers the benchmarks need, then the body as
 // Content-Length, chunked, or until the connection closes (an SSE stream that
 // tagstream sends with Connection: close; nginx sends its streams chunked).
+// Content-Encoding is noted, not undone: the body goes out as it came.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +26,10 @@ class ResponseReader {
   int status() const { return status_; }
   const std::string& etag() const { return etag_; }
   bool keep_alive() const { return keep_alive_; }
+  /// Content-Encoding: gzip (or x-gzip).
+  bool gzip() const { return gzip_; }
+  /// Any other Content-Encoding than gzip and identity, as sent.
+  const std::string& other_encoding() const { return other_encoding_; }
   std::uint64_t header_bytes() const { return header_bytes_; }
   const std::string& error() const { return error_; }
 
@@ -38,6 +43,8 @@ class ResponseReader {
   int status_ = 0;
   std::string etag_;
   bool keep_alive_ = true;
+  bool gzip_ = false;
+  std::string other_encoding_;
   bool chunked_ = false;
   bool has_length_ = false;
   std::uint64_t remaining_ = 0;

@@ -9,7 +9,9 @@
 // Reported per client and minute: requests, bytes on the wire (request and
 // response, headers included); and the staleness of every update: how long
 // after its publication a client first held it or a newer value of its tag
-// (for a stream, that is its delivery latency).
+// (for a stream, that is its delivery latency). With --gzip true the polls
+// ask for gzip: the bytes counted are those on the wire, and a compressed
+// answer is inflated before it is read.
 
 #include <algorithm>
 #include <charconv>
@@ -21,6 +23,7 @@
 
 #include "bench_args.h"
 #include "event_loop.h"
+#include "gzip_inflate.h"
 #include "hdr_histogram.h"
 #include "http_response.h"
 #include "load_commands.h"
@@ -45,6 +48,7 @@ struct PollOptions {
   std::vector<pid_t> server_pids;
   std::string label;
   int publish_connections = 4;
+  bool gzip = false;  // Accept-Encoding: gzip
 };
 
 class PollRun;
@@ -82,7 +86,7 @@ class PollRun {
 
  private:
   void send_poll(Poller& p);
-  void absorb(Poller& p, std::int64_t now_us);
+  void absorb(Poller& p, std::string_view body, std::int64_t now_us);
 
   PollOptions o_;
   Loop loop_;
@@ -97,7 +101,10 @@ class PollRun {
   bool in_window_ = false;
   // Window totals (requests sent inside the window, and their answers).
   std::uint64_t requests_ = 0, answers_ = 0, not_modified_ = 0, errors_ = 0, bytes_in_ = 0, bytes_out_ = 0;
+  std::uint64_t with_body_ = 0, gzip_answers_ = 0, gzip_errors_ = 0, body_bytes_ = 0;  // of the 200 answers; bytes decoded
   std::string first_error_;
+  GzipInflater inflater_;  // one answer at a time is inflated, whole
+  std::string inflated_;
   LatencyHistogram staleness_;
 };
 
@@ -136,8 +143,7 @@ void PollRun::send_poll(Poller& p) {
 /// Reads the points of a /api/data/latest answer: for each tag, every update
 /// published after the value the client held, up to the one it now holds,
 /// has waited (now - its publish time) to be seen.
-void PollRun::absorb(Poller& p, std::int64_t now_us) {
-  std::string_view d(p.body);
+void PollRun::absorb(Poller& p, std::string_view d, std::int64_t now_us) {
   const std::string key = "\"tag\":\"" + o_.naming.prefix + ".t";
   for (auto pos = d.find(key); pos != std::string_view::npos; pos = d.find(key, pos)) {
     pos += key.size();
@@ -179,8 +185,30 @@ void PollRun::on_answer(Poller& p, bool ok, const std::string& why) {
     if (p.counted) ++not_modified_;
     return;
   }
+  if (p.counted) ++with_body_;
+  std::string_view body(p.body);
+  if (!p.reader.other_encoding().empty() || p.reader.gzip()) {
+    inflated_.clear();
+    std::string err;
+    const bool decoded = p.reader.other_encoding().empty() && gunzip(inflater_, p.body, inflated_, err);
+    if (!decoded) {
+      if (p.counted) {
+        ++errors_;
+        ++gzip_errors_;
+      }
+      if (first_error_.empty())
+        first_error_ = "poll: " + (err.empty() ? "Content-Encoding " + p.reader.other_encoding() + " cannot be decoded"
+                                               : "gzip: " + err);
+      // What the client holds is unknown now: start over on a new connection.
+      p.close();
+      return;
+    }
+    if (p.counted) ++gzip_answers_;
+    body = inflated_;
+  }
+  if (p.counted) body_bytes_ += body.size();
   if (!p.reader.etag().empty()) p.etag = p.reader.etag();
-  absorb(p, now);
+  absorb(p, body, now);
 }
 
 int PollRun::main() {
@@ -189,6 +217,7 @@ int PollRun::main() {
   for (int k = 0; k < o_.tags; ++k) request_base_ += "&tags[]=" + o_.naming.tagstream_name(k);
   request_base_ += " HTTP/1.1\r\nHost: " + o_.target.host_header +
                    "\r\nAccept: application/json\r\nUser-Agent: tagstream-bench\r\n";
+  if (o_.gzip) request_base_ += "Accept-Encoding: gzip\r\n";
   published_.assign(static_cast<std::size_t>(o_.tags), {});
   publisher_ = std::make_unique<Publisher>(loop_, ServerKind::tagstream, o_.target, o_.naming, sources_,
                                            o_.publish_connections, "/write");
@@ -210,8 +239,9 @@ int PollRun::main() {
   for (int k = 0; k < o_.tags; ++k) publisher_->publish(k);
   if (!wait(mono_s() + 60, [&] { return publisher_->idle(); }, [](double) {}))
     die("seeding the tags did not finish within 60 s");
-  std::printf("poll: %s clients=%d tags=%d period=%g s etag=%s rate=%g Hz/tag seconds=%g\n", o_.label.c_str(),
-              o_.clients, o_.tags, o_.period, o_.etag ? "true" : "false", o_.rate, o_.seconds);
+  std::printf("poll: %s clients=%d tags=%d period=%g s etag=%s gzip=%s rate=%g Hz/tag seconds=%g\n", o_.label.c_str(),
+              o_.clients, o_.tags, o_.period, o_.etag ? "true" : "false", o_.gzip ? "true" : "false", o_.rate,
+              o_.seconds);
   std::fflush(stdout);
 
   // Prime each client with one poll (so it holds values, and an ETag), then
@@ -266,13 +296,19 @@ int PollRun::main() {
               static_cast<unsigned long long>(staleness_.percentile(50)),
               static_cast<unsigned long long>(staleness_.percentile(99)),
               static_cast<unsigned long long>(staleness_.max()), static_cast<unsigned long long>(staleness_.count()));
+  if (o_.gzip)
+    std::printf("gzip: %llu of %llu answers with a body compressed, %llu failed to inflate; %.0f body bytes per "
+                "client-minute decoded\n",
+                static_cast<unsigned long long>(gzip_answers_), static_cast<unsigned long long>(with_body_),
+                static_cast<unsigned long long>(gzip_errors_), static_cast<double>(body_bytes_) / client_min);
   if (!first_error_.empty()) std::printf("first error: %s\n", first_error_.c_str());
   std::printf(
       "RESULT poll label=%s etag=%s clients=%d tags=%d period_s=%g requests=%llu not_modified=%llu errors=%llu "
       "requests_per_client_min=%.3f bytes_per_client_min=%.0f bytes_in_per_client_min=%.0f "
       "bytes_out_per_client_min=%.0f staleness_p50_us=%llu staleness_p99_us=%llu staleness_p999_us=%llu "
       "staleness_max_us=%llu staleness_mean_us=%.0f updates_seen=%llu server_cpu_s=%.3f "
-      "server_cpu_ms_per_client_min=%.4f client_cpu_s=%.3f window_s=%.3f span_s=%.3f\n",
+      "server_cpu_ms_per_client_min=%.4f client_cpu_s=%.3f window_s=%.3f span_s=%.3f gzip=%s gzip_answers=%llu "
+      "gzip_errors=%llu decoded_body_bytes_per_client_min=%.0f\n",
       o_.label.empty() ? "-" : o_.label.c_str(), o_.etag ? "true" : "false", o_.clients, o_.tags, o_.period,
       static_cast<unsigned long long>(requests_), static_cast<unsigned long long>(not_modified_),
       static_cast<unsigned long long>(errors_), req_per_min, bytes_per_min, static_cast<double>(bytes_in_) / client_min,
@@ -280,8 +316,9 @@ int PollRun::main() {
       static_cast<unsigned long long>(staleness_.percentile(99)),
       static_cast<unsigned long long>(staleness_.percentile(99.9)),
       static_cast<unsigned long long>(staleness_.max()), staleness_.mean(),
-      static_cast<unsigned long long>(staleness_.count()), cpu, cpu * 1e3 * (span_s / window_s) / client_min,
-      client_cpu, window_s, span_s);
+      static_cast<unsigned long long>(staleness_.count()), cpu, cpu * 1e3 * (window_s / span_s) / client_min,
+      client_cpu, window_s, span_s, o_.gzip ? "true" : "false", static_cast<unsigned long long>(gzip_answers_),
+      static_cast<unsigned long long>(gzip_errors_), static_cast<double>(body_bytes_) / client_min);
   for (auto& c : clients_) c->close();
   return requests_ > 0 && errors_ == 0 ? 0 : 1;
 }
@@ -292,9 +329,12 @@ void poll_usage() {
   std::fputs(
       "  tagstream-bench poll --url http://127.0.0.1:PORT [--clients 100] [--tags 50] [--period 5] [--etag true]\n"
       "        [--rate 1] [--seconds 30] [--prefix poll] [--interval raw] [--server-pids PID] [--label TEXT]\n"
+      "        [--gzip false]\n"
       "      --clients clients poll GET /api/data/latest for --tags tags every --period seconds (staggered),\n"
       "      with If-None-Match when --etag true, while every tag is written at --rate per second. Reports\n"
-      "      requests and bytes per client-minute and the staleness of each update (publish -> first held).\n",
+      "      requests and bytes per client-minute and the staleness of each update (publish -> first held).\n"
+      "      --gzip true sends Accept-Encoding: gzip; bytes are counted as on the wire (compressed), and a\n"
+      "      compressed answer is inflated before it is read (gzip_answers: how many were).\n",
       stderr);
 }
 
@@ -314,6 +354,7 @@ int run_poll(Args& args) {
   o.source_addresses = static_cast<int>(args.bounded("source-addresses", 16, 1, 254));
   if (auto p = args.get("server-pids")) o.server_pids = parse_pid_list(*p);
   o.label = args.str("label", "");
+  o.gzip = args.flag("gzip", false);
   args.check_all_used();
   if (o.period < 0.1 || o.period > 600) die("--period must be 0.1..600 s");
   if (o.seconds <= 0 || o.seconds > 1800) die("--seconds must be in (0, 1800]");

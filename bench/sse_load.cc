@@ -19,6 +19,10 @@
 //     update), memory per stream;
 //   - every update counted: per stream, what was published for its tags in
 //     the window against what arrived (short_streams, missing_updates).
+// With --gzip true the streams ask for gzip (Accept-Encoding); a stream the
+// server compresses is inflated as it arrives, before the same scanning, so
+// events, latencies and counts mean what they mean uncompressed, while the
+// bytes reported are still those read from the socket.
 // Without --rate the streams stay idle (heartbeats only); with
 // --churn-concurrency, slots open a stream, wait for its headers, close it
 // gracefully and open the next, and the server's files and memory are
@@ -42,6 +46,7 @@
 
 #include "bench_args.h"
 #include "event_loop.h"
+#include "gzip_inflate.h"
 #include "hdr_histogram.h"
 #include "http_response.h"
 #include "load_commands.h"
@@ -81,6 +86,7 @@ struct Options {
   std::string sub_path = "/sub/";
   std::string pub_path;
   std::string label;
+  bool gzip = false;  // ask for gzip-encoded streams
 };
 
 /// Tag sets: with layouts, K distinct tags drawn (deterministically) per
@@ -129,6 +135,7 @@ class Stream final : public TcpConn {
   bool waiting = false;      // queued to (re)open
   double opened_at = 0;      // monotonic
   double close_started = 0;  // churn
+  std::uint64_t body_bytes = 0;  // of the event stream, decoded: every response so far
 
  protected:
   void on_data(std::string_view bytes) override;
@@ -139,7 +146,11 @@ class Stream final : public TcpConn {
   int index_;
   ResponseReader reader_;
   SseScanner scanner_;
+  // Made on the first gzip response, kept (reset) for the next ones: a
+  // z_stream holds a 32 KiB window, which thousands of plain streams need not.
+  std::unique_ptr<GzipInflater> inflater_;
   std::function<void(std::string_view)> body_fn_;
+  std::function<void(std::string_view)> scan_fn_;
 };
 
 struct Counters {
@@ -149,6 +160,8 @@ struct Counters {
   std::uint64_t data_events = 0, window_events = 0, window_points = 0, early_points = 0;
   std::uint64_t heartbeats = 0, window_heartbeats = 0, error_events = 0;
   std::uint64_t churn_cycles = 0, churn_forced_closes = 0;
+  std::uint64_t gzip_streams = 0;  // stream responses (200) with Content-Encoding: gzip
+  std::uint64_t gzip_errors = 0;   // streams closed because their body did not inflate
   std::int64_t last_delivery_us = 0;  // wall clock
   LatencyHistogram latency;       // publish -> kernel receive stamp at the client, us
   LatencyHistogram app_latency;   // publish -> read by this client's thread (includes client queueing)
@@ -227,8 +240,9 @@ class Run {
 
 Stream::Stream(Loop& loop, Run& run, int index) : TcpConn(loop), run_(run), index_(index) {
   enable_rx_timestamps();
-  body_fn_ = [this](std::string_view body) {
-    if (closing) return;
+  scan_fn_ = [this](std::string_view body) {
+    if (closing || !is_open()) return;
+    body_bytes += body.size();
     const bool ok = scanner_.feed(body, [this](std::string_view type, std::string_view data) {
       run_.on_event(*this, type, data);
     });
@@ -237,6 +251,27 @@ Stream::Stream(Loop& loop, Run& run, int index) : TcpConn(loop), run_(run), inde
       run_.on_stream_closed(*this, 0, 0, "event stream: an event over 1 MiB");
     }
   };
+  body_fn_ = [this](std::string_view body) {
+    // The body of an error answer is no event stream (and the stream closes).
+    if (closing || !is_open() || reader_.status() != 200) return;
+    if (!reader_.other_encoding().empty()) {
+      ++run_.counters().gzip_errors;
+      close();
+      run_.on_stream_closed(*this, 0, 0, "Content-Encoding " + reader_.other_encoding() + " cannot be decoded");
+      return;
+    }
+    if (!reader_.gzip()) {
+      scan_fn_(body);
+      return;
+    }
+    if (!inflater_) inflater_ = std::make_unique<GzipInflater>();
+    if (inflater_->feed(body, scan_fn_) == GzipInflater::Result::error && is_open()) {
+      ++run_.counters().gzip_errors;
+      close();
+      run_.on_stream_closed(*this, 0, 0, "gzip: " + inflater_->error());
+    }
+    // A member that ended (a graceful shutdown) is followed by the close.
+  };
 }
 
 void Stream::start() {
@@ -244,6 +279,7 @@ void Stream::start() {
   closing = false;
   reader_.reset();
   scanner_.reset();
+  if (inflater_) inflater_->reset();
   opened_at = mono_s();
   send(run_.request_for(index_));
 }
@@ -262,6 +298,7 @@ void Stream::on_data(std::string_view bytes) {
       return;
     }
     ready = true;
+    if (reader_.gzip()) ++run_.counters().gzip_streams;
     run_.on_ready(*this);
     if (!is_open()) return;
   }
@@ -293,7 +330,8 @@ void Run::build_requests() {
       }
     }
     requests_.push_back("GET " + path + " HTTP/1.1\r\nHost: " + o_.target.host_header +
-                        "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: tagstream-bench\r\n\r\n");
+                        "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n" +
+                        (o_.gzip ? "Accept-Encoding: gzip\r\n" : "") + "User-Agent: tagstream-bench\r\n\r\n");
   }
 }
 
@@ -459,10 +497,11 @@ int Run::main() {
     if (publisher_->stats().requests_failed)
       die("seeding the tags failed: " + publisher_->stats().first_error);
   }
-  std::printf("sse: %s server=%s streams=%d tags=%d tags/stream=%d layouts=%d rate=%g Hz/tag seconds=%g%s\n",
+  std::printf("sse: %s server=%s streams=%d tags=%d tags/stream=%d layouts=%d rate=%g Hz/tag seconds=%g%s%s\n",
               o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan", o_.streams, o_.tags,
               o_.tags_per_stream, o_.layouts, o_.rate, o_.seconds,
-              o_.churn_concurrency ? (" churn=" + std::to_string(o_.churn_concurrency)).c_str() : "");
+              o_.churn_concurrency ? (" churn=" + std::to_string(o_.churn_concurrency)).c_str() : "",
+              o_.gzip ? " gzip=true" : "");
   std::printf("server processes: %s\n", server_.empty() ? "(none given)" : server_.describe().c_str());
   std::fflush(stdout);
   // Let the server finish the seed's commit and go quiet before the baseline.
@@ -511,8 +550,11 @@ int Run::main() {
       for (int k : sets_[static_cast<std::size_t>(set_of_stream(o_, s->index()))]) ++subscribers_[static_cast<std::size_t>(k)];
   const std::uint64_t sent_before = publisher_->stats().updates_sent;
   const std::uint64_t failed_before = publisher_->stats().updates_failed;
-  std::uint64_t stream_bytes0 = 0;
-  for (const auto& s : streams_) stream_bytes0 += s->bytes_in();
+  std::uint64_t stream_bytes0 = 0, body_bytes0 = 0;
+  for (const auto& s : streams_) {
+    stream_bytes0 += s->bytes_in();
+    body_bytes0 += s->body_bytes;
+  }
   const ProcSnapshot w0 = snap();
   window_start_us_ = wall_us();
   window_start_ = mono_s();
@@ -525,8 +567,11 @@ int Run::main() {
   phase_ = Phase::drain;
   wait_until(window_end + o_.drain, [this] { return c_.window_points >= expected_ && publisher_->idle(); });
   const ProcSnapshot w1 = snap();
-  std::uint64_t stream_bytes1 = 0;
-  for (const auto& s : streams_) stream_bytes1 += s->bytes_in();
+  std::uint64_t stream_bytes1 = 0, body_bytes1 = 0;
+  for (const auto& s : streams_) {
+    stream_bytes1 += s->bytes_in();
+    body_bytes1 += s->body_bytes;
+  }
   phase_ = Phase::done;
   const double client_cpu = self_cpu_seconds() - client_cpu0;
 
@@ -556,17 +601,27 @@ int Run::main() {
               static_cast<unsigned long long>(ps.updates_failed - failed_before),
               static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(c_.window_points),
               static_cast<unsigned long long>(c_.window_events), static_cast<unsigned long long>(c_.window_heartbeats));
+  // On the wire (compressed, if it was), and as the event stream decoded.
   const double bytes_per_stream_min =
       ready_ ? static_cast<double>(stream_bytes1 - stream_bytes0) / ready_ / (window_s / 60.0) : 0;
-  char extra[512];
+  const double decoded_per_stream_min =
+      ready_ ? static_cast<double>(body_bytes1 - body_bytes0) / ready_ / (window_s / 60.0) : 0;
+  if (o_.gzip)
+    std::printf("gzip: %llu of %llu stream responses compressed, %llu failed to inflate; per stream-minute %.0f bytes "
+                "read, %.0f bytes of events decoded\n",
+                static_cast<unsigned long long>(c_.gzip_streams), static_cast<unsigned long long>(c_.connects_ok),
+                static_cast<unsigned long long>(c_.gzip_errors), bytes_per_stream_min, decoded_per_stream_min);
+  char extra[768];
   std::snprintf(extra, sizeof extra,
-                " short_streams=%llu missing_updates=%llu surplus_updates=%llu scheduled=%llu published=%llu publish_failed=%llu stream_bytes_per_min=%.0f publish_connections=%d "
+                " short_streams=%llu missing_updates=%llu surplus_updates=%llu scheduled=%llu published=%llu publish_failed=%llu stream_bytes_per_min=%.0f "
+                "decoded_bytes_per_min=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu publish_connections=%d "
                 "max_publish_backlog=%llu early_points=%llu",
                 static_cast<unsigned long long>(short_streams), static_cast<unsigned long long>(missing),
                 static_cast<unsigned long long>(surplus), static_cast<unsigned long long>(schedule_ ? schedule_->taken() : 0),
                 static_cast<unsigned long long>(published),
                 static_cast<unsigned long long>(ps.updates_failed - failed_before), bytes_per_stream_min,
-                publisher_->connections(), static_cast<unsigned long long>(ps.max_backlog),
+                decoded_per_stream_min, o_.gzip ? "true" : "false", static_cast<unsigned long long>(c_.gzip_streams),
+                static_cast<unsigned long long>(c_.gzip_errors), publisher_->connections(), static_cast<unsigned long long>(ps.max_backlog),
                 static_cast<unsigned long long>(c_.early_points));
   print_result(base, connected, w0, w1, delivery_s, connect_s, client_cpu, extra);
   for (auto& s : streams_) s->close();
@@ -717,14 +772,16 @@ int Run::run_churn(const ProcSnapshot& before) {
   std::printf("RESULT churn label=%s server=%s held_streams=%d concurrency=%d per_s=%.0f cycles=%.0f "
               "connect_p50_us=%llu connect_p99_us=%llu connect_failures=%llu http_errors=%s forced_closes=%llu "
               "fds_before=%ld pss_before_kib=%.0f rss_before_kib=%.0f fds_after=%ld pss_after_kib=%.0f "
-              "rss_after_kib=%.0f%s\n",
+              "rss_after_kib=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu%s\n",
               o_.label.empty() ? "-" : o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan",
               ready_, o_.churn_concurrency, total_s > 0 ? total_cycles / total_s : 0, total_cycles,
               static_cast<unsigned long long>(c_.connect_time.percentile(50)),
               static_cast<unsigned long long>(c_.connect_time.percentile(99)),
               static_cast<unsigned long long>(c_.connect_failures), statuses.empty() ? "none" : statuses.c_str(),
               static_cast<unsigned long long>(c_.churn_forced_closes), before.fds, before.pss_kib, before.rss_kib,
-              last.fds, last.pss_kib, last.rss_kib, rounds.c_str());
+              last.fds, last.pss_kib, last.rss_kib, o_.gzip ? "true" : "false",
+              static_cast<unsigned long long>(c_.gzip_streams), static_cast<unsigned long long>(c_.gzip_errors),
+              rounds.c_str());
   for (auto& s : streams_) s->close();
   return total_cycles > 0 ? 0 : 1;
 }
@@ -747,7 +804,9 @@ void sse_usage() {
       "      --seed true (tagstream: write every tag once first), --hist-out FILE (latency percentiles\n"
       "      for plotting), --label TEXT, --churn-concurrency C with --churn-rounds R (2): C slots open a\n"
       "      stream, wait for the headers, close it, repeat, --seconds per round; server files and\n"
-      "      memory are compared before and after each round.\n",
+      "      memory are compared before and after each round. --gzip true asks for gzip-encoded streams\n"
+      "      (Accept-Encoding: gzip) and inflates those the server compresses before scanning them; the\n"
+      "      bytes reported are still those read (gzip_streams: how many answers were compressed).\n",
       stderr);
 }
 
@@ -792,6 +851,7 @@ int run_sse(Args& args) {
   o.pub_path = args.str("pub-path", o.kind == ServerKind::tagstream ? "/write" : "/pub/");
   o.label = args.str("label", "");
   if (o.label.find_first_of(" \t\n") != std::string::npos) die("--label must not contain spaces");
+  o.gzip = args.flag("gzip", false);
   args.check_all_used();
   Run run(std::move(o));
   return run.main();

@@ -4,7 +4,7 @@
 # machine, same load generator (tagstream-bench sse / poll), same messages.
 #
 #   bench/streaming.sh           short form of every scenario (about 5 minutes)
-#   bench/streaming.sh --full    long form (about 25 minutes; scenarios 2 and 3 three
+#   bench/streaming.sh --full    long form (about 32 minutes; scenarios 2 and 3 three
 #                                times per server, the median run reported)
 #
 # Scenarios:
@@ -18,7 +18,8 @@
 #              streams/s, server files and memory afterwards
 #   5 polling  100 clients, a 50-tag dashboard: GET /api/data/latest every 5 s with and
 #              without ETag vs one SSE stream each (100 ms coalescing): bytes, requests,
-#              staleness; with every tag changing every second, and once a minute
+#              staleness; with every tag changing every second, and once a minute; the
+#              same three again with Accept-Encoding: gzip (bytes compared gzip to gzip)
 #
 # Options:
 #   --full               long form
@@ -65,10 +66,16 @@ done
 want() { [[ ,$scenarios, == *,$1,* ]]; }
 
 # Durations (seconds) of the measured windows, short / full.
+# gzip_s: the gzip runs of scenario 5. In the short form they only measure
+# bytes, in 6 s: a whole number of polling periods' worth of staggered polls
+# (each client polls 6/5 times on average, exactly), of 1 s steps of the fast
+# schedule and of 1.2 s steps of the slow one (50 tags once a minute), so
+# every rate counts what it should; only the heartbeat (every 5 s) may fall
+# once or twice in the window.
 if ((full)); then
-  idle_s=20 fan_s=20 mix_s=60 churn_s=20 poll_s=60 churn_rounds=3 rounds=3
+  idle_s=20 fan_s=20 mix_s=60 churn_s=20 poll_s=60 gzip_s=60 churn_rounds=3 rounds=3
 else
-  idle_s=6 fan_s=5 mix_s=10 churn_s=5 poll_s=20
+  idle_s=6 fan_s=5 mix_s=10 churn_s=5 poll_s=20 gzip_s=6
 fi
 : "${churn_rounds:=2}" "${rounds:=1}"  # rounds: runs per server of scenarios 2 and 3 (median kept)
 heartbeat_s=5          # both servers, so an idle window sees a heartbeat per stream
@@ -350,16 +357,19 @@ fi
 if want 5; then
   for speed in fast slow; do
     if [[ $speed == fast ]]; then rate=1; else rate=0.0166667; fi
-    for mode in etag noetag sse; do
-      log "scenario 5 ($speed): $poll_clients clients, 50 tags at $rate Hz each, $mode, ${poll_s} s"
+    # -gz: the same with Accept-Encoding: gzip (tagstream's default --sse-gzip).
+    for mode in etag noetag sse etag-gz noetag-gz sse-gz; do
+      if [[ $mode == *-gz ]]; then gz=true secs=$gzip_s; else gz=false secs=$poll_s; fi
+      log "scenario 5 ($speed): $poll_clients clients, 50 tags at $rate Hz each, $mode, ${secs} s"
       start_tagstream
-      if [[ $mode == sse ]]; then
-        run_bench "s5$speed-sse" sse "${srv_args[@]}" --label "s5-$speed-sse" --prefix poll --streams "$poll_clients" \
-          --tags 50 --tags-per-stream 50 --layouts 1 --rate "$rate" --source-addresses 4 --seconds "$poll_s" --drain 2
+      if [[ $mode == sse* ]]; then
+        run_bench "s5$speed-$mode" sse "${srv_args[@]}" --label "s5-$speed-$mode" --prefix poll --streams "$poll_clients" \
+          --tags 50 --tags-per-stream 50 --layouts 1 --rate "$rate" --source-addresses 4 --seconds "$secs" --drain 2 \
+          --gzip "$gz"
       else
         run_bench "s5$speed-$mode" poll --url "$srv_url" --server-pids "$srv_pid" --label "s5-$speed-$mode" \
           --prefix poll --clients "$poll_clients" --tags 50 --rate "$rate" --period "$poll_period" \
-          --seconds "$poll_s" --etag "$([[ $mode == etag ]] && echo true || echo false)"
+          --seconds "$secs" --etag "$([[ $mode == etag* ]] && echo true || echo false)" --gzip "$gz"
       fi
       stop_server
     done
@@ -461,7 +471,10 @@ if want 4; then
       " $(ms "$(r "$t" connect_p50_us)") / $(ms "$(r "$t" connect_p99_us)"), $(r "$t" connect_failures) " \
       " $(ms "$(r "$c" connect_p50_us)") / $(ms "$(r "$c" connect_p99_us)"), $(r "$c" connect_failures) " " " " " " "
 fi
+gzip_notes=
 if want 5; then
+  # plain_mark FILE KEY: a note when the server compressed nothing in a gzip run.
+  plain_mark() { [[ $(r "$1" "$2") == 0 ]] && printf ' (not compressed)' || true; }
   fewer() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b + 0 <= 0) print "n/a"; else if (a <= b) printf "%.1f %% fewer", 100 * (1 - a / b); else printf "%.2f× more", a / b }'; }
   for speed in fast slow; do
     s=s5$speed-sse e=s5$speed-etag p=s5$speed-noetag
@@ -488,6 +501,17 @@ if want 5; then
     row " 5 polling vs SSE, $what: server CPU ms per client-minute (SSE / poll / poll+ETag) " \
         " $(awk -v c="$(r "$s" server_cpu_s)" -v n="$poll_clients" -v w="$(r "$s" window_s)" 'BEGIN { if (w > 0) printf "%.3f", c * 1000 / (n * w / 60) }') " \
         " $(fmt 3 "$(r "$p" server_cpu_ms_per_client_min)") / $(fmt 3 "$(r "$e" server_cpu_ms_per_client_min)") " " " " " " "
+    # With gzip on both sides (bytes on the wire, compressed): a run the server
+    # answered uncompressed is marked, not passed off as compressed.
+    sz=$s-gz ez=$e-gz pz=$p-gz
+    sbz=$(r "$sz" stream_bytes_per_min) pbz=$(r "$pz" bytes_per_client_min) ebz=$(r "$ez" bytes_per_client_min)
+    row " 5 polling vs SSE, $what, gzip: bytes per client-minute (SSE+gzip / poll+gzip / poll+ETag+gzip) " \
+        " $(fmt_int "$sbz")$(plain_mark "$sz" gzip_streams) " \
+        " $(fmt_int "$pbz")$(plain_mark "$pz" gzip_answers) / $(fmt_int "$ebz")$(plain_mark "$ez" gzip_answers) " \
+        " $(fewer "$sbz" "$pbz") / $(fewer "$sbz" "$ebz") " " " " "
+    row " 5 polling vs SSE, $what: SSE+gzip vs plain polling, as dashboards did before (bytes per client-minute) " \
+        " $(fmt_int "$sbz")$(plain_mark "$sz" gzip_streams) " " $(fmt_int "$pb") " " $(fewer "$sbz" "$pb") " " " " "
+    gzip_notes+=" ${speed}: SSE $(r "$sz" gzip_streams) of $(r "$sz" ready) streams compressed, $(fmt 1 "$(r "$sz" carried_pct)") % carried ($(fmt 1 "$(r "$s" carried_pct)") % plain), $(fmt_int "$(r "$sz" decoded_bytes_per_min)") B/min decoded; poll $(r "$pz" gzip_answers) and poll+ETag $(r "$ez" gzip_answers) answers compressed; inflate errors $(awk -v a="$(r "$sz" gzip_errors)" -v b="$(r "$pz" gzip_errors)" -v c="$(r "$ez" gzip_errors)" 'BEGIN { print a + b + c }')."
   done
 fi
 
@@ -521,8 +545,9 @@ report=$(cat <<EOF
 $(printf '%s\n' "${rows[@]}")
 
 $( ((rounds > 1)) && echo "- Scenarios 2 and 3: $rounds rounds per server, alternating; the table shows the median run (by delivered events/s at saturation, p99 at moderate load, CPU per update in the mix). All rounds: saturation events/s tagstream ${round_values[s2sat-tagstream]:-}, nchan ${round_values[s2sat-nchan]:-}; moderate p99 µs tagstream ${round_values[s2mod-tagstream]:-}, nchan ${round_values[s2mod-nchan]:-}; mix CPU µs/update tagstream ${round_values[s3-tagstream]:-}, nchan ${round_values[s3-nchan]:-}." )
-- Windows: idle ${idle_s} s, fan-out ${fan_s} s, mix ${mix_s} s, churn $churn_rounds × ${churn_s} s, polling ${poll_s} s. Latency: publish (wall clock, in the value) to the read that delivered it; CPU: utime+stime of every server thread/process over the window and until the last delivery; memory: PSS growth from before the streams to after they connected, divided by the streams (user space only; kernel socket buffers are not included).
+- Windows: idle ${idle_s} s, fan-out ${fan_s} s, mix ${mix_s} s, churn $churn_rounds × ${churn_s} s, polling ${poll_s} s (its gzip runs ${gzip_s} s). Latency: publish (wall clock, in the value) to the read that delivered it; CPU: utime+stime of every server thread/process over the window and until the last delivery; memory: PSS growth from before the streams to after they connected, divided by the streams (user space only; kernel socket buffers are not included).
 - Servers: tagstream \`--threads $threads --log-level warn --heartbeat-interval $heartbeat_s --max-streams 19500\`, \`--data-check-interval 0\` in scenario 2, 0.1 (default) in 3 and 5, default \`--sync full\` (every sample is also committed to SQLite); nginx \`worker_processes $threads\`, \`access_log off\`, nchan in-memory, \`nchan_subscriber_first_message newest\`, ping every $heartbeat_s s (bench/nchan/nginx.conf.in). Each scenario starts each server afresh.
+$( [[ -n $gzip_notes ]] && echo "- Scenario 5 with gzip: every request says Accept-Encoding: gzip; bytes are counted as read from the socket (compressed, headers included), events and polling answers are inflated before they are read, so the counts and staleness mean what they do uncompressed. The gzip rows' % fewer compares gzip with gzip; the last row compares SSE+gzip with the plain polling dashboards did before.$( ((full)) || echo " Short form: the gzip runs are ${gzip_s} s windows, not ${poll_s} s (bytes per minute only; the window holds whole steps of both update schedules and of the polling period, a heartbeat may fall once or twice in it).")$gzip_notes" )
 - Load generator: one tagstream-bench process (one epoll thread) on the same $(nproc) cores; its own CPU is in the raw outputs (client_cpu_s).
 - Machine: $(nproc) cores ($cpu_model), $mem RAM, $os, kernel $kernel; open-file limit $fd_hard; load average $load_start at the start, $load_end at the end (the machine is shared).
 - Versions: tagstream $rev$dirty ($build_type, $gxx_version); nginx $nginx_version (nginx-light), libnginx-mod-nchan $nchan_version.
