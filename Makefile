@@ -48,7 +48,7 @@ test-browser: build
 # its short form (bench/streaming.sh: tagstream side by side with nginx + nchan
 # and with 5-second polling; installs nginx-light, libnginx-mod-nchan,
 # gnuplot-nox and linux-perf if missing; about 7 minutes; one table).
-# `make bench-streaming` runs the long form (--full, about 20 minutes), whose
+# `make bench-streaming` runs the long form (--full, about 32 minutes), whose
 # charts and raw outputs land in bench/results/. `make bench-historian` runs
 # the side-by-side benchmark against InfluxDB 1.6.7: installs influxdb, builds
 # Release binaries in build-bench/, prints a Markdown report.

@@ -3,7 +3,7 @@
 # nginx-light and libnginx-mod-nchan) and with 5-second polling, on this
 # machine, same load generator (tagstream-bench sse / poll), same messages.
 #
-#   bench/streaming.sh           short form of every scenario (about 5 minutes)
+#   bench/streaming.sh           short form of every scenario (about 7 minutes)
 #   bench/streaming.sh --full    long form (about 32 minutes; scenarios 2 and 3 three
 #                                times per server, the median run reported)
 #
