@@ -126,6 +126,18 @@ Option seconds(std::string_view flag, std::string_view env, std::string_view hel
   return o;
 }
 
+Option boolean(std::string_view flag, std::string_view env, std::string_view help, bool ServerConfig::*m) {
+  Option o{flag, env, {}, {}, help, Kind::boolean, {}, {}};
+  o.set = [=](ServerConfig& c, std::string_view text) -> std::string {
+    auto v = parse_bool(text);
+    if (!v) return "expected true or false, got " + in_quotes(text);
+    c.*m = *v;
+    return {};
+  };
+  o.show = [=](const ServerConfig& c) { return std::string(c.*m ? "true" : "false"); };
+  return o;
+}
+
 Option integer(std::string_view flag, std::string_view env, std::string_view metavar, std::string_view help,
                int ServerConfig::*m, int min, int max) {
   Option o{flag, env, {}, metavar, help, Kind::integer, {}, {}};
@@ -355,26 +367,11 @@ const std::vector<Option>& options() {
     t.push_back(seconds("shutdown-grace", "TAGSTREAM_SHUTDOWN_GRACE",
                         "Seconds to flush final events to streams on shutdown.", &C::shutdown_grace, 0,
                         false));
-    {
-      Option o{"sse-gzip",
-               "TAGSTREAM_SSE_GZIP",
-               {},
-               {},
-               "Compress streams with gzip for clients that accept it (browsers do): an update takes ~30 "
-               "bytes instead of ~150, at a little CPU per write and no memory per stream. "
-               "--no-sse-gzip turns it off.",
-               Kind::boolean,
-               {},
-               {}};
-      o.set = [](C& c, std::string_view text) -> std::string {
-        auto v = parse_bool(text);
-        if (!v) return "expected true or false, got " + in_quotes(text);
-        c.sse_gzip = *v;
-        return {};
-      };
-      o.show = [](const C& c) { return std::string(c.sse_gzip ? "true" : "false"); };
-      t.push_back(std::move(o));
-    }
+    t.push_back(boolean("sse-gzip", "TAGSTREAM_SSE_GZIP",
+                        "Compress streams with gzip for clients that accept it (browsers do): an update takes "
+                        "~30 bytes instead of ~150, at a little CPU per write and no memory per stream. "
+                        "--no-sse-gzip turns it off.",
+                        &C::sse_gzip));
 
     // Store
     t.push_back(Option{"data-dir",
@@ -440,24 +437,9 @@ const std::vector<Option>& options() {
                        [](const C& c) { return c.web_root.empty() ? std::string("(built-in)") : c.web_root; }});
 
     // Simulator
-    {
-      Option o{"simulator",
-               "TAGSTREAM_SIMULATOR",
-               {},
-               {},
-               "Run the built-in plant simulator; --no-simulator turns it off. Env/file: true/false/1/0.",
-               Kind::boolean,
-               {},
-               {}};
-      o.set = [](C& c, std::string_view text) -> std::string {
-        auto v = parse_bool(text);
-        if (!v) return "expected true or false, got " + in_quotes(text);
-        c.simulator = *v;
-        return {};
-      };
-      o.show = [](const C& c) { return std::string(c.simulator ? "true" : "false"); };
-      t.push_back(std::move(o));
-    }
+    t.push_back(boolean("simulator", "TAGSTREAM_SIMULATOR",
+                        "Run the built-in plant simulator; --no-simulator turns it off. Env/file: true/false/1/0.",
+                        &C::simulator));
     t.push_back(seconds("simulator-rate", "TAGSTREAM_SIMULATOR_RATE", "Samples per second per simulated tag.",
                         &C::simulator_rate, 0, true));
     t.back().metavar = "HZ";

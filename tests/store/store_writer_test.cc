@@ -199,8 +199,15 @@ struct OpenOnExit {
 class StoreWriterTest : public ::testing::Test {
  protected:
   StoreWriterTest() : sqlite_(SqliteOptions{(dir_.path() / "h.db").string(), false}) {}
+  /// `n` samples of tag 0, a millisecond apart, each later than the last.
+  std::vector<StoredSample> batch(std::size_t n) {
+    std::vector<StoredSample> v;
+    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, next_ts_ += kMs, 1.0));
+    return v;
+  }
   TempDir dir_;
   SqliteStore sqlite_;
+  TimeNs next_ts_ = kMidnight;
 };
 
 // ---------------------------------------------------------------- commits
@@ -296,12 +303,6 @@ TEST_F(StoreWriterTest, GroupsQueuedRequestsUpToMaxSamplesPerCommit) {
   gated.close_gate();
   writer.start();
   OpenOnExit open_on_exit{gated};
-  TimeNs ts = kMidnight;
-  auto batch = [&](std::size_t n) {
-    std::vector<StoredSample> v;
-    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
-    return v;
-  };
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(gated.wait_entered(1));  // the writer holds request 0
   ASSERT_TRUE(writer.submit(batch(4), log.make(1)));
@@ -328,12 +329,6 @@ TEST_F(StoreWriterTest, RequestsWithinTheCommitIntervalShareOneCommit) {
   DoneLog log;
   StoreWriter writer(gated, o);
   writer.start();
-  TimeNs ts = kMidnight;
-  auto batch = [&](std::size_t n) {
-    std::vector<StoredSample> v;
-    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
-    return v;
-  };
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(log.wait_for(1));  // the first commit does not wait
   for (std::size_t i = 1; i <= 4; ++i) ASSERT_TRUE(writer.submit(batch(2), log.make(i)));
@@ -352,12 +347,6 @@ TEST_F(StoreWriterTest, AFullCommitDoesNotWaitForTheCommitInterval) {
   DoneLog log;
   StoreWriter writer(gated, o);
   writer.start();
-  TimeNs ts = kMidnight;
-  auto batch = [&](std::size_t n) {
-    std::vector<StoredSample> v;
-    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
-    return v;
-  };
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(log.wait_for(1));
   ASSERT_TRUE(writer.submit(batch(4), log.make(1)));
@@ -378,12 +367,6 @@ TEST_F(StoreWriterTest, RefusesPastMaxPendingSamplesWhileACommitIsBlocked) {
   gated.close_gate();
   writer.start();
   OpenOnExit open_on_exit{gated};
-  TimeNs ts = kMidnight;
-  auto batch = [&](std::size_t n) {
-    std::vector<StoredSample> v;
-    for (std::size_t i = 0; i < n; ++i) v.push_back(ss(0, ts += kMs, 1.0));
-    return v;
-  };
 
   // The writer takes the first request and blocks committing it: the queue
   // is empty again.
