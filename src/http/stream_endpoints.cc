@@ -137,6 +137,7 @@ class CountedStream : public SseConnection {
     ServerStats& stats = shard_.server.stats;
     stats.streams_closed.fetch_add(1, std::memory_order_relaxed);
     if (reason == EndReason::slow_client) stats.slow_streams_dropped.fetch_add(1, std::memory_order_relaxed);
+    if (!log_enabled(LogLevel::info)) return;
     const double secs = std::chrono::duration<double>(Clock::now() - started_).count();
     log(LogLevel::info,
         "SSE stream closed id={} kind={} client={} tags={} interval={} duration={:.3f}s events={} bytes={} "
@@ -169,9 +170,11 @@ class TagStream final : public CountedStream {
 
   void on_end(EndReason reason) override {
     std::string tags;
-    if (log_enabled(LogLevel::info)) tags = tag_names(shard_.server.registry, shard_.hub.tags_of(member_));
-    shard_.hub.unsubscribe(member_);
-    member_ = nullptr;
+    if (member_) {
+      if (log_enabled(LogLevel::info)) tags = tag_names(shard_.server.registry, shard_.hub.tags_of(member_));
+      shard_.hub.unsubscribe(member_);
+      member_ = nullptr;
+    }
     count_end("tags", tags, interval_, reason);
   }
 
@@ -261,9 +264,10 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
   conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, config.retry_ms));
   conn->subscribe(spec);
-  log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", conn->id(),
-      endpoint_text(conn->peer()), tag_names(server.registry, spec.tags), to_string(spec.interval),
-      spec.resume_after ? std::to_string(*spec.resume_after) : std::string("none"));
+  if (log_enabled(LogLevel::info))
+    log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", conn->id(),
+        endpoint_text(conn->peer()), tag_names(server.registry, spec.tags), to_string(spec.interval),
+        spec.resume_after ? std::to_string(*spec.resume_after) : std::string("none"));
   conn->start();
   return std::nullopt;
 }
@@ -286,7 +290,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
                      {"retry", server.config.retry_ms},
                      {"serverTime", format_iso8601(now_ns())}};
   conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, server.config.retry_ms));
-  log(LogLevel::info, "SSE stream opened id={} client={} diagnostic", conn->id(), endpoint_text(conn->peer()));
+  if (log_enabled(LogLevel::info))
+    log(LogLevel::info, "SSE stream opened id={} client={} diagnostic", conn->id(), endpoint_text(conn->peer()));
   conn->start();
   conn->tick(std::chrono::milliseconds(0));
   return std::nullopt;
