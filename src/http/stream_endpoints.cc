@@ -277,7 +277,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   ServerContext& server = shard.server;
   std::optional<Seq> resume;
   std::optional<Seq> from_query;
-  if (auto v = target.get("lastEventId")) from_query = parse_unsigned(*v);
+  if (auto bad = parse_last_event_id(target, from_query))
+    return error_response(http::status::bad_request, bad->code, bad->message, req.version(), req.keep_alive());
   if (auto bad = resume_point(req, from_query, resume)) return std::move(*bad);
 
   StreamLimiter::Ticket ticket;

@@ -259,18 +259,23 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
     q.interval = *parsed;
   }
 
-  if (auto id = target.get("lastEventId"); id && !id->empty()) {
-    const auto v = parse_unsigned(*id);
-    if (!v) {
-      r.error = {"bad_last_event_id",
-                 "lastEventId \"" + printable(*id) + "\" is not an unsigned 64-bit integer"};
-      return r;
-    }
-    q.last_event_id = *v;
+  if (auto bad = parse_last_event_id(target, q.last_event_id)) {
+    r.error = std::move(*bad);
+    return r;
   }
 
   r.query = std::move(q);
   return r;
+}
+
+std::optional<QueryError> parse_last_event_id(const ParsedTarget& target, std::optional<std::uint64_t>& out) {
+  out.reset();
+  auto id = target.get("lastEventId");
+  if (!id || id->empty()) return std::nullopt;
+  out = parse_unsigned(*id);
+  if (!out)
+    return QueryError{"bad_last_event_id", "lastEventId \"" + printable(*id) + "\" is not an unsigned 64-bit integer"};
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) {

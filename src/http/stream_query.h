@@ -75,4 +75,9 @@ struct StreamQueryResult {
 /// errors, checked in that order. Unknown parameters are ignored (caches add them).
 [[nodiscard]] StreamQueryResult parse_stream_query(const ParsedTarget& target);
 
+/// The lastEventId parameter into `out`: absent or empty leaves it empty;
+/// anything but an unsigned 64-bit integer is a "bad_last_event_id" error.
+[[nodiscard]] std::optional<QueryError> parse_last_event_id(const ParsedTarget& target,
+                                                            std::optional<std::uint64_t>& out);
+
 }  // namespace tagstream

@@ -440,6 +440,9 @@ TEST(SseStream, BadQueriesGet400WithAJsonError) {
       {"/api/sse/stream?tags[]=a%20b", {}, "bad_tag"},
       {"/api/sse/stream?tags[]=a&lastEventId=abc", {}, "bad_last_event_id"},
       {"/api/sse/stream?tags[]=a", {"Last-Event-ID: 12x"}, "bad_last_event_id"},
+      {"/api/sse/test?lastEventId=abc", {}, "bad_last_event_id"},
+      {"/api/sse/test?lastEventId=-1", {}, "bad_last_event_id"},
+      {"/api/sse/test", {"Last-Event-ID: x7"}, "bad_last_event_id"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.target);
