@@ -1,7 +1,23 @@
-# Shared by the benchmark scripts (sourced, not run): logging, the clean-up on
-# exit, and installing Debian packages whose own services must not start,
-# since the benchmarks start their servers themselves, on loopback, from
-# generated configs.
+# Shared by the benchmark scripts (sourced, not run): logging, free ports,
+# RESULT lines, the clean-up on exit, and installing Debian packages whose
+# own services must not start, since the benchmarks start their servers
+# themselves, on loopback, from generated configs.
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on, below the
+# ephemeral range (32768-60999), where a load generator's own connections
+# could hold it.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+# result FILE KEY: a value from the tagstream-bench output's last "RESULT" line.
+result() { grep '^RESULT ' "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

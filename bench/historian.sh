@@ -101,17 +101,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/historian-bench.XXXXXX")
 # ---------------------------------------------------------------------------
 # Helpers.
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on.
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
 # cpu_ticks PID: user+system clock ticks used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -129,8 +118,6 @@ wait_idle() {
 }
 
 # result FILE KEY: a value from the tool's "RESULT" line.
-result() { sed -n "s/^RESULT .* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
-
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 urlencode() { jq -rn --arg v "$1" '$v|@uri'; }

@@ -90,6 +90,15 @@ bool ResponseReader::parse_headers() {
   return true;
 }
 
+void ResponseReader::take_counted(std::string_view& bytes, const std::function<void(std::string_view)>& body,
+                                  State after) {
+  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, bytes.size()));
+  body(bytes.substr(0, n));
+  bytes.remove_prefix(n);
+  remaining_ -= n;
+  if (remaining_ == 0) state_ = after;
+}
+
 ResponseReader::Result ResponseReader::feed(std::string_view bytes,
                                             const std::function<void(std::string_view)>& body) {
   while (!bytes.empty()) {
@@ -124,14 +133,9 @@ ResponseReader::Result ResponseReader::feed(std::string_view bytes,
         }
         break;
       }
-      case State::body_length: {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, bytes.size()));
-        body(bytes.substr(0, n));
-        bytes.remove_prefix(n);
-        remaining_ -= n;
-        if (remaining_ == 0) state_ = State::done;
+      case State::body_length:
+        take_counted(bytes, body, State::done);
         break;
-      }
       case State::body_until_close:
         body(bytes);
         return Result::more;
@@ -163,14 +167,9 @@ ResponseReader::Result ResponseReader::feed(std::string_view bytes,
         }
         break;
       }
-      case State::chunk_data: {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, bytes.size()));
-        body(bytes.substr(0, n));
-        bytes.remove_prefix(n);
-        remaining_ -= n;
-        if (remaining_ == 0) state_ = State::chunk_data_end;
+      case State::chunk_data:
+        take_counted(bytes, body, State::chunk_data_end);
         break;
-      }
       case State::chunk_data_end: {
         // The CRLF after a chunk's data (maybe split over feeds).
         const char c = bytes.front();

@@ -35,6 +35,9 @@ class ResponseReader {
 
  private:
   enum class State { headers, body_length, body_until_close, chunk_size, chunk_data, chunk_data_end, trailers, done };
+  /// Passes on body bytes up to `remaining_` (a Content-Length or a chunk),
+  /// then moves to `after`.
+  void take_counted(std::string_view& bytes, const std::function<void(std::string_view)>& body, State after);
   bool parse_headers();
   Result fail(std::string msg);
 

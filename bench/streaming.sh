@@ -127,24 +127,6 @@ fd_hard=$(ulimit -Hn)
 ulimit -Sn "$fd_hard"
 
 # ---------------------------------------------------------------------------
-# Helpers.
-
-# free_port: a TCP port on 127.0.0.1 that nothing listens on, below the
-# ephemeral range (32768-60999), where the load generator's own connections
-# could hold it.
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
-# result FILE KEY: a value from the tool's last "RESULT" line.
-result() { grep '^RESULT ' "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-
 # The server under test: started by start_tagstream / start_nchan, stopped by
 # stop_server. srv_pids is what the load generator reads CPU and memory from.
 srv_pid=
