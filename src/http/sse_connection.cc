@@ -222,9 +222,7 @@ SseConnection::Written SseConnection::write_compressed(boost::system::error_code
   w.bytes = socket_.write_some(asio::buffer(g.out.data() + g.written, w.wanted), ec);
   if (ec) w.bytes = 0;
   g.written += w.bytes;
-  bytes_sent_ += w.bytes;
-  shard_.server.stats.bytes_sent.fetch_add(w.bytes, std::memory_order_relaxed);
-  remove_queued(w.bytes);
+  count_written(w.bytes);
   // An idle stream keeps no large buffer (a snapshot can be big).
   if (g.written == g.out.size() && g.out.capacity() > 16 * 1024) {
     std::string().swap(g.out);
@@ -233,10 +231,14 @@ SseConnection::Written SseConnection::write_compressed(boost::system::error_code
   return w;
 }
 
-void SseConnection::consume(std::size_t n) {
+void SseConnection::count_written(std::size_t n) {
   bytes_sent_ += n;
   shard_.server.stats.bytes_sent.fetch_add(n, std::memory_order_relaxed);
   remove_queued(n);
+}
+
+void SseConnection::consume(std::size_t n) {
+  count_written(n);
   std::size_t done = 0;
   while (n > 0) {
     const std::size_t left = queue_[done]->size() - front_written_;

@@ -81,6 +81,8 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   void consume(std::size_t n);
   void add_queued(std::size_t bytes);
   void remove_queued(std::size_t bytes);
+  /// `n` bytes left the queue for the socket.
+  void count_written(std::size_t n);
   void count_events(std::uint64_t n);
   void wait_writable();
   void watch_for_peer_close();
