@@ -107,6 +107,23 @@ struct ResetOnExit {
   ~ResetOnExit() { s.reset(); }
 };
 
+/// Commits without fsync for one scope, on a connection that otherwise
+/// syncs every commit.
+class SynchronousNormal {
+ public:
+  SynchronousNormal(sqlite3* db, bool synchronous_full) : db_(synchronous_full ? db : nullptr) {
+    if (db_) exec(db_, "PRAGMA synchronous=NORMAL");
+  }
+  ~SynchronousNormal() {
+    if (db_) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+  }
+  SynchronousNormal(const SynchronousNormal&) = delete;
+  SynchronousNormal& operator=(const SynchronousNormal&) = delete;
+
+ private:
+  sqlite3* db_;
+};
+
 sqlite3* open_db(const std::string& path, bool read_only) {
   sqlite3* db = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
@@ -397,8 +414,13 @@ class SqliteStore::Writer {
       throw;
     }
     apply(batch.samples);
-    // The batch is committed: a failing flush must not fail it. The overlay
-    // and the journal keep everything, and the next flush tries again.
+  }
+
+  /// One flush step when a flush is due or under way. Runs after the
+  /// commit's writers have been answered, so no acknowledgement waits for
+  /// block merges. A failing flush fails no batch: the overlay and the
+  /// journal keep everything, and the next flush tries again.
+  void maintain() {
     const auto now = std::chrono::steady_clock::now();
     const bool due = progress_.active || mem_.unflushed_samples() >= options_.flush_samples ||
                      (mem_.dirty() && now - last_flush_ >= options_.flush_every);
@@ -519,8 +541,8 @@ class SqliteStore::Writer {
     while (progress_.active) flush_step(std::numeric_limits<std::size_t>::max());
   }
 
-  /// A flush runs in steps of a few tags, one per commit, so commits do not
-  /// wait for a whole flush (a flush of 500k samples over 1,000 tags takes
+  /// A flush runs in steps of a few tags, one after each commit (see
+  /// maintain()), so commits do not wait for a whole flush (a flush of 500k samples over 1,000 tags takes
   /// a few hundred ms). The journal records that were applied when it
   /// started are deleted with its last step. If the process dies between
   /// steps, replaying them again is harmless: a replayed sample replaces
@@ -535,6 +557,11 @@ class SqliteStore::Writer {
     const std::size_t count = mem_.tag_count();
     const TagId end = static_cast<TagId>(std::min<std::size_t>(count, first + std::min(max_tags, count)));
     const bool last = end >= count;
+    // A step needs no fsync of its own: everything it writes is also in the
+    // journal until the last step deletes those records, and the WAL keeps
+    // commits in order, so the next synced commit makes it durable, and a
+    // step lost to a power cut is replayed from the journal.
+    SynchronousNormal unsynced(db_, options_.synchronous_full);
     exec(db_, "BEGIN IMMEDIATE");
     try {
       for (TagId tag = first; tag < end; ++tag) {
@@ -917,6 +944,8 @@ Seq SqliteStore::retained_after() { return retained_after_.load(); }
 void SqliteStore::write(const WriteBatch& batch) { writer_->write(batch); }
 
 void SqliteStore::flush() { writer_->flush(); }
+
+void SqliteStore::maintain() { writer_->maintain(); }
 
 RestoredState SqliteStore::restore() {
   // Restoring a store already in use starts over from what is on disk.

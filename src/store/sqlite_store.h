@@ -55,6 +55,7 @@ class SqliteStore : public Store {
   std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) override;
   std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override;
   Seq retained_after() override;
+  void maintain() override;
 
   /// Folds everything committed into the blocks now (normally done as
   /// writes go by and on close).

@@ -82,6 +82,11 @@ class Store {
   /// tier they touch. Throws std::runtime_error when the commit fails.
   virtual void write(const WriteBatch& batch) = 0;
 
+  /// A bounded step of deferred work (folding written samples into their
+  /// long-term form), called by the writer between commits once their
+  /// writers have been answered.
+  virtual void maintain() {}
+
   /// Deletes at most `max_rows` expired rows; returns how many it deleted.
   virtual std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) = 0;
 

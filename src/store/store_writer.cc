@@ -28,12 +28,11 @@ bool StoreWriter::submit(std::vector<StoredSample> samples, Done done) {
     std::lock_guard lock(mutex_);
     if (stopping_ || pending_samples_ + samples.size() > options_.max_pending_samples) return false;
     // Wake the thread only when it waits for this: for work (the queue
-    // was empty) or for a full commit's worth. Otherwise it is committing
-    // or waiting out the commit interval, and a wake-up per request would
-    // cost a context switch each.
-    const bool was_full = pending_samples_ >= options_.max_samples_per_commit;
-    wake = (requests_.empty() && tags_.empty()) || was_full ||
-           pending_samples_ + samples.size() >= options_.max_samples_per_commit;
+    // was empty) or for enough to commit at once. Otherwise it is
+    // committing or waiting out the commit interval, and a wake-up per
+    // request would cost a context switch each.
+    wake = (requests_.empty() && tags_.empty()) || commit_at_once(pending_samples_) ||
+           commit_at_once(pending_samples_ + samples.size());
     pending_samples_ += samples.size();
     requests_.push_back(Request{std::move(samples), std::move(done)});
   }
@@ -79,7 +78,7 @@ void StoreWriter::run() {
       wake_.wait_until(lock, next_retention,
                        [this] { return stopping_ || !requests_.empty() || !tags_.empty(); });
       wake_.wait_until(lock, last_commit + options_.commit_interval, [this] {
-        return stopping_ || pending_samples_ >= options_.max_samples_per_commit;
+        return stopping_ || commit_at_once(pending_samples_);
       });
       batch.tags.swap(tags_);
       std::size_t taken = 0;
@@ -112,6 +111,11 @@ void StoreWriter::run() {
       }
       for (Done& d : done)
         if (d) d(error);
+      try {
+        store_.maintain();
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "store maintenance failed: {}", e.what());
+      }
     }
 
     if (Clock::now() >= next_retention) {

@@ -97,6 +97,13 @@ StoredSample ss(TagId tag, TimeNs ts, double v, Quality q = Quality::good, Seq s
   return StoredSample{tag, Sample{ts, v, q}, seq};
 }
 
+/// What the store writer does with each batch: commit it, then take one
+/// step of deferred work (a flush step, when one is due).
+void commit(Store& store, const WriteBatch& batch) {
+  store.write(batch);
+  store.maintain();
+}
+
 /// Every point of [from, to) in `interval`, read in pages of `page` via `after`.
 std::vector<Aggregate> read_all(Store& store, TagId tag, Interval interval, TimeNs from, TimeNs to,
                                 std::size_t page = 997) {
@@ -351,7 +358,7 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites
   const TimeNs from = start - kDay;
   const TimeNs to = start + 2 * kDay;
   for (std::size_t b = 0; b < batches.size(); ++b) {
-    store->write(batches[b]);
+    commit(*store, batches[b]);
     for (const StoredSample& s : batches[b].samples) {
       auto [it, fresh] = samples.insert_or_assign({s.tag, s.sample.ts}, s.sample);
       if (!fresh) ++overwrites;
@@ -401,11 +408,11 @@ TEST_P(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
   WriteBatch b1;
   b1.tags.push_back(tag_record(0, "a"));
   b1.samples = {ss(0, t, 100.0, Quality::bad), ss(0, t - 10 * kSec, 5.0), ss(0, t + 1 * kSec, 7.0)};
-  store->write(b1);
+  commit(*store, b1);
 
   WriteBatch b2;
   b2.samples = {ss(0, t, 1.0, Quality::good)};
-  store->write(b2);
+  commit(*store, b2);
 
   const auto raw = read_all(*store, 0, Interval::raw, t, t + 1);
   ASSERT_EQ(raw.size(), 1u);
@@ -451,7 +458,7 @@ TEST_P(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
   WriteBatch b;
   b.tags.push_back(tag_record(0, "a"));
   b.samples = {ss(0, t, 1.0, Quality::bad), ss(0, t + kMs, 2.0), ss(0, t, 3.0, Quality::uncertain)};
-  store->write(b);
+  commit(*store, b);
   const auto raw = read_all(*store, 0, Interval::raw, t, t + kSec);
   ASSERT_EQ(raw.size(), 2u);
   EXPECT_EQ(raw[0].first, 3.0);
@@ -484,7 +491,7 @@ class SqliteStorePaging : public SqliteStoreTest {
     // Tag 1: a few, to check tags do not leak into each other.
     b.samples.push_back(ss(1, kMidnight, 1.0));
     b.samples.push_back(ss(1, kMidnight + kSec, 2.0));
-    store_->write(b);
+    commit(*store_, b);
   }
   std::unique_ptr<SqliteStore> store_;
 };
@@ -616,7 +623,7 @@ TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
                  ss(0, kMidnight - 400 * kMs, 71.0, Quality::good, 2),
                  ss(1, kMidnight + 5 * kSec, 1.0, Quality::uncertain, 3)};
     b.last_seq = 100;
-    store->write(b);
+    commit(*store, b);
   }
   {
     // A late sample (older than the latest) does not become the latest, but
@@ -624,13 +631,13 @@ TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
     WriteBatch b;
     b.samples = {ss(0, kMidnight - 800 * kMs, 80.0, Quality::bad, 0)};
     b.last_seq = 50;
-    store->write(b);
+    commit(*store, b);
   }
   {
     // Re-sending a tag's record updates it.
     WriteBatch b;
     b.tags = {tag_record(2, "line1.count", "pieces", "Line 1 counter", DataType::integer)};
-    store->write(b);
+    commit(*store, b);
   }
   const RestoredState s = store->restore();
   EXPECT_EQ(s.last_seq, 100u);
@@ -698,7 +705,7 @@ class SqliteStoreRetention : public SqliteStoreTest {
     b.tags = {tag_record(0, "a"), tag_record(1, "b")};
     for (TagId tag = 0; tag < 2; ++tag)
       for (int k = 0; k < kCount; ++k) b.samples.push_back(ss(tag, kNow - k * 10 * kSec, k));
-    store_->write(b);
+    commit(*store_, b);
   }
   std::size_t rows(TagId tag, Interval iv) {
     return read_all(*store_, tag, iv, kNow - 10 * kDay, kNow + kDay).size();
@@ -798,7 +805,7 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   for (int k = 0; k < 20; ++k) b.samples.push_back(ss(0, kNow - k * kHour, k));
-  s2.write(b);
+  commit(s2, b);
   EXPECT_EQ(s2.enforce_retention(r, kNow, 5), 5u);
   const auto left = read_all(s2, 0, Interval::raw, kNow - 100 * kDay, kNow + 1);
   ASSERT_EQ(left.size(), 15u);
@@ -818,7 +825,7 @@ TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   for (int k = 0; k < 10; ++k) b.samples.push_back(ss(0, t0 + k * kSec, 1.0 + k, Quality::good, 1 + k));
-  store.write(b);
+  commit(store, b);
   Retention r;
   r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
   r.seconds[static_cast<std::size_t>(Interval::second)] = 3600;
@@ -827,7 +834,7 @@ TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
 
   WriteBatch late;
   late.samples = {ss(0, t0 + 5500 * kMs, 100.0)};  // between two expired samples
-  store.write(late);
+  commit(store, late);
   for (Interval iv : {Interval::minute, Interval::hour, Interval::day}) {
     SCOPED_TRACE(to_string(iv));
     const auto rows = read_all(store, 0, iv, t0 - kDay, t0 + kDay);
@@ -864,7 +871,7 @@ TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
       samples[{tag, ts}] = Sample{ts, static_cast<double>(i), q};
     }
     b.last_seq = 500;
-    store->write(b);
+    commit(*store, b);
     // Read once so a reader connection exists while the store closes.
     EXPECT_FALSE(read_all(*store, 0, Interval::raw, kMidnight - kDay, kMidnight + kDay).empty());
   }
@@ -883,7 +890,7 @@ TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
     const TimeNs overwrite_ts = samples.begin()->first.second;
     b.samples = {ss(0, kMidnight + 11 * kMin, -5.0), ss(0, overwrite_ts, 1e6, Quality::uncertain)};
     b.last_seq = 501;
-    store->write(b);
+    commit(*store, b);
     samples[{0, kMidnight + 11 * kMin}] = Sample{kMidnight + 11 * kMin, -5.0, Quality::good};
     samples[{0, overwrite_ts}] = Sample{overwrite_ts, 1e6, Quality::uncertain};
   }
@@ -900,11 +907,11 @@ TEST_P(SqliteStoreTest, ReaderSeesLaterCommits) {
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   b.samples = {ss(0, kMidnight, 1.0)};
-  store->write(b);
+  commit(*store, b);
   EXPECT_EQ(read_all(*store, 0, Interval::raw, 0, kMidnight + kDay).size(), 1u);
   b.tags.clear();
   b.samples = {ss(0, kMidnight + kSec, 2.0)};
-  store->write(b);
+  commit(*store, b);
   EXPECT_EQ(read_all(*store, 0, Interval::raw, 0, kMidnight + kDay).size(), 2u);
   EXPECT_EQ(read_all(*store, 0, Interval::day, 0, kMidnight + kDay).at(0).count, 2u);
 }
@@ -914,7 +921,7 @@ TEST_P(SqliteStoreTest, ReadsFromManyThreadsAgree) {
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   for (int i = 0; i < 1000; ++i) b.samples.push_back(ss(0, kMidnight + i * 100 * kMs, i));
-  store->write(b);
+  commit(*store, b);
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
   for (int t = 0; t < 4; ++t)
@@ -938,14 +945,14 @@ TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   ok.tags = {tag_record(0, "a")};
   ok.samples = {ss(0, kMidnight, 1.0)};
   ok.last_seq = 1;
-  store->write(ok);
+  commit(*store, ok);
 
   // A NaN value is refused, and with it the good sample before it in the
   // same batch.
   WriteBatch bad;
   bad.samples = {ss(0, kMidnight + kSec, 2.0), ss(0, kMidnight + 2 * kSec, std::nan(""))};
   bad.last_seq = 7;
-  EXPECT_THROW(store->write(bad), std::runtime_error);
+  EXPECT_THROW(commit(*store, bad), std::runtime_error);
   EXPECT_EQ(read_all(*store, 0, Interval::raw, 0, kMidnight + kDay).size(), 1u);
   EXPECT_EQ(read_all(*store, 0, Interval::day, 0, kMidnight + kDay).at(0).count, 1u);
   EXPECT_EQ(store->restore().last_seq, 1u);
@@ -954,14 +961,14 @@ TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   WriteBatch dup;
   dup.tags = {tag_record(1, "a")};
   dup.samples = {ss(0, kMidnight + 3 * kSec, 3.0)};
-  EXPECT_THROW(store->write(dup), std::runtime_error);
+  EXPECT_THROW(commit(*store, dup), std::runtime_error);
 
   // The next good batches commit, with their own values.
   WriteBatch later;
   later.tags = {tag_record(1, "b")};
   later.samples = {ss(0, kMidnight + 4 * kSec, 4.0), ss(1, kMidnight, 5.0)};
   later.last_seq = 2;
-  ASSERT_NO_THROW(store->write(later));
+  ASSERT_NO_THROW(commit(*store, later));
   const auto raw = read_all(*store, 0, Interval::raw, 0, kMidnight + kDay);
   ASSERT_EQ(raw.size(), 2u);
   EXPECT_EQ(raw[1].start, kMidnight + 4 * kSec);
