@@ -12,6 +12,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "core/time.h"
 #include "hub/hub.h"
 #include "http/server.h"
@@ -219,7 +220,8 @@ void App::start() {
   http_->listen();
   stats_timer_->start();
   for (auto& io : contexts_) {
-    threads_.emplace_back([io = io.get()] {
+    threads_.emplace_back([io = io.get(), n = threads_.size()] {
+      name_this_thread("ts-io-" + std::to_string(n));
       WorkGuard guard(io->get_executor());
       io->run();
     });

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace tagstream {
 namespace {
 
@@ -600,6 +602,7 @@ void SimulatorThread::stop() {
 }
 
 void SimulatorThread::run() {
+  name_this_thread("ts-simulator");
   using Clock = std::chrono::steady_clock;
   const auto period =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate_hz_));

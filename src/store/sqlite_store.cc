@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace tagstream {
 
@@ -290,6 +291,7 @@ class SqliteStore::Checkpointer {
 
  private:
   void run() {
+    name_this_thread("ts-checkpoint");
     std::unique_lock lock(mutex_);
     while (true) {
       wake_.wait(lock, [this] { return stopping_ || wanted_; });

@@ -1,6 +1,7 @@
 #include "store/store_writer.h"
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "core/time.h"
 
 namespace tagstream {
@@ -66,6 +67,7 @@ std::uint64_t StoreWriter::committed_samples() const {
 }
 
 void StoreWriter::run() {
+  name_this_thread("ts-store");
   using Clock = std::chrono::steady_clock;
   auto next_retention = Clock::now() + options_.retention_every;
   Clock::time_point last_commit;
