@@ -188,8 +188,9 @@ void HubShard::offer(Member& m, const FramePtr& frame, Seq last_seq) {
 void HubShard::send_snapshot(Member& m, Seq after) {
   DataEventBuilder builder(m.group->interval);
   for (TagId id : m.group->tags) {
-    if (id >= view_.size() || view_[id].seq <= after) continue;
-    append_point(builder.next_point(), id, m.group->interval, view_[id]);
+    const Change* c = latest(id);
+    if (!c || c->seq <= after) continue;
+    append_point(builder.next_point(), id, m.group->interval, *c);
   }
   m.mode = Member::Mode::live;
   m.start_seq = position_;
@@ -342,9 +343,15 @@ void HubShard::on_drained(Member* m) {
 
 void HubShard::restore(const std::vector<Change>& latest) {
   for (const Change& c : latest) {
-    if (c.tag >= view_.size()) view_.resize(c.tag + 1);
-    view_[c.tag] = c;
+    if (c.tag >= latest_kept_.size()) latest_kept_.resize(c.tag + 1);
+    latest_kept_[c.tag] = c;
   }
+}
+
+const Change* HubShard::latest(TagId id) const {
+  if (id < latest_in_ring_.size() && latest_in_ring_[id]) return latest_in_ring_[id];
+  if (id < latest_kept_.size() && latest_kept_[id].seq > 0) return &latest_kept_[id];
+  return nullptr;
 }
 
 void HubShard::enqueue(const ChangeBatchPtr& batch) {
@@ -371,14 +378,21 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
   ring_.push_back(batch);
   ring_changes_ += batch->changes.size();
   while (ring_changes_ > options_.replay_capacity && ring_.size() > 1) {
-    replay_floor_ = ring_.front()->last_seq();
-    ring_changes_ -= ring_.front()->changes.size();
+    const ChangeBatch& evicted = *ring_.front();
+    for (const Change& c : evicted.changes) {
+      if (latest_in_ring_[c.tag] != &c) continue;
+      if (c.tag >= latest_kept_.size()) latest_kept_.resize(c.tag + 1);
+      latest_kept_[c.tag] = c;
+      latest_in_ring_[c.tag] = nullptr;
+    }
+    replay_floor_ = evicted.last_seq();
+    ring_changes_ -= evicted.changes.size();
     ring_.pop_front();
   }
 
   for (const Change& c : batch->changes) {
-    if (c.tag >= view_.size()) view_.resize(c.tag + 1);
-    view_[c.tag] = c;
+    if (c.tag >= latest_in_ring_.size()) latest_in_ring_.resize(c.tag + 1);
+    latest_in_ring_[c.tag] = &c;
     for (std::size_t iv = 0; iv < kIntervalCount; ++iv) {
       const auto& index = groups_by_tag_[iv];
       if (c.tag >= index.size()) continue;

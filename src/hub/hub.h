@@ -173,7 +173,13 @@ class HubShard {
   const Seq start_seq_;  // the first id of this run is start_seq_ + 1
   std::deque<ChangeBatchPtr> ring_;
   std::size_t ring_changes_ = 0;
-  std::vector<Change> view_;  // latest change per tag (seq 0 = none yet)
+  // The latest change per tag, for snapshots: a pointer into the ring while
+  // its batch is there (the ingest path stores 8 bytes per change, not a
+  // ~250-byte copy), else a copy made when the batch leaves the ring (or at
+  // restore; seq 0 = none yet).
+  std::vector<const Change*> latest_in_ring_;
+  std::vector<Change> latest_kept_;
+  const Change* latest(TagId id) const;
   std::vector<std::string> names_;
   std::unordered_map<std::string, std::shared_ptr<Group>> groups_;
   std::array<std::vector<std::vector<Group*>>, kIntervalCount> groups_by_tag_;

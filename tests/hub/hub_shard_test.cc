@@ -176,5 +176,30 @@ TEST_F(ShardFixture, ResumeOlderThanTheRingIsHistoryLostThenSnapshot) {
   shard().unsubscribe(m);
 }
 
+// The snapshot reads a tag's latest change from the ring while its batch is
+// there; once the batch leaves the ring, from a copy kept for it.
+TEST_F(ShardFixture, SnapshotHasTheLatestValueOfATagWhoseBatchLeftTheRing) {
+  make(0ns, /*replay=*/3);
+  push(a, 7, 1);
+  for (int i = 2; i <= 12; ++i) push(b, i, i);  // a's batch is long evicted
+  push(a, 8, 13);
+  push(a, 9, 14);  // a's latest is in the ring again, b's is not
+  for (int i = 15; i <= 17; ++i) push(a, i, i);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec());
+  sink.drain();
+  EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 17}, {"b", 12}}));
+  shard().unsubscribe(m);
+
+  make(0ns, /*replay=*/3);  // a fresh shard: a in an evicted batch, b in the ring
+  push(a, 1, 1);
+  for (int i = 2; i <= 6; ++i) push(b, i, i);
+  RecordingSink sink2;
+  Member* m2 = shard().subscribe(&sink2, spec());
+  sink2.drain();
+  EXPECT_EQ(sink2.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"b", 6}}));
+  shard().unsubscribe(m2);
+}
+
 }  // namespace
 }  // namespace tagstream
