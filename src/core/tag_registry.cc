@@ -27,27 +27,47 @@ TagId TagRegistry::upsert(const TagInfo& info, bool update) {
   return id;
 }
 
+bool TagRegistry::differs(const TagInfo& known, const TagHint& hint) {
+  return (!hint.unit.empty() && hint.unit != known.unit) ||
+         (!hint.description.empty() && hint.description != known.description);
+}
+
 TagId TagRegistry::ensure(const TagInfo& hint) {
-  auto differs = [&](const TagInfo& known) {
-    return (!hint.unit.empty() && hint.unit != known.unit) ||
-           (!hint.description.empty() && hint.description != known.description);
-  };
+  return ensure_all(std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}))[0];
+}
+
+std::vector<TagId> TagRegistry::ensure_all(std::span<const TagHint> hints) {
+  constexpr TagId kUnresolved = ~TagId{0};
+  std::vector<TagId> ids(hints.size(), kUnresolved);
+  bool unresolved = false;
   {
     std::shared_lock lock(mutex_);
-    auto it = by_name_.find(hint.name);
-    if (it != by_name_.end() && !differs(tags_[it->second])) return it->second;
+    for (std::size_t i = 0; i < hints.size(); ++i) {
+      auto it = by_name_.find(hints[i].name);
+      if (it != by_name_.end() && !differs(tags_[it->second], hints[i]))
+        ids[i] = it->second;
+      else
+        unresolved = true;
+    }
   }
+  if (!unresolved) return ids;
   std::unique_lock lock(mutex_);
+  for (std::size_t i = 0; i < hints.size(); ++i)
+    if (ids[i] == kUnresolved) ids[i] = ensure_locked(hints[i]);
+  return ids;
+}
+
+TagId TagRegistry::ensure_locked(const TagHint& hint) {
   auto it = by_name_.find(hint.name);
   if (it == by_name_.end()) {
     const auto id = static_cast<TagId>(tags_.size());
-    tags_.push_back(hint);
-    by_name_.emplace(hint.name, id);
-    if (observer_) observer_(id, hint);
+    tags_.push_back(TagInfo{std::string(hint.name), std::string(hint.unit), std::string(hint.description), hint.type});
+    by_name_.emplace(std::string(hint.name), id);
+    if (observer_) observer_(id, tags_.back());
     return id;
   }
   TagInfo& known = tags_[it->second];
-  if (differs(known)) {
+  if (differs(known, hint)) {
     if (!hint.unit.empty()) known.unit = hint.unit;
     if (!hint.description.empty()) known.description = hint.description;
     if (observer_) observer_(it->second, known);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +15,14 @@
 #include "core/tag.h"
 
 namespace tagstream {
+
+/// A tag as an ingest request names it (views into the request).
+struct TagHint {
+  std::string_view name;
+  std::string_view unit;
+  std::string_view description;
+  DataType type = DataType::number;
+};
 
 class TagRegistry {
  public:
@@ -26,6 +35,9 @@ class TagRegistry {
   /// differs from what is known replaces it (an ingest that names the unit
   /// is the best source for it); the type is only set at creation.
   TagId ensure(const TagInfo& hint);
+  /// ensure() for each hint, in order: one shared lock for all the tags
+  /// already known as hinted (every line of a bulk write but the first few).
+  std::vector<TagId> ensure_all(std::span<const TagHint> hints);
 
   /// Called with every created or changed tag, under the registry's lock,
   /// so observers see changes in the order they happened. Set before use.
@@ -47,6 +59,10 @@ class TagRegistry {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  /// Under the exclusive lock.
+  TagId ensure_locked(const TagHint& hint);
+  static bool differs(const TagInfo& known, const TagHint& hint);
+
   mutable std::shared_mutex mutex_;
   std::vector<TagInfo> tags_;
   std::unordered_map<std::string, TagId, Hash, std::equal_to<>> by_name_;

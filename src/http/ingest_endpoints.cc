@@ -80,6 +80,22 @@ HttpResponse store_refused(const HttpRequest& req, const CommitResult& r) {
                         req.version(), req.keep_alive());
 }
 
+DataType type_of(const LinePoint& p) { return p.type; }
+DataType type_of(const JsonSample& s) { return s.type.value_or(DataType::number); }
+
+/// The parsed points with their tags resolved (new tags created).
+template <class Point>
+std::vector<TaggedSample> tagged_samples(TagRegistry& registry, const std::vector<Point>& points) {
+  std::vector<TagHint> hints;
+  hints.reserve(points.size());
+  for (const Point& p : points) hints.push_back({p.tag, p.unit, p.description, type_of(p)});
+  const std::vector<TagId> ids = registry.ensure_all(hints);
+  std::vector<TaggedSample> samples;
+  samples.reserve(points.size());
+  for (std::size_t i = 0; i < points.size(); ++i) samples.push_back({ids[i], points[i].sample});
+  return samples;
+}
+
 HttpResponse no_content(const HttpRequest& req) {
   HttpResponse res{http::status::no_content, req.version()};
   res.set(http::field::server, "tagstream");
@@ -107,10 +123,7 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
     co_return error_response(http::status::bad_request, "invalid", "the body holds no line protocol lines",
                              req.version(), req.keep_alive());
 
-  std::vector<TaggedSample> samples;
-  samples.reserve(parsed.points.size());
-  for (const LinePoint& p : parsed.points)
-    samples.push_back({server.registry.ensure(TagInfo{p.tag, p.unit, p.description, p.type}), p.sample});
+  const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.points);
 
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);
@@ -156,11 +169,7 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
     co_return error_response(http::status::bad_request, "invalid_json", parsed.fatal, req.version(),
                              req.keep_alive());
 
-  std::vector<TaggedSample> samples;
-  samples.reserve(parsed.samples.size());
-  for (const JsonSample& s : parsed.samples)
-    samples.push_back(
-        {server.registry.ensure(TagInfo{s.tag, s.unit, s.description, s.type.value_or(DataType::number)}), s.sample});
+  const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.samples);
   ApplyResult applied;
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);

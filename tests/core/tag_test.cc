@@ -194,6 +194,32 @@ TEST(TagRegistry, UpsertIsIdempotentAndKeepsMetadataUnlessUpdate) {
   EXPECT_EQ(reg.info(id + 1)->unit, "degC");
 }
 
+// A bulk write resolves all its tags at once: known ones, new ones (each
+// created once, however often the batch names it) and a new unit, in order.
+TEST(TagRegistry, EnsureAllResolvesABatchInOrderCreatingEachNewTagOnce) {
+  TagRegistry reg;
+  std::vector<std::pair<TagId, TagInfo>> observed;
+  reg.set_observer([&](TagId id, const TagInfo& i) { observed.emplace_back(id, i); });
+  const TagId known = reg.ensure(info("boiler1.temperature", "degC"));
+  const std::vector<TagHint> hints = {
+      {"boiler1.temperature", "", "", DataType::number},
+      {"pump.flow", "m3/h", "", DataType::number},
+      {"boiler1.temperature", "", "", DataType::number},
+      {"pump.flow", "", "", DataType::integer},
+      {"boiler1.temperature", "K", "outlet", DataType::number},
+  };
+  const std::vector<TagId> ids = reg.ensure_all(hints);
+  EXPECT_EQ(ids, (std::vector<TagId>{known, known + 1, known, known + 1, known}));
+  EXPECT_EQ(reg.size(), 2u);
+  ASSERT_EQ(observed.size(), 3u) << "created boiler1, created pump.flow, changed boiler1's unit";
+  EXPECT_EQ(observed[1].second.name, "pump.flow");
+  EXPECT_EQ(observed[1].second.unit, "m3/h");
+  EXPECT_EQ(observed[1].second.type, DataType::number) << "the type is set at creation only";
+  EXPECT_EQ(observed[2].second.unit, "K");
+  EXPECT_EQ(reg.info(known)->description, "outlet");
+  EXPECT_EQ(reg.ensure_all(std::vector<TagHint>{}), std::vector<TagId>{});
+}
+
 TEST(TagRegistry, MatchIsSortedByName) {
   TagRegistry reg;
   for (const char* n : {"boiler2.temperature", "boiler1.pressure", "boiler10.temperature",
