@@ -176,7 +176,13 @@ HttpReply http_raw(unsigned short port, const std::string& raw, const std::strin
   std::string all;
   char buf[65536];
   pollfd p{fd, POLLIN, 0};
-  while (::poll(&p, 1, 10000) > 0) {
+  // A reply that never ends (an answer turned into a stream by a
+  // regression) fails the test within 30 s instead of hanging it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, 10000))) <= 0) break;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     all.append(buf, static_cast<std::size_t>(n));
