@@ -348,6 +348,27 @@ void HubShard::restore(const std::vector<Change>& latest) {
   }
 }
 
+void HubShard::keep_latest_of(const ChangeBatch& evicted) {
+  auto keep = [this](TagId tag) {
+    if (tag >= latest_kept_.size()) latest_kept_.resize(tag + 1);
+    latest_kept_[tag] = *latest_in_ring_[tag];
+    latest_in_ring_[tag] = nullptr;
+  };
+  // Whichever is shorter: the batch, whose changes are cold by now (a cache
+  // miss each), or the view, a dense array of pointers.
+  if (evicted.changes.size() <= latest_in_ring_.size()) {
+    for (const Change& c : evicted.changes)
+      if (latest_in_ring_[c.tag] == &c) keep(c.tag);
+    return;
+  }
+  const auto first = reinterpret_cast<std::uintptr_t>(evicted.changes.data());
+  const auto end = reinterpret_cast<std::uintptr_t>(evicted.changes.data() + evicted.changes.size());
+  for (TagId tag = 0; tag < latest_in_ring_.size(); ++tag) {
+    const auto at = reinterpret_cast<std::uintptr_t>(latest_in_ring_[tag]);
+    if (at >= first && at < end) keep(tag);
+  }
+}
+
 const Change* HubShard::latest(TagId id) const {
   if (id < latest_in_ring_.size() && latest_in_ring_[id]) return latest_in_ring_[id];
   if (id < latest_kept_.size() && latest_kept_[id].seq > 0) return &latest_kept_[id];
@@ -379,12 +400,7 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
   ring_changes_ += batch->changes.size();
   while (ring_changes_ > options_.replay_capacity && ring_.size() > 1) {
     const ChangeBatch& evicted = *ring_.front();
-    for (const Change& c : evicted.changes) {
-      if (latest_in_ring_[c.tag] != &c) continue;
-      if (c.tag >= latest_kept_.size()) latest_kept_.resize(c.tag + 1);
-      latest_kept_[c.tag] = c;
-      latest_in_ring_[c.tag] = nullptr;
-    }
+    keep_latest_of(evicted);
     replay_floor_ = evicted.last_seq();
     ring_changes_ -= evicted.changes.size();
     ring_.pop_front();

@@ -180,6 +180,7 @@ class HubShard {
   std::vector<const Change*> latest_in_ring_;
   std::vector<Change> latest_kept_;
   const Change* latest(TagId id) const;
+  void keep_latest_of(const ChangeBatch& evicted);
   std::vector<std::string> names_;
   std::unordered_map<std::string, std::shared_ptr<Group>> groups_;
   std::array<std::vector<std::vector<Group*>>, kIntervalCount> groups_by_tag_;

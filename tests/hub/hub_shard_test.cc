@@ -199,6 +199,21 @@ TEST_F(ShardFixture, SnapshotHasTheLatestValueOfATagWhoseBatchLeftTheRing) {
   sink2.drain();
   EXPECT_EQ(sink2.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"b", 6}}));
   shard().unsubscribe(m2);
+
+  // A batch with more changes than there are tags (found through the view
+  // rather than the batch when it leaves the ring).
+  make(0ns, /*replay=*/4);
+  const std::vector<TaggedSample> many = {{a, Sample{kT0 + 1, 1, Quality::good}},
+                                          {b, Sample{kT0 + 2, 2, Quality::good}},
+                                          {a, Sample{kT0 + 3, 3, Quality::good}}};
+  live->apply(many);
+  push(b, 4, 10);
+  push(b, 5, 11);  // the batch of three leaves the ring
+  RecordingSink sink3;
+  Member* m3 = shard().subscribe(&sink3, spec());
+  sink3.drain();
+  EXPECT_EQ(sink3.values(), (std::vector<std::pair<std::string, double>>{{"a", 3}, {"b", 5}}));
+  shard().unsubscribe(m3);
 }
 
 }  // namespace
