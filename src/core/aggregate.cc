@@ -50,6 +50,25 @@ void Aggregate::merge(const Aggregate& o) {
   quality = combine(quality, o.quality);
 }
 
+std::size_t tiers_needing_a_new_bucket(const std::array<Aggregate, 4>& current, TimeNs ts) {
+  // Looked up once: interval_width() is a switch, and this is the ingest path.
+  static const std::array<std::uint64_t, 4> widths = [] {
+    std::array<std::uint64_t, 4> w{};
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::uint64_t>(interval_width(kAggregatedIntervals[i]));
+    return w;
+  }();
+  std::size_t tiers = 0;
+  while (tiers < current.size()) {
+    const Aggregate& a = current[tiers];
+    // Unsigned: ts - start cannot overflow once ts >= start.
+    if (a.count > 0 && ts >= a.start &&
+        static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(a.start) < widths[tiers])
+      break;
+    ++tiers;
+  }
+  return tiers;
+}
+
 Aggregate aggregate_of(const Sample& s, Interval interval) {
   Aggregate a;
   a.start = bucket_start(s.ts, interval);

@@ -1,6 +1,7 @@
 #pragma once
 // Per-bucket aggregate: avg, min, max, first, last, count and a bucket
 // quality. Pure value type; not thread safe.
+#include <array>
 #include <cstdint>
 
 #include "core/interval.h"
@@ -37,5 +38,13 @@ struct Aggregate {
 
 /// An aggregate that holds exactly one sample, in the bucket of `interval`.
 Aggregate aggregate_of(const Sample& s, Interval interval);
+
+/// For a sample at `ts`, newer than any before it, and a tag's current
+/// bucket of each aggregated interval (finest first): how many of the
+/// finest tiers need a new bucket for it; the coarser ones hold it already.
+/// Buckets nest (a second lies in one minute, a minute in one hour...), so
+/// once `ts` falls in a tier's current bucket it falls in every coarser
+/// tier's too: usually one range check and no division.
+std::size_t tiers_needing_a_new_bucket(const std::array<Aggregate, 4>& current, TimeNs ts);
 
 }  // namespace tagstream

@@ -65,15 +65,9 @@ ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<
     }
     live.has_sample = true;
     live.latest = ts.sample;
-    for (Interval iv : kAggregatedIntervals) {
-      Aggregate& bucket = live.buckets[aggregated_index(iv)];
-      const TimeNs start = bucket_start(ts.sample.ts, iv);
-      if (bucket.empty() || bucket.start != start) {
-        bucket = Aggregate{};
-        bucket.start = start;
-      }
-      bucket.add(ts.sample);
-    }
+    const std::size_t fresh = tiers_needing_a_new_bucket(live.buckets, ts.sample.ts);
+    for (std::size_t t = 0; t < fresh; ++t) live.buckets[t] = aggregate_of(ts.sample, kAggregatedIntervals[t]);
+    for (std::size_t t = fresh; t < live.buckets.size(); ++t) live.buckets[t].add(ts.sample);
     live.seq = ++last_seq_;
     ++live.updates;
     if (seqs) (*seqs)[i] = live.seq;

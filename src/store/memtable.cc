@@ -7,13 +7,6 @@ namespace tagstream {
 
 namespace {
 
-// Looked up once: interval_width() is a switch, and this is the ingest path.
-const std::array<TimeNs, kTierCount> kTierWidths = [] {
-  std::array<TimeNs, kTierCount> widths{};
-  for (std::size_t i = 0; i < kTierCount; ++i) widths[i] = interval_width(kAggregatedIntervals[i]);
-  return widths;
-}();
-
 template <class Item>
 std::vector<Item> between(const std::vector<Item>& items, TimeNs from, TimeNs to, std::size_t limit) {
   const auto lo = std::lower_bound(items.begin(), items.end(), from,
@@ -55,21 +48,13 @@ void MemTable::add_in_order(TagState& t, const StoredSample& s) {
   t.latest = p;
   t.max_ts = p.ts;
   ++unflushed_samples_;
-  // Buckets nest (a second lies in one minute, a minute in one hour...):
-  // once the sample falls in a tier's newest bucket, it falls in every
-  // coarser tier's too. Usually that is the first tier, with no division.
-  std::size_t same = 0;
-  while (same < kTierCount) {
-    const Aggregate& open = t.open[same];
-    if (open.count > 0 && p.ts >= open.start && p.ts - open.start < kTierWidths[same]) break;
-    ++same;
-  }
-  for (std::size_t i = 0; i < same; ++i) {
+  const std::size_t fresh = tiers_needing_a_new_bucket(t.open, p.ts);
+  for (std::size_t i = 0; i < fresh; ++i) {
     if (t.open_dirty[i]) t.buckets[i].push_back(t.open[i]);
     t.open[i] = aggregate_of(s.sample, kAggregatedIntervals[i]);
     t.open_dirty[i] = true;
   }
-  for (std::size_t i = same; i < kTierCount; ++i) {
+  for (std::size_t i = fresh; i < kTierCount; ++i) {
     t.open[i].add(s.sample);
     t.open_dirty[i] = true;
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -29,6 +30,28 @@ constexpr TimeNs kSomeInstant = 1'795'600'800'123 * kNanosPerMilli;
 Sample S(TimeNs ts, double v, Quality q = Quality::good) { return Sample{ts, v, q}; }
 
 // ---------------------------------------------------------------- Interval
+
+// The nesting shortcut agrees with bucket_start() in every tier, including
+// the first sample (no buckets yet) and a jump across a day.
+TEST(Aggregate, TiersNeedingANewBucketAgreesWithBucketStart) {
+  std::mt19937_64 rng(7);
+  std::array<Aggregate, 4> current{};
+  TimeNs ts = 1'795'651'200LL * kNanosPerSecond - 3 * kNanosPerSecond;  // 3 s before midnight
+  EXPECT_EQ(tiers_needing_a_new_bucket(current, ts), 4u) << "no bucket yet";
+  const std::array<TimeNs, 6> steps = {0, 1, kNanosPerSecond / 3, kNanosPerSecond, 61 * kNanosPerSecond,
+                                       86'400 * kNanosPerSecond};
+  for (int i = 0; i < 20'000; ++i) {
+    // Worked out the long way: which tiers' current buckets miss ts.
+    std::size_t missing = 0;
+    for (std::size_t t = 0; t < 4; ++t)
+      if (current[t].count == 0 || current[t].start != bucket_start(ts, kAggregatedIntervals[t])) missing = t + 1;
+    ASSERT_EQ(tiers_needing_a_new_bucket(current, ts), missing) << "sample " << i;
+    const Sample s{ts, 1.0, Quality::good};
+    for (std::size_t t = 0; t < missing; ++t) current[t] = aggregate_of(s, kAggregatedIntervals[t]);
+    for (std::size_t t = missing; t < 4; ++t) current[t].add(s);
+    ts += steps[rng() % steps.size()];
+  }
+}
 
 TEST(Interval, WidthOfEachInterval) {
   EXPECT_EQ(interval_width(Interval::raw), 0);
