@@ -1,8 +1,11 @@
 #pragma once
 // Compact binary encodings of the SQLite store's blobs: a block of one tag's
 // raw points or of one tier's buckets (sorted by time), and a journal record
-// of one committed batch. Timestamps and ids are delta-varints, values are
-// kept bit-exact. Decoders throw std::runtime_error on a damaged blob.
+// of one committed batch. Encoders write version 2 (timestamps and ids as
+// delta-of-delta or delta varints, decimal values as scaled integers, small
+// fields packed into flag bits; see block_codec.cc); decoders read it and
+// version 1, which databases written before it hold. Values are kept
+// bit-exact. Decoders throw std::runtime_error on a damaged blob.
 #include <cstdint>
 #include <span>
 #include <string>
