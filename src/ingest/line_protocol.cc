@@ -137,6 +137,17 @@ std::string quoted(std::string_view s) {
 /// characters outside [A-Za-z0-9_.:-] become `_` (one per UTF-8 character),
 /// dots separate segments, empty segments are dropped.
 void append_segment(std::string& out, std::string_view seg) {
+  // The usual segment is name characters only: appended in one piece
+  // rather than a character at a time.
+  std::size_t plain = 0;
+  while (plain < seg.size() && seg[plain] != '.' && (kClass[static_cast<unsigned char>(seg[plain])] & kNameChar))
+    ++plain;
+  if (plain == seg.size()) {
+    if (seg.empty()) return;
+    if (!out.empty()) out += '.';
+    out.append(seg);
+    return;
+  }
   bool pending_dot = !out.empty();
   unsigned char prev = 0;
   for (const char ch : seg) {
