@@ -544,8 +544,8 @@ class SqliteStore::Writer {
   }
 
   /// A flush runs in steps of a few tags, one after each commit (see
-  /// maintain()), so commits do not wait for a whole flush (a flush of 500k samples over 1,000 tags takes
-  /// a few hundred ms). The journal records that were applied when it
+  /// maintain()), so commits do not wait for a whole flush (a flush of 500k
+  /// samples over 1,000 tags takes a few hundred ms). The journal records that were applied when it
   /// started are deleted with its last step. If the process dies between
   /// steps, replaying them again is harmless: a replayed sample replaces
   /// itself.
