@@ -20,10 +20,14 @@ TagId TagRegistry::upsert(const TagInfo& info, bool update) {
     }
     return it->second;
   }
+  return create_locked(info);
+}
+
+TagId TagRegistry::create_locked(TagInfo info) {
   const auto id = static_cast<TagId>(tags_.size());
-  tags_.push_back(info);
   by_name_.emplace(info.name, id);
-  if (observer_) observer_(id, info);
+  tags_.push_back(std::move(info));
+  if (observer_) observer_(id, tags_.back());
   return id;
 }
 
@@ -59,13 +63,9 @@ std::vector<TagId> TagRegistry::ensure_all(std::span<const TagHint> hints) {
 
 TagId TagRegistry::ensure_locked(const TagHint& hint) {
   auto it = by_name_.find(hint.name);
-  if (it == by_name_.end()) {
-    const auto id = static_cast<TagId>(tags_.size());
-    tags_.push_back(TagInfo{std::string(hint.name), std::string(hint.unit), std::string(hint.description), hint.type});
-    by_name_.emplace(std::string(hint.name), id);
-    if (observer_) observer_(id, tags_.back());
-    return id;
-  }
+  if (it == by_name_.end())
+    return create_locked(
+        TagInfo{std::string(hint.name), std::string(hint.unit), std::string(hint.description), hint.type});
   TagInfo& known = tags_[it->second];
   if (differs(known, hint)) {
     if (!hint.unit.empty()) known.unit = hint.unit;

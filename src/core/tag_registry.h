@@ -61,6 +61,7 @@ class TagRegistry {
   };
   /// Under the exclusive lock.
   TagId ensure_locked(const TagHint& hint);
+  TagId create_locked(TagInfo info);
   static bool differs(const TagInfo& known, const TagHint& hint);
 
   mutable std::shared_mutex mutex_;
