@@ -2,7 +2,6 @@
 // 4 KiB (the benchmark measures ~1.7 KB of PSS). A stream that kept its
 // HTTP session's coroutine frames and Beast stream cost ~8 KB.
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,12 +15,6 @@
 
 namespace tagstream::test {
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
 
 /// Opens a stream on a bare socket (no heap on this side) and waits for its
 /// `connected` event. Returns the fd, or -1.
@@ -80,13 +73,13 @@ TEST(StreamMemory, AnIdleStreamCostsTheServerUnder4KiBOfHeap) {
   }
   std::vector<int> fds;
   fds.reserve(kStreams);
-  const std::size_t before = mallinfo2().uordblks;
+  const std::size_t before = heap_in_use_bytes();
   for (int i = 0; i < kStreams; ++i) {
     const int fd = open_stream(server.port(), tags[static_cast<std::size_t>(i)]);
     ASSERT_GE(fd, 0) << "stream " << i;
     fds.push_back(fd);
   }
-  const std::size_t after = mallinfo2().uordblks;
+  const std::size_t after = heap_in_use_bytes();
   const double per_stream = (static_cast<double>(after) - static_cast<double>(before)) / kStreams;
   for (int fd : fds) ::close(fd);
   RecordProperty("heap_bytes_per_idle_stream", static_cast<int>(per_stream));

@@ -4,7 +4,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -408,11 +410,10 @@ int Child::wait_exit(std::chrono::milliseconds timeout) {
   return -1;
 }
 
-std::size_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+std::size_t heap_in_use_bytes() {
+  const struct mallinfo2 m = ::mallinfo2();
+  const auto sqlite = static_cast<std::size_t>(sqlite3_memory_used());
+  return m.uordblks + m.hblkhd - std::min(m.uordblks + m.hblkhd, sqlite);
 }
 
 }  // namespace tagstream::test

@@ -159,7 +159,18 @@ struct Child {
   void pump(int wait_ms);
 };
 
-/// Resident set size of this process, in bytes.
-std::size_t resident_bytes();
+/// Whether malloc is replaced by a sanitizer's (mallinfo2 then sees nothing).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
+/// Bytes of this process's heap in use (every malloc arena, and large blocks
+/// mapped on their own), less SQLite's (its page caches fill up to their
+/// configured size as the database grows, whatever the streams do). Unlike
+/// the resident set size it does not move with how malloc keeps freed
+/// memory, so a growth bound on it holds.
+std::size_t heap_in_use_bytes();
 
 }  // namespace tagstream::test
