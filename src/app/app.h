@@ -52,6 +52,7 @@ class App {
   LiveState& live() { return live_; }
   Ingestor& ingestor() { return *ingestor_; }
   StoreWriter& writer() { return *writer_; }
+  Hub& hub() { return *hub_; }
   ServerStats& stats() { return server_->stats; }
   const ServerConfig& config() const { return server_->config; }
 

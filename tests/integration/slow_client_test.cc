@@ -68,8 +68,10 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
     peak_queued = std::max(peak_queued, server.app().stats().queued_bytes.load());
   }
   reader.join();
-  // What the store has yet to write is not the stream's: let it drain.
+  // What the store has yet to write, and batches a shard has yet to take
+  // in, are not the stream's: let them drain.
   for (int i = 0; i < 2000 && server.app().writer().pending_samples() > 0; ++i) std::this_thread::sleep_for(10ms);
+  server.wait_for_hub();
   const std::size_t heap_after = heap_in_use_bytes();
 
   EXPECT_TRUE(saw_final) << "the reading client must get the latest values";

@@ -1,5 +1,6 @@
 #include "support.h"
 
+#include "hub/hub.h"
 #include "ingest/ingestor.h"
 
 #include <arpa/inet.h>
@@ -16,10 +17,12 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <stdexcept>
 
 extern char** environ;
@@ -89,6 +92,17 @@ void TestServer::push_many(const std::vector<std::pair<std::string, double>>& va
   std::vector<TaggedSample> batch;
   for (const auto& [name, v] : values) batch.push_back({tag(name), Sample{ts, v, Quality::good}});
   if (!app_->ingestor().ingest(batch, nullptr).queued) throw std::runtime_error("store queue full");
+}
+
+void TestServer::wait_for_hub() {
+  // A shard's io_context runs what this thread posts in order: the marker
+  // runs after every inbox drain the pushes posted.
+  for (std::size_t i = 0; i < app_->hub().size(); ++i) {
+    std::promise<void> reached;
+    boost::asio::post(app_->hub().shard(i).io(), [&reached] { reached.set_value(); });
+    if (reached.get_future().wait_for(30s) != std::future_status::ready)
+      throw std::runtime_error("a hub shard did not catch up");
+  }
 }
 
 namespace {

@@ -42,6 +42,8 @@ class TestServer {
   /// (without waiting for the commit).
   void push(const std::string& name, double value, TimeNs ts, Quality q = Quality::good);
   void push_many(const std::vector<std::pair<std::string, double>>& values, TimeNs ts);
+  /// Waits until every hub shard has taken in what this thread pushed.
+  void wait_for_hub();
 
   void stop();
 
