@@ -1,6 +1,8 @@
 #include "store/memtable.h"
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <mutex>
 
 namespace tagstream {
@@ -44,13 +46,13 @@ void MemTable::init_tag(TagId tag, std::optional<RawPoint> latest, const std::ar
 
 void MemTable::add_in_order(TagState& t, const StoredSample& s) {
   const RawPoint p{s.sample.ts, s.sample.value, s.sample.quality, s.seq};
-  t.raw.push_back(p);
-  t.latest = p;
-  t.max_ts = p.ts;
-  ++unflushed_samples_;
   const std::size_t fresh = tiers_needing_a_new_bucket(t.open, p.ts);
   for (std::size_t i = 0; i < fresh; ++i) {
-    if (t.open_dirty[i]) t.buckets[i].push_back(t.open[i]);
+    // A second that got only the previous sample keeps no bucket: that
+    // sample, in raw, stands for it. At one sample per tag per second
+    // (the usual plant rate) this halves what the overlay writes.
+    const bool lone = i == 0 && t.open[0].count == 1 && !t.raw.empty() && t.raw.back().ts == t.open[0].first_ts;
+    if (t.open_dirty[i] && !lone) t.buckets[i].push_back(t.open[i]);
     t.open[i] = aggregate_of(s.sample, kAggregatedIntervals[i]);
     t.open_dirty[i] = true;
   }
@@ -58,6 +60,10 @@ void MemTable::add_in_order(TagState& t, const StoredSample& s) {
     t.open[i].add(s.sample);
     t.open_dirty[i] = true;
   }
+  t.raw.push_back(p);
+  t.latest = p;
+  t.max_ts = p.ts;
+  ++unflushed_samples_;
 }
 
 bool MemTable::add_late(TagState& t, const StoredSample& s) {
@@ -67,8 +73,10 @@ bool MemTable::add_late(TagState& t, const StoredSample& s) {
   if (raw_at != t.raw.end() && raw_at->ts == ts) return false;  // replaces a sample: its buckets are rebuilt
   // Each tier's bucket is either here, or newer than anything flushed (so
   // empty until now), or partly in the blocks (then the caller reads them).
+  // A second may be here as the one raw sample standing for it.
   std::array<Aggregate*, kTierCount> found{};
   std::array<std::vector<Aggregate>::iterator, kTierCount> insert_at{};
+  std::optional<RawPoint> lone;
   for (std::size_t i = 0; i < kTierCount; ++i) {
     const TimeNs start = bucket_start(ts, kAggregatedIntervals[i]);
     if (t.open[i].count > 0 && t.open[i].start == start) {
@@ -77,22 +85,60 @@ bool MemTable::add_late(TagState& t, const StoredSample& s) {
     }
     auto& v = t.buckets[i];
     auto it = std::lower_bound(v.begin(), v.end(), start, [](const Aggregate& b, TimeNs x) { return b.start < x; });
-    if (it != v.end() && it->start == start)
-      found[i] = &*it;
-    else if (start <= t.flushed_max_ts)
-      return false;
     insert_at[i] = it;
+    if (it != v.end() && it->start == start) {
+      found[i] = &*it;
+      continue;
+    }
+    if (i == 0) {
+      if (raw_at != t.raw.end() && raw_at->ts - start < interval_width(Interval::second))
+        lone = *raw_at;
+      else if (raw_at != t.raw.begin() && std::prev(raw_at)->ts >= start)
+        lone = *std::prev(raw_at);
+      if (lone) continue;
+    }
+    if (start <= t.flushed_max_ts) return false;
   }
   t.raw.insert(raw_at, RawPoint{ts, s.sample.value, s.sample.quality, s.seq});
   ++unflushed_samples_;
   for (std::size_t i = 0; i < kTierCount; ++i) {
     if (found[i] == &t.open[i]) t.open_dirty[i] = true;
-    if (found[i])
+    if (found[i]) {
       found[i]->add(s.sample);
-    else
+    } else if (i == 0) {
+      // Two samples in a second that had one: it needs its bucket now.
+      // (A second with none gets this one standing for it.)
+      if (!lone) continue;
+      Aggregate a = aggregate_of(lone->sample(), Interval::second);
+      a.add(s.sample);
+      t.buckets[0].insert(insert_at[0], a);
+    } else {
       t.buckets[i].insert(insert_at[i], aggregate_of(s.sample, kAggregatedIntervals[i]));
+    }
   }
   return true;
+}
+
+std::vector<Aggregate> MemTable::seconds_between(const TagState& t, TimeNs from, TimeNs to, std::size_t limit) {
+  std::vector<Aggregate> kept = between(t.buckets[0], from, to, SIZE_MAX);
+  if (t.open_dirty[0] && t.open[0].start >= from && t.open[0].start <= to) kept.push_back(t.open[0]);
+  std::vector<Aggregate> out;
+  auto next_kept = kept.begin();
+  auto r = std::lower_bound(t.raw.begin(), t.raw.end(), from, [](const RawPoint& p, TimeNs v) { return p.ts < v; });
+  for (; r != t.raw.end() && out.size() < limit; ++r) {
+    const TimeNs start = bucket_start(r->ts, Interval::second);
+    if (start < from) continue;
+    if (start > to) break;
+    while (next_kept != kept.end() && next_kept->start < start && out.size() < limit) out.push_back(*next_kept++);
+    if (next_kept != kept.end() && next_kept->start == start) continue;  // the sample is in that bucket
+    if (out.size() == limit) break;
+    if (!out.empty() && out.back().start == start)
+      out.back().add(r->sample());  // not expected: a second with two samples keeps its bucket
+    else
+      out.push_back(aggregate_of(r->sample(), Interval::second));
+  }
+  while (next_kept != kept.end() && out.size() < limit) out.push_back(*next_kept++);
+  return out;
 }
 
 std::vector<StoredSample> MemTable::apply_in_order(std::span<const StoredSample> samples) {
@@ -170,6 +216,7 @@ std::vector<Aggregate> MemTable::buckets_between(std::size_t tier, TagId tag, Ti
   std::shared_lock lock(mutex_);
   if (tag >= tags_.size()) return {};
   const TagState& t = tags_[tag];
+  if (tier == 0) return seconds_between(t, from, to, limit);
   std::vector<Aggregate> out = between(t.buckets[tier], from, to, limit);
   const Aggregate& open = t.open[tier];
   if (out.size() < limit && t.open_dirty[tier] && open.start >= from && open.start <= to) out.push_back(open);
@@ -187,6 +234,7 @@ std::vector<StoredSample> MemTable::changes_between(Seq after, Seq upto) const {
 
 std::vector<Aggregate> MemTable::dirty_buckets(std::size_t tier, TagId tag) const {
   const TagState& t = tags_[tag];
+  if (tier == 0) return seconds_between(t, std::numeric_limits<TimeNs>::min(), std::numeric_limits<TimeNs>::max(), SIZE_MAX);
   std::vector<Aggregate> out = t.buckets[tier];
   if (t.open_dirty[tier]) out.push_back(t.open[tier]);
   return out;

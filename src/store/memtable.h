@@ -33,6 +33,8 @@ class MemTable {
     std::vector<RawPoint> raw;       // unflushed, sorted by ts, unique ts
     // Per tier: the newest bucket (count 0: none yet) and whether it
     // changed since the last flush; older unflushed buckets sorted by start.
+    // A second that holds just one sample, itself in `raw`, has no entry
+    // in buckets[0]: that sample is its bucket (see seconds_between).
     std::array<Aggregate, kTierCount> open{};
     std::array<bool, kTierCount> open_dirty{};
     std::array<std::vector<Aggregate>, kTierCount> buckets;
@@ -84,6 +86,9 @@ class MemTable {
   TagState& at(TagId tag);
   void add_in_order(TagState& t, const StoredSample& s);
   bool add_late(TagState& t, const StoredSample& s);
+  /// The unflushed second buckets of a tag with start in [from, to]: the
+  /// ones kept, the open one, and those standing for a lone raw sample.
+  static std::vector<Aggregate> seconds_between(const TagState& t, TimeNs from, TimeNs to, std::size_t limit);
 
   mutable std::shared_mutex mutex_;
   std::vector<TagState> tags_;

@@ -447,17 +447,21 @@ class SqliteStore::Writer {
     if (late.empty()) return;
     std::set<std::pair<TagId, TimeNs>> level;  // buckets of the tier being rebuilt
     for (const StoredSample& s : late) {
-      const bool replaces = raw_exists(s.tag, s.sample.ts);
-      mem_.put_raw(s.tag, RawPoint{s.sample.ts, s.sample.value, s.sample.quality, s.seq});
-      if (replaces) {
+      const RawPoint point{s.sample.ts, s.sample.value, s.sample.quality, s.seq};
+      if (raw_exists(s.tag, s.sample.ts)) {
+        mem_.put_raw(s.tag, point);
         level.insert({s.tag, bucket_start(s.sample.ts, Interval::second)});
         continue;
       }
+      // The buckets as they stand are read before the point is put: once
+      // in the overlay, a sample alone in its second reads as its bucket.
+      std::array<Aggregate, kTierCount> buckets;
       for (std::size_t i = 0; i < kTierCount; ++i) {
-        Aggregate a = current_bucket(i, s.tag, bucket_start(s.sample.ts, kAggregatedIntervals[i]));
-        a.add(s.sample);
-        mem_.put_bucket(i, s.tag, a);
+        buckets[i] = current_bucket(i, s.tag, bucket_start(s.sample.ts, kAggregatedIntervals[i]));
+        buckets[i].add(s.sample);
       }
+      mem_.put_raw(s.tag, point);
+      for (std::size_t i = 0; i < kTierCount; ++i) mem_.put_bucket(i, s.tag, buckets[i]);
     }
     for (std::size_t i = 0; i < kTierCount && !level.empty(); ++i) {
       const Interval interval = kAggregatedIntervals[i];
@@ -570,7 +574,7 @@ class SqliteStore::Writer {
         const MemTable::TagState& t = *mem_.state(tag);
         if (!t.raw.empty()) merge_into_blocks(kRawTable, tag, t.raw);
         for (std::size_t i = 0; i < kTierCount; ++i)
-          if (t.open_dirty[i] || !t.buckets[i].empty()) merge_into_blocks(i + 1, tag, mem_.dirty_buckets(i, tag));
+          merge_into_blocks(i + 1, tag, mem_.dirty_buckets(i, tag));
       }
       if (last) delete_journal_->bind(1, progress_.journal_upto).run();
       exec(db_, "COMMIT");

@@ -399,6 +399,63 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites
   }
 }
 
+// The usual plant shape: one sample per tag per second, in requests that
+// several writers race to commit (so some arrive after newer ones), plus
+// samples that join a second already holding one, and replacements of a
+// second's only sample. The store keeps no bucket for a second whose only
+// sample is unflushed; every tier must still match the brute force.
+TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWriters) {
+  auto store = open();
+  std::mt19937_64 rng(20261127);
+  constexpr TagId kTags = 5;
+  constexpr int kSeconds = 2 * 3600;
+  constexpr int kRoundsPerRequest = 7;
+  const TimeNs start = kMidnight - kHour;
+  std::uniform_int_distribution<int> pct(0, 99);
+  std::uniform_real_distribution<double> value(-1000.0, 1000.0);
+
+  std::vector<WriteBatch> requests;
+  Seq seq = 0;
+  for (int round = 0; round < kSeconds; round += kRoundsPerRequest) {
+    WriteBatch b;
+    for (int r = round; r < std::min(kSeconds, round + kRoundsPerRequest); ++r)
+      for (TagId tag = 0; tag < kTags; ++tag) {
+        const TimeNs ts = start + r * kSec;
+        b.samples.push_back(ss(tag, ts, value(rng)));
+        const int p = pct(rng);
+        if (p < 3) b.samples.push_back(ss(tag, ts + 300 * kMs, value(rng), Quality::uncertain));  // joins its second
+        if (p >= 97) b.samples.push_back(ss(tag, ts, value(rng), Quality::bad));  // replaces it
+      }
+    requests.push_back(std::move(b));
+  }
+  // Racing writers: a request is often committed after the one behind it;
+  // now and then one arrives far behind, or re-sends an old second.
+  for (std::size_t i = 1; i < requests.size(); ++i)
+    if (pct(rng) < 30) std::swap(requests[i - 1], requests[i]);
+  for (std::size_t i = 0; i + 20 < requests.size(); i += 50) std::rotate(&requests[i], &requests[i + 1], &requests[i + 20]);
+  for (std::size_t i = 40; i < requests.size(); i += 37) {
+    const TimeNs old = start + static_cast<TimeNs>(pct(rng)) * kSec;
+    requests[i].samples.push_back(ss(static_cast<TagId>(i % kTags), old + 500 * kMs, value(rng)));
+    requests[i].samples.push_back(ss(static_cast<TagId>((i + 1) % kTags), old, value(rng)));
+  }
+  for (TagId t = 0; t < kTags; ++t) requests.front().tags.push_back(tag_record(t, "plant.tag" + std::to_string(t)));
+
+  SampleMap samples;
+  const TimeNs from = start - kDay;
+  const TimeNs to = start + kDay;
+  for (std::size_t b = 0; b < requests.size(); ++b) {
+    for (StoredSample& s : requests[b].samples) s.seq = ++seq;
+    requests[b].last_seq = seq;
+    commit(*store, requests[b]);
+    for (const StoredSample& s : requests[b].samples) samples.insert_or_assign({s.tag, s.sample.ts}, s.sample);
+    if (b == requests.size() / 2) {
+      verify_against_brute_force(*store, samples, kTags, from, to, false, rng, "after request " + std::to_string(b));
+      if (HasFailure()) return;
+    }
+  }
+  verify_against_brute_force(*store, samples, kTags, from, to, true, rng, "at the end");
+}
+
 // A second sample at the same tag and timestamp replaces the first: raw
 // history and every tier reflect only the new value, including min/max that
 // the old value set and a bad quality that is gone.
