@@ -1,9 +1,13 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <condition_variable>
 #include <thread>
 #include <atomic>
@@ -106,23 +110,6 @@ class Statement {
 struct ResetOnExit {
   Statement& s;
   ~ResetOnExit() { s.reset(); }
-};
-
-/// Commits without fsync for one scope, on a connection that otherwise
-/// syncs every commit.
-class SynchronousNormal {
- public:
-  SynchronousNormal(sqlite3* db, bool synchronous_full) : db_(synchronous_full ? db : nullptr) {
-    if (db_) exec(db_, "PRAGMA synchronous=NORMAL");
-  }
-  ~SynchronousNormal() {
-    if (db_) sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
-  }
-  SynchronousNormal(const SynchronousNormal&) = delete;
-  SynchronousNormal& operator=(const SynchronousNormal&) = delete;
-
- private:
-  sqlite3* db_;
 };
 
 sqlite3* open_db(const std::string& path, bool read_only) {
@@ -318,7 +305,10 @@ class SqliteStore::Writer {
  public:
   Writer(const SqliteOptions& options, MemTable& mem) : options_(options), mem_(mem), db_(open_db(options.path, false)) {
     exec(db_, "PRAGMA journal_mode=WAL");
-    exec(db_, options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    // Commits do not fsync: with synchronous_full, SqliteStore::sync() does,
+    // on a thread of its own (see Store::defers_sync). The WAL keeps
+    // commits in order, so a sync makes every commit before it durable.
+    exec(db_, "PRAGMA synchronous=NORMAL");
     exec(db_, "PRAGMA temp_store=MEMORY");
     exec(db_, "PRAGMA cache_size=-65536");  // 64 MiB
     create_schema();
@@ -563,11 +553,10 @@ class SqliteStore::Writer {
     const std::size_t count = mem_.tag_count();
     const TagId end = static_cast<TagId>(std::min<std::size_t>(count, first + std::min(max_tags, count)));
     const bool last = end >= count;
-    // A step needs no fsync of its own: everything it writes is also in the
-    // journal until the last step deletes those records, and the WAL keeps
-    // commits in order, so the next synced commit makes it durable, and a
-    // step lost to a power cut is replayed from the journal.
-    SynchronousNormal unsynced(db_, options_.synchronous_full);
+    // A step needs no sync of its own: everything it writes is also in the
+    // journal until the last step deletes those records, so the next sync
+    // makes it durable, and a step lost to a power cut is replayed from the
+    // journal.
     exec(db_, "BEGIN IMMEDIATE");
     try {
       for (TagId tag = first; tag < end; ++tag) {
@@ -905,6 +894,18 @@ SqliteStore::SqliteStore(SqliteOptions options) : options_(std::move(options)), 
   writer_->checkpoint_with(checkpointer_.get());
 }
 
+bool SqliteStore::defers_sync() const { return options_.synchronous_full; }
+
+void SqliteStore::sync() {
+  // fsync applies to the file, whichever descriptor asks: this one is ours,
+  // so syncing never touches the writer connection's state.
+  if (wal_fd_ < 0) {
+    wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDWR | O_CLOEXEC);
+    if (wal_fd_ < 0) throw std::runtime_error("store: cannot open the WAL to sync it: " + std::string(std::strerror(errno)));
+  }
+  if (::fdatasync(wal_fd_) != 0) throw std::runtime_error("store: fsync of the WAL failed: " + std::string(std::strerror(errno)));
+}
+
 SqliteStore::~SqliteStore() {
   // Folding the journal now makes the next start-up quick; what is left
   // unflushed is still in the journal.
@@ -917,6 +918,7 @@ SqliteStore::~SqliteStore() {
   readers_.clear();
   writer_.reset();
   checkpointer_.reset();
+  if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
 SqliteStore::Reader& SqliteStore::reader() {

@@ -27,7 +27,9 @@ namespace tagstream {
 
 struct SqliteOptions {
   std::string path;          // the database file
-  bool synchronous_full = true;  // fsync on every commit (power-loss safe); NORMAL is process-crash safe
+  // Every commit durable before it is acknowledged, even across a power
+  // loss (an fsync per group of commits); false is process-crash safe only.
+  bool synchronous_full = true;
   // Flush the overlay into blocks once it holds this many samples, or when
   // something is unflushed this long after the last flush (checked at each
   // commit). The count bounds the overlay's memory and the journal replayed
@@ -56,6 +58,8 @@ class SqliteStore : public Store {
   std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override;
   Seq retained_after() override;
   void maintain() override;
+  bool defers_sync() const override;
+  void sync() override;
 
   /// Folds everything committed into the blocks now (normally done as
   /// writes go by and on close).
@@ -75,6 +79,7 @@ class SqliteStore : public Store {
   std::atomic<Seq> retained_after_{0};
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Reader>> readers_;
+  int wal_fd_ = -1;  // the WAL file, opened by the first sync()
 };
 
 }  // namespace tagstream

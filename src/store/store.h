@@ -82,6 +82,16 @@ class Store {
   /// tier they touch. Throws std::runtime_error when the commit fails.
   virtual void write(const WriteBatch& batch) = 0;
 
+  /// Whether write() leaves making its commit durable to sync(). The writer
+  /// then answers a commit's requests only after a sync() that began once
+  /// write() had returned, and commits the next batch meanwhile: the fsync
+  /// no longer holds up the commits behind it.
+  virtual bool defers_sync() const { return false; }
+  /// Makes every commit that write() has returned durable. Called on a
+  /// thread of its own, concurrently with write() and maintain(). Throws
+  /// std::runtime_error when it fails.
+  virtual void sync() {}
+
   /// A bounded step of deferred work (folding written samples into their
   /// long-term form), called by the writer between commits once their
   /// writers have been answered.

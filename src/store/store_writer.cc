@@ -11,6 +11,7 @@ StoreWriter::StoreWriter(Store& store, StoreWriterOptions options) : store_(stor
 StoreWriter::~StoreWriter() { stop(); }
 
 void StoreWriter::start() {
+  if (store_.defers_sync() && !syncer_.joinable()) syncer_ = std::thread([this] { run_syncer(); });
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
 }
 
@@ -21,6 +22,13 @@ void StoreWriter::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The writer has handed over its last commit: sync and report it.
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_stopping_ = true;
+  }
+  sync_wake_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 bool StoreWriter::submit(std::vector<StoredSample> samples, Done done) {
@@ -98,6 +106,7 @@ void StoreWriter::run() {
 
     if (!batch.tags.empty() || !batch.samples.empty()) {
       for (const StoredSample& s : batch.samples) batch.last_seq = std::max(batch.last_seq, s.seq);
+      Commit commit{std::move(done), batch.samples.size(), batch.last_seq};
       std::string error;
       last_commit = Clock::now();
       try {
@@ -106,13 +115,15 @@ void StoreWriter::run() {
         error = e.what();
         log(LogLevel::error, "store commit of {} samples failed: {}", batch.samples.size(), error);
       }
-      if (error.empty()) {
-        std::lock_guard lock(mutex_);
-        committed_samples_ += batch.samples.size();
-        if (batch.last_seq > committed_seq_.load()) committed_seq_.store(batch.last_seq);
+      if (error.empty() && syncer_.joinable()) {
+        {
+          std::lock_guard lock(sync_mutex_);
+          unsynced_.push_back(std::move(commit));
+        }
+        sync_wake_.notify_one();
+      } else {
+        finish(commit, error);
       }
-      for (Done& d : done)
-        if (d) d(error);
       try {
         store_.maintain();
       } catch (const std::exception& e) {
@@ -132,6 +143,40 @@ void StoreWriter::run() {
     }
     if (stop) return;
   }
+}
+
+void StoreWriter::run_syncer() {
+  name_this_thread("ts-sync");
+  std::vector<Commit> commits;
+  while (true) {
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_wake_.wait(lock, [this] { return sync_stopping_ || !unsynced_.empty(); });
+      if (unsynced_.empty()) return;  // stopping, and everything reported
+      commits.assign(std::make_move_iterator(unsynced_.begin()), std::make_move_iterator(unsynced_.end()));
+      unsynced_.clear();
+    }
+    // One fsync for every commit made while the previous one ran.
+    std::string error;
+    try {
+      store_.sync();
+    } catch (const std::exception& e) {
+      error = e.what();
+      log(LogLevel::error, "store sync failed: {}", error);
+    }
+    for (Commit& c : commits) finish(c, error);
+    commits.clear();
+  }
+}
+
+void StoreWriter::finish(Commit& commit, const std::string& error) {
+  if (error.empty()) {
+    std::lock_guard lock(mutex_);
+    committed_samples_ += commit.samples;
+    if (commit.last_seq > committed_seq_.load()) committed_seq_.store(commit.last_seq);
+  }
+  for (Done& d : commit.done)
+    if (d) d(error);
 }
 
 }  // namespace tagstream

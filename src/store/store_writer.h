@@ -1,8 +1,11 @@
 #pragma once
 // The store's writer thread: queues writes from any thread and commits them
 // in batched transactions (everything queued while the previous commit ran,
-// or within the commit interval, goes into the next one), then reports each request's outcome. Enforces
-// retention between commits. Thread safe.
+// or within the commit interval, goes into the next one), then reports each
+// request's outcome. Enforces retention between commits. For a store that
+// defers its fsync (Store::defers_sync), a second thread makes commits
+// durable and reports them, while the writer goes on with the next commit.
+// Thread safe.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,8 +40,8 @@ struct StoreWriterOptions {
 
 class StoreWriter {
  public:
-  /// Called on the writer thread once the request is committed (empty
-  /// error) or has failed.
+  /// Called on one of the writer's threads once the request is committed
+  /// and durable (empty error) or has failed.
   using Done = std::function<void(const std::string& error)>;
 
   StoreWriter(Store& store, StoreWriterOptions options);
@@ -66,7 +69,16 @@ class StoreWriter {
     std::vector<StoredSample> samples;
     Done done;
   };
+  /// A commit whose requests wait for it to become durable.
+  struct Commit {
+    std::vector<Done> done;
+    std::size_t samples = 0;
+    Seq last_seq = 0;
+  };
   void run();
+  void run_syncer();
+  /// Reports a commit's outcome to its requests.
+  void finish(Commit& commit, const std::string& error);
   /// Whether this many queued samples go into a commit without waiting out
   /// the commit interval.
   bool commit_at_once(std::size_t pending) const {
@@ -84,6 +96,12 @@ class StoreWriter {
   std::atomic<Seq> committed_seq_{0};
   bool stopping_ = false;
   std::thread thread_;
+
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  std::deque<Commit> unsynced_;
+  bool sync_stopping_ = false;
+  std::thread syncer_;
 };
 
 }  // namespace tagstream

@@ -141,6 +141,16 @@ class GatedStore : public Store {
     return inner_.read_bucket(tag, interval, start);
   }
   Seq retained_after() override { return inner_.retained_after(); }
+  bool defers_sync() const override { return inner_.defers_sync(); }
+  void sync() override {
+    {
+      std::unique_lock lock(mutex_);
+      ++syncing_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return sync_open_; });
+    }
+    inner_.sync();
+  }
 
   void close_gate() {
     std::lock_guard lock(mutex_);
@@ -165,6 +175,18 @@ class GatedStore : public Store {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, 20s, [&] { return maintaining_ >= n; });
   }
+  void hold_sync(bool hold) {
+    {
+      std::lock_guard lock(mutex_);
+      sync_open_ = !hold;
+    }
+    cv_.notify_all();
+  }
+  /// Waits until `n` syncs have started.
+  bool wait_syncing(int n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, 20s, [&] { return syncing_ >= n; });
+  }
   /// Waits until `n` writes have started.
   bool wait_entered(int n) {
     std::unique_lock lock(mutex_);
@@ -183,6 +205,8 @@ class GatedStore : public Store {
   int entered_ = 0;
   bool maintenance_open_ = true;
   int maintaining_ = 0;
+  bool sync_open_ = true;
+  int syncing_ = 0;
   std::vector<std::size_t> sizes_;
   std::size_t tags_ = 0;
 };
@@ -220,6 +244,7 @@ struct OpenOnExit {
   ~OpenOnExit() {
     gated.open_gate();
     gated.hold_maintenance(false);
+    gated.hold_sync(false);
   }
 };
 
@@ -284,6 +309,33 @@ TEST_F(StoreWriterTest, DoneDoesNotWaitForTheStoresMaintenance) {
   EXPECT_EQ(log.calls(), (std::map<std::size_t, std::vector<std::string>>{{0, {""}}, {1, {""}}}));
   writer.stop();
   EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 5u);
+}
+
+// A store that syncs on its own thread (SQLite with synchronous_full): a
+// request is answered only once a sync after its commit returned, and the
+// next commit goes ahead while that sync runs.
+TEST_F(StoreWriterTest, AnswersWaitForTheSyncButTheNextCommitDoesNot) {
+  SqliteStore durable(SqliteOptions{(dir_.path() / "durable.db").string(), true});
+  ASSERT_TRUE(durable.defers_sync());
+  GatedStore gated(durable);
+  OpenOnExit release{gated};
+  gated.hold_sync(true);
+  StoreWriter writer(gated, {});
+  writer.start();
+  DoneLog log;
+  ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
+  ASSERT_TRUE(gated.wait_syncing(1));
+  ASSERT_TRUE(writer.submit(batch(2), log.make(1)));
+  for (int i = 0; i < 2000 && gated.sizes().size() < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(gated.sizes().size(), 2u) << "the second commit waited for the first one's sync";
+  EXPECT_TRUE(log.calls().empty()) << "answered before the commit was synced";
+  EXPECT_EQ(writer.committed_samples(), 0u);
+  gated.hold_sync(false);
+  ASSERT_TRUE(log.wait_for(2));
+  EXPECT_EQ(log.calls(), (std::map<std::size_t, std::vector<std::string>>{{0, {""}}, {1, {""}}}));
+  EXPECT_EQ(writer.committed_samples(), 5u);
+  writer.stop();
+  EXPECT_EQ(read_range(durable, 0, Interval::raw).size(), 5u);
 }
 
 TEST_F(StoreWriterTest, ManySubmitsFromFourThreadsAreEachCommittedExactlyOnce) {
