@@ -3,12 +3,13 @@
 // directory.
 //
 // A commit appends the batch to a journal table as one compact record (one
-// row, one fsync, however many tags it touches) and applies it to an
-// in-memory overlay (MemTable) holding each tag's unflushed raw points and
-// rollup buckets. Every so often a flush folds the overlay into per-tag
-// blocks of time-sorted items (raw points, or second, minute,
-// hour and day buckets), one block table per tier, and empties the journal,
-// in one transaction. Readers merge the overlay over the blocks; a restart
+// row, however many tags it touches) and applies it to an in-memory overlay
+// (MemTable) holding each tag's unflushed raw points and rollup buckets;
+// commits do not fsync: with synchronous_full, sync() does, on the writer's
+// second thread (Store::defers_sync). Every so often a flush folds the
+// overlay into per-tag blocks of time-sorted items (raw points, or second,
+// minute, hour and day buckets), one block table per tier, and empties the
+// journal, a few tags per step. Readers merge the overlay over the blocks; a restart
 // replays the journal. Writing rows per sample instead costs a B-tree
 // insert per sample and per second bucket, which capped ingest at ~40k
 // samples/s (see BENCHMARKS.md).
