@@ -80,7 +80,7 @@ App::App(ServerConfig config) {
   if (parse_log_level(config.log_level, level)) set_log_level(level);
   open_store(config);
   unsigned threads = config.threads > 0 ? static_cast<unsigned>(config.threads) : std::thread::hardware_concurrency();
-  if (threads == 0) threads = 1;
+  threads = std::clamp<unsigned>(threads, 1, kMaxNetworkThreads);
   config.threads = static_cast<int>(threads);
   server_ = std::make_unique<ServerContext>(std::move(config), registry_);
   readers_ = std::make_unique<asio::thread_pool>(2);

@@ -321,7 +321,7 @@ const std::vector<Option>& options() {
       t.push_back(std::move(o));
     }
     t.push_back(integer("threads", "TAGSTREAM_THREADS", "N", "Network threads; 0 = one per CPU core.",
-                        &C::threads, 0, 256));
+                        &C::threads, 0, kMaxNetworkThreads));
 
     // SSE contract
     t.push_back(seconds("heartbeat-interval", "SSE_HEARTBEAT_INTERVAL",

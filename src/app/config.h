@@ -11,6 +11,9 @@
 
 namespace tagstream {
 
+/// The most network threads (--threads, or one per core) the server runs.
+inline constexpr int kMaxNetworkThreads = 256;
+
 struct ServerConfig {
   // Network
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one

@@ -151,7 +151,7 @@ HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
        std::chrono::duration<double>(std::chrono::steady_clock::now() - shard.server.started).count()},
       {"streams", shard.server.limiter.open()},
       {"tags", shard.server.registry.size()},
-      {"eventsSent", stats.events_sent.load()},
+      {"eventsSent", stats.events_sent()},
   };
   return json_response(shard.server.shutting_down.load() ? http::status::service_unavailable : http::status::ok,
                        json_text(body), req.version(), req.keep_alive());

@@ -1,11 +1,14 @@
 #pragma once
 // State the HTTP layer shares: per server (config, registry, limits, stats)
 // and per shard (the hub shard and the open connections of that thread).
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "app/config.h"
 #include "core/tag_registry.h"
@@ -18,6 +21,7 @@ class thread_pool;
 namespace tagstream {
 
 class HubShard;
+class SseConnection;
 class Ingestor;
 class LiveState;
 class StaticFiles;
@@ -32,13 +36,24 @@ struct ServerStats {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> streams_opened{0};
   std::atomic<std::uint64_t> streams_closed{0};
-  std::atomic<std::uint64_t> events_sent{0};
-  std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> slow_streams_dropped{0};
-  std::atomic<std::int64_t> queued_bytes{0};        // bytes waiting in stream queues, all streams
   std::atomic<std::uint64_t> samples_ingested{0};   // over HTTP
   std::atomic<std::uint64_t> ingest_requests{0};
   std::atomic<std::uint64_t> ingest_rejected_lines{0};
+
+  /// What the streams of one I/O thread wrote and hold queued. Each thread
+  /// adds only to its own, on a cache line of its own: one counter shared
+  /// by the threads bounced between their cores on every write.
+  struct alignas(64) StreamTotals {
+    std::atomic<std::uint64_t> events_sent{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::int64_t> queued_bytes{0};  // frames queued plus compressed bytes not yet written
+  };
+  std::array<StreamTotals, kMaxNetworkThreads> per_thread;  // indexed by shard
+
+  std::uint64_t events_sent() const;
+  std::uint64_t bytes_sent() const;
+  std::int64_t queued_bytes() const;  // all streams
 };
 
 /// A connection the shutdown sequence can reach. Called on its own thread.
@@ -82,6 +97,10 @@ struct ShardContext {
   std::size_t index;
   std::unordered_set<Closable*> connections;
   std::uint64_t next_stream = 0;
+  // Streams with something to write, written by one posted pass: a fan-out
+  // to thousands of streams posts one handler, not one per stream.
+  std::vector<std::shared_ptr<SseConnection>> ready = {};
+  bool ready_pass_posted = false;
 };
 
 }  // namespace tagstream

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <span>
+#include <utility>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 
@@ -76,19 +77,29 @@ void SseConnection::start() {
   if (shard_.server.shutting_down.load()) shutdown(false);
 }
 
+namespace {
+/// Adds to a counter only this thread writes: no atomic read-modify-write.
+template <class T>
+void add_own(std::atomic<T>& counter, T n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+}  // namespace
+
+ServerStats::StreamTotals& SseConnection::totals() { return shard_.server.stats.per_thread[shard_.index]; }
+
 void SseConnection::add_queued(std::size_t bytes) {
   queued_bytes_ += bytes;
-  shard_.server.stats.queued_bytes.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+  add_own(totals().queued_bytes, static_cast<std::int64_t>(bytes));
 }
 
 void SseConnection::remove_queued(std::size_t bytes) {
   queued_bytes_ -= bytes;
-  shard_.server.stats.queued_bytes.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+  add_own(totals().queued_bytes, -static_cast<std::int64_t>(bytes));
 }
 
 void SseConnection::count_events(std::uint64_t n) {
   events_sent_ += n;
-  shard_.server.stats.events_sent.fetch_add(n, std::memory_order_relaxed);
+  add_own(totals().events_sent, n);
 }
 
 void SseConnection::push(const FramePtr& frame) {
@@ -129,7 +140,18 @@ void SseConnection::schedule_write() {
   // connected event) go out together in one write, after it returns.
   if (!started_ || write_scheduled_ || waiting_writable_ || finished_) return;
   write_scheduled_ = true;
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_queued(); });
+  shard_.ready.push_back(shared_from_this());
+  if (std::exchange(shard_.ready_pass_posted, true)) return;
+  asio::post(socket_.get_executor(), [&shard = shard_] { write_ready(shard); });
+}
+
+void SseConnection::write_ready(ShardContext& shard) {
+  std::vector<std::shared_ptr<SseConnection>> ready;
+  ready.swap(shard.ready);
+  shard.ready_pass_posted = false;
+  for (const auto& connection : ready) connection->write_queued();
+  ready.clear();
+  if (shard.ready.empty()) shard.ready.swap(ready);  // keep the capacity for the next pass
 }
 
 bool SseConnection::has_output() const {
@@ -233,7 +255,7 @@ SseConnection::Written SseConnection::write_compressed(boost::system::error_code
 
 void SseConnection::count_written(std::size_t n) {
   bytes_sent_ += n;
-  shard_.server.stats.bytes_sent.fetch_add(n, std::memory_order_relaxed);
+  add_own(totals().bytes_sent, static_cast<std::uint64_t>(n));
   remove_queued(n);
 }
 

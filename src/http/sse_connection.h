@@ -70,6 +70,8 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   };
   void push(const FramePtr& frame);
   void schedule_write();
+  /// Runs the write pass of every stream of the shard that has one due.
+  static void write_ready(ShardContext& shard);
   void write_queued();
   bool has_output() const;
   /// On a graceful end: queues what closes the body (the gzip trailer).
@@ -79,6 +81,7 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   Written write_compressed(boost::system::error_code& ec);
   /// Drops what `n` written bytes covered from the queue.
   void consume(std::size_t n);
+  ServerStats::StreamTotals& totals();
   void add_queued(std::size_t bytes);
   void remove_queued(std::size_t bytes);
   /// `n` bytes left the queue for the socket.

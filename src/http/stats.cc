@@ -7,11 +7,29 @@
 
 namespace tagstream {
 
+std::uint64_t ServerStats::events_sent() const {
+  std::uint64_t n = 0;
+  for (const StreamTotals& t : per_thread) n += t.events_sent.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::uint64_t ServerStats::bytes_sent() const {
+  std::uint64_t n = 0;
+  for (const StreamTotals& t : per_thread) n += t.bytes_sent.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::int64_t ServerStats::queued_bytes() const {
+  std::int64_t n = 0;
+  for (const StreamTotals& t : per_thread) n += t.queued_bytes.load(std::memory_order_relaxed);
+  return n;
+}
+
 StatsSampler::Snapshot StatsSampler::take() const {
   Snapshot s;
   s.at = std::chrono::steady_clock::now();
-  s.events = server_.stats.events_sent.load();
-  s.bytes = server_.stats.bytes_sent.load();
+  s.events = server_.stats.events_sent();
+  s.bytes = server_.stats.bytes_sent();
   // Every source counts (simulator, HTTP, later MQTT), not only HTTP.
   s.samples = server_.services.ingestor ? server_.services.ingestor->ingested() : 0;
   if (server_.services.live) s.tag_updates = server_.services.live->update_counts();
@@ -70,12 +88,12 @@ std::string StatsSampler::json() const {
   field(out, "closed", st.streams_closed.load());
   field(out, "slowDropped", st.slow_streams_dropped.load());
   out += "},\"events\":{";
-  field(out, "total", st.events_sent.load(), false);
+  field(out, "total", st.events_sent(), false);
   field(out, "perSecond", r.events);
   out += "},\"bytes\":{";
-  field(out, "total", st.bytes_sent.load(), false);
+  field(out, "total", st.bytes_sent(), false);
   field(out, "perSecond", r.bytes);
-  field(out, "queued", static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.queued_bytes.load())));
+  field(out, "queued", static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.queued_bytes())));
   out += "},\"ingest\":{";
   field(out, "samplesTotal", server_.services.ingestor ? server_.services.ingestor->ingested() : 0, false);
   field(out, "httpSamplesTotal", st.samples_ingested.load());
@@ -123,10 +141,10 @@ std::string StatsSampler::prometheus() const {
          static_cast<double>(st.streams_opened.load()));
   metric("tagstream_streams_slow_dropped_total", "counter", "Streams dropped for not reading.",
          static_cast<double>(st.slow_streams_dropped.load()));
-  metric("tagstream_events_sent_total", "counter", "SSE events written.", static_cast<double>(st.events_sent.load()));
-  metric("tagstream_bytes_sent_total", "counter", "SSE bytes written.", static_cast<double>(st.bytes_sent.load()));
+  metric("tagstream_events_sent_total", "counter", "SSE events written.", static_cast<double>(st.events_sent()));
+  metric("tagstream_bytes_sent_total", "counter", "SSE bytes written.", static_cast<double>(st.bytes_sent()));
   metric("tagstream_stream_queued_bytes", "gauge", "Bytes waiting in stream queues.",
-         static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes.load())));
+         static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes())));
   metric("tagstream_http_requests_total", "counter", "HTTP requests.", static_cast<double>(st.requests.load()));
   metric("tagstream_ingest_samples_total", "counter", "Samples ingested from every source.",
          static_cast<double>(server_.services.ingestor ? server_.services.ingestor->ingested() : 0));

@@ -65,7 +65,7 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
     for (int t = 0; t < kTags; ++t)
       batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big", b);
     server.push_many(batch, kT0 + b * kNanosPerMilli);
-    peak_queued = std::max(peak_queued, server.app().stats().queued_bytes.load());
+    peak_queued = std::max(peak_queued, server.app().stats().queued_bytes());
   }
   reader.join();
   // What the store has yet to write, and batches a shard has yet to take
@@ -101,7 +101,7 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
     for (int t = 0; t < kTags; ++t)
       batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big", b);
     server.push_many(batch, kT0 + b * kNanosPerMilli);
-    peak_queued = std::max(peak_queued, server.app().stats().queued_bytes.load());
+    peak_queued = std::max(peak_queued, server.app().stats().queued_bytes());
     std::this_thread::sleep_for(1ms);
   }
   EXPECT_EQ(server.app().stats().slow_streams_dropped.load(), 1u) << "only the stalled stream is dropped";
