@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -103,31 +104,22 @@ class DoneLog {
   std::size_t total_ = 0;
 };
 
-/// Wraps a store: records each committed batch's size, and can hold write()
-/// until released (the first `hold` writes block).
+/// Wraps a store: records each committed batch's size, and can hold its
+/// writes, maintenance steps or syncs until released.
 class GatedStore : public Store {
  public:
+  enum class Call { write, maintain, sync };
+
   explicit GatedStore(Store& inner) : inner_(inner) {}
   RestoredState restore() override { return inner_.restore(); }
   void write(const WriteBatch& batch) override {
-    {
-      std::unique_lock lock(mutex_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
-    }
+    pass(Call::write);
     inner_.write(batch);
     std::lock_guard lock(mutex_);
     sizes_.push_back(batch.samples.size());
-    tags_ += batch.tags.size();
   }
   void maintain() override {
-    {
-      std::unique_lock lock(mutex_);
-      ++maintaining_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return maintenance_open_; });
-    }
+    pass(Call::maintain);
     inner_.maintain();
   }
   std::size_t enforce_retention(const Retention& r, TimeNs now, std::size_t max_rows) override {
@@ -143,54 +135,22 @@ class GatedStore : public Store {
   Seq retained_after() override { return inner_.retained_after(); }
   bool defers_sync() const override { return inner_.defers_sync(); }
   void sync() override {
-    {
-      std::unique_lock lock(mutex_);
-      ++syncing_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return sync_open_; });
-    }
+    pass(Call::sync);
     inner_.sync();
   }
 
-  void close_gate() {
-    std::lock_guard lock(mutex_);
-    open_ = false;
-  }
-  void open_gate() {
+  /// Holds the calls of one kind from now on (true), or lets them go.
+  void hold(Call call, bool held) {
     {
       std::lock_guard lock(mutex_);
-      open_ = true;
+      gates_[static_cast<std::size_t>(call)].open = !held;
     }
     cv_.notify_all();
   }
-  void hold_maintenance(bool hold) {
-    {
-      std::lock_guard lock(mutex_);
-      maintenance_open_ = !hold;
-    }
-    cv_.notify_all();
-  }
-  /// Waits until `n` maintenance steps have started.
-  bool wait_maintaining(int n) {
+  /// Waits until `n` calls of one kind have started.
+  bool wait_started(Call call, int n) {
     std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, 20s, [&] { return maintaining_ >= n; });
-  }
-  void hold_sync(bool hold) {
-    {
-      std::lock_guard lock(mutex_);
-      sync_open_ = !hold;
-    }
-    cv_.notify_all();
-  }
-  /// Waits until `n` syncs have started.
-  bool wait_syncing(int n) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, 20s, [&] { return syncing_ >= n; });
-  }
-  /// Waits until `n` writes have started.
-  bool wait_entered(int n) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, 20s, [&] { return entered_ >= n; });
+    return cv_.wait_for(lock, 20s, [&] { return gates_[static_cast<std::size_t>(call)].started >= n; });
   }
   std::vector<std::size_t> sizes() const {
     std::lock_guard lock(mutex_);
@@ -198,17 +158,24 @@ class GatedStore : public Store {
   }
 
  private:
+  struct Gate {
+    bool open = true;
+    int started = 0;
+  };
+  /// Counts a call, then holds it while its gate is closed.
+  void pass(Call call) {
+    Gate& gate = gates_[static_cast<std::size_t>(call)];
+    std::unique_lock lock(mutex_);
+    ++gate.started;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return gate.open; });
+  }
+
   Store& inner_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  bool open_ = true;
-  int entered_ = 0;
-  bool maintenance_open_ = true;
-  int maintaining_ = 0;
-  bool sync_open_ = true;
-  int syncing_ = 0;
+  std::array<Gate, 3> gates_;
   std::vector<std::size_t> sizes_;
-  std::size_t tags_ = 0;
 };
 
 /// A store whose commits fail when a batch holds a negative value.
@@ -242,9 +209,9 @@ class PoisonStore : public Store {
 struct OpenOnExit {
   GatedStore& gated;
   ~OpenOnExit() {
-    gated.open_gate();
-    gated.hold_maintenance(false);
-    gated.hold_sync(false);
+    gated.hold(GatedStore::Call::write, false);
+    gated.hold(GatedStore::Call::maintain, false);
+    gated.hold(GatedStore::Call::sync, false);
   }
 };
 
@@ -296,15 +263,15 @@ TEST_F(StoreWriterTest, DoneIsCalledWithEmptyErrorAfterTheCommit) {
 TEST_F(StoreWriterTest, DoneDoesNotWaitForTheStoresMaintenance) {
   GatedStore gated(sqlite_);
   OpenOnExit release{gated};
-  gated.hold_maintenance(true);
+  gated.hold(GatedStore::Call::maintain, true);
   StoreWriter writer(gated, {});
   writer.start();
   DoneLog log;
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(log.wait_for(1));
-  EXPECT_TRUE(gated.wait_maintaining(1));  // maintenance came after the commit and is still held
+  EXPECT_TRUE(gated.wait_started(GatedStore::Call::maintain, 1));  // maintenance came after the commit and is still held
   ASSERT_TRUE(writer.submit(batch(2), log.make(1)));
-  gated.hold_maintenance(false);
+  gated.hold(GatedStore::Call::maintain, false);
   ASSERT_TRUE(log.wait_for(2));
   EXPECT_EQ(log.calls(), (std::map<std::size_t, std::vector<std::string>>{{0, {""}}, {1, {""}}}));
   writer.stop();
@@ -319,18 +286,18 @@ TEST_F(StoreWriterTest, AnswersWaitForTheSyncButTheNextCommitDoesNot) {
   ASSERT_TRUE(durable.defers_sync());
   GatedStore gated(durable);
   OpenOnExit release{gated};
-  gated.hold_sync(true);
+  gated.hold(GatedStore::Call::sync, true);
   StoreWriter writer(gated, {});
   writer.start();
   DoneLog log;
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
-  ASSERT_TRUE(gated.wait_syncing(1));
+  ASSERT_TRUE(gated.wait_started(GatedStore::Call::sync, 1));
   ASSERT_TRUE(writer.submit(batch(2), log.make(1)));
   for (int i = 0; i < 2000 && gated.sizes().size() < 2; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(gated.sizes().size(), 2u) << "the second commit waited for the first one's sync";
   EXPECT_TRUE(log.calls().empty()) << "answered before the commit was synced";
   EXPECT_EQ(writer.committed_samples(), 0u);
-  gated.hold_sync(false);
+  gated.hold(GatedStore::Call::sync, false);
   ASSERT_TRUE(log.wait_for(2));
   EXPECT_EQ(log.calls(), (std::map<std::size_t, std::vector<std::string>>{{0, {""}}, {1, {""}}}));
   EXPECT_EQ(writer.committed_samples(), 5u);
@@ -399,11 +366,11 @@ TEST_F(StoreWriterTest, GroupsQueuedRequestsUpToMaxSamplesPerCommit) {
   o.max_samples_per_commit = 10;
   DoneLog log;
   StoreWriter writer(gated, o);
-  gated.close_gate();
+  gated.hold(GatedStore::Call::write, true);
   writer.start();
   OpenOnExit open_on_exit{gated};
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
-  ASSERT_TRUE(gated.wait_entered(1));  // the writer holds request 0
+  ASSERT_TRUE(gated.wait_started(GatedStore::Call::write, 1));  // the writer holds request 0
   ASSERT_TRUE(writer.submit(batch(4), log.make(1)));
   ASSERT_TRUE(writer.submit(batch(4), log.make(2)));
   ASSERT_TRUE(writer.submit(batch(4), log.make(3)));
@@ -411,7 +378,7 @@ TEST_F(StoreWriterTest, GroupsQueuedRequestsUpToMaxSamplesPerCommit) {
   ASSERT_TRUE(writer.submit(batch(2), log.make(5)));
   EXPECT_EQ(writer.pending_samples(), 39u);
   EXPECT_EQ(log.total(), 0u);
-  gated.open_gate();
+  gated.hold(GatedStore::Call::write, false);
   ASSERT_TRUE(log.wait_for(6));
   writer.stop();
   EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3, 8, 4, 25, 2}));
@@ -464,14 +431,14 @@ TEST_F(StoreWriterTest, RefusesPastMaxPendingSamplesWhileACommitIsBlocked) {
   o.max_pending_samples = 10;
   DoneLog log;
   StoreWriter writer(gated, o);
-  gated.close_gate();
+  gated.hold(GatedStore::Call::write, true);
   writer.start();
   OpenOnExit open_on_exit{gated};
 
   // The writer takes the first request and blocks committing it: the queue
   // is empty again.
   ASSERT_TRUE(writer.submit(batch(4), log.make(0)));
-  ASSERT_TRUE(gated.wait_entered(1));
+  ASSERT_TRUE(gated.wait_started(GatedStore::Call::write, 1));
   EXPECT_EQ(writer.pending_samples(), 0u);
   EXPECT_TRUE(writer.has_room(10));
   EXPECT_FALSE(writer.has_room(11));
@@ -493,7 +460,7 @@ TEST_F(StoreWriterTest, RefusesPastMaxPendingSamplesWhileACommitIsBlocked) {
   EXPECT_EQ(log.total(), 0u);
   EXPECT_EQ(writer.committed_samples(), 0u);
 
-  gated.open_gate();
+  gated.hold(GatedStore::Call::write, false);
   ASSERT_TRUE(log.wait_for(3));
   // Room again once the queue drained.
   for (int i = 0; i < 200 && writer.pending_samples() != 0; ++i) std::this_thread::sleep_for(5ms);
@@ -539,11 +506,11 @@ TEST_F(StoreWriterTest, StopDuringABlockedCommitDrainsTheQueueAndRefusesNewWork)
   StoreWriterOptions o;
   o.max_samples_per_commit = 1;  // draining the queue takes several commits
   StoreWriter writer(gated, o);
-  gated.close_gate();
+  gated.hold(GatedStore::Call::write, true);
   writer.start();
   OpenOnExit open_on_exit{gated};
   ASSERT_TRUE(writer.submit({ss(0, kMidnight, 1.0, 1)}, log.make(0)));
-  ASSERT_TRUE(gated.wait_entered(1));
+  ASSERT_TRUE(gated.wait_started(GatedStore::Call::write, 1));
   ASSERT_TRUE(writer.submit({ss(0, kMidnight + kSec, 2.0, 2)}, log.make(1)));
   writer.submit_tag(0, info("late.tag", "kPa"));
   ASSERT_TRUE(writer.submit({ss(0, kMidnight + 2 * kSec, 3.0, 3)}, log.make(2)));
@@ -556,7 +523,7 @@ TEST_F(StoreWriterTest, StopDuringABlockedCommitDrainsTheQueueAndRefusesNewWork)
   EXPECT_FALSE(writer.has_room(1));
   EXPECT_FALSE(writer.submit({ss(0, kMidnight + 9 * kSec, 9.0)}, log.make(9)));
   // ...but what was queued is still committed, one sample per commit.
-  gated.open_gate();
+  gated.hold(GatedStore::Call::write, false);
   stopper.join();
   EXPECT_EQ(log.total(), 5u);
   for (const auto& [id, errors] : log.calls()) EXPECT_EQ(errors, std::vector<std::string>{""}) << id;
