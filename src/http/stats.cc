@@ -7,23 +7,19 @@
 
 namespace tagstream {
 
-std::uint64_t ServerStats::events_sent() const {
-  std::uint64_t n = 0;
-  for (const StreamTotals& t : per_thread) n += t.events_sent.load(std::memory_order_relaxed);
+namespace {
+/// One of the stream counters, summed over the network threads.
+template <class T>
+T sum_over_threads(const ServerStats& stats, std::atomic<T> ServerStats::StreamTotals::*counter) {
+  T n = 0;
+  for (const ServerStats::StreamTotals& t : stats.per_thread) n += (t.*counter).load(std::memory_order_relaxed);
   return n;
 }
+}  // namespace
 
-std::uint64_t ServerStats::bytes_sent() const {
-  std::uint64_t n = 0;
-  for (const StreamTotals& t : per_thread) n += t.bytes_sent.load(std::memory_order_relaxed);
-  return n;
-}
-
-std::int64_t ServerStats::queued_bytes() const {
-  std::int64_t n = 0;
-  for (const StreamTotals& t : per_thread) n += t.queued_bytes.load(std::memory_order_relaxed);
-  return n;
-}
+std::uint64_t ServerStats::events_sent() const { return sum_over_threads(*this, &StreamTotals::events_sent); }
+std::uint64_t ServerStats::bytes_sent() const { return sum_over_threads(*this, &StreamTotals::bytes_sent); }
+std::int64_t ServerStats::queued_bytes() const { return sum_over_threads(*this, &StreamTotals::queued_bytes); }
 
 StatsSampler::Snapshot StatsSampler::take() const {
   Snapshot s;
