@@ -372,6 +372,11 @@ const std::vector<Option>& options() {
                         "~30 bytes instead of ~150, at a little CPU per write and no memory per stream. "
                         "--no-sse-gzip turns it off.",
                         &C::sse_gzip));
+    t.push_back(boolean("io-uring", "TAGSTREAM_IO_URING",
+                        "Hand each write pass's sends to the kernel in one io_uring call instead of one "
+                        "sendmsg per stream (falls back by itself where io_uring is unavailable). "
+                        "--no-io-uring turns it off.",
+                        &C::io_uring));
 
     // Store
     t.push_back(Option{"data-dir",

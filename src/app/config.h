@@ -37,6 +37,7 @@ struct ServerConfig {
   double idle_timeout = 60.0;    // seconds a keep-alive connection may sit idle
   double shutdown_grace = 2.0;   // seconds to flush final events on shutdown
   bool sse_gzip = true;          // gzip streams for clients that accept it
+  bool io_uring = true;          // batch each write pass's sends through io_uring where the kernel allows
 
   // Store
   std::string data_dir = "./data";           // TAGSTREAM_DATA_DIR: the SQLite database lives here

@@ -12,6 +12,7 @@
 
 #include "app/config.h"
 #include "core/tag_registry.h"
+#include "http/send_batch.h"
 #include "http/stream_limiter.h"
 
 namespace boost::asio {
@@ -101,6 +102,7 @@ struct ShardContext {
   // to thousands of streams posts one handler, not one per stream.
   std::vector<std::shared_ptr<SseConnection>> ready = {};
   bool ready_pass_posted = false;
+  std::unique_ptr<SendBatch> sends = {};  // made by the first pass, on this thread
 };
 
 }  // namespace tagstream

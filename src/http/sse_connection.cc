@@ -14,7 +14,8 @@ namespace tagstream {
 namespace asio = boost::asio;
 
 namespace {
-// Asio gathers at most 64 buffers into one sendmsg.
+// Frames gathered into one send (a slow stream's queue goes out in
+// several).
 constexpr std::size_t kMaxFramesPerWrite = 64;
 // Writes in one pass before the thread's other connections get a turn
 // (replays can keep a queue full).
@@ -149,7 +150,41 @@ void SseConnection::write_ready(ShardContext& shard) {
   std::vector<std::shared_ptr<SseConnection>> ready;
   ready.swap(shard.ready);
   shard.ready_pass_posted = false;
-  for (const auto& connection : ready) connection->write_queued();
+  if (!shard.sends) shard.sends = std::make_unique<SendBatch>(shard.server.config.io_uring);
+  SendBatch& batch = *shard.sends;
+  // Each round sends every connection's next gather list as one batch; a
+  // connection whose socket took everything stays for the next round, if
+  // it has more to write.
+  std::vector<std::pair<SseConnection*, std::size_t>> sending;  // and the bytes it asked to send
+  std::vector<std::shared_ptr<SseConnection>> still_writing;
+  for (int round = 0; !ready.empty(); ++round) {
+    for (const auto& connection : ready) {
+      if (!connection->has_output_to_send()) continue;
+      if (round == kWritesPerPass) {
+        // Replays can keep a queue full: the thread's other work gets a turn.
+        connection->write_scheduled_ = false;
+        connection->schedule_write();
+        continue;
+      }
+      boost::system::error_code ec;
+      const std::size_t wanted = connection->add_send(batch, ec);
+      if (ec) {
+        connection->finish(connection->closing_ ? EndReason::shutdown : EndReason::write_failed);
+        continue;
+      }
+      sending.emplace_back(connection.get(), wanted);
+    }
+    if (sending.empty()) break;
+    const std::span<const long> results = batch.send_all();
+    still_writing.clear();
+    for (std::size_t i = 0; i < sending.size(); ++i) {
+      SseConnection& connection = *sending[i].first;
+      if (connection.complete_send(results[i], sending[i].second))
+        still_writing.push_back(connection.shared_from_this());
+    }
+    sending.clear();
+    ready.swap(still_writing);
+  }
   ready.clear();
   if (shard.ready.empty()) shard.ready.swap(ready);  // keep the capacity for the next pass
 }
@@ -169,88 +204,94 @@ bool SseConnection::end_output() {
   return true;
 }
 
-void SseConnection::write_queued() {
-  if (finished_) return;
-  for (int writes = 0;; ++writes) {
-    if (!has_output()) {
-      if (closing_) {
-        if (!end_output()) {
-          finish(EndReason::shutdown);
-          return;
-        }
-      } else {
-        on_drained();
-        if (!has_output() || finished_) break;
+bool SseConnection::has_output_to_send() {
+  if (finished_) return false;
+  if (!has_output()) {
+    if (closing_) {
+      if (!end_output()) {
+        finish(EndReason::shutdown);
+        return false;
+      }
+    } else {
+      on_drained();
+      if (!has_output() || finished_) {
+        write_scheduled_ = false;
+        return false;
       }
     }
-    if (writes == kWritesPerPass) {
-      write_scheduled_ = false;
-      schedule_write();
-      return;
-    }
-    boost::system::error_code ec;
-    const Written w = gzip_ ? write_compressed(ec) : write_frames(ec);
-    if (ec && !would_block(ec)) {
-      finish(closing_ ? EndReason::shutdown : EndReason::write_failed);
-      return;
-    }
-    if (w.bytes < w.wanted) {
-      write_scheduled_ = false;
-      wait_writable();
-      return;
-    }
   }
-  write_scheduled_ = false;
+  return true;
 }
 
-SseConnection::Written SseConnection::write_frames(boost::system::error_code& ec) {
-  std::array<asio::const_buffer, kMaxFramesPerWrite> buffers;
+std::size_t SseConnection::add_send(SendBatch& batch, boost::system::error_code& ec) {
+  std::array<iovec, kMaxFramesPerWrite> buffers;
   std::size_t count = 0;
-  Written w;
-  for (const FramePtr& frame : queue_) {
-    if (count == buffers.size()) break;
-    const std::size_t skip = count == 0 ? front_written_ : 0;
-    buffers[count++] = asio::buffer(frame->data() + skip, frame->size() - skip);
-    w.wanted += frame->size() - skip;
+  std::size_t wanted = 0;
+  if (gzip_) {
+    GzipOutput& g = *gzip_;
+    if (g.written == g.out.size()) {
+      // Everything compressed so far is out: compress what is queued. The
+      // frames count as sent from here on; they no longer exist apart.
+      g.out.clear();
+      g.written = 0;
+      const std::size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
+      const std::span<const FramePtr> frames(queue_.data(), n);
+      if (!g.encoder.append(g.out, frames)) {
+        ec = asio::error::no_memory;
+        return 0;
+      }
+      std::size_t raw = 0;
+      for (const FramePtr& f : frames) raw += f->size();
+      remove_queued(raw);
+      add_queued(g.out.size());
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      count_events(n);
+    }
+    wanted = g.out.size() - g.written;
+    buffers[count++] = {g.out.data() + g.written, wanted};
+  } else {
+    for (const FramePtr& frame : queue_) {
+      if (count == buffers.size()) break;
+      const std::size_t skip = count == 0 ? front_written_ : 0;
+      // sendmsg takes non-const buffers; nothing writes through them.
+      buffers[count++] = {const_cast<char*>(frame->data()) + skip, frame->size() - skip};
+      wanted += frame->size() - skip;
+    }
   }
-  w.bytes = socket_.write_some(std::span(buffers.data(), count), ec);
-  if (ec) w.bytes = 0;
-  consume(w.bytes);
-  return w;
+  batch.add(socket_.native_handle(), std::span(buffers.data(), count));
+  return wanted;
 }
 
-SseConnection::Written SseConnection::write_compressed(boost::system::error_code& ec) {
-  GzipOutput& g = *gzip_;
-  if (g.written == g.out.size()) {
-    // Everything compressed so far is out: compress what is queued. The
-    // frames count as sent from here on; they no longer exist apart.
-    g.out.clear();
-    g.written = 0;
-    const std::size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
-    const std::span<const FramePtr> frames(queue_.data(), n);
-    if (!g.encoder.append(g.out, frames)) {
-      ec = asio::error::no_memory;
-      return {};
+bool SseConnection::complete_send(long result, std::size_t wanted) {
+  if (finished_) return false;
+  std::size_t bytes = 0;
+  if (result < 0) {
+    const boost::system::error_code ec(static_cast<int>(-result), boost::system::system_category());
+    if (!would_block(ec)) {
+      finish(closing_ ? EndReason::shutdown : EndReason::write_failed);
+      return false;
     }
-    std::size_t raw = 0;
-    for (const FramePtr& f : frames) raw += f->size();
-    remove_queued(raw);
-    add_queued(g.out.size());
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    count_events(n);
+  } else {
+    bytes = static_cast<std::size_t>(result);
   }
-  Written w;
-  w.wanted = g.out.size() - g.written;
-  w.bytes = socket_.write_some(asio::buffer(g.out.data() + g.written, w.wanted), ec);
-  if (ec) w.bytes = 0;
-  g.written += w.bytes;
-  count_written(w.bytes);
-  // An idle stream keeps no large buffer (a snapshot can be big).
-  if (g.written == g.out.size() && g.out.capacity() > 16 * 1024) {
-    std::string().swap(g.out);
-    g.written = 0;
+  if (gzip_) {
+    GzipOutput& g = *gzip_;
+    g.written += bytes;
+    count_written(bytes);
+    // An idle stream keeps no large buffer (a snapshot can be big).
+    if (g.written == g.out.size() && g.out.capacity() > 16 * 1024) {
+      std::string().swap(g.out);
+      g.written = 0;
+    }
+  } else {
+    consume(bytes);
   }
-  return w;
+  if (bytes < wanted) {
+    write_scheduled_ = false;
+    wait_writable();
+    return false;
+  }
+  return true;
 }
 
 void SseConnection::count_written(std::size_t n) {
@@ -301,8 +342,7 @@ void SseConnection::wait_writable() {
       self->finish(self->closing_ ? EndReason::shutdown : EndReason::write_failed);
       return;
     }
-    self->write_scheduled_ = true;
-    self->write_queued();
+    self->schedule_write();
   });
 }
 

@@ -64,21 +64,23 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   ShardContext& shard_;
 
  private:
-  struct Written {
-    std::size_t bytes = 0;
-    std::size_t wanted = 0;
-  };
   void push(const FramePtr& frame);
   void schedule_write();
   /// Runs the write pass of every stream of the shard that has one due.
   static void write_ready(ShardContext& shard);
-  void write_queued();
   bool has_output() const;
+  /// Whether a send is due, after asking the source for more (on_drained)
+  /// or adding the end of the body when closing. May finish the stream.
+  bool has_output_to_send();
+  /// Adds the next gather list to `batch` (compressing queued frames
+  /// first on a gzip stream); returns the bytes it asks to send.
+  std::size_t add_send(SendBatch& batch, boost::system::error_code& ec);
+  /// Takes the result of that send: drops what went out, waits for the
+  /// socket if it took less. True when it took everything.
+  bool complete_send(long result, std::size_t wanted);
   /// On a graceful end: queues what closes the body (the gzip trailer).
   /// False when there is nothing to add.
   bool end_output();
-  Written write_frames(boost::system::error_code& ec);
-  Written write_compressed(boost::system::error_code& ec);
   /// Drops what `n` written bytes covered from the queue.
   void consume(std::size_t n);
   ServerStats::StreamTotals& totals();
