@@ -91,7 +91,13 @@ void SendBatch::send_through_ring(std::size_t from) {
     while (next < entries_.size()) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring);
       if (sqe == nullptr) break;
-      io_uring_prep_sendmsg(sqe, entries_[next].fd, &headers_[next], kSendFlags);
+      const Entry& e = entries_[next];
+      // A single buffer (most events, every gzip write) skips copying a
+      // message header and its iovec in.
+      if (e.buffer_count == 1)
+        io_uring_prep_send(sqe, e.fd, buffers_[e.first_buffer].iov_base, buffers_[e.first_buffer].iov_len, kSendFlags);
+      else
+        io_uring_prep_sendmsg(sqe, e.fd, &headers_[next], kSendFlags);
       io_uring_sqe_set_data64(sqe, next);
       ++next;
     }

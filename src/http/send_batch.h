@@ -36,6 +36,8 @@ class SendBatch {
 
   /// Queues a send of `buffers` to socket `fd`. The bytes they point to
   /// must stay valid until send_all() returns; the list itself is copied.
+  /// Add a socket once per batch: should its send come back short, a
+  /// later one to it could still go out, out of order.
   void add(int fd, std::span<const iovec> buffers);
   std::size_t size() const { return entries_.size(); }
 
