@@ -2,6 +2,10 @@
 
 #include <liburing.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -14,6 +18,9 @@ namespace {
 // Submission slots: a pass over more ready streams submits in chunks.
 constexpr unsigned kRingEntries = 1024;
 constexpr int kSendFlags = MSG_NOSIGNAL | MSG_DONTWAIT;
+// Registered sockets are indexed by descriptor number; higher numbers are
+// sent to without registering.
+constexpr rlim_t kMaxRegisteredDescriptor = 65536;
 
 long send_now(int fd, const msghdr& header) {
   for (;;) {
@@ -26,7 +33,9 @@ long send_now(int fd, const msghdr& header) {
 
 struct SendBatch::Ring {
   io_uring ring{};
+  std::vector<bool> registered;  // by descriptor: the ring holds this socket
   ~Ring() { io_uring_queue_exit(&ring); }
+  bool holds(int fd) const { return fd >= 0 && static_cast<std::size_t>(fd) < registered.size() && registered[fd]; }
 };
 
 SendBatch::SendBatch(bool prefer_io_uring) {
@@ -44,12 +53,32 @@ SendBatch::SendBatch(bool prefer_io_uring) {
     rc = io_uring_queue_init_params(kRingEntries, &ring->ring, &params);
   }
   if (rc < 0) {
-    static bool logged = false;
-    if (!std::exchange(logged, true))
+    static std::atomic<bool> logged{false};
+    if (!logged.exchange(true))
       log(LogLevel::info, "io_uring unavailable ({}): streams are written with one sendmsg each", std::strerror(-rc));
     return;
   }
+  // A slot per descriptor the process may open (the table is the
+  // kernel's, a pointer per slot).
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    const auto slots = static_cast<unsigned>(std::min(files.rlim_cur, kMaxRegisteredDescriptor));
+    if (io_uring_register_files_sparse(&ring->ring, slots) == 0) ring->registered.assign(slots, false);
+  }
   ring_ = std::move(ring);
+}
+
+void SendBatch::register_socket(int fd) {
+  if (!ring_ || fd < 0 || static_cast<std::size_t>(fd) >= ring_->registered.size()) return;
+  // A failed update leaves the socket unregistered: sends look it up.
+  ring_->registered[fd] = io_uring_register_files_update(&ring_->ring, static_cast<unsigned>(fd), &fd, 1) == 1;
+}
+
+void SendBatch::forget_socket(int fd) {
+  if (!ring_ || !ring_->holds(fd)) return;
+  ring_->registered[fd] = false;
+  int none = -1;
+  io_uring_register_files_update(&ring_->ring, static_cast<unsigned>(fd), &none, 1);
 }
 
 SendBatch::~SendBatch() = default;
@@ -98,6 +127,8 @@ void SendBatch::send_through_ring(std::size_t from) {
         io_uring_prep_send(sqe, e.fd, buffers_[e.first_buffer].iov_base, buffers_[e.first_buffer].iov_len, kSendFlags);
       else
         io_uring_prep_sendmsg(sqe, e.fd, &headers_[next], kSendFlags);
+      // The descriptor number is also its slot in the ring's table.
+      if (ring_->holds(e.fd)) sqe->flags |= IOSQE_FIXED_FILE;
       io_uring_sqe_set_data64(sqe, next);
       ++next;
     }

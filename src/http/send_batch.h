@@ -34,6 +34,14 @@ class SendBatch {
 
   Backend backend() const;
 
+  /// Lets the ring hold socket `fd` on its side, so that sends to it skip
+  /// the kernel's file lookup: for a socket sent to many times. Call
+  /// forget_socket(fd) before closing it, or the ring keeps the
+  /// connection open (and a new socket given the same number would be
+  /// sent the old one's data until registered itself).
+  void register_socket(int fd);
+  void forget_socket(int fd);
+
   /// Queues a send of `buffers` to socket `fd`. The bytes they point to
   /// must stay valid until send_all() returns; the list itself is copied.
   /// Add a socket once per batch: should its send come back short, a

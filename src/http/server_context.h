@@ -102,7 +102,14 @@ struct ShardContext {
   // to thousands of streams posts one handler, not one per stream.
   std::vector<std::shared_ptr<SseConnection>> ready = {};
   bool ready_pass_posted = false;
-  std::unique_ptr<SendBatch> sends = {};  // made by the first pass, on this thread
+  std::unique_ptr<SendBatch> sends = {};  // made on first use, on this thread (see send_batch())
+
+  /// The thread's batch of stream sends, made on first use: its ring
+  /// accepts submissions only from the thread that made it.
+  SendBatch& send_batch() {
+    if (!sends) sends = std::make_unique<SendBatch>(server.config.io_uring);
+    return *sends;
+  }
 };
 
 }  // namespace tagstream

@@ -62,6 +62,7 @@ SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, 
 }
 
 SseConnection::~SseConnection() {
+  forget_socket();  // when it never finished: the socket closes with this object
   remove_queued(queued_bytes_);
   shard_.connections.erase(this);
   shard_.server.stats.open_connections.fetch_sub(1);
@@ -71,6 +72,7 @@ void SseConnection::start() {
   started_ = true;
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
+  shard_.send_batch().register_socket(socket_.native_handle());
   watch_for_peer_close();
   schedule_write();
   // Set up while the server began to shut down: the shutdown pass may
@@ -150,8 +152,7 @@ void SseConnection::write_ready(ShardContext& shard) {
   std::vector<std::shared_ptr<SseConnection>> ready;
   ready.swap(shard.ready);
   shard.ready_pass_posted = false;
-  if (!shard.sends) shard.sends = std::make_unique<SendBatch>(shard.server.config.io_uring);
-  SendBatch& batch = *shard.sends;
+  SendBatch& batch = shard.send_batch();
   // Each round sends every connection's next gather list as one batch; a
   // connection whose socket took everything stays for the next round, if
   // it has more to write.
@@ -375,7 +376,12 @@ void SseConnection::finish(EndReason reason) {
   // Pending waits complete (aborted) and release their hold on this object.
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  forget_socket();
   socket_.close(ignored);
+}
+
+void SseConnection::forget_socket() {
+  if (started_ && shard_.sends && socket_.is_open()) shard_.sends->forget_socket(socket_.native_handle());
 }
 
 }  // namespace tagstream

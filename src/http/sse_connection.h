@@ -92,6 +92,8 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   void wait_writable();
   void watch_for_peer_close();
   void finish(EndReason reason);
+  /// Before the socket closes: the shard's send ring lets go of it.
+  void forget_socket();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::ip::tcp::endpoint peer_;

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,11 +67,16 @@ iovec buffer_of(const std::string& s) { return {const_cast<char*>(s.data()), s.s
 
 class SendBatchTest : public ::testing::TestWithParam<bool> {
  protected:
+  /// Streams register their sockets with the ring; so do the tests.
+  void register_all(std::initializer_list<const TcpPair*> pairs) {
+    for (const TcpPair* p : pairs) batch.register_socket(p->server);
+  }
   SendBatch batch{GetParam()};
 };
 
 TEST_P(SendBatchTest, SendsEachGatherListToItsSocketInOrder) {
   TcpPair a, b;
+  register_all({&a, &b});
   const std::string h = "HTTP/1.1 200 OK\r\n\r\n", e1 = "data: 1\n\n", e2 = "data: 2\n\n", e3 = "data: 3\n\n";
   const iovec to_a[] = {buffer_of(h), buffer_of(e1)};
   const iovec to_b[] = {buffer_of(e2)};
@@ -90,6 +97,7 @@ TEST_P(SendBatchTest, SendsEachGatherListToItsSocketInOrder) {
 
 TEST_P(SendBatchTest, AFullSocketAnswersEagainWithoutHoldingUpTheOthers) {
   TcpPair stalled, reading;
+  register_all({&stalled, &reading});
   const std::string big(64 * 1024, 'x');
   const std::string event = "data: still moving\n\n";
   long stalled_took = 0;
@@ -118,6 +126,7 @@ TEST_P(SendBatchTest, AFullSocketAnswersEagainWithoutHoldingUpTheOthers) {
 
 TEST_P(SendBatchTest, AClosedPeerIsAnErrorNotASignal) {
   TcpPair pair;
+  register_all({&pair});
   // Reset, not a graceful close: the next send fails at once.
   const linger hard{1, 0};
   ::setsockopt(pair.client, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
@@ -137,6 +146,7 @@ TEST_P(SendBatchTest, AClosedPeerIsAnErrorNotASignal) {
 
 TEST_P(SendBatchTest, MoreSendsThanOneSubmissionHolds) {
   TcpPair a, b;
+  register_all({&a});  // and b not: both kinds in one submission
   std::vector<std::string> events;
   for (int i = 0; i < 2500; ++i) events.push_back("id: " + std::to_string(i) + "\ndata: v\n\n");
   std::string want_a, want_b;
@@ -150,6 +160,43 @@ TEST_P(SendBatchTest, MoreSendsThanOneSubmissionHolds) {
   for (std::size_t i = 0; i < events.size(); ++i) ASSERT_EQ(results[i], static_cast<long>(events[i].size())) << i;
   EXPECT_EQ(a.read_client(want_a.size()), want_a);
   EXPECT_EQ(b.read_client(want_b.size()), want_b);
+}
+
+TEST_P(SendBatchTest, AForgottenSocketClosesAndItsNumberServesTheNextOne) {
+  const std::string first = "data: for the first client\n\n", second = "data: for the second client\n\n";
+  auto old_pair = std::make_unique<TcpPair>();
+  register_all({old_pair.get()});
+  const iovec to_old[] = {buffer_of(first)};
+  batch.add(old_pair->server, to_old);
+  ASSERT_EQ(batch.send_all()[0], static_cast<long>(first.size()));
+  ASSERT_EQ(old_pair->read_client(first.size()), first);
+
+  // Closing after forget_socket ends the connection: the client reads EOF.
+  const int number = old_pair->server;
+  batch.forget_socket(number);
+  ::close(old_pair->server);
+  old_pair->server = -1;
+  pollfd p{old_pair->client, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the ring still holds the closed socket open";
+  char byte;
+  EXPECT_EQ(::read(old_pair->client, &byte, 1), 0);
+
+  // The next socket given the same number gets its own data, not the old
+  // connection's.
+  TcpPair next;
+  if (next.client == number) {  // the lowest free number went to the client end
+    const int moved = ::dup(next.client);
+    ::close(next.client);
+    next.client = moved;
+  }
+  ASSERT_EQ(::dup2(next.server, number), number);
+  ::close(next.server);
+  next.server = number;
+  register_all({&next});
+  const iovec to_next[] = {buffer_of(second)};
+  batch.add(next.server, to_next);
+  ASSERT_EQ(batch.send_all()[0], static_cast<long>(second.size()));
+  EXPECT_EQ(next.read_client(second.size()), second);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SendBatchTest, ::testing::Values(true, false),
