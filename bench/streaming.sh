@@ -417,7 +417,7 @@ if want 2; then
   tc=$(r "$t" cpu_us_per_event) cc=$(r "$c" cpu_us_per_event)
   row " 2 fan-out moderate: server CPU µs per delivered event (carried %) " \
       " $(fmt 2 "$tc") ($(fmt 1 "$(r "$t" carried_pct)") %) " " $(fmt 2 "$cc") ($(fmt 1 "$(r "$c" carried_pct)") %) " \
-      " $(ratio "$tc" "$cc") " " " " "
+      " $(ratio "$tc" "$cc") " " ≤ 0.8× nchan (both carry every event) " " $(verdict "$(q "$tc" "$cc")" "<=" 0.8) "
 fi
 if want 3; then
   t=s3-tagstream c=s3-nchan
