@@ -109,6 +109,8 @@ std::shared_ptr<Group> HubShard::find_or_create_group(const StreamSpec& spec) {
     index[id].push_back(group.get());
   }
   groups_.emplace(std::move(key), group);
+  ++quiet_groups_;
+  update_wake_rule();
   return group;
 }
 
@@ -120,10 +122,16 @@ void HubShard::release_group(const std::shared_ptr<Group>& group) {
   }
   std::erase(dirty_, group.get());
   group->timer.cancel();
+  if (!group->window_active) --quiet_groups_;
+  group->window_active = false;
   groups_.erase(group->key);
+  update_wake_rule();
 }
 
 Member* HubShard::subscribe(StreamSink* sink, const StreamSpec& spec) {
+  // A snapshot or replay starts from what this shard has applied: apply
+  // what is queued first.
+  apply_queued();
   auto owned = std::make_unique<Member>();
   Member* m = owned.get();
   m->sink = sink;
@@ -375,23 +383,50 @@ const Change* HubShard::latest(TagId id) const {
   return nullptr;
 }
 
+namespace {
+// Batches a shard inside its windows may hold before it is woken all the
+// same (a window's timer normally applies them well before).
+constexpr std::size_t kMaxParkedBatches = 256;
+}  // namespace
+
 void HubShard::enqueue(const ChangeBatchPtr& batch) {
-  bool post = false;
   {
     std::lock_guard lock(inbox_mutex_);
     inbox_.push_back(batch);
-    post = !std::exchange(drain_posted_, true);
+    if (drain_posted_) return;
+    if (!wake_on_enqueue_ && inbox_.size() < kMaxParkedBatches) return;
+    drain_posted_ = true;
   }
-  if (!post) return;
-  asio::post(io_, [this] {
-    std::vector<ChangeBatchPtr> batches;
-    {
-      std::lock_guard lock(inbox_mutex_);
-      batches.swap(inbox_);
-      drain_posted_ = false;
-    }
-    for (const ChangeBatchPtr& b : batches) on_batch(b);
-  });
+  post_drain();
+}
+
+void HubShard::post_drain() {
+  asio::post(io_, [this] { apply_queued(); });
+}
+
+void HubShard::apply_queued() {
+  std::vector<ChangeBatchPtr> batches;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    batches.swap(inbox_);
+    drain_posted_ = false;
+  }
+  for (const ChangeBatchPtr& b : batches) on_batch(b);
+}
+
+void HubShard::update_wake_rule() {
+  // Without coalescing every change goes out at once; with no group at all
+  // there is no window timer to apply the inbox.
+  const bool wake = options_.coalesce_window.count() == 0 || groups_.empty() || quiet_groups_ > 0;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    wake_on_enqueue_ = wake;
+    // Checked under the same lock as enqueue: a batch queued while the
+    // rule said "park" is picked up here, not stranded.
+    if (!wake || inbox_.empty() || drain_posted_) return;
+    drain_posted_ = true;
+  }
+  post_drain();
 }
 
 void HubShard::on_batch(const ChangeBatchPtr& batch) {
@@ -444,16 +479,22 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
       start_window(groups_.at(g->key));
     }
   }
+  if (!dirty.empty() && options_.coalesce_window.count() > 0) update_wake_rule();
 }
 
 void HubShard::start_window(const std::shared_ptr<Group>& group) {
+  if (!group->window_active) --quiet_groups_;
   group->window_active = true;
   group->timer.expires_after(options_.coalesce_window);
   group->timer.async_wait([this, weak = std::weak_ptr<Group>(group)](boost::system::error_code ec) {
     auto g = weak.lock();
     if (ec || !g || stopped_) return;
+    // Batches parked while every window was open are due now.
+    apply_queued();
     if (g->pending.empty()) {
       g->window_active = false;
+      ++quiet_groups_;
+      update_wake_rule();
       return;
     }
     flush(*g);

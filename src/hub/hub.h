@@ -10,7 +10,13 @@
 // - LiveState publishes every batch of changes, in sequence order, by
 //   handing the same immutable ChangeBatch to every shard (Hub::publish): it
 //   goes into the shard's inbox, under a lock, and the shard's thread drains
-//   the inbox in that order. That is the only cross-thread step. (Posting
+//   the inbox in that order. That is the only cross-thread step. When every
+//   group of the shard is inside a coalescing window, nothing can go out
+//   before the first window ends, so the shard is not woken for the batch:
+//   the window's timer applies the inbox before it flushes (the windows of
+//   a busy shard keep it awake anyway; each wake-up saved is a context
+//   switch). A group going quiet, a new stream, or a long inbox wakes it
+//   as before. (Posting
 //   each batch as its own handler is not enough: with one thread per
 //   io_context, Asio holds a post made from that context's own thread back
 //   until the running handler returns, so a batch posted later from another
@@ -133,8 +139,11 @@ class HubShard {
   void on_drained(Member* member);
 
   /// Any thread: queues a batch; the shard applies queued batches in the
-  /// order they were queued.
+  /// order they were queued, at once or, while every group is inside a
+  /// coalescing window, by the first window's end.
   void enqueue(const ChangeBatchPtr& batch);
+  /// Shard thread: applies what is queued now.
+  void apply_queued();
   void on_batch(const ChangeBatchPtr& batch);
   /// Start-up only: the latest values a store kept, so the first snapshot
   /// after a restart is not empty. `seq` marks them as older than any new
@@ -165,9 +174,16 @@ class HubShard {
   const TagRegistry& registry_;
   HubOptions options_;
   const std::atomic<Seq>& published_;
+  /// After a group's window opens or closes: whether a batch must wake the
+  /// shard, and a wake-up for what queued meanwhile if it must.
+  void update_wake_rule();
+  void post_drain();
+
   std::mutex inbox_mutex_;
   std::vector<ChangeBatchPtr> inbox_;
   bool drain_posted_ = false;
+  bool wake_on_enqueue_ = true;  // under inbox_mutex_; see update_wake_rule
+  std::size_t quiet_groups_ = 0;  // groups without an open coalescing window
   Seq position_;     // last seq applied to this shard
   Seq replay_floor_; // changes after this are in the ring
   const Seq start_seq_;  // the first id of this run is start_seq_ + 1

@@ -104,6 +104,51 @@ TEST_F(ShardFixture, LateJoinerInsideAWindowGetsNoDuplicate) {
   shard().unsubscribe(m2);
 }
 
+TEST_F(ShardFixture, ABatchInsideEveryOpenWindowWaitsForTheWindowInsteadOfWakingTheShard) {
+  make(50ms);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec());
+  push(a, 1, 1);  // leading edge: sent at once, the window opens
+  ASSERT_EQ(sink.queue.size(), 1u);
+  const Seq applied = shard().position();
+
+  TaggedSample s{a, Sample{kT0 + 2 * kNanosPerSecond, 2, Quality::good}};
+  live->apply(std::span<const TaggedSample>(&s, 1));
+  io.restart();
+  EXPECT_EQ(io.poll(), 0u) << "nothing can go out before the window ends: no wake-up for the batch";
+  EXPECT_EQ(shard().position(), applied);
+
+  run_for(200ms);  // the window's end applies the batch and sends it
+  sink.drain();
+  EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 2}}));
+  EXPECT_GT(shard().position(), applied);
+
+  // Once the window has closed quietly, a change is a leading edge again:
+  // it wakes the shard and goes out at once.
+  push(b, 3, 3);
+  ASSERT_EQ(sink.queue.size(), 1u);
+  sink.drain();
+  EXPECT_EQ(sink.values().back(), (std::pair<std::string, double>{"b", 3}));
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, ParkedBatchesWakeTheShardPastABound) {
+  make(10s);  // a window that will not end during the test
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec());
+  push(a, 0, 0);  // leading edge: the window opens
+  std::size_t woken = 0;
+  for (int i = 1; i <= 1000; ++i) {
+    TaggedSample s{a, Sample{kT0 + i * kNanosPerSecond, static_cast<double>(i), Quality::good}};
+    live->apply(std::span<const TaggedSample>(&s, 1));
+    io.restart();
+    woken += io.poll();
+  }
+  EXPECT_GE(woken, 1000u / 256) << "the inbox is bounded even while every window is open";
+  EXPECT_LE(woken, 1000u / 256 + 1);
+  shard().unsubscribe(m);
+}
+
 TEST_F(ShardFixture, SameTagsAndIntervalShareOneSerializedFrame) {
   make(0ns);
   RecordingSink s1, s2;
