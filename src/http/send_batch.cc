@@ -100,7 +100,7 @@ std::span<const long> SendBatch::send_all() {
     headers_[i].msg_iovlen = entries_[i].buffer_count;
   }
   if (ring_)
-    send_through_ring(0);
+    send_through_ring();
   else
     send_one_by_one(0);
   entries_.clear();
@@ -112,9 +112,9 @@ void SendBatch::send_one_by_one(std::size_t from) {
   for (std::size_t i = from; i < entries_.size(); ++i) results_[i] = send_now(entries_[i].fd, headers_[i]);
 }
 
-void SendBatch::send_through_ring(std::size_t from) {
+void SendBatch::send_through_ring() {
   io_uring& ring = ring_->ring;
-  std::size_t next = from;
+  std::size_t next = 0;
   while (next < entries_.size()) {
     const std::size_t chunk_start = next;
     while (next < entries_.size()) {

@@ -61,7 +61,7 @@ class SendBatch {
     std::size_t buffer_count;
   };
   void send_one_by_one(std::size_t from);
-  void send_through_ring(std::size_t from);
+  void send_through_ring();
 
   std::unique_ptr<Ring> ring_;
   std::vector<Entry> entries_;

@@ -129,7 +129,7 @@ void SseConnection::close_after_flush(const FramePtr& final_frame, std::chrono::
   write_timeout_ = deadline;
 }
 
-void SseConnection::abort() { finish(closing_ ? EndReason::shutdown : EndReason::client_closed); }
+void SseConnection::abort() { finish(EndReason::client_closed); }
 
 void SseConnection::shutdown(bool force) {
   if (force)
@@ -170,7 +170,7 @@ void SseConnection::write_ready(ShardContext& shard) {
       boost::system::error_code ec;
       const std::size_t wanted = connection->add_send(batch, ec);
       if (ec) {
-        connection->finish(connection->closing_ ? EndReason::shutdown : EndReason::write_failed);
+        connection->finish(EndReason::write_failed);
         continue;
       }
       sending.emplace_back(connection.get(), wanted);
@@ -269,7 +269,7 @@ bool SseConnection::complete_send(long result, std::size_t wanted) {
   if (result < 0) {
     const boost::system::error_code ec(static_cast<int>(-result), boost::system::system_category());
     if (!would_block(ec)) {
-      finish(closing_ ? EndReason::shutdown : EndReason::write_failed);
+      finish(EndReason::write_failed);
       return false;
     }
   } else {
@@ -333,14 +333,14 @@ void SseConnection::wait_writable() {
   stall_timer_.expires_after(write_timeout_);
   stall_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->finished_) return;
-    self->finish(self->closing_ ? EndReason::shutdown : EndReason::slow_client);
+    self->finish(EndReason::slow_client);
   });
   socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
     self->waiting_writable_ = false;
     if (self->finished_) return;
     self->stall_timer_.cancel();
     if (ec) {
-      self->finish(self->closing_ ? EndReason::shutdown : EndReason::write_failed);
+      self->finish(EndReason::write_failed);
       return;
     }
     self->schedule_write();
@@ -361,13 +361,15 @@ void SseConnection::watch_for_peer_close() {
         return;
       }
     }
-    self->finish(self->closing_ ? EndReason::shutdown : EndReason::client_closed);
+    self->finish(EndReason::client_closed);
   });
 }
 
 void SseConnection::finish(EndReason reason) {
   if (finished_) return;
   finished_ = true;
+  // Whatever ends a stream that was closing, it ended by the shutdown.
+  if (closing_) reason = EndReason::shutdown;
   on_end(reason);
   remove_queued(queued_bytes_);
   queue_.clear();
