@@ -220,10 +220,10 @@ void App::start() {
   http_->listen();
   stats_timer_->start();
   for (auto& io : contexts_) {
-    threads_.emplace_back([io = io.get(), n = threads_.size()] {
+    threads_.emplace_back([this, io = io.get(), n = threads_.size()] {
       name_this_thread("ts-io-" + std::to_string(n));
       WorkGuard guard(io->get_executor());
-      io->run();
+      http_->run_thread(n);
     });
   }
   if (config.simulator) {

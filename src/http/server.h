@@ -25,6 +25,10 @@ class HttpServer {
   void listen();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
+  /// Runs network thread `index` (its io_context and its streams' writes)
+  /// until the io_context is stopped.
+  void run_thread(std::size_t index);
+
   /// Any thread. Stops accepting, sends every stream its final event and
   /// closes idle connections; after `shutdown_grace` closes what is left.
   /// `done` runs (on thread 0) once no connection remains.

@@ -48,12 +48,14 @@ struct ServerStats {
   struct alignas(64) StreamTotals {
     std::atomic<std::uint64_t> events_sent{0};
     std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::uint64_t> writes{0};  // socket sends that took bytes: events per write is the batching
     std::atomic<std::int64_t> queued_bytes{0};  // frames queued plus compressed bytes not yet written
   };
   std::array<StreamTotals, kMaxNetworkThreads> per_thread;  // indexed by shard
 
   std::uint64_t events_sent() const;
   std::uint64_t bytes_sent() const;
+  std::uint64_t writes() const;
   std::int64_t queued_bytes() const;  // all streams
 };
 
@@ -98,10 +100,10 @@ struct ShardContext {
   std::size_t index;
   std::unordered_set<Closable*> connections;
   std::uint64_t next_stream = 0;
-  // Streams with something to write, written by one posted pass: a fan-out
-  // to thousands of streams posts one handler, not one per stream.
+  // Streams with something to write. The thread writes them in one pass
+  // once it has run everything else that is ready (HttpServer::run_thread):
+  // a fan-out to thousands of streams is one pass, not one write each.
   std::vector<std::shared_ptr<SseConnection>> ready = {};
-  bool ready_pass_posted = false;
   std::unique_ptr<SendBatch> sends = {};  // made on first use, on this thread (see send_batch())
 
   /// The thread's batch of stream sends, made on first use: its ring

@@ -139,19 +139,17 @@ void SseConnection::shutdown(bool force) {
 }
 
 void SseConnection::schedule_write() {
-  // Frames queued in one handler (a fan-out, a snapshot after the
-  // connected event) go out together in one write, after it returns.
+  // Frames queued by every handler that is ready to run (fan-outs of every
+  // batch that arrived, a snapshot after the connected event) go out
+  // together in one write per stream, when the thread next runs out of them.
   if (!started_ || write_scheduled_ || waiting_writable_ || finished_) return;
   write_scheduled_ = true;
   shard_.ready.push_back(shared_from_this());
-  if (std::exchange(shard_.ready_pass_posted, true)) return;
-  asio::post(socket_.get_executor(), [&shard = shard_] { write_ready(shard); });
 }
 
-void SseConnection::write_ready(ShardContext& shard) {
+void SseConnection::write_pass(ShardContext& shard) {
   std::vector<std::shared_ptr<SseConnection>> ready;
   ready.swap(shard.ready);
-  shard.ready_pass_posted = false;
   SendBatch& batch = shard.send_batch();
   // Each round sends every connection's next gather list as one batch; a
   // connection whose socket took everything stays for the next round, if
@@ -275,6 +273,7 @@ bool SseConnection::complete_send(long result, std::size_t wanted) {
   } else {
     bytes = static_cast<std::size_t>(result);
   }
+  if (bytes > 0) add_own(totals().writes, std::uint64_t{1});
   if (gzip_) {
     GzipOutput& g = *gzip_;
     g.written += bytes;

@@ -49,6 +49,11 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   /// Closable: graceful shutdown sends shutdown_frame() first.
   void shutdown(bool force) override;
 
+  /// Writes every stream of the shard that has something due, each one's
+  /// queue as one gather list, all of them in one batch of sends per round.
+  /// Called by the shard's thread when nothing else is ready to run.
+  static void write_pass(ShardContext& shard);
+
   std::uint64_t events_sent() const { return events_sent_; }
   std::uint64_t bytes_sent() const { return bytes_sent_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
@@ -66,8 +71,6 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
  private:
   void push(const FramePtr& frame);
   void schedule_write();
-  /// Runs the write pass of every stream of the shard that has one due.
-  static void write_ready(ShardContext& shard);
   bool has_output() const;
   /// Whether a send is due, after asking the source for more (on_drained)
   /// or adding the end of the body when closing. May finish the stream.

@@ -19,6 +19,7 @@ T sum_over_threads(const ServerStats& stats, std::atomic<T> ServerStats::StreamT
 
 std::uint64_t ServerStats::events_sent() const { return sum_over_threads(*this, &StreamTotals::events_sent); }
 std::uint64_t ServerStats::bytes_sent() const { return sum_over_threads(*this, &StreamTotals::bytes_sent); }
+std::uint64_t ServerStats::writes() const { return sum_over_threads(*this, &StreamTotals::writes); }
 std::int64_t ServerStats::queued_bytes() const { return sum_over_threads(*this, &StreamTotals::queued_bytes); }
 
 StatsSampler::Snapshot StatsSampler::take() const {
@@ -86,6 +87,7 @@ std::string StatsSampler::json() const {
   out += "},\"events\":{";
   field(out, "total", st.events_sent(), false);
   field(out, "perSecond", r.events);
+  field(out, "writes", st.writes());
   out += "},\"bytes\":{";
   field(out, "total", st.bytes_sent(), false);
   field(out, "perSecond", r.bytes);
@@ -139,6 +141,9 @@ std::string StatsSampler::prometheus() const {
          static_cast<double>(st.slow_streams_dropped.load()));
   metric("tagstream_events_sent_total", "counter", "SSE events written.", static_cast<double>(st.events_sent()));
   metric("tagstream_bytes_sent_total", "counter", "SSE bytes written.", static_cast<double>(st.bytes_sent()));
+  metric("tagstream_stream_writes_total", "counter",
+         "Socket writes of SSE bytes; events per write rises when a busy thread sends what queued up together.",
+         static_cast<double>(st.writes()));
   metric("tagstream_stream_queued_bytes", "gauge", "Bytes waiting in stream queues.",
          static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes())));
   metric("tagstream_http_requests_total", "counter", "HTTP requests.", static_cast<double>(st.requests.load()));

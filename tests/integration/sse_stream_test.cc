@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -127,6 +129,47 @@ TEST(SseStream, SnapshotThenEveryChangeWithIncreasingIds) {
     EXPECT_EQ(p[0].value, 1.0 + i);
     EXPECT_EQ(p[0].quality, "good");
   }
+}
+
+// A network thread writes to its streams once nothing else is ready to run:
+// changes that reach it while it is busy leave together, one write per
+// stream instead of one per change, so a loaded server spends less per
+// event instead of letting a queue grow.
+TEST(SseStream, ChangesThatArriveWhileTheThreadIsBusyLeaveInOneWrite) {
+  ServerConfig config = test_config();
+  config.threads = 1;
+  TestServer server(config);
+  server.push("a", 1.0, at(0));
+  SseClient client(server.port(), "/api/sse/stream?tags[]=a&interval=raw");
+  ASSERT_TRUE(client.read_head());
+  ASSERT_TRUE(client.next_of("connected"));
+  ASSERT_TRUE(client.next_of("data"));  // the snapshot
+  server.wait_for_hub();
+  const std::uint64_t writes_before = server.app().stats().writes();
+
+  HubShard& shard = server.app().hub().shard(0);
+  auto both_applied = std::make_shared<std::promise<void>>();
+  boost::asio::post(shard.io(), [&server, &shard, both_applied] {
+    // The first change reaches the stream's queue here...
+    server.push("a", 2.0, at(1));
+    shard.apply_queued();
+    // ...and the second in a handler that is ready to run after this one.
+    boost::asio::post(shard.io(), [&server, &shard, both_applied] {
+      server.push("a", 3.0, at(2));
+      shard.apply_queued();
+      both_applied->set_value();
+    });
+  });
+  ASSERT_EQ(both_applied->get_future().wait_for(10s), std::future_status::ready);
+  for (double expected : {2.0, 3.0}) {
+    auto e = client.next_of("data");
+    ASSERT_TRUE(e);
+    auto p = points_of(*e);
+    ASSERT_EQ(p.size(), 1u) << "each change is its own event";
+    EXPECT_EQ(p[0].value, expected);
+  }
+  server.wait_for_hub();
+  EXPECT_EQ(server.app().stats().writes() - writes_before, 1u) << "both events left in one write";
 }
 
 // Writers on several connections publish at once from both network threads
