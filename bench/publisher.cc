@@ -40,6 +40,7 @@ class Publisher::Conn final : public TcpConn {
   Conn(Loop& loop, Publisher& owner) : TcpConn(loop), owner_(owner) {}
   bool busy = false;
   std::size_t updates_in_flight = 0;
+  std::vector<int> tags;  // tagstream: the tags in the request awaiting its answer
   ResponseReader reader;
 
  protected:
@@ -85,8 +86,19 @@ bool Publisher::idle() const {
   return true;
 }
 
+bool Publisher::sendable() const {
+  if (kind_ != ServerKind::tagstream) return !backlog_.empty();
+  for (int tag : backlog_)
+    if (!tag_in_flight(tag)) return true;
+  return false;
+}
+
+bool Publisher::tag_in_flight(int tag) const {
+  return static_cast<std::size_t>(tag) < in_flight_.size() && in_flight_[static_cast<std::size_t>(tag)];
+}
+
 void Publisher::pump() {
-  while (!backlog_.empty()) {
+  while (sendable()) {
     Conn* free_conn = nullptr;
     for (auto& c : conns_)
       if (!c->busy) {
@@ -117,12 +129,29 @@ void Publisher::send_on(Conn& c) {
   body_.clear();
   std::size_t n = 0;
   if (kind_ == ServerKind::tagstream) {
-    // Every update due goes into one request (as a Telegraf flush would).
+    // Every update due goes into one request (as a Telegraf flush would),
+    // except those of a tag whose previous request is still unanswered:
+    // a tag's samples go in order, as from one data source. (Two requests
+    // on different connections may be applied in either order, and a sample
+    // older than its tag's newest is late: history only, never streamed.)
+    // Updates of one tag that waited together are different samples: each
+    // repeat is stamped a microsecond later, or the server would rightly
+    // keep them as one point (same tag, same time).
+    repeats_.clear();
+    c.tags.clear();
     char num[32];
-    const int len = std::snprintf(num, sizeof num, "%lld", static_cast<long long>(stamp));
-    while (!backlog_.empty() && n < kMaxLinesPerRequest) {
+    const std::size_t waiting = backlog_.size();
+    for (std::size_t i = 0; i < waiting; ++i) {
       const int tag = backlog_.front();
       backlog_.pop_front();
+      if (tag_in_flight(tag) || n >= kMaxLinesPerRequest) {
+        backlog_.push_back(tag);  // keeps its place among those left
+        continue;
+      }
+      auto [repeat, first] = repeats_.try_emplace(tag, 0);
+      if (first) c.tags.push_back(tag);
+      const std::int64_t line_stamp = stamp + repeat->second++;
+      const int len = std::snprintf(num, sizeof num, "%lld", static_cast<long long>(line_stamp));
       body_ += naming_.prefix;
       body_ += ",id=";
       body_ += naming_.id(tag);
@@ -132,7 +161,11 @@ void Publisher::send_on(Conn& c) {
       body_.append(num, static_cast<std::size_t>(len));
       body_ += '\n';
       ++n;
-      if (on_sent) on_sent(tag, stamp);
+      if (on_sent) on_sent(tag, line_stamp);
+    }
+    for (int tag : c.tags) {
+      if (static_cast<std::size_t>(tag) >= in_flight_.size()) in_flight_.resize(static_cast<std::size_t>(tag) + 1, 0);
+      in_flight_[static_cast<std::size_t>(tag)] = 1;
     }
     head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + target_.host_header +
            "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
@@ -159,6 +192,8 @@ void Publisher::send_on(Conn& c) {
 
 void Publisher::answered(Conn& c, bool ok, int status, const std::string& why) {
   c.busy = false;
+  for (int tag : c.tags) in_flight_[static_cast<std::size_t>(tag)] = 0;
+  c.tags.clear();
   if (ok) {
     ++stats_.requests_ok;
   } else {

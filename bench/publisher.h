@@ -5,7 +5,9 @@
 //   tagstream  POST /write?precision=us, InfluxDB line protocol, one line per
 //              update: `<prefix>,id=t00042 v=<publish us> <publish us>` (tag
 //              `<prefix>.t00042.v`); the updates due together share a request,
-//              as a Telegraf flush would.
+//              as a Telegraf flush would, and each tag's go in order: its
+//              next request waits for the answer to its previous one, which
+//              tagstream gives once the write is durable (group commit).
 //   nchan      POST /pub/<prefix>_t00042, one request per update (a channel per
 //              tag), whose body is the JSON a tagstream `data` event carries:
 //              {"interval":"raw","points":[{"tag":..,"t":..,"v":<publish us>,"q":"good"}]}
@@ -18,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "event_loop.h"
@@ -58,7 +61,7 @@ struct PublisherStats {
   std::uint64_t requests_ok = 0;    // 2xx answers
   std::uint64_t requests_failed = 0;
   std::uint64_t updates_failed = 0;
-  std::uint64_t max_backlog = 0;    // updates waiting for a free connection, at most
+  std::uint64_t max_backlog = 0;    // updates waiting to be written, at most
   std::string first_error;
 };
 
@@ -83,6 +86,9 @@ class Publisher {
   class Conn;
   friend class Conn;
   void send_on(Conn& c);
+  /// Something in the backlog may be written now.
+  bool sendable() const;
+  bool tag_in_flight(int tag) const;
   void answered(Conn& c, bool ok, int status, const std::string& why);
 
   Loop& loop_;
@@ -96,6 +102,8 @@ class Publisher {
   std::vector<std::unique_ptr<Conn>> conns_;
   PublisherStats stats_;
   std::string body_;  // reused request body
+  std::unordered_map<int, std::int64_t> repeats_;  // per request: earlier lines of each tag
+  std::vector<char> in_flight_;  // tagstream, per tag: in a request awaiting its answer
 };
 
 }  // namespace tagstream_bench

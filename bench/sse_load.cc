@@ -28,8 +28,10 @@
 // gracefully and open the next, and the server's files and memory are
 // compared before and after.
 //
-// Everything runs on one epoll thread (event_loop.h). Only loopback targets
-// are accepted; every phase has a deadline, so a run always ends by itself.
+// The streams are read on one epoll thread (event_loop.h); the publisher has
+// a thread of its own (publisher_thread.h), so a busy reader does not delay
+// the schedule. Only loopback targets are accepted; every phase has a
+// deadline, so a run always ends by itself.
 
 #include <sys/socket.h>
 
@@ -52,6 +54,7 @@
 #include "load_commands.h"
 #include "proc_stats.h"
 #include "publisher.h"
+#include "publisher_thread.h"
 #include "sse_scan.h"
 
 namespace tagstream_bench {
@@ -194,7 +197,8 @@ class Run {
   void pump_connects(double now);
   void queue_open(int i, double at);
   bool wait_until(double deadline, const std::function<bool()>& done, int tick_ms = 5);
-  void tick_publisher(double now);
+  /// expected_ and expected_per_set_ from what the publisher has written.
+  void count_expected(const PublisherThread::Snapshot& published);
   ProcSnapshot snap() const { return server_.empty() ? ProcSnapshot{} : server_.sample(); }
   /// "503:12,429:3": the non-200 answers to stream requests.
   std::string status_list() const {
@@ -223,8 +227,7 @@ class Run {
   int in_flight_ = 0;
   int ready_ = 0;
   Phase phase_ = Phase::seed;
-  std::unique_ptr<Publisher> publisher_;
-  std::unique_ptr<Schedule> schedule_;
+  std::unique_ptr<PublisherThread> publisher_;
   std::vector<std::uint64_t> subscribers_;  // ready streams per tag, at the start of the window
   std::vector<std::vector<int>> sets_of_tag_;  // the tag sets each tag is in
   std::vector<std::uint64_t> expected_per_set_;  // updates published in the window, per tag set
@@ -447,24 +450,22 @@ bool Run::wait_until(double deadline, const std::function<bool()>& done, int tic
     const double now = mono_s();
     if (now >= deadline || now >= hard_deadline_) return false;
     pump_connects(now);
-    tick_publisher(now);
-    int timeout = tick_ms;
-    if (schedule_ && phase_ == Phase::measure) {
-      // Wake for the next publication (rounded up: a 0 ms timeout would spin).
-      const double until = schedule_->next_due() - now;
-      timeout = std::clamp(static_cast<int>(std::ceil(until * 1000)), 0, tick_ms);
-    }
-    loop_.run_once(timeout);
+    loop_.run_once(tick_ms);
   }
   return true;
 }
 
-void Run::tick_publisher(double now) {
-  if (!publisher_) return;
-  if (schedule_ && phase_ == Phase::measure) {
-    schedule_->take_due(now, [this](int tag) { publisher_->publish(tag); });
+void Run::count_expected(const PublisherThread::Snapshot& published) {
+  // Every update written to the server in the window should reach each
+  // stream showing its tag. (A server that makes its publishers wait gets
+  // fewer updates written: the gap to the schedule is reported too.)
+  expected_ = 0;
+  std::fill(expected_per_set_.begin(), expected_per_set_.end(), 0);
+  for (std::size_t tag = 0; tag < published.sent_per_tag.size() && tag < subscribers_.size(); ++tag) {
+    const std::uint64_t n = published.sent_per_tag[tag];
+    expected_ += n * subscribers_[tag];
+    for (int set : sets_of_tag_[tag]) expected_per_set_[static_cast<std::size_t>(set)] += n;
   }
-  publisher_->pump();
 }
 
 int Run::main() {
@@ -479,23 +480,13 @@ int Run::main() {
   build_requests();
   const double client_cpu0 = self_cpu_seconds();
 
-  publisher_ = std::make_unique<Publisher>(loop_, o_.kind, o_.target, o_.naming, sources_, o_.publish_connections,
-                                           o_.pub_path);
-  // Every update written to the server in the window should reach each
-  // stream showing its tag. (A server that makes its publishers wait gets
-  // fewer updates written: the gap to the schedule is reported too.)
-  publisher_->on_sent = [this](int tag, std::int64_t) {
-    if (window_start_us_ <= 0) return;
-    expected_ += subscribers_[static_cast<std::size_t>(tag)];
-    for (int set : sets_of_tag_[static_cast<std::size_t>(tag)]) ++expected_per_set_[static_cast<std::size_t>(set)];
-  };
+  publisher_ = std::make_unique<PublisherThread>(o_.kind, o_.target, o_.naming, o_.source_addresses,
+                                                 o_.publish_connections, o_.pub_path, o_.tags);
   // 1. tagstream only knows tags that were written once: create them.
   if (o_.kind == ServerKind::tagstream && o_.seed) {
-    for (int k = 0; k < o_.tags; ++k) publisher_->publish(k);
-    if (!wait_until(mono_s() + 60, [this] { return publisher_->idle(); }))
-      die("seeding the tags did not finish within 60 s");
-    if (publisher_->stats().requests_failed)
-      die("seeding the tags failed: " + publisher_->stats().first_error);
+    if (!publisher_->seed(mono_s() + 60)) die("seeding the tags did not finish within 60 s");
+    const PublisherStats seeded = publisher_->snapshot().stats;
+    if (seeded.requests_failed) die("seeding the tags failed: " + seeded.first_error);
   }
   std::printf("sse: %s server=%s streams=%d tags=%d tags/stream=%d layouts=%d rate=%g Hz/tag seconds=%g%s%s\n",
               o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan", o_.streams, o_.tags,
@@ -548,8 +539,7 @@ int Run::main() {
   for (const auto& s : streams_)
     if (s->ready)
       for (int k : sets_[static_cast<std::size_t>(set_of_stream(o_, s->index()))]) ++subscribers_[static_cast<std::size_t>(k)];
-  const std::uint64_t sent_before = publisher_->stats().updates_sent;
-  const std::uint64_t failed_before = publisher_->stats().updates_failed;
+  const std::uint64_t failed_before = publisher_->snapshot().stats.updates_failed;
   std::uint64_t stream_bytes0 = 0, body_bytes0 = 0;
   for (const auto& s : streams_) {
     stream_bytes0 += s->bytes_in();
@@ -559,13 +549,21 @@ int Run::main() {
   window_start_us_ = wall_us();
   window_start_ = mono_s();
   phase_ = Phase::measure;
-  if (o_.rate > 0) schedule_ = std::make_unique<Schedule>(o_.tags, o_.rate, window_start_);
+  if (o_.rate > 0) publisher_->start_schedule(o_.rate, window_start_);
   wait_until(window_start_ + o_.seconds, [] { return false; });
   const double window_end = mono_s();
+  publisher_->stop_schedule();
 
   // 5. Drain: wait for what was published to arrive (or --drain to pass).
   phase_ = Phase::drain;
-  wait_until(window_end + o_.drain, [this] { return c_.window_points >= expected_ && publisher_->idle(); });
+  PublisherThread::Snapshot published;
+  wait_until(window_end + o_.drain, [&] {
+    published = publisher_->snapshot();
+    count_expected(published);
+    return c_.window_points >= expected_ && published.idle;
+  });
+  published = publisher_->snapshot();
+  count_expected(published);
   const ProcSnapshot w1 = snap();
   std::uint64_t stream_bytes1 = 0, body_bytes1 = 0;
   for (const auto& s : streams_) {
@@ -587,8 +585,9 @@ int Run::main() {
       surplus += st->window_points - want;
     }
   }
-  const auto& ps = publisher_->stats();
-  const std::uint64_t published = ps.updates_sent - sent_before;
+  const PublisherStats& ps = published.stats;
+  std::uint64_t published_updates = 0;
+  for (std::uint64_t n : published.sent_per_tag) published_updates += n;
   const double window_s = window_end - window_start_;
   // Deliveries continue after the window while a saturated server catches up:
   // rates are over the time until the last one.
@@ -596,8 +595,8 @@ int Run::main() {
   const double delivery_s = o_.rate > 0 ? std::max(last_delivery_s, window_s) : window_s;
   std::printf("window %.2f s: published %llu of %llu scheduled updates (%llu failed), expected %llu deliveries, delivered %llu points in "
               "%llu events; %llu heartbeats\n",
-              window_s, static_cast<unsigned long long>(published),
-              static_cast<unsigned long long>(schedule_ ? schedule_->taken() : 0),
+              window_s, static_cast<unsigned long long>(published_updates),
+              static_cast<unsigned long long>(published.scheduled),
               static_cast<unsigned long long>(ps.updates_failed - failed_before),
               static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(c_.window_points),
               static_cast<unsigned long long>(c_.window_events), static_cast<unsigned long long>(c_.window_heartbeats));
@@ -617,11 +616,11 @@ int Run::main() {
                 "decoded_bytes_per_min=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu publish_connections=%d "
                 "max_publish_backlog=%llu early_points=%llu",
                 static_cast<unsigned long long>(short_streams), static_cast<unsigned long long>(missing),
-                static_cast<unsigned long long>(surplus), static_cast<unsigned long long>(schedule_ ? schedule_->taken() : 0),
-                static_cast<unsigned long long>(published),
+                static_cast<unsigned long long>(surplus), static_cast<unsigned long long>(published.scheduled),
+                static_cast<unsigned long long>(published_updates),
                 static_cast<unsigned long long>(ps.updates_failed - failed_before), bytes_per_stream_min,
                 decoded_per_stream_min, o_.gzip ? "true" : "false", static_cast<unsigned long long>(c_.gzip_streams),
-                static_cast<unsigned long long>(c_.gzip_errors), publisher_->connections(), static_cast<unsigned long long>(ps.max_backlog),
+                static_cast<unsigned long long>(c_.gzip_errors), published.connections, static_cast<unsigned long long>(ps.max_backlog),
                 static_cast<unsigned long long>(c_.early_points));
   print_result(base, connected, w0, w1, delivery_s, connect_s, client_cpu, extra);
   for (auto& s : streams_) s->close();
