@@ -256,6 +256,43 @@ test('tag browser: search, select, add a panel; live points arrive on the chart'
   assertSameOrigin(t);
 });
 
+test('a panel resized far from its first width rebuilds its grid and history at the new width', async (t) => {
+  const page = await openPage(t, BASE + '/#/?p=raw~15m~boiler1.temperature', { viewport: { width: 1600, height: 900 } });
+  await waitLive(page);
+  await until('history loaded', () => ev(page, () => window.__tagstream.panels[0]?.history === 'ready'));
+  const shape = () =>
+    ev(page, () => {
+      const p = window.__tagstream.panels[0];
+      const d = p.display;
+      return {
+        n: p.n,
+        G: p.G,
+        width: p.el.querySelector('.plot').clientWidth,
+        regrids: p.regrids,
+        history: p.history,
+        nonNull: d.ys[0].filter((y) => y !== null).length,
+      };
+    });
+  const before = await shape();
+  assert(before.regrids === 0 && Math.abs(before.n - before.width) <= 2, 'one group per pixel at first: ' + JSON.stringify(before));
+  await page.setViewportSize({ width: 1100, height: 900 });
+  const after = await until('grid rebuilt at the new width, history and live data drawn', async () => {
+    const s = await shape();
+    return s.regrids >= 1 && s.history === 'ready' && s.nonNull >= 3 && Math.abs(s.n - s.width) <= 2 ? s : false;
+  }, 20000);
+  assert(after.n < before.n * 0.75, 'the grid follows the narrower chart: ' + JSON.stringify({ before, after }));
+  assert(after.G > before.G, 'fewer, wider groups over the same 15 minutes: ' + JSON.stringify({ before, after }));
+  assert(
+    t.requests.some((u) => u.includes('/api/data/history') && u.includes('maxPoints=' + after.n)),
+    'history asked again with maxPoints = the new width',
+  );
+  // A small change (a scroll bar, a border) only resizes the chart.
+  await page.setViewportSize({ width: 1090, height: 900 });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert((await shape()).regrids === after.regrids, 'no rebuild for a small change');
+  assertNoPageErrors(t);
+});
+
 test('URL state: panels, intervals, windows and selection come back from a shared link', async (t) => {
   const hash = '#/?p=raw~15m~boiler1.temperature,tank1.level&p=minute~24h~pump1.flow&p=second~1h~boiler2.temperature&sel=pump2.flow&iv=minute&w=24h';
   const page = await openPage(t, BASE + '/' + hash);

@@ -84,6 +84,8 @@ export class Panel {
   histTo = 0;
   liveCount = 0;
   redraws = 0;
+  /** Times the grid was rebuilt for a new width. */
+  regrids = 0;
   dirty = true;
 
   private plot: uPlot | null = null;
@@ -94,6 +96,8 @@ export class Panel {
   private drawnRangeEnd = 0;
   private abort = new AbortController();
   private resizeObs: ResizeObserver | null = null;
+  private regridTimer: ReturnType<typeof setTimeout> | undefined;
+  private tagInfo: (name: string) => TagInfo | undefined = () => undefined;
   private onRemove: (p: Panel) => void;
   private onChange: (p: Panel, spec: PanelSpec) => void;
 
@@ -183,6 +187,7 @@ export class Panel {
 
   /** Call once the element is in the document: measures, draws, fetches history. */
   start(tagInfo: (name: string) => TagInfo | undefined) {
+    this.tagInfo = tagInfo;
     const now = Date.now();
     const width = Math.max(200, Math.floor(this.plotEl.clientWidth || 600));
     this.n = width;
@@ -238,15 +243,50 @@ export class Panel {
     this.plot = new uPlot(opts, this.data(), this.plotEl);
     this.resizeObs = new ResizeObserver(() => {
       const w = Math.floor(this.plotEl.clientWidth);
-      if (this.plot && w > 0 && Math.abs(w - this.plot.width) > 1) {
-        this.plot.setSize({ width: w, height: 220 });
-      }
+      if (!this.plot || w <= 0) return;
+      if (Math.abs(w - this.plot.width) > 1) this.plot.setSize({ width: w, height: 220 });
+      // The grid is one group per pixel of the width the panel started
+      // with: once the width has settled far from it, start over at the
+      // new width (history again at one group per pixel), as a new panel.
+      clearTimeout(this.regridTimer);
+      const n = Math.max(200, w);
+      if (Math.abs(n - this.n) > 0.25 * this.n) this.regridTimer = setTimeout(() => this.regrid(), 500);
     });
     this.resizeObs.observe(this.plotEl);
     void this.loadHistory(now);
   }
 
+  /** Forgets the grid and what is drawn, and starts again at the present width. */
+  private regrid() {
+    if (!this.plot) return;
+    this.abort.abort();
+    this.abort = new AbortController();
+    this.resizeObs?.disconnect();
+    this.plot.destroy();
+    this.plot = null;
+    this.base = 0;
+    this.xs = [];
+    for (let i = 0; i < this.tags.length; i++) {
+      this.groups[i] = [];
+      this.ys[i] = [];
+      this.liveFrom[i] = undefined;
+      this.raw[i] = new RawBuf();
+      this.buckets[i] = new Map();
+      this.lastRawT[i] = -Infinity;
+    }
+    this.history = 'loading';
+    this.historyError = '';
+    this.histTo = 0;
+    this.lastDraw = 0;
+    this.lastTrim = 0;
+    this.drawnRangeEnd = 0;
+    this.dirty = true;
+    this.regrids++;
+    this.start(this.tagInfo);
+  }
+
   destroy() {
+    clearTimeout(this.regridTimer);
     this.abort.abort();
     this.resizeObs?.disconnect();
     this.plot?.destroy();
@@ -408,8 +448,12 @@ export class Panel {
     const O = Math.floor(from / this.G) * this.G;
     const n = this.n; // the chart's width in px
     const reqTo = O + n * this.G;
+    // The panel's signal now: a regrid replaces this.abort, and what was
+    // asked for the old grid must not land on the new one.
+    const signal = this.abort.signal;
     try {
-      const h = await fetchHistory(this.tags, this.interval, O, reqTo, n, this.abort.signal);
+      const h = await fetchHistory(this.tags, this.interval, O, reqTo, n, signal);
+      if (signal.aborted) return;
       this.histTo = Math.min(Date.parse(h.to) || now, Date.now());
       for (const s of h.series) {
         const ti = this.tagIndex.get(s.tag);
@@ -421,7 +465,7 @@ export class Panel {
       }
       this.history = 'ready';
     } catch (e) {
-      if (this.abort.signal.aborted) return;
+      if (signal.aborted) return;
       this.history = 'error';
       this.historyError = String((e as Error).message || e);
     }
@@ -471,6 +515,7 @@ export class Panel {
           const O = Math.floor(from / this.G) * this.G;
           const n = Math.max(1, Math.ceil((rawFrom - O) / this.G));
           const h = await fetchHistory(this.tags, 'raw', O, O + n * this.G, n, signal);
+          if (signal.aborted) return;
           for (const s of h.series) {
             const ti = this.tagIndex.get(s.tag);
             if (ti === undefined) continue;
@@ -482,10 +527,12 @@ export class Panel {
           }
         }
         const h = await fetchHistory(this.tags, 'raw', rawFrom, now + 1000, undefined, signal);
+        if (signal.aborted) return;
         for (const s of h.series) for (const p of s.points) if (p.v !== undefined) this.addRaw(s.tag, p.t, p.v, Q_CODE[p.q] ?? 0);
       } else {
         const bFrom = Math.max(Math.floor(from / this.tw) * this.tw, now - 20000 * this.tw);
         const h = await fetchHistory(this.tags, this.interval, bFrom, now + 1000, undefined, signal);
+        if (signal.aborted) return;
         const to = Math.min(Date.parse(h.to) || now, Date.now());
         for (const s of h.series) {
           const ti = this.tagIndex.get(s.tag);
