@@ -60,8 +60,9 @@ PublisherThread::Snapshot PublisherThread::snapshot() const {
   return shared_;
 }
 
-void PublisherThread::take_commands(double now) {
+bool PublisherThread::take_commands(double now) {
   std::lock_guard lock(mutex_);
+  if (quit_) return false;
   commands_taken_ = commands_issued_;
   if (seed_wanted_) {
     for (int k = 0; k < tags_; ++k) publisher_.publish(k);
@@ -80,11 +81,15 @@ void PublisherThread::take_commands(double now) {
     schedule_.reset();
     stop_wanted_ = false;
   }
+  return true;
 }
 
 void PublisherThread::publish_snapshot() {
   std::lock_guard lock(mutex_);
-  shared_.idle = publisher_.idle() && !seed_wanted_;
+  // A seed asked for after this turn took its commands is not counted as
+  // applied yet, so snapshot() waits for the next turn: idle cannot be
+  // read before the seed is queued.
+  shared_.idle = publisher_.idle();
   if (schedule_) shared_.scheduled = schedule_->taken();
   shared_.sent_per_tag = sent_per_tag_;
   shared_.stats = publisher_.stats();
@@ -95,12 +100,8 @@ void PublisherThread::publish_snapshot() {
 
 void PublisherThread::run() {
   for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (quit_) return;
-    }
     const double now = mono_s();
-    take_commands(now);
+    if (!take_commands(now)) return;
     if (schedule_) schedule_->take_due(now, [this](int tag) { publisher_.publish(tag); });
     publisher_.pump();
     int timeout = 5;

@@ -55,7 +55,8 @@ class PublisherThread {
 
  private:
   void run();
-  void take_commands(double now);
+  /// Applies the commands given so far; false once asked to quit.
+  bool take_commands(double now);
   void publish_snapshot();
 
   Loop loop_;
