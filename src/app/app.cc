@@ -21,6 +21,7 @@
 #include "ingest/ingestor.h"
 #include "ingest/simulator.h"
 #include "store/sqlite_store.h"
+#include "store/store_replay.h"
 #include "store/store_writer.h"
 
 namespace tagstream {
@@ -74,18 +75,18 @@ void fit_file_limit(ServerConfig& config) {
 
 }  // namespace
 
-App::App(ServerConfig config) {
-  fit_file_limit(config);
+App::App(ServerConfig config) : config_(std::move(config)) {
+  fit_file_limit(config_);
   LogLevel level = LogLevel::info;
-  if (parse_log_level(config.log_level, level)) set_log_level(level);
-  open_store(config);
-  unsigned threads = config.threads > 0 ? static_cast<unsigned>(config.threads) : std::thread::hardware_concurrency();
+  if (parse_log_level(config_.log_level, level)) set_log_level(level);
+  open_store(config_);
+  unsigned threads = config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
   threads = std::clamp<unsigned>(threads, 1, kMaxNetworkThreads);
-  config.threads = static_cast<int>(threads);
-  server_ = std::make_unique<ServerContext>(std::move(config), registry_);
+  config_.threads = static_cast<int>(threads);
+  server_ = std::make_unique<ServerContext>(config_, registry_);
   readers_ = std::make_unique<asio::thread_pool>(2);
   web_ = std::make_unique<StaticFiles>();
-  const std::string web_root = server_->config.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : server_->config.web_root;
+  const std::string web_root = config_.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : config_.web_root;
   if (web_->load(web_root) == 0)
     log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)", web_root);
   sampler_ = std::make_unique<StatsSampler>(*server_);
@@ -98,13 +99,13 @@ App::App(ServerConfig config) {
     raw.push_back(contexts_.back().get());
   }
   HubOptions hub_options;
-  hub_options.coalesce_window = seconds_to_duration(server_->config.data_check_interval);
-  hub_options.heartbeat_interval = seconds_to_duration(server_->config.heartbeat_interval);
-  hub_options.replay_capacity = server_->config.replay_buffer;
+  hub_options.coalesce_window = seconds_to_duration(config_.data_check_interval);
+  hub_options.heartbeat_interval = seconds_to_duration(config_.heartbeat_interval);
+  hub_options.replay_capacity = config_.replay_buffer;
   hub_options.durable_seq = durable_seq_;
   hub_options.fetch_older = [this](ReplayRequest request, std::function<void(ReplayResult)> deliver) {
     asio::post(*readers_, [this, request = std::move(request), deliver = std::move(deliver)] {
-      deliver(read_replay(request));
+      deliver(replay_->read(request));
     });
   };
   hub_ = std::make_unique<Hub>(raw, registry_, hub_options, live_.last_seq());
@@ -122,59 +123,6 @@ App::~App() {
   wait();
   readers_->join();
   writer_->stop();
-}
-
-// Runs on the reader pool: the changes a resuming stream missed that are
-// older than the hub's in-memory ring.
-ReplayResult App::read_replay(const ReplayRequest& request) {
-  ReplayResult result;
-  try {
-    if (request.after < store_->retained_after()) return result;  // removed by retention
-    // Only what is committed is complete; the rest is asked again later.
-    const Seq upto = std::min(request.upto, writer_->committed_seq());
-    if (upto <= request.after) {
-      result.ok = true;
-      result.reached = request.after;
-      return result;
-    }
-    // Scan in steps until enough points for this stream are found.
-    Seq cursor = request.after;
-    std::map<std::pair<TagId, TimeNs>, std::size_t> bucket_slot;
-    while (result.points.size() < request.limit && cursor < upto) {
-      const auto rows = store_->read_changes(cursor, upto, 4096);
-      for (const StoredSample& row : rows) {
-        cursor = row.seq;
-        if (!std::binary_search(request.tags.begin(), request.tags.end(), row.tag)) continue;
-        ReplayPoint p{row.tag, row.seq, row.sample, {}};
-        if (request.interval == Interval::raw) {
-          result.points.push_back(p);
-        } else {
-          // One point per bucket: its state now, which includes every
-          // change the stream missed.
-          const TimeNs start = bucket_start(row.sample.ts, request.interval);
-          auto [it, fresh] = bucket_slot.try_emplace({row.tag, start}, result.points.size());
-          if (fresh) result.points.push_back(p);
-        }
-        if (result.points.size() >= request.limit) break;
-      }
-      if (rows.size() < 4096) {
-        if (result.points.size() < request.limit) cursor = upto;
-        break;
-      }
-    }
-    if (request.interval != Interval::raw) {
-      for (ReplayPoint& p : result.points) {
-        const TimeNs start = bucket_start(p.sample.ts, request.interval);
-        p.bucket = store_->read_bucket(p.tag, request.interval, start).value_or(aggregate_of(p.sample, request.interval));
-      }
-    }
-    result.reached = cursor;
-    result.ok = true;
-  } catch (const std::exception& e) {
-    log(LogLevel::error, "replay from the store failed: {}", e.what());
-    result = ReplayResult{};
-  }
-  return result;
 }
 
 void App::open_store(const ServerConfig& config) {
@@ -195,10 +143,7 @@ void App::open_store(const ServerConfig& config) {
     // Marked with the restored position: older than any new change.
     restored_latest_.push_back(Change{std::max<Seq>(restored.last_seq, 1), l.tag, l.latest, l.buckets});
   }
-  // Event ids continue after the last one stored, and never fall behind
-  // the wall clock in microseconds: ids of an earlier run (even one whose
-  // last ids never reached the disk) are then always older than new ones.
-  live_.set_last_seq(std::max<Seq>(restored.last_seq, static_cast<Seq>(now_ns() / 1000)));
+  live_.set_last_seq(seq_before_first_event(restored.last_seq, now_ns()));
 
   StoreWriterOptions wopts;
   wopts.max_pending_samples = config.store_queue_samples;
@@ -210,13 +155,14 @@ void App::open_store(const ServerConfig& config) {
   durable_seq_ = restored.last_seq;
   registry_.set_observer([w = writer_.get()](TagId id, const TagInfo& info) { w->submit_tag(id, info); });
   writer_->start();
+  replay_ = std::make_unique<StoreReplay>(*store_, *writer_);
   ingestor_ = std::make_unique<Ingestor>(live_, *writer_);
   log(LogLevel::info, "store {}: {} tags, {} with history, last event id {}", path, restored.tags.size(),
       restored.live.size(), restored.last_seq);
 }
 
 void App::start() {
-  const ServerConfig& config = server_->config;
+  const ServerConfig& config = config_;
   http_->listen();
   stats_timer_->start();
   for (auto& io : contexts_) {

@@ -28,6 +28,7 @@ class SimulatorThread;
 class StaticFiles;
 class StatsSampler;
 class Store;
+class StoreReplay;
 class StoreWriter;
 
 class App {
@@ -54,18 +55,19 @@ class App {
   StoreWriter& writer() { return *writer_; }
   Hub& hub() { return *hub_; }
   ServerStats& stats() { return server_->stats; }
-  const ServerConfig& config() const { return server_->config; }
+  const ServerConfig& config() const { return config_; }
 
  private:
   void finish();
   void open_store(const ServerConfig& config);
-  ReplayResult read_replay(const ReplayRequest& request);
 
+  ServerConfig config_;  // as given, with the thread count and stream limit fitted to the machine
   TagRegistry registry_;
   LiveState live_;
   std::unique_ptr<ServerContext> server_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriter> writer_;
+  std::unique_ptr<StoreReplay> replay_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<boost::asio::thread_pool> readers_;
   std::unique_ptr<StaticFiles> web_;

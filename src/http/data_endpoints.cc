@@ -17,9 +17,9 @@
 #include "core/live_state.h"
 #include "core/time.h"
 #include "core/time_parse.h"
-#include "hub/sse_frame.h"
+#include "core/json_text.h"
+#include "core/point_json.h"
 #include "http/compression.h"
-#include "http/json_text.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
 

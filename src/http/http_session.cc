@@ -13,7 +13,7 @@
 #include "http/compression.h"
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
-#include "http/json_text.h"
+#include "core/json_text.h"
 #include "http/responses.h"
 #include "http/static_files.h"
 #include "http/stats.h"
@@ -161,7 +161,7 @@ HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
 
 asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContext& shard) {
   ServerContext& server = shard.server;
-  const ServerConfig& config = server.config;
+  const HttpOptions& config = server.config;
   beast::tcp_stream stream(std::move(socket));
   Connection connection(shard, stream);
   server.stats.connections.fetch_add(1, std::memory_order_relaxed);

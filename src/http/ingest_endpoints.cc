@@ -8,7 +8,7 @@
 #include <boost/json.hpp>
 
 #include "core/time.h"
-#include "http/json_text.h"
+#include "core/json_text.h"
 #include "ingest/gzip.h"
 #include "ingest/ingestor.h"
 #include "ingest/json_samples.h"
@@ -46,7 +46,7 @@ auto async_ingest(Ingestor& ingestor, std::span<const TaggedSample> samples, Tok
 }
 
 /// The request body, inflated when it is gzip- or deflate-encoded.
-std::optional<HttpResponse> decoded_body(const HttpRequest& req, const ServerConfig& config, std::string& out) {
+std::optional<HttpResponse> decoded_body(const HttpRequest& req, const HttpOptions& config, std::string& out) {
   auto enc = req.find(http::field::content_encoding);
   if (enc == req.end() || enc->value().empty() || enc->value() == "identity") {
     out = req.body();

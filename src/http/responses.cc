@@ -2,7 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
-#include "hub/sse_frame.h"
+#include "core/json_text.h"
 
 namespace tagstream {
 

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "hub/hub.h"
 #include "http/http_session.h"
+#include "http/listen_address.h"
 #include "http/sse_connection.h"
 
 namespace tagstream {

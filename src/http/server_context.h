@@ -10,8 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "app/config.h"
 #include "core/tag_registry.h"
+#include "http/http_options.h"
 #include "http/send_batch.h"
 #include "http/stream_limiter.h"
 
@@ -81,7 +81,7 @@ struct Services {
 };
 
 struct ServerContext {
-  ServerConfig config;
+  HttpOptions config;
   TagRegistry& registry;
   Services services;
   StreamLimiter limiter;
@@ -89,7 +89,7 @@ struct ServerContext {
   std::atomic<bool> shutting_down{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  ServerContext(ServerConfig c, TagRegistry& r)
+  ServerContext(HttpOptions c, TagRegistry& r)
       : config(std::move(c)), registry(r), limiter(config.max_streams, config.max_streams_per_client) {}
 };
 

@@ -2,7 +2,7 @@
 
 #include "core/live_state.h"
 #include "ingest/ingestor.h"
-#include "hub/sse_frame.h"
+#include "core/json_text.h"
 #include "store/store_writer.h"
 
 namespace tagstream {

@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "http/compression.h"
-#include "http/json_text.h"
+#include "core/json_text.h"
 #include "http/sse_connection.h"
 #include "http/tag_resolution.h"
 
@@ -92,7 +92,7 @@ std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, c
   return std::nullopt;
 }
 
-bool compress(const HttpRequest& req, const ServerConfig& config) { return config.sse_gzip && accepts_gzip(req); }
+bool compress(const HttpRequest& req, const HttpOptions& config) { return config.sse_gzip && accepts_gzip(req); }
 
 std::string_view reason_name(SseConnection::EndReason r) {
   switch (r) {
@@ -220,7 +220,7 @@ class TestStream final : public CountedStream {
 std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const HttpRequest& req,
                                              const ParsedTarget& target, ShardContext& shard) {
   ServerContext& server = shard.server;
-  const ServerConfig& config = server.config;
+  const HttpOptions& config = server.config;
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
 

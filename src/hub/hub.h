@@ -37,31 +37,11 @@
 #include <vector>
 
 #include "core/change.h"
+#include "core/replay.h"
 #include "core/tag_registry.h"
 #include "hub/sse_frame.h"
 
 namespace tagstream {
-
-/// A request for changes older than the in-memory ring holds, answered
-/// from the store (see HubOptions::fetch_older).
-struct ReplayRequest {
-  std::vector<TagId> tags;  // sorted
-  Interval interval = Interval::raw;
-  Seq after = 0;  // exclusive
-  Seq upto = 0;   // inclusive
-  std::size_t limit = 500;
-};
-struct ReplayPoint {
-  TagId tag = 0;
-  Seq seq = 0;
-  Sample sample;     // raw
-  Aggregate bucket;  // aggregated intervals: the bucket's current state
-};
-struct ReplayResult {
-  bool ok = false;
-  Seq reached = 0;  // every change in (after, reached] is in `points`
-  std::vector<ReplayPoint> points;
-};
 
 struct HubOptions {
   std::chrono::nanoseconds coalesce_window{100'000'000};  // SSE_DATA_CHECK_INTERVAL; 0 = none

@@ -1,9 +1,5 @@
 #include "hub/sse_frame.h"
 
-#include <charconv>
-#include <cmath>
-
-#include "core/time.h"
 
 namespace tagstream {
 
@@ -45,81 +41,6 @@ FramePtr make_sse_frame(std::string_view event, std::string_view data, std::opti
   frame->reserve(data.size() + event.size() + 48);
   append_sse_event(*frame, event, data, id, retry_ms);
   return frame;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 15];
-      }
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-void append_json_number(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-void append_json_integer(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-void append_point_json(std::string& out, std::string_view tag, const Sample& s) {
-  out += "{\"tag\":";
-  append_json_string(out, tag);
-  out += ",\"t\":";
-  append_json_integer(out, to_millis(s.ts));
-  out += ",\"v\":";
-  append_json_number(out, s.value);
-  out += ",\"q\":\"";
-  out += to_string(s.quality);
-  out += "\"}";
-}
-
-void append_point_json(std::string& out, std::string_view tag, const Aggregate& a) {
-  out += "{\"tag\":";
-  append_json_string(out, tag);
-  out += ",\"t\":";
-  append_json_integer(out, to_millis(a.start));
-  out += ",\"avg\":";
-  append_json_number(out, a.avg());
-  out += ",\"min\":";
-  append_json_number(out, a.min);
-  out += ",\"max\":";
-  append_json_number(out, a.max);
-  out += ",\"first\":";
-  append_json_number(out, a.first);
-  out += ",\"last\":";
-  append_json_number(out, a.last);
-  out += ",\"count\":";
-  append_json_integer(out, static_cast<std::int64_t>(a.count));
-  out += ",\"q\":\"";
-  out += to_string(a.quality);
-  out += "\"}";
 }
 
 DataEventBuilder::DataEventBuilder(Interval interval) : interval_(interval) {}

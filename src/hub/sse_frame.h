@@ -1,6 +1,6 @@
 #pragma once
-// Server-Sent Events framing (WHATWG "text/event-stream") and the JSON
-// encoding of points. A frame is serialized once and shared, immutable, by
+// Server-Sent Events framing (WHATWG "text/event-stream") and the `data`
+// event of points (their JSON is core/point_json.h). A frame is serialized once and shared, immutable, by
 // every connection that sends it.
 #include <memory>
 #include <optional>
@@ -10,6 +10,8 @@
 #include "core/aggregate.h"
 #include "core/change.h"
 #include "core/interval.h"
+#include "core/json_text.h"
+#include "core/point_json.h"
 
 namespace tagstream {
 
@@ -22,18 +24,6 @@ void append_sse_event(std::string& out, std::string_view event, std::string_view
 
 FramePtr make_sse_frame(std::string_view event, std::string_view data, std::optional<Seq> id = std::nullopt,
                         std::optional<int> retry_ms = std::nullopt);
-
-/// Appends a JSON string literal, escaped.
-void append_json_string(std::string& out, std::string_view s);
-/// Appends a JSON number: shortest round-trip form; non-finite as null.
-void append_json_number(std::string& out, double v);
-void append_json_integer(std::string& out, std::int64_t v);
-
-/// One point of a `data` event, as JSON. Raw: {"tag","t","v","q"};
-/// aggregated: {"tag","t","avg","min","max","first","last","count","q"};
-/// t is epoch milliseconds (bucket start for aggregates).
-void append_point_json(std::string& out, std::string_view tag, const Sample& s);
-void append_point_json(std::string& out, std::string_view tag, const Aggregate& a);
 
 /// Builds `data` events: {"interval":"minute","points":[...]}.
 class DataEventBuilder {

@@ -2,35 +2,36 @@
 // The one path every sample takes into tagstream, whatever its source
 // (HTTP line protocol or JSON, the simulator, later MQTT and Modbus):
 // live state first (subscribers see it at once, without waiting on disk),
-// then the store's commit queue. Thread safe.
+// then the commit queue (the store's writer). Thread safe.
 #include <atomic>
+#include <span>
 #include <mutex>
 #include <vector>
 
 #include "core/live_state.h"
-#include "store/store_writer.h"
+#include "core/commit_queue.h"
 
 namespace tagstream {
 
 class Ingestor {
  public:
-  Ingestor(LiveState& live, StoreWriter& writer) : live_(live), writer_(writer) {}
+  Ingestor(LiveState& live, CommitQueue& queue) : live_(live), queue_(queue) {}
 
   struct Outcome {
     bool queued = false;  // false: the store's queue is full; nothing was applied
     ApplyResult applied;
   };
 
-  /// `done` runs on the store's writer thread once the samples are committed
-  /// (or the commit failed); it is not called when `queued` is false.
-  Outcome ingest(std::span<const TaggedSample> samples, StoreWriter::Done done);
+  /// `done` runs on the queue's thread once the samples are committed (or
+  /// the commit failed); it is not called when `queued` is false.
+  Outcome ingest(std::span<const TaggedSample> samples, CommitQueue::Done done);
 
   /// Samples accepted so far, from every source.
   std::uint64_t ingested() const { return ingested_.load(std::memory_order_relaxed); }
 
  private:
   LiveState& live_;
-  StoreWriter& writer_;
+  CommitQueue& queue_;
   // Keeps live sequence order and commit-queue order the same, and makes
   // the capacity check and the submit one step.
   std::mutex mutex_;

@@ -20,12 +20,6 @@
 
 namespace tagstream {
 
-struct StoredSample {
-  TagId tag = 0;
-  Sample sample;
-  Seq seq = 0;  // the live event id it was given; 0 for late (history-only) samples
-};
-
 struct TagRecord {
   TagId id = 0;
   TagInfo info;

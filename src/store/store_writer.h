@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/commit_queue.h"
 #include "store/store.h"
 
 namespace tagstream {
@@ -38,26 +39,21 @@ struct StoreWriterOptions {
   std::size_t retention_rows_per_pass = 50'000;
 };
 
-class StoreWriter {
+class StoreWriter final : public CommitQueue {
  public:
-  /// Called on one of the writer's threads once the request is committed
-  /// and durable (empty error) or has failed.
-  using Done = std::function<void(const std::string& error)>;
-
   StoreWriter(Store& store, StoreWriterOptions options);
-  ~StoreWriter();
+  ~StoreWriter() override;
 
   void start();
   /// Commits everything queued, then stops the thread.
   void stop();
 
-  /// Queues samples. Returns false, queuing nothing, when the queue is full.
-  bool submit(std::vector<StoredSample> samples, Done done);
+  /// Done runs on one of the writer's threads.
+  bool submit(std::vector<StoredSample> samples, Done done) override;
   /// Queues a tag's record; never refused (tags are few).
   void submit_tag(TagId id, const TagInfo& info);
 
-  /// Whether `n` more samples would be accepted now.
-  bool has_room(std::size_t n) const;
+  bool has_room(std::size_t n) const override;
   std::size_t pending_samples() const;
   std::uint64_t committed_samples() const;
   /// The highest event id committed so far (starts at what the store held).

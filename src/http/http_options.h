@@ -1,0 +1,38 @@
+#pragma once
+// What the HTTP layer needs to know of the configuration: the listen
+// address, the SSE contract's settings and every limit it enforces. A plain
+// struct; the app fills it from defaults, environment, file and flags.
+#include <cstddef>
+#include <string>
+
+namespace tagstream {
+
+/// The most network threads (--threads, or one per core) the server runs.
+inline constexpr int kMaxNetworkThreads = 256;
+
+struct HttpOptions {
+  // Network
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  int threads = 0;                        // 0 = one per core
+
+  // SSE contract
+  double heartbeat_interval = 30.0;  // SSE_HEARTBEAT_INTERVAL, seconds
+  double data_check_interval = 0.1;  // SSE_DATA_CHECK_INTERVAL, seconds; 0 = no coalescing
+  int max_reconnect_attempts = 10;   // SSE_MAX_RECONNECT_ATTEMPTS, advertised in `connected`
+  int retry_ms = 3000;               // `retry:` sent on connect
+
+  // Limits
+  int max_streams = 10000;                       // 503 past this
+  int max_streams_per_client = 200;              // 429 past this, per client address
+  std::size_t client_buffer_bytes = 256 * 1024;  // per-stream queued bytes before coalescing
+  double slow_client_timeout = 30.0;             // seconds a write may stall before the stream is dropped
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
+  double header_timeout = 10.0;  // seconds to receive a request's headers
+  double idle_timeout = 60.0;    // seconds a keep-alive connection may sit idle
+  double shutdown_grace = 2.0;   // seconds to flush final events on shutdown
+  bool sse_gzip = true;          // gzip streams for clients that accept it
+  bool io_uring = true;          // batch each write pass's sends through io_uring where the kernel allows
+};
+
+}  // namespace tagstream
