@@ -11,6 +11,7 @@
 // per tag (unique by timestamp), or buckets by start time (replaced in place).
 import uPlot from 'uplot';
 import { fetchHistory } from './api';
+import { panelKey, windowKey } from './panel_spec';
 import { Agg, aggAddSample, aggAvg, aggFromPoint, aggFromSample, aggMerge, RawBuf } from './series';
 import {
   INTERVAL_MS,
@@ -34,14 +35,6 @@ const BUCKETS_KEEP_MAX = 5000;
 const REFETCH_RAW_MAX_MS = 15 * 60000;
 
 let nextId = 1;
-
-export function windowKey(w: PanelSpec['window']): string {
-  return typeof w === 'string' ? w : `c${w.from}_${w.to ?? ''}`;
-}
-
-export function panelKey(s: PanelSpec): string {
-  return `${s.interval}~${windowKey(s.window)}~${s.tags.join(',')}`;
-}
 
 function fmtNum(v: number): string {
   if (!Number.isFinite(v)) return '–';
