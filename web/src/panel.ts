@@ -33,6 +33,9 @@ export class Panel {
   redraws = 0;
   /** Times the grid was rebuilt for a new width. */
   regrids = 0;
+  /** The chart's width when the resize observer last ran, and whether a regrid waits for it to hold (tests). */
+  observedWidth = 0;
+  regridPending = false;
 
   private plot: uPlot | null = null;
   private plotEl: HTMLElement;
@@ -191,7 +194,9 @@ export class Panel {
       // with: once the width has settled far from it, start over at the
       // new width (history again at one group per pixel), as a new panel.
       clearTimeout(this.regridTimer);
-      if (needsRegrid(this.model.n, w)) this.regridTimer = setTimeout(() => this.regrid(), REGRID_SETTLE_MS);
+      this.regridPending = needsRegrid(this.model.n, w);
+      if (this.regridPending) this.regridTimer = setTimeout(() => this.regrid(), REGRID_SETTLE_MS);
+      this.observedWidth = w;
     });
     this.resizeObs.observe(this.plotEl);
     void this.loadHistory(now);
@@ -199,6 +204,7 @@ export class Panel {
 
   /** Forgets the grid and what is drawn, and starts again at the present width. */
   private regrid() {
+    this.regridPending = false;
     if (!this.plot) return;
     this.abort.abort();
     this.abort = new AbortController();
@@ -213,6 +219,7 @@ export class Panel {
 
   destroy() {
     clearTimeout(this.regridTimer);
+    this.regridPending = false;
     this.abort.abort();
     this.resizeObs?.disconnect();
     this.plot?.destroy();
