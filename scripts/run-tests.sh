@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: the release build, then the same tests built with
 # AddressSanitizer + UBSan and with ThreadSanitizer (set SANITIZERS=0 to skip
-# those). Ends with one line: how many passed and failed in all.
+# those), the dashboard's unit tests and its browser tests. Ends with one
+# line: how many passed and failed in all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -61,6 +62,37 @@ if [[ ${SANITIZERS:-1} != 0 ]]; then
     fi
   done
 fi
+
+# --- Web unit tests: the dashboard's pure modules under Vitest (web/, npm
+# test); its summary line is "Tests  N passed (T)" or "Tests  F failed | N
+# passed (T)". make build has run npm ci there; a tree without it (or with a
+# newer lock) gets one first. WEB_UNIT_TESTS=0 skips them.
+if [[ ${WEB_UNIT_TESTS:-1} != 0 ]]; then
+  echo "=== web unit: npm test in web/"
+  wlog=$(mktemp)
+  {
+    if [[ ! -x web/node_modules/.bin/vitest || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+      (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    fi &&
+      (cd web && NO_COLOR=1 npm test)
+  } 2>&1 | tee "$wlog"
+  wrc=${PIPESTATUS[0]}
+  wsummary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$wlog" | grep -E '^ *Tests +.*\([0-9]+\)' | tail -1)
+  rm -f "$wlog"
+  if [[ -z $wsummary ]]; then
+    echo "=== web unit: no test summary (exit ${wrc})"
+    failed=$((failed + 1))
+    status=1
+  else
+    wp=0 wf=0
+    if [[ $wsummary =~ ([0-9]+)\ passed ]]; then wp=${BASH_REMATCH[1]}; fi
+    if [[ $wsummary =~ ([0-9]+)\ failed ]]; then wf=${BASH_REMATCH[1]}; fi
+    total=$((total + wp + wf))
+    failed=$((failed + wf))
+    if [[ $wrc -ne 0 || $wf -ne 0 ]]; then status=1; fi
+  fi
+fi
+# --- end of web unit tests
 
 # --- Browser tests: the dashboard in Debian's chromium (playwright-core)
 # against the release binary; tests/browser/run.sh prints

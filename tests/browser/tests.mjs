@@ -182,6 +182,46 @@ async function assertMatchesHistory(pts, tag, from, to, what) {
   return hist.length;
 }
 
+/**
+ * Waits until the page's raw points of `tag` (panel i) equal the server's raw
+ * history over their span, [first, last - 500 ms] unless `span` says otherwise:
+ * the server commits samples, and the page merges a refetch, a moment after
+ * the fact. `also(pts, n)` may throw to wait for more. Times out with the
+ * last difference; returns the points and how many matched.
+ */
+async function untilMatchesHistory(page, i, tag, what, { span, also, timeout = 15000 } = {}) {
+  let got;
+  await until(`${what}: the page's ${tag} equal to the server's history`, async () => {
+    const pts = await points(page, i, tag);
+    if (pts.length < 2) throw new Error(`${pts.length} points`);
+    const [from, to] = span ? span(pts) : [pts[0].t, pts[pts.length - 1].t - 500];
+    const n = await assertMatchesHistory(pts, tag, from, to, what);
+    also?.(pts, n);
+    got = { pts, n };
+    return true;
+  }, timeout, 250);
+  assertStrictlyIncreasing(got.pts, `${what}: ${tag}`);
+  return got;
+}
+
+/**
+ * Waits until the server's `interval` rollups hold each of `buckets` (the
+ * page's, of `tag`) with the same count and average: the server commits
+ * a closed bucket a moment after it closes.
+ */
+async function untilBucketsMatchServer(tag, interval, buckets, what) {
+  await until(`${what}: the server's ${interval} rollups of ${tag} equal to the page's`, async () => {
+    const from = buckets[0].t;
+    const to = buckets[buckets.length - 1].t + 1000;
+    const h = await getJson(`${BASE}/api/data/history?tags[]=${tag}&interval=${interval}&from=${from}&to=${to}`);
+    for (const b of buckets) {
+      const s = h.series[0].points.find((p) => p.t === b.t);
+      assert(s && s.count === b.count && Math.abs(s.avg - b.avg) < 1e-9, `${what} ${b.t}: page ${JSON.stringify(b)} server ${JSON.stringify(s)}`);
+    }
+    return true;
+  }, 15000, 250);
+}
+
 // --- tests ---
 
 test('page loads: overview of every tag, no console errors, nothing leaves the origin', async (t) => {
@@ -286,10 +326,17 @@ test('a panel resized far from its first width rebuilds its grid and history at 
     t.requests.some((u) => u.includes('/api/data/history') && u.includes('maxPoints=' + after.n)),
     'history asked again with maxPoints = the new width',
   );
-  // A small change (a scroll bar, a border) only resizes the chart.
+  // A small change (a scroll bar, a border) only resizes the chart: once
+  // the panel has seen the new width, no rebuild is waiting.
   await page.setViewportSize({ width: 1090, height: 900 });
-  await new Promise((r) => setTimeout(r, 1500));
-  assert((await shape()).regrids === after.regrids, 'no rebuild for a small change');
+  const small = await until('the panel to see the slightly narrower chart', async () => {
+    const s = await ev(page, () => {
+      const p = window.__tagstream.panels[0];
+      return { observed: p.observedWidth, width: p.el.querySelector('.plot').clientWidth, pending: p.regridPending, regrids: p.regrids };
+    });
+    return s.width !== after.width && s.observed === s.width ? s : false;
+  });
+  assert(!small.pending && small.regrids === after.regrids, 'no rebuild for a small change: ' + JSON.stringify({ after, small }));
   assertNoPageErrors(t);
 });
 
@@ -334,32 +381,29 @@ test('one EventSource for four panels; aggregated panels update buckets in place
     JSON.stringify(spec.tags) === JSON.stringify(['boiler1.temperature', 'boiler2.temperature', 'pump1.flow', 'pump2.flow', 'tank1.level']),
     'union of tags: ' + spec.tags,
   );
-  await sleep(4500);
+  // Buckets begun while the stream was live, closed two seconds ago, equal the server's rollups.
+  const closed = async (i, since) =>
+    (await points(page, i, 'boiler1.temperature')).filter((b) => b.t >= since && b.t < Date.now() - 2000);
+  const liveAt = Date.now();
+  const done = await until('three buckets streamed and completed', async () => {
+    const b = await closed(0, liveAt + 1000);
+    return b.length >= 3 ? b.slice(0, 3) : false;
+  });
   const es = await ev(page, () => ({ created: window.__es.created, open: window.__es.open }));
   assert(es.open === 1 && es.created === 1, 'one EventSource: ' + JSON.stringify(es));
-  const buckets = await points(page, 0, 'boiler1.temperature');
-  assertStrictlyIncreasing(buckets, 'buckets');
-  // Completed buckets equal the server's rollups.
-  const done = buckets.filter((b) => b.t < Date.now() - 2000).slice(-3);
-  assert(done.length >= 2, 'completed buckets: ' + done.length);
-  const h = await getJson(`${BASE}/api/data/history?tags[]=boiler1.temperature&interval=second&from=${done[0].t}&to=${done[done.length - 1].t + 1000}`);
-  for (const b of done) {
-    const s = h.series[0].points.find((p) => p.t === b.t);
-    assert(s && s.count === b.count && Math.abs(s.avg - b.avg) < 1e-9, `bucket ${b.t}: page ${JSON.stringify(b)} server ${JSON.stringify(s)}`);
-  }
+  assertStrictlyIncreasing(await points(page, 0, 'boiler1.temperature'), 'buckets');
+  await untilBucketsMatchServer('boiler1.temperature', 'second', done, 'bucket');
 
   // Mixed intervals with the overview on: a raw stream, second buckets built client-side.
   await page.goto(BASE + '/#/?p=raw~15m~boiler1.temperature&p=second~15m~boiler1.temperature');
   await until('raw stream', () => ev(page, () => window.__tagstream.stream.spec?.interval === 'raw' && window.__tagstream.stream.mode === 'live'));
+  // Buckets begun after the raw stream was live and closed since.
   const startedAt = Date.now();
-  await sleep(4500);
-  const mine = (await points(page, 1, 'boiler1.temperature')).filter((b) => b.t >= startedAt + 1000 && b.t < Date.now() - 1500);
-  assert(mine.length >= 2, 'client-side buckets: ' + mine.length);
-  const h2 = await getJson(`${BASE}/api/data/history?tags[]=boiler1.temperature&interval=second&from=${mine[0].t}&to=${mine[mine.length - 1].t + 1000}`);
-  for (const b of mine) {
-    const s = h2.series[0].points.find((p) => p.t === b.t);
-    assert(s && s.count === b.count && Math.abs(s.avg - b.avg) < 1e-9, `client bucket ${b.t}: page ${JSON.stringify(b)} server ${JSON.stringify(s)}`);
-  }
+  const mine = await until('two client-side buckets completed', async () => {
+    const b = await closed(1, startedAt + 1000);
+    return b.length >= 2 ? b : false;
+  });
+  await untilBucketsMatchServer('boiler1.temperature', 'second', mine, 'client bucket');
   assertNoPageErrors(t);
   assertSameOrigin(t);
 });
@@ -379,24 +423,23 @@ test('server restart: the page reconnects, resumes, no gap and no duplicate', as
   }, 100);
   const stoppedAt = Date.now();
   await stopServer();
-  await sleep(1500);
+  // Down until the page has noticed, so that the restart is a reconnect.
+  await until('the page to see the server gone', async () => {
+    const text = await page.textContent('#status');
+    if (!/reconnecting in \d+ s|connecting/.test(text)) return false;
+    seen.add(text);
+    return true;
+  }, 15000, 50);
   await startServer();
   const restartedAt = Date.now();
   await until('reconnected', () => ev(page, () => window.__tagstream.stream.connects >= 2 && window.__tagstream.stream.mode === 'live'), 30000);
   clearInterval(watcher);
   await until('points after the restart', async () => (await points(page, 0, tag)).filter((p) => p.t > restartedAt).length >= 10, 15000);
-  await sleep(1000); // let the server commit the latest samples
-  const pts = await points(page, 0, tag);
-  assertStrictlyIncreasing(pts, 'page points');
+  const { pts, n } = await untilMatchesHistory(page, 0, tag, 'after restart');
   const before = pts.filter((p) => p.t < stoppedAt).length;
   const after = pts.filter((p) => p.t > restartedAt).length;
   assert(before >= 10 && after >= 10, `points on both sides of the restart: ${before} before, ${after} after`);
-  const from = pts[0].t;
-  const to = pts[pts.length - 1].t - 500;
-  const n = await assertMatchesHistory(pts, tag, from, to, 'after restart');
-  const lvl = await points(page, 0, 'tank1.level');
-  assertStrictlyIncreasing(lvl, 'tank1.level');
-  await assertMatchesHistory(lvl, 'tank1.level', lvl[0].t, lvl[lvl.length - 1].t - 500, 'after restart');
+  await untilMatchesHistory(page, 0, 'tank1.level', 'after restart');
   const st = await ev(page, () => {
     const s = window.__tagstream.stream;
     return { connects: s.connects, opened: s.opened, errors: s.errors.map((e) => e.code), resumedFrom: s.lastEventId };
@@ -423,10 +466,7 @@ test('history_lost: the page refetches the span from history', async (t) => {
   });
   await until('history_lost seen', () => ev(page, () => window.__tagstream.stream.errors.some((e) => e.code === 'history_lost')));
   await until('a gap refetch', () => ev(page, () => window.__tagstream.app.gaps.some((g) => g.reason === 'history_lost')));
-  await sleep(2500);
-  const pts = await points(page, 0, tag);
-  assertStrictlyIncreasing(pts, 'points');
-  await assertMatchesHistory(pts, tag, pts[0].t, pts[pts.length - 1].t - 500, 'after history_lost');
+  await untilMatchesHistory(page, 0, tag, 'after history_lost');
   assertNoPageErrors(t);
   assertSameOrigin(t);
 });
@@ -437,7 +477,6 @@ test('a silent stream (no event, no heartbeat for 2x the interval) is reconnecte
   const origin = `http://127.0.0.1:${proxy.port}`;
   const page = await openPage(t, origin + '/#/?ov=0&p=raw~15m~boiler1.temperature', { origin });
   await waitLive(page);
-  await sleep(500);
   const frozen = proxy.freezeOpenStreams();
   assert(frozen === 1, 'one stream through the proxy: ' + frozen);
   const frozenAt = Date.now();
@@ -447,10 +486,7 @@ test('a silent stream (no event, no heartbeat for 2x the interval) is reconnecte
   assert(took >= 3000, `not before twice the heartbeat interval (2 s): ${took} ms`);
   assert(/no event or heartbeat/.test(err) || took < 9000, 'watchdog reason: ' + err);
   await waitLive(page);
-  const pts = await points(page, 0, 'boiler1.temperature');
-  await sleep(1500);
-  assertStrictlyIncreasing(pts, 'points');
-  await assertMatchesHistory(pts, 'boiler1.temperature', pts[0].t, pts[pts.length - 1].t - 500, 'after the watchdog');
+  await untilMatchesHistory(page, 0, 'boiler1.temperature', 'after the watchdog');
   assertNoPageErrors(t);
   assertSameOrigin(t);
 });
@@ -487,14 +523,15 @@ for (const how of ['502', 'hang']) {
     await until('back to SSE', async () => (await page.getAttribute('#status', 'data-mode')) === 'live', 15000);
     const es = await ev(page, () => ({ open: window.__es.open }));
     assert(es.open === 1, 'one EventSource: ' + JSON.stringify(es));
-    await sleep(2500);
-    const pts = await points(page, 0, tag);
-    assertStrictlyIncreasing(pts, 'points');
-    assert(pts.length > 10, 'points: ' + pts.length);
     // The span since SSE came back is complete.
     const back = await ev(page, () => window.__tagstream.stream.lastEventAt);
-    const recent = pts.filter((p) => p.t > back - 1500);
-    if (recent.length > 3) await assertMatchesHistory(pts, tag, recent[0].t, pts[pts.length - 1].t - 500, 'after polling');
+    await untilMatchesHistory(page, 0, tag, 'after polling', {
+      span: (pts) => {
+        const recent = pts.filter((p) => p.t > back - 1500);
+        assert(pts.length > 10 && recent.length > 3, `points: ${pts.length}, since SSE came back: ${recent.length}`);
+        return [recent[0].t, pts[pts.length - 1].t - 500];
+      },
+    });
     assertNoPageErrors(t);
     assertSameOrigin(t);
   });
@@ -518,11 +555,9 @@ test('network drop: reconnecting, then offline, then live again with no gap', as
   await page.screenshot({ path: path.join(ARTIFACTS, 'offline.png') });
   proxy.mode = 'pass';
   await until('live again', async () => (await page.getAttribute('#status', 'data-mode')) === 'live', 15000);
-  await sleep(2000);
-  const pts = await points(page, 0, tag);
-  assertStrictlyIncreasing(pts, 'points');
-  const n = await assertMatchesHistory(pts, tag, pts[0].t, pts[pts.length - 1].t - 500, 'after the drop');
-  assert(n >= 20, 'points across the drop: ' + n);
+  await untilMatchesHistory(page, 0, tag, 'after the drop', {
+    also: (_pts, n) => assert(n >= 20, 'points across the drop: ' + n),
+  });
   assertNoPageErrors(t);
   assertSameOrigin(t);
 });
@@ -537,10 +572,11 @@ test('status page: live counters from /api/stats that increase', async (t) => {
     open: Number(await page.textContent('[data-stat="streams.open"]')),
   });
   const a = await read();
-  await sleep(3000);
-  const b = await read();
-  assert(b.events > a.events, `events.total increases: ${a.events} -> ${b.events}`);
-  assert(b.committed > a.committed, `committed samples increase: ${a.committed} -> ${b.committed}`);
+  const b = await until('events and committed samples to increase over three polls', async () => {
+    const b = await read();
+    const fetches = await ev(page, () => window.__tagstream.statusPage.fetches);
+    return b.events > a.events && b.committed > a.committed && fetches >= 3 ? b : false;
+  });
   assert(b.open >= 1, 'open streams: ' + b.open);
   const rates = await page.$$eval('#tag-rates tbody tr', (rows) => rows.map((r) => [r.dataset.tag, Number(r.cells[1].textContent)]));
   assert(rates.length === 25, 'per-tag rows: ' + rates.length);

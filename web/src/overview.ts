@@ -2,6 +2,7 @@
 // quality (by colour) and description; search, select, add a panel.
 // Rows are built once per tag; live updates change text nodes in place,
 // at most a few times a second, and only for the tags that changed.
+import { formatTime } from './format';
 import type { TagInfo } from './types';
 import { Q_NAME } from './types';
 
@@ -28,13 +29,6 @@ export function formatValue(v: number | null, type: string): string {
   const a = Math.abs(v);
   if (a !== 0 && a < 0.01) return v.toExponential(2);
   return a >= 1000 ? v.toFixed(1) : v.toFixed(2);
-}
-
-export function formatTime(t: number): string {
-  if (!t) return '–';
-  const d = new Date(t);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 export class Overview {

@@ -2,12 +2,11 @@
 //   #/?p=raw~15m~boiler1.temperature,boiler1.pressure&p=minute~24h~tank1.level
 //     &sel=pump1.flow&iv=raw&w=1h&q=boiler&ov=0
 //   #/status
-// p: one panel each (interval~window~tags), window = 15m|1h|24h|7d or
-// c<fromMs>_<toMs> (custom; toMs empty = until now, live); sel: the tags
+// p: one panel each (interval~window~tags, see panel_spec.ts); sel: the tags
 // ticked in the browser; iv/w: the interval and window the next panel gets;
 // q: the search; ov=0: the overview stops streaming every tag.
+import { panelKey, parsePanel, parseWindow, windowKey } from './panel_spec';
 import { INTERVALS, type Interval, type PanelSpec, type WindowSpec } from './types';
-import { panelKey, windowKey } from './panel';
 
 export interface ViewState {
   route: 'dash' | 'status';
@@ -17,31 +16,6 @@ export interface ViewState {
   w: WindowSpec;
   q: string;
   ov: boolean;
-}
-
-export function parseWindow(s: string | null): WindowSpec | null {
-  if (!s) return null;
-  if (s === '15m' || s === '1h' || s === '24h' || s === '7d') return s;
-  const m = /^c(\d+)_(\d*)$/.exec(s);
-  if (m) {
-    const from = Number(m[1]);
-    const to = m[2] ? Number(m[2]) : null;
-    if (to !== null && to <= from) return null;
-    return { from, to };
-  }
-  return null;
-}
-
-export function parsePanel(s: string): PanelSpec | null {
-  const parts = s.split('~');
-  if (parts.length !== 3) return null;
-  const interval = parts[0] as Interval;
-  if (!INTERVALS.includes(interval)) return null;
-  const window = parseWindow(parts[1]);
-  if (!window) return null;
-  const tags = parts[2].split(',').filter((t) => /^[A-Za-z0-9_.:-]+$/.test(t));
-  if (tags.length === 0) return null;
-  return { interval, window, tags: [...new Set(tags)] };
 }
 
 export function parseHash(hash: string): ViewState {

@@ -4,7 +4,7 @@
 import uPlot from 'uplot';
 import { fetchStats, type Stats } from './api';
 import { config } from './config';
-import { formatTime } from './overview';
+import { formatTime } from './format';
 import type { StreamManager } from './stream';
 
 function fmtRate(x: number): string {
