@@ -29,6 +29,7 @@
 #include "load_commands.h"
 #include "proc_stats.h"
 #include "publisher.h"
+#include "url.h"
 
 namespace tagstream_bench {
 
@@ -342,7 +343,7 @@ int run_poll(Args& args) {
   PollOptions o;
   const std::string url = args.str("url", "");
   if (url.empty()) die("poll needs --url http://127.0.0.1:PORT");
-  o.target = parse_loopback_url(url);
+  o.target = ipv4_loopback_target(url);
   o.clients = static_cast<int>(args.bounded("clients", 100, 1, 10000));
   o.tags = static_cast<int>(args.bounded("tags", 50, 1, 1000));
   o.period = args.num("period", 5);
