@@ -3,7 +3,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -22,8 +21,6 @@ namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 struct HistoryResult {
   std::vector<double> latencies_ms;
@@ -32,14 +29,14 @@ struct HistoryResult {
   std::string first_body;
 };
 
-asio::awaitable<void> history_client(const Url& url, std::vector<tcp::endpoint> endpoints, std::int64_t warmup,
+asio::awaitable<void> history_client(const Url& url, KeepAliveClient& client, std::int64_t warmup,
                                      std::int64_t requests, double seconds, HistoryResult& out) {
-  KeepAliveClient client(co_await asio::this_coro::executor, std::move(endpoints));
   KeepAliveClient::Request req{http::verb::get, url.target, 11};
   req.set(http::field::host, url.host_header);
   req.set(http::field::user_agent, "tagstream-bench");
   req.set(http::field::accept, "application/json");
   req.keep_alive(true);
+  using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (std::int64_t i = 0; i < warmup + requests; ++i) {
     if (Clock::now() >= deadline) break;
@@ -83,10 +80,10 @@ int run_history(Args& args) {
   if (warmup < 0 || warmup > 10000) die("--warmup must be 0..10000");
   if (seconds <= 0 || seconds > kMaxRunSeconds) die("--seconds must be in (0, 3600]");
   const Url url = parse_url(raw);
-  const auto endpoints = resolve_loopback(url);
   asio::io_context io(1);
+  KeepAliveClient client(io.get_executor(), resolve_loopback(url));
   HistoryResult r;
-  asio::co_spawn(io, history_client(url, endpoints, warmup, requests, seconds, r), [&r](std::exception_ptr e) {
+  asio::co_spawn(io, history_client(url, client, warmup, requests, seconds, r), [&r](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
