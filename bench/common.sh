@@ -69,3 +69,18 @@ install_without_services() {
   "${as_root[@]}" apt-get install -y -qq "$@" >/dev/null
   if ((policy_rc_created)); then rm -f /usr/sbin/policy-rc.d; policy_rc_created=0; fi
 }
+
+# wait_until_up NAME URL PID LOG...: waits up to 30 s for URL to answer;
+# shows the logs and exits if PID ends first or the time runs out.
+wait_until_up() {
+  local name=$1 url=$2 pid=$3
+  shift 3
+  for _ in $(seq 1 300); do
+    curl -sf -o /dev/null "$url" && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$@" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$name did not start" >&2
+  cat "$@" >&2
+  exit 1
+}

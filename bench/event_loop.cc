@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -39,39 +38,6 @@ long raise_fd_limit() {
   setrlimit(RLIMIT_NOFILE, &rl);
   getrlimit(RLIMIT_NOFILE, &rl);
   return static_cast<long>(rl.rlim_cur);
-}
-
-Target parse_loopback_url(const std::string& url) {
-  constexpr std::string_view scheme = "http://";
-  if (!url.starts_with(scheme)) die("only http:// URLs are supported: '" + url + "'");
-  const std::string rest = url.substr(scheme.size());
-  const auto slash = rest.find('/');
-  Target t;
-  t.host_header = rest.substr(0, slash);
-  t.path = slash == std::string::npos ? "/" : rest.substr(slash);
-  const auto colon = t.host_header.rfind(':');
-  if (colon == std::string::npos || t.host_header.starts_with("["))
-    die("give an IPv4 loopback host and a port: http://127.0.0.1:PORT (got '" + url + "')");
-  const std::string host = t.host_header.substr(0, colon);
-  const std::string port = t.host_header.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || !res)
-    die("cannot resolve " + t.host_header + " as an IPv4 address");
-  bool first = true;
-  for (addrinfo* a = res; a; a = a->ai_next) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-    if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
-      freeaddrinfo(res);
-      die("refusing " + host + ": this tool only talks to loopback addresses (127.0.0.0/8)");
-    }
-    if (first) t.addr = *sin;
-    first = false;
-  }
-  freeaddrinfo(res);
-  return t;
 }
 
 SourceAddresses::SourceAddresses(int count) : count_(count) {

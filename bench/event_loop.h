@@ -24,15 +24,6 @@ double mono_s();
 /// Raises the soft open-file limit to the hard one; returns the new limit.
 long raise_fd_limit();
 
-/// An http://127.x.y.z:PORT/... URL, IPv4 loopback only ("localhost" too).
-struct Target {
-  sockaddr_in addr{};
-  std::string host_header;  // host:port as given
-  std::string path;         // what follows host:port ("/" if nothing)
-};
-/// Dies unless every address the host resolves to is IPv4 loopback.
-Target parse_loopback_url(const std::string& url);
-
 /// Source addresses 127.0.0.1 .. 127.0.0.N, handed out in turn, so that many
 /// connections to one server port do not exhaust one address's ephemeral
 /// ports (about 28,000, and churn leaves sockets in TIME_WAIT).

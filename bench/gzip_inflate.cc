@@ -83,12 +83,4 @@ GzipInflater::Result GzipInflater::step(std::string_view& in, std::string_view& 
   }
 }
 
-bool gunzip(GzipInflater& inflater, std::string_view in, std::string& out, std::string& error) {
-  inflater.reset();
-  const auto r = inflater.feed(in, [&out](std::string_view piece) { out.append(piece); });
-  if (r == GzipInflater::Result::end) return true;
-  error = r == GzipInflater::Result::error ? inflater.error() : "gzip body ends before its trailer";
-  return false;
-}
-
 }  // namespace tagstream_bench

@@ -1,8 +1,9 @@
 #pragma once
-// Inflating gzip response bodies for the load generator: an SSE stream as its
-// bytes arrive (one member that normally never ends: each write the server
-// makes ends with a sync flush, so everything received so far decodes), and
-// a polling answer in one go.
+// Inflating a gzip-encoded SSE stream for the load generator as its bytes
+// arrive: one member that normally never ends (each write the server makes
+// ends with a sync flush, so everything received so far decodes). Whole
+// answers are inflated by tagstream's own inflate_body (ingest/gzip.h), which
+// has no way to hand out the output of an unfinished member.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,9 +53,5 @@ class GzipInflater {
   std::uint64_t total_out_ = 0;
   std::string error_;
 };
-
-/// A whole gzip body (a polling answer) into `out`; false (and why in
-/// `error`) unless it is exactly one complete, intact member.
-bool gunzip(GzipInflater& inflater, std::string_view in, std::string& out, std::string& error);
 
 }  // namespace tagstream_bench

@@ -190,12 +190,7 @@ influxd -config "$work/influxdb.conf" >>"$work/influxdb.log" 2>&1 &
 if_pid=$!
 pids+=("$if_pid")
 if_url=http://127.0.0.1:$if_http
-for _ in $(seq 1 300); do
-  curl -sf -o /dev/null "$if_url/ping" && break
-  kill -0 "$if_pid" 2>/dev/null || { cat "$work/influxdb.log" >&2; exit 1; }
-  sleep 0.1
-done
-curl -sf -o /dev/null "$if_url/ping" || { echo "influxd did not start" >&2; exit 1; }
+wait_until_up influxd "$if_url/ping" "$if_pid" "$work/influxdb.log"
 curl -sf -XPOST "$if_url/query" --data-urlencode 'q=CREATE DATABASE bench' >/dev/null
 
 # ---------------------------------------------------------------------------

@@ -1,12 +1,20 @@
 #pragma once
-// The streaming-benchmark subcommands of tagstream-bench (see sse_load.cc and
-// poll_load.cc); tagstream_bench.cc dispatches to them.
+// The subcommands of tagstream-bench, one load generator each (ingest_load.cc,
+// history_load.cc, sse_load.cc, poll_load.cc); tagstream_bench.cc dispatches
+// to them.
 #include "bench_args.h"
 
 namespace tagstream_bench {
 
+// The longest run of ingest, history and sse, whatever their options say.
+inline constexpr double kMaxRunSeconds = 3600;
+
+int run_ingest(Args& args);
+int run_history(Args& args);
 int run_sse(Args& args);
 int run_poll(Args& args);
+void ingest_usage();
+void history_usage();
 void sse_usage();
 void poll_usage();
 

@@ -25,6 +25,7 @@
 
 #include "event_loop.h"
 #include "http_response.h"
+#include "url.h"
 
 namespace tagstream_bench {
 

@@ -22,6 +22,7 @@
 
 #include "event_loop.h"
 #include "publisher.h"
+#include "url.h"
 
 namespace tagstream_bench {
 

@@ -55,12 +55,11 @@
 #include "publisher.h"
 #include "publisher_thread.h"
 #include "sse_scan.h"
+#include "url.h"
 
 namespace tagstream_bench {
 
 namespace {
-
-constexpr double kMaxRunSeconds = 3600;
 
 struct Options {
   ServerKind kind = ServerKind::tagstream;
@@ -816,7 +815,7 @@ int run_sse(Args& args) {
   else die("--server must be tagstream or nchan");
   const std::string url = args.str("url", "");
   if (url.empty()) die("sse needs --url http://127.0.0.1:PORT");
-  o.target = parse_loopback_url(url);
+  o.target = ipv4_loopback_target(url);
   o.streams = static_cast<int>(args.bounded("streams", 100, 0, 100000));
   o.tags_per_stream = static_cast<int>(args.bounded("tags-per-stream", 1, 1, 1000));
   o.layouts = static_cast<int>(args.bounded("layouts", 0, 0, 100000));

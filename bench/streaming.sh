@@ -144,12 +144,7 @@ start_tagstream() {  # extra serve flags...
   srv_pid=$!
   pids+=("$srv_pid")
   srv_url=http://127.0.0.1:$port
-  for _ in $(seq 1 100); do
-    curl -sf -o /dev/null "$srv_url/healthz" && break
-    kill -0 "$srv_pid" 2>/dev/null || { cat "$dir/log" >&2; exit 1; }
-    sleep 0.1
-  done
-  curl -sf -o /dev/null "$srv_url/healthz" || { echo "tagstream did not start" >&2; cat "$dir/log" >&2; exit 1; }
+  wait_until_up tagstream "$srv_url/healthz" "$srv_pid" "$dir/log"
   srv_args=(--server tagstream --url "$srv_url" --server-pids "$srv_pid")
 }
 

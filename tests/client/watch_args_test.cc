@@ -1,18 +1,14 @@
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "client/watch.h"
+#include "client/watch_args.h"
 
 namespace tagstream {
 namespace {
-
-using std::chrono::milliseconds;
 
 TEST(SseWatchArgs, UrlOnlyGivesDefaults) {
   WatchArgsResult r = parse_watch_args({"http://localhost:8080/api/sse/test"});
@@ -151,98 +147,6 @@ TEST(SseWatchUrl, Errors) {
   r = parse_watch_url("not a url");
   EXPECT_FALSE(r.url);
   EXPECT_EQ(r.error.rfind("invalid URL \"not a url\": ", 0), 0u) << r.error;
-}
-
-TEST(SseWatchContentType, Accepted) {
-  EXPECT_TRUE(is_event_stream_content_type("text/event-stream"));
-  EXPECT_TRUE(is_event_stream_content_type("Text/Event-Stream"));
-  EXPECT_TRUE(is_event_stream_content_type("text/event-stream; charset=utf-8"));
-  EXPECT_TRUE(is_event_stream_content_type(" text/event-stream ;charset=UTF-8"));
-  EXPECT_FALSE(is_event_stream_content_type(""));
-  EXPECT_FALSE(is_event_stream_content_type("application/json"));
-  EXPECT_FALSE(is_event_stream_content_type("text/event-streams"));
-  EXPECT_FALSE(is_event_stream_content_type("text/plain; x=text/event-stream"));
-}
-
-TEST(SseWatchFormat, LineWithAndWithoutId) {
-  SseEvent data{"data", "{\"points\":[1,\n2]}", "42", true};
-  EXPECT_EQ(format_watch_line("T", data), "T data id=42 {\"points\":[1,\\n2]}");
-  // The id is the stream's last id, but this event did not carry it.
-  SseEvent heartbeat{"heartbeat", "{\"t\":1}", "42", false};
-  EXPECT_EQ(format_watch_line("T", heartbeat), "T heartbeat {\"t\":1}");
-  SseEvent reset{"message", "x", "", true};
-  EXPECT_EQ(format_watch_line("T", reset), "T message x");
-  SseEvent empty{"ping", "", "", false};
-  EXPECT_EQ(format_watch_line("T", empty), "T ping");
-  SseEvent newlines{"message", "\n\n", "", false};
-  EXPECT_EQ(format_watch_line("T", newlines), "T message \\n\\n");
-}
-
-// Sets TZ for one test and puts the previous value back.
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* tz) {
-    if (const char* old = std::getenv("TZ")) old_ = old;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTz() {
-    if (old_) {
-      setenv("TZ", old_->c_str(), 1);
-    } else {
-      unsetenv("TZ");
-    }
-    tzset();
-  }
-
- private:
-  std::optional<std::string> old_;
-};
-
-TEST(SseWatchFormat, LocalIsoTime) {
-  // 2026-11-25T10:00:00.123Z
-  std::chrono::system_clock::time_point t{milliseconds(1795600800123)};
-  {
-    ScopedTz tz("UTC0");
-    EXPECT_EQ(format_local_iso_time(t), "2026-11-25T10:00:00.123+00:00");
-  }
-  {
-    ScopedTz tz("CET-1");
-    EXPECT_EQ(format_local_iso_time(t), "2026-11-25T11:00:00.123+01:00");
-  }
-  {
-    ScopedTz tz("<-0330>3:30");
-    EXPECT_EQ(format_local_iso_time(t), "2026-11-25T06:30:00.123-03:30");
-  }
-  {
-    ScopedTz tz("UTC0");
-    EXPECT_EQ(format_local_iso_time(std::chrono::system_clock::time_point{milliseconds(-1)}),
-              "1969-12-31T23:59:59.999+00:00");
-  }
-}
-
-TEST(SseWatchBackoff, DoublesFromRetryToCap) {
-  // random01 = 0.5 is a jitter factor of exactly 1.
-  EXPECT_EQ(reconnect_delay(1, 1000, 0.5), milliseconds(1000));
-  EXPECT_EQ(reconnect_delay(2, 1000, 0.5), milliseconds(2000));
-  EXPECT_EQ(reconnect_delay(3, 1000, 0.5), milliseconds(4000));
-  EXPECT_EQ(reconnect_delay(5, 1000, 0.5), milliseconds(16000));
-  EXPECT_EQ(reconnect_delay(6, 1000, 0.5), milliseconds(30000));
-  EXPECT_EQ(reconnect_delay(1000, 1000, 0.5), milliseconds(30000));
-  EXPECT_EQ(reconnect_delay(1, 2500, 0.5), milliseconds(2500));
-  EXPECT_EQ(reconnect_delay(2, 2500, 0.5), milliseconds(5000));
-  EXPECT_EQ(reconnect_delay(1, 60000, 0.5), milliseconds(30000));
-  // A retry of 0 would make a busy loop.
-  EXPECT_EQ(reconnect_delay(1, 0, 0.5), milliseconds(100));
-  EXPECT_EQ(reconnect_delay(2, 0, 0.5), milliseconds(200));
-}
-
-TEST(SseWatchBackoff, JitterIsPlusMinusTwentyPercentUnderTheCap) {
-  EXPECT_EQ(reconnect_delay(1, 1000, 0.0), milliseconds(800));
-  EXPECT_EQ(reconnect_delay(1, 1000, 0.999999), milliseconds(1200));
-  EXPECT_EQ(reconnect_delay(3, 1000, 0.25), milliseconds(3600));
-  EXPECT_EQ(reconnect_delay(6, 1000, 0.0), milliseconds(24000));
-  EXPECT_EQ(reconnect_delay(6, 1000, 0.999999), milliseconds(30000));
 }
 
 }  // namespace
