@@ -25,7 +25,7 @@ bool is_name_char(char c) {
 }
 
 bool check_name(std::string_view s, bool allow_glob) {
-  if (s.empty() || s.size() > 200) return false;
+  if (s.empty() || s.size() > kMaxTagNameLength) return false;
   if (s.front() == '.' || s.back() == '.') return false;
   char prev = 0;
   for (char c : s) {
@@ -37,6 +37,11 @@ bool check_name(std::string_view s, bool allow_glob) {
   return true;
 }
 }  // namespace
+
+std::string tag_name_rule() {
+  return "1-" + std::to_string(kMaxTagNameLength) +
+         " characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment";
+}
 
 bool is_valid_tag_name(std::string_view name) { return check_name(name, false); }
 

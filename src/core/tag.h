@@ -19,13 +19,19 @@ struct TagInfo {
   DataType type = DataType::number;
 };
 
-/// A valid tag name: 1..200 characters of [A-Za-z0-9_.:-], not starting or
-/// ending with a dot, with no empty dotted segment.
-bool is_valid_tag_name(std::string_view name);
+/// The longest tag name: long enough for site.area.unit.device.signal
+/// paths, short enough that a name costs little in every point it is sent in.
+inline constexpr std::size_t kMaxTagNameLength = 200;
+
+/// A valid tag name: 1..kMaxTagNameLength characters of [A-Za-z0-9_.:-], not
+/// starting or ending with a dot, with no empty dotted segment.
+[[nodiscard]] bool is_valid_tag_name(std::string_view name);
+/// That rule in words, for error messages.
+std::string tag_name_rule();
 
 /// A glob pattern: like a tag name but may contain `*` (any run of
 /// characters, dots included) and `?` (one character).
-bool is_tag_pattern(std::string_view s);
-bool glob_match(std::string_view pattern, std::string_view name);
+[[nodiscard]] bool is_tag_pattern(std::string_view s);
+[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view name);
 
 }  // namespace tagstream

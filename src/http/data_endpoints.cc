@@ -46,22 +46,6 @@ std::uint64_t fnv1a(std::string_view s) {
   return h;
 }
 
-bool etag_matches(std::string_view if_none_match, std::string_view etag) {
-  // A list of entity tags, possibly weak (W/"..."), or "*".
-  std::size_t pos = 0;
-  while (pos < if_none_match.size()) {
-    std::size_t end = if_none_match.find(',', pos);
-    if (end == std::string_view::npos) end = if_none_match.size();
-    std::string_view item = if_none_match.substr(pos, end - pos);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == "*" || item == etag) return true;
-    pos = end + 1;
-  }
-  return false;
-}
-
 void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Current& current) {
   out += "{\"name\":";
   append_json_string(out, info.name);
@@ -125,8 +109,7 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
   const int n = std::snprintf(etag_buf, sizeof etag_buf, gzip ? "\"%016llx-gz\"" : "\"%016llx\"",
                               static_cast<unsigned long long>(fnv1a(body)));
   const std::string etag(etag_buf, static_cast<std::size_t>(n));
-  auto inm = req.find(http::field::if_none_match);
-  if (inm != req.end() && etag_matches(std::string_view(inm->value().data(), inm->value().size()), etag)) {
+  if (matches_if_none_match(req, etag)) {
     HttpResponse res{http::status::not_modified, req.version()};
     res.set(http::field::server, "tagstream");
     res.set(http::field::etag, etag);

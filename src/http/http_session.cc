@@ -7,6 +7,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
+#include <algorithm>
+#include <span>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -77,28 +79,33 @@ Route route_of(const std::string& path) {
   return Route::none;
 }
 
-std::string_view allowed_methods(Route r) {
+/// The methods each route takes: the one place that says it, for dispatch
+/// and for the Allow header of a 405.
+std::span<const http::verb> methods_of(Route r) {
+  static constexpr http::verb get[] = {http::verb::get};
+  static constexpr http::verb post[] = {http::verb::post};
+  static constexpr http::verb get_head_put[] = {http::verb::get, http::verb::head, http::verb::put};
+  static constexpr http::verb get_head[] = {http::verb::get, http::verb::head};
   switch (r) {
     case Route::stream:
     case Route::test_stream:
-    case Route::history: return "GET";
+    case Route::history: return get;
     case Route::write:
-    case Route::samples: return "POST";
-    case Route::tags: return "GET, HEAD, PUT";
-    default: return "GET, HEAD";
+    case Route::samples: return post;
+    case Route::tags: return get_head_put;
+    default: return get_head;
   }
 }
 
-// The Allow list above is the one place that says which methods a route takes.
-bool method_allowed(Route r, http::verb m) {
-  const std::string_view name = http::to_string(m);
-  std::string_view allow = allowed_methods(r);
-  while (true) {
-    const std::size_t comma = allow.find(", ");
-    if (allow.substr(0, comma) == name) return true;
-    if (comma == std::string_view::npos) return false;
-    allow.remove_prefix(comma + 2);
+bool method_allowed(Route r, http::verb m) { return std::ranges::find(methods_of(r), m) != methods_of(r).end(); }
+
+std::string allowed_methods(Route r) {
+  std::string allow;
+  for (http::verb m : methods_of(r)) {
+    if (!allow.empty()) allow += ", ";
+    allow += http::to_string(m);
   }
+  return allow;
 }
 
 /// The dashboard's files: gzip when the client takes it, ETag and 304,
@@ -127,8 +134,7 @@ HttpResponse handle_static(const HttpRequest& req, const std::string& path, Shar
   res.set(http::field::cache_control, file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
   res.set(http::field::vary, "Accept-Encoding");
   res.keep_alive(req.keep_alive());
-  auto inm = req.find(http::field::if_none_match);
-  if (inm != req.end() && std::string_view(inm->value().data(), inm->value().size()) == file->etag) {
+  if (matches_if_none_match(req, file->etag)) {
     res.result(http::status::not_modified);
     return res;
   }
@@ -227,7 +233,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       } else if (!method_allowed(route, method)) {
         reply = error_response(http::status::method_not_allowed, "method_not_allowed",
                                std::string(http::to_string(method)) + " is not supported on " + path + " (allowed: " +
-                                   std::string(allowed_methods(route)) + ")",
+                                   allowed_methods(route) + ")",
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
       } else {

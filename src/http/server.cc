@@ -116,18 +116,23 @@ void HttpServer::shutdown(std::function<void()> done) {
     acceptor_.close(ec);
     drain_timer_.cancel();
     log(LogLevel::info, "shutting down: closing {} streams", server_.limiter.open());
-    for (auto& shard : shards_) {
-      ShardContext* s = shard.get();
-      asio::post(*contexts_[s->index], [s] {
-        std::vector<Closable*> open(s->connections.begin(), s->connections.end());
-        for (Closable* c : open) c->shutdown(false);
-      });
-    }
+    close_connections(false);
     const auto force_at =
         std::chrono::steady_clock::now() +
         std::chrono::nanoseconds(static_cast<std::int64_t>(server_.config.shutdown_grace * 1e9));
     poll_drained(std::move(done), force_at, false);
   });
+}
+
+void HttpServer::close_connections(bool force) {
+  for (auto& shard : shards_) {
+    ShardContext* s = shard.get();
+    asio::post(*contexts_[s->index], [s, force] {
+      // A copy: a connection may leave the set as it closes.
+      std::vector<Closable*> open(s->connections.begin(), s->connections.end());
+      for (Closable* c : open) c->shutdown(force);
+    });
+  }
 }
 
 void HttpServer::poll_drained(std::function<void()> done, std::chrono::steady_clock::time_point force_at,
@@ -139,13 +144,7 @@ void HttpServer::poll_drained(std::function<void()> done, std::chrono::steady_cl
   if (!forced && std::chrono::steady_clock::now() >= force_at) {
     log(LogLevel::warn, "shutdown grace expired with {} connections open; closing them",
         server_.stats.open_connections.load());
-    for (auto& shard : shards_) {
-      ShardContext* s = shard.get();
-      asio::post(*contexts_[s->index], [s] {
-        std::vector<Closable*> open(s->connections.begin(), s->connections.end());
-        for (Closable* c : open) c->shutdown(true);
-      });
-    }
+    close_connections(true);
     forced = true;
   }
   drain_timer_.expires_after(std::chrono::milliseconds(20));

@@ -36,6 +36,8 @@ class HttpServer {
 
  private:
   void accept_next();
+  /// Asks every connection of every thread to close, each on its own thread.
+  void close_connections(bool force);
   void poll_drained(std::function<void()> done, std::chrono::steady_clock::time_point force_at, bool forced);
 
   ServerContext& server_;

@@ -225,9 +225,8 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
       const std::string_view entry = trim(rest.substr(0, comma));
       if (!entry.empty()) {
         if (!is_valid_tag_name(entry) && !is_tag_pattern(entry)) {
-          r.error = {"bad_tag", "\"" + printable(entry) +
-                                    "\" is not a valid tag name or pattern (1..200 characters of A-Z a-z "
-                                    "0-9 _ - : and dots between non-empty segments; * and ? in patterns)"};
+          r.error = {"bad_tag", "\"" + printable(entry) + "\" is not a valid tag name or pattern (" +
+                                    tag_name_rule() + "; * and ? in patterns)"};
           return r;
         }
         // Views into target.params, which outlives this function's use of them.

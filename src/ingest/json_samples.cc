@@ -91,8 +91,7 @@ std::string parse_item(const json::value& item, TimeNs now, JsonSample& out) {
   if (!tag_str) return "\"tag\" must be a string, not " + std::string(kind_name(*tag));
   const std::string_view name(tag_str->data(), tag_str->size());
   if (!is_valid_tag_name(name)) {
-    return "invalid tag name " + quote(name) +
-           " (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment)";
+    return "invalid tag name " + quote(name) + " (" + tag_name_rule() + ")";
   }
   out.tag.assign(name);
 

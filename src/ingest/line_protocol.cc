@@ -36,7 +36,6 @@ TimeNs precision_factor(Precision p) {
 namespace {
 
 constexpr std::size_t kMaxExcerpt = 64;
-constexpr std::size_t kMaxTagName = 200;
 // Up to this many points per line, duplicate field names are found by a
 // linear scan; beyond it, by a hash set (a line with 100k fields stays linear).
 constexpr std::size_t kLinearDedup = 8;
@@ -686,10 +685,10 @@ class Parser {
       fail(k_pos, "empty tag name (measurement, tag values and field key have no usable character)");
       return false;
     }
-    if (pt.tag.size() > kMaxTagName) {
+    if (pt.tag.size() > kMaxTagNameLength) {
       std::string what = "tag name ";
       append_quoted(what, pt.tag);
-      what += " is longer than 200 characters";
+      what += " is longer than " + std::to_string(kMaxTagNameLength) + " characters";
       fail(k_pos, std::move(what));
       return false;
     }
