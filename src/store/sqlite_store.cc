@@ -445,7 +445,7 @@ class SqliteStore::Writer {
       }
       // The buckets as they stand are read before the point is put: once
       // in the overlay, a sample alone in its second reads as its bucket.
-      std::array<Aggregate, kTierCount> buckets;
+      TierBuckets buckets;
       for (std::size_t i = 0; i < kTierCount; ++i) {
         buckets[i] = current_bucket(i, s.tag, bucket_start(s.sample.ts, kAggregatedIntervals[i]));
         buckets[i].add(s.sample);
@@ -983,7 +983,7 @@ RestoredState SqliteStore::restore() {
     }
   }
   for (const TagRecord& t : state.tags) {
-    std::array<Aggregate, kTierCount> newest{};
+    TierBuckets newest{};
     for (std::size_t i = 0; i < kTierCount; ++i)
       newest[i] = writer_->newest<Aggregate>(i + 1, t.id).value_or(Aggregate{});
     mem_.init_tag(t.id, writer_->newest<RawPoint>(0, t.id), newest);

@@ -46,7 +46,7 @@ struct RestoredState {
   struct Live {
     TagId tag;
     Sample latest;
-    std::array<Aggregate, 4> buckets;  // the buckets holding `latest`
+    TierBuckets buckets;  // the buckets holding `latest`
   };
   std::vector<Live> live;
 };
