@@ -156,10 +156,11 @@ void SqliteWriter::maintain() {
   const auto now = std::chrono::steady_clock::now();
   const bool due = progress_.active || mem_.unflushed_samples() >= options_.flush_samples ||
                    (mem_.dirty() && now - last_flush_ >= options_.flush_every);
-  if (due && now >= retry_flush_at_) {
+  if (due && (!retry_flush_at_ || now >= *retry_flush_at_)) {
     try {
       if (!progress_.active) start_flush();
       flush_step(options_.flush_tags_per_step);
+      retry_flush_at_.reset();
     } catch (const std::exception& e) {
       retry_flush_at_ = now + options_.flush_every;
       log(LogLevel::error, "store: flush failed, retrying in {} ms: {}", options_.flush_every.count(), e.what());

@@ -130,7 +130,7 @@ class SqliteWriter {
   FlushProgress progress_;
   std::int64_t last_journal_id_ = 0;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point retry_flush_at_{};
+  std::optional<std::chrono::steady_clock::time_point> retry_flush_at_;  // set while a failed flush waits
 };
 
 }  // namespace tagstream
