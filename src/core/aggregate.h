@@ -36,6 +36,9 @@ struct Aggregate {
   friend bool operator==(const Aggregate&, const Aggregate&) = default;
 };
 
+/// One bucket per rollup tier, indexed like kAggregatedIntervals.
+using TierBuckets = std::array<Aggregate, kTierCount>;
+
 /// An aggregate that holds exactly one sample, in the bucket of `interval`.
 Aggregate aggregate_of(const Sample& s, Interval interval);
 

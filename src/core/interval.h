@@ -16,6 +16,8 @@ inline constexpr std::size_t kIntervalCount = 5;
 /// The aggregated intervals (all but raw), finest first.
 inline constexpr std::array<Interval, 4> kAggregatedIntervals = {
     Interval::second, Interval::minute, Interval::hour, Interval::day};
+/// The rollup tiers: one per aggregated interval.
+inline constexpr std::size_t kTierCount = kAggregatedIntervals.size();
 
 std::string_view to_string(Interval i);
 std::optional<Interval> parse_interval(std::string_view s);

@@ -32,7 +32,7 @@ void MemTable::clear() {
   dirty_ = false;
 }
 
-void MemTable::init_tag(TagId tag, std::optional<RawPoint> latest, const std::array<Aggregate, kTierCount>& newest) {
+void MemTable::init_tag(TagId tag, std::optional<RawPoint> latest, const TierBuckets& newest) {
   std::unique_lock lock(mutex_);
   TagState& t = at(tag);
   t.latest = latest;

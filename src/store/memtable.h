@@ -21,7 +21,6 @@
 
 namespace tagstream {
 
-inline constexpr std::size_t kTierCount = 4;  // second, minute, hour, day
 inline constexpr TimeNs kNoTime = std::numeric_limits<TimeNs>::min();
 
 class MemTable {
@@ -35,7 +34,7 @@ class MemTable {
     // changed since the last flush; older unflushed buckets sorted by start.
     // A second that holds just one sample, itself in `raw`, has no entry
     // in buckets[0]: that sample is its bucket (see seconds_between).
-    std::array<Aggregate, kTierCount> open{};
+    TierBuckets open{};
     std::array<bool, kTierCount> open_dirty{};
     std::array<std::vector<Aggregate>, kTierCount> buckets;
   };
@@ -43,7 +42,7 @@ class MemTable {
   /// Forgets everything (before a restore).
   void clear();
   /// Start-up: what the blocks hold for a tag.
-  void init_tag(TagId tag, std::optional<RawPoint> latest, const std::array<Aggregate, kTierCount>& newest);
+  void init_tag(TagId tag, std::optional<RawPoint> latest, const TierBuckets& newest);
 
   /// Applies the samples that need nothing from the blocks: those newer
   /// than everything their tag has seen (the common case), and late ones

@@ -13,18 +13,24 @@
 // replays the journal. Writing rows per sample instead costs a B-tree
 // insert per sample and per second bucket, which capped ingest at ~40k
 // samples/s (see BENCHMARKS.md).
+//
+// Its parts, each in a file of its own: SqliteWriter, the one writing
+// connection (commits, flushes, retention); SqliteReaders, a read-only
+// connection per reading thread; SqliteCheckpointer, WAL checkpoints on a
+// thread of its own; restore() in sqlite_restore.cc.
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "store/memtable.h"
 #include "store/store.h"
 
-struct sqlite3;
-
 namespace tagstream {
+
+class SqliteWriter;
+class SqliteCheckpointer;
+class SqliteReaders;
 
 struct SqliteOptions {
   std::string path;          // the database file
@@ -67,19 +73,12 @@ class SqliteStore : public Store {
   void flush();
 
  private:
-  class Writer;
-  class Reader;
-  class Checkpointer;
-  Reader& reader();
-
   SqliteOptions options_;
-  const std::uint64_t id_;  // never reused: keys each thread's reader connection
   MemTable mem_;
-  std::unique_ptr<Writer> writer_;
-  std::unique_ptr<Checkpointer> checkpointer_;
+  std::unique_ptr<SqliteWriter> writer_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
+  std::unique_ptr<SqliteReaders> readers_;
   std::atomic<Seq> retained_after_{0};
-  std::mutex readers_mutex_;
-  std::vector<std::unique_ptr<Reader>> readers_;
   int wal_fd_ = -1;  // the WAL file, opened by the first sync()
 };
 

@@ -1,11 +1,11 @@
 #pragma once
-// The historian's storage interface. The embedded SQLite backend is the
-// default; a PostgreSQL backend implements the same interface. Nothing above
-// this header knows SQL.
+// The historian's storage interface. Its one implementation is the embedded
+// SQLite store (sqlite_store.h); nothing above this header knows SQL, so
+// another backend would implement this interface and change nothing above it.
 //
 // Threading: write() is called only from the StoreWriter's thread; the read
-// calls are thread safe (each backend gives each reading thread its own
-// connection) and are made from the reader pool, never from an I/O thread.
+// calls must be thread safe (the SQLite store gives each reading thread its
+// own connection) and are made from the reader pool, never from an I/O thread.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -40,7 +40,7 @@ struct RestoredState {
   struct Live {
     TagId tag;
     Sample latest;
-    std::array<Aggregate, 4> buckets;  // the buckets holding `latest`
+    TierBuckets buckets;  // the buckets holding `latest`
   };
   std::vector<Live> live;
 };
