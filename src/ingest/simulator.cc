@@ -577,8 +577,12 @@ double sane_rate(double hz) {
 }
 }  // namespace
 
-SimulatorThread::SimulatorThread(TagRegistry& registry, SimulatorOptions opts, Sink sink)
-    : sim_(registry, opts), rate_hz_(sane_rate(opts.rate_hz)), sink_(std::move(sink)) {}
+SimulatorThread::SimulatorThread(TagRegistry& registry, SimulatorOptions opts, Sink sink,
+                                 SimulatorClock clock)
+    : sim_(registry, opts),
+      rate_hz_(sane_rate(opts.rate_hz)),
+      sink_(std::move(sink)),
+      clock_(std::move(clock)) {}
 
 SimulatorThread::~SimulatorThread() {
   stop();
@@ -601,16 +605,23 @@ void SimulatorThread::stop() {
   thread_.join();
 }
 
+void SimulatorThread::clock_stepped() {
+  // Under the lock: the thread is then either before reading the clock or
+  // already asleep, so the notification cannot fall between the two.
+  std::lock_guard lock(mutex_);
+  cv_.notify_all();
+}
+
 void SimulatorThread::run() {
   name_this_thread("ts-simulator");
   using Clock = std::chrono::steady_clock;
   const auto period =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate_hz_));
-  auto next = Clock::now();
+  auto next = clock_.now();
   std::unique_lock lock(mutex_);
   while (!stop_requested_) {
     lock.unlock();
-    auto samples = sim_.step(now_ns());
+    auto samples = sim_.step(clock_.stamp());
     try {
       if (sink_) sink_(std::move(samples));
     } catch (...) {
@@ -619,9 +630,13 @@ void SimulatorThread::run() {
     }
     lock.lock();
     next += period;
-    const auto now = Clock::now();
-    if (next < now) next = now;  // fell behind (slow sink, suspended): skip, don't burst
-    cv_.wait_until(lock, next, [this] { return stop_requested_; });
+    // Fell behind (slow sink, suspended): skip, don't burst.
+    if (const auto now = clock_.now(); next < now) next = now;
+    while (!stop_requested_) {
+      const auto left = next - clock_.now();
+      if (left <= Clock::duration::zero()) break;
+      cv_.wait_for(lock, left);
+    }
   }
 }
 

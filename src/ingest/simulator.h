@@ -9,6 +9,7 @@
 // so it behaves the same at any sample rate, and all randomness comes from a
 // portable generator seeded by `SimulatorOptions::seed`: the same seed and the
 // same sequence of `now` give the same samples on every platform.
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -52,6 +53,16 @@ class PlantSimulator {
   std::unique_ptr<Model> model_;
 };
 
+/// Where a SimulatorThread reads the time: `now` paces the ticks, `stamp`
+/// dates the samples. A test passes a clock it steps by hand, then calls
+/// SimulatorThread::clock_stepped().
+struct SimulatorClock {
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
+  std::function<TimeNs()> stamp = [] { return now_ns(); };
+};
+
 /// Runs a PlantSimulator on its own std::thread at `opts.rate_hz` ticks per
 /// second (wall clock timestamps), handing each tick's samples to `sink` on
 /// that thread. If the thread falls behind it skips ticks rather than bursting.
@@ -60,7 +71,7 @@ class SimulatorThread {
   using Sink = std::function<void(std::vector<TaggedSample>)>;
 
   /// Registers the tags at once (before start()).
-  SimulatorThread(TagRegistry& registry, SimulatorOptions opts, Sink sink);
+  SimulatorThread(TagRegistry& registry, SimulatorOptions opts, Sink sink, SimulatorClock clock = {});
   ~SimulatorThread();  // stops and joins
   SimulatorThread(const SimulatorThread&) = delete;
   SimulatorThread& operator=(const SimulatorThread&) = delete;
@@ -70,6 +81,10 @@ class SimulatorThread {
   /// Wakes the sleeping thread and joins it; prompt, idempotent. Called from
   /// the sink itself, it only asks the thread to end.
   void stop();
+  /// Makes the thread read its clock again. Needed only with a clock that
+  /// jumps (tests): the thread sleeps for what its clock said was left, and
+  /// a jump does not wake it.
+  void clock_stepped();
 
   const std::vector<TagId>& tags() const { return sim_.tags(); }
 
@@ -79,6 +94,7 @@ class SimulatorThread {
   PlantSimulator sim_;
   double rate_hz_;
   Sink sink_;
+  SimulatorClock clock_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_requested_ = false;

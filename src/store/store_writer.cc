@@ -74,22 +74,38 @@ std::uint64_t StoreWriter::committed_samples() const {
   return committed_samples_;
 }
 
+void StoreWriter::clock_stepped() {
+  // Under the lock: the writer is then either before reading the clock or
+  // already asleep, so the notification cannot fall between the two.
+  std::lock_guard lock(mutex_);
+  wake_.notify_all();
+}
+
+template <class Ready>
+bool StoreWriter::wait_until(std::unique_lock<std::mutex>& lock, TimePoint deadline, Ready ready) {
+  while (!ready()) {
+    const auto left = deadline - options_.now();
+    if (left <= TimePoint::duration::zero()) return ready();
+    wake_.wait_for(lock, left);
+  }
+  return true;
+}
+
 void StoreWriter::run() {
   name_this_thread("ts-store");
-  using Clock = std::chrono::steady_clock;
-  auto next_retention = Clock::now() + options_.retention_every;
-  Clock::time_point last_commit;
+  auto next_retention = options_.now() + options_.retention_every;
+  // Unset until the first commit: the first batch has no interval to wait out.
+  std::optional<TimePoint> last_commit;
   while (true) {
     WriteBatch batch;
     std::vector<Done> done;
     bool stop = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_retention,
-                       [this] { return stopping_ || !requests_.empty() || !tags_.empty(); });
-      wake_.wait_until(lock, last_commit + options_.commit_interval, [this] {
-        return stopping_ || commit_at_once(pending_samples_);
-      });
+      wait_until(lock, next_retention, [this] { return stopping_ || !requests_.empty() || !tags_.empty(); });
+      if (last_commit)
+        wait_until(lock, *last_commit + options_.commit_interval,
+                   [this] { return stopping_ || commit_at_once(pending_samples_); });
       batch.tags.swap(tags_);
       std::size_t taken = 0;
       while (!requests_.empty() &&
@@ -108,7 +124,7 @@ void StoreWriter::run() {
       for (const StoredSample& s : batch.samples) batch.last_seq = std::max(batch.last_seq, s.seq);
       Commit commit{std::move(done), batch.samples.size(), batch.last_seq};
       std::string error;
-      last_commit = Clock::now();
+      last_commit = options_.now();
       try {
         store_.write(batch);
       } catch (const std::exception& e) {
@@ -131,8 +147,8 @@ void StoreWriter::run() {
       }
     }
 
-    if (Clock::now() >= next_retention) {
-      next_retention = Clock::now() + options_.retention_every;
+    if (const TimePoint now = options_.now(); now >= next_retention) {
+      next_retention = now + options_.retention_every;
       try {
         const std::size_t n =
             store_.enforce_retention(options_.retention, now_ns(), options_.retention_rows_per_pass);

@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,11 @@ struct StoreWriterOptions {
   Retention retention;
   std::chrono::seconds retention_every{60};
   std::size_t retention_rows_per_pass = 50'000;
+  // Where the commit interval and the retention period are measured. A
+  // test passes a clock it steps by hand, then calls clock_stepped().
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
 };
 
 class StoreWriter final : public CommitQueue {
@@ -56,6 +62,10 @@ class StoreWriter final : public CommitQueue {
   bool has_room(std::size_t n) const override;
   std::size_t pending_samples() const;
   std::uint64_t committed_samples() const;
+  /// Makes the writer read its clock again. Needed only with a clock that
+  /// jumps (options.now in tests): the writer sleeps for what its clock
+  /// said was left, and a jump does not wake it.
+  void clock_stepped();
   /// The highest event id committed so far (starts at what the store held).
   Seq committed_seq() const { return committed_seq_.load(); }
   void set_committed_seq(Seq seq) { committed_seq_.store(seq); }
@@ -71,8 +81,13 @@ class StoreWriter final : public CommitQueue {
     std::size_t samples = 0;
     Seq last_seq = 0;
   };
+  using TimePoint = std::chrono::steady_clock::time_point;
   void run();
   void run_syncer();
+  /// Waits until `ready` holds or options_.now reaches `deadline`; returns
+  /// `ready()`. With the steady clock this is condition_variable::wait_until.
+  template <class Ready>
+  bool wait_until(std::unique_lock<std::mutex>& lock, TimePoint deadline, Ready ready);
   /// Reports a commit's outcome to its requests.
   void finish(Commit& commit, const std::string& error);
   /// Whether this many queued samples go into a commit without waiting out

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -426,9 +427,15 @@ TEST(SimulatorTest, ClockGoingBackOrJumpingFarIsHarmless) {
   for (const auto& s : back) EXPECT_EQ(s.sample.ts, kStart - 10 * kNanosPerSecond);
   EXPECT_FALSE(back.empty());
   // Thirty days later (a suspended laptop): at most an hour is simulated.
-  const auto t0 = std::chrono::steady_clock::now();
+  // The energy meter tells: it grows by about an hour's worth, not a month's.
+  const TagId energy = *registry.find("power.energy");
+  auto energy_of = [&](const std::vector<TaggedSample>& samples) {
+    for (const auto& s : samples)
+      if (s.tag == energy) return s.sample.value;
+    ADD_FAILURE() << "no power.energy sample";
+    return 0.0;
+  };
   auto later = sim.step(kStart + 30LL * 86400 * kNanosPerSecond);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   EXPECT_FALSE(same.empty());
   EXPECT_FALSE(later.empty());
   const TagId level = *registry.find("tank1.level");
@@ -438,21 +445,51 @@ TEST(SimulatorTest, ClockGoingBackOrJumpingFarIsHarmless) {
       EXPECT_LE(s.sample.value, 100);
     }
   }
+  TagRegistry hour_registry;
+  PlantSimulator hour(hour_registry, {.seed = 9});
+  const auto hour_start = hour.step(kStart);
+  const double hour_used = energy_of(hour.step(kStart + 3600 * kNanosPerSecond)) - energy_of(hour_start);
+  ASSERT_GT(hour_used, 0);
+  const double month_used = energy_of(later) - energy_of(back);
+  EXPECT_GT(month_used, 0);
+  EXPECT_LT(month_used, 2 * hour_used) << "more than an hour simulated after a jump of thirty days";
 }
 
 // --- SimulatorThread ---------------------------------------------------------
+
+/// A SimulatorClock that moves only when stepped, and stamps samples from
+/// kStart by the same steps.
+class ManualClock {
+ public:
+  SimulatorClock clock() {
+    return SimulatorClock{.now = [this] { return std::chrono::steady_clock::time_point{} + elapsed(); },
+                          .stamp = [this] { return kStart + std::chrono::nanoseconds(elapsed()).count(); }};
+  }
+  void step(SimulatorThread& thread, std::chrono::steady_clock::duration d) {
+    ticks_ += d.count();
+    thread.clock_stepped();
+  }
+
+ private:
+  std::chrono::steady_clock::duration elapsed() const {
+    return std::chrono::steady_clock::duration(ticks_.load());
+  }
+  std::atomic<std::chrono::steady_clock::rep> ticks_{0};
+};
 
 struct Collector {
   std::mutex mutex;
   std::condition_variable cv;
   int ticks = 0;
   std::size_t samples = 0;
+  std::vector<TimeNs> stamps;  // each tick's
 
   void add(const std::vector<TaggedSample>& s) {
     {
       std::lock_guard lock(mutex);
       ++ticks;
       samples += s.size();
+      stamps.push_back(s.empty() ? 0 : s.front().sample.ts);
     }
     cv.notify_all();
   }
@@ -473,7 +510,7 @@ TEST(SimulatorThreadTest, RegistersTagsBeforeStart) {
   EXPECT_EQ(thread.tags().size(), registry.size());
 }  // destroyed without start(): no thread to join
 
-TEST(SimulatorThreadTest, DeliversTicksAndStopsPromptly) {
+TEST(SimulatorThreadTest, DeliversTicksUntilStopped) {
   TagRegistry registry;
   Collector collector;
   SimulatorThread thread(registry, {.rate_hz = 50}, [&](std::vector<TaggedSample> s) { collector.add(s); });
@@ -481,40 +518,51 @@ TEST(SimulatorThreadTest, DeliversTicksAndStopsPromptly) {
   thread.start();
   thread.start();  // no effect
   ASSERT_TRUE(collector.wait_for_ticks(3, std::chrono::seconds(5)));
-  const auto t0 = std::chrono::steady_clock::now();
-  thread.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
-  const int after_stop = collector.count();
+  thread.stop();  // joins: no tick can follow
   EXPECT_GE(collector.samples, static_cast<std::size_t>(3 * 15));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(collector.count(), after_stop) << "no tick after stop()";
+  const int after_stop = collector.count();
   thread.stop();  // idempotent
-  EXPECT_GE(now_ns(), before);
+  EXPECT_EQ(collector.count(), after_stop);
+  std::lock_guard lock(collector.mutex);
+  EXPECT_GE(collector.stamps.front(), before) << "the default clock stamps wall-clock time";
 }
 
-TEST(SimulatorThreadTest, RunsAtRoughlyTheRate) {
+// One tick per period of the clock: the first at once, the next only when
+// the clock has moved a period on, stamped by the clock.
+TEST(SimulatorThreadTest, TicksOncePerPeriodOfItsClock) {
   TagRegistry registry;
   Collector collector;
-  SimulatorThread thread(registry, {.rate_hz = 20}, [&](std::vector<TaggedSample> s) { collector.add(s); });
-  const auto t0 = std::chrono::steady_clock::now();
+  ManualClock clock;
+  SimulatorThread thread(
+      registry, {.rate_hz = 20}, [&](std::vector<TaggedSample> s) { collector.add(s); }, clock.clock());
   thread.start();
-  ASSERT_TRUE(collector.wait_for_ticks(10, std::chrono::seconds(10)));
-  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(collector.wait_for_ticks(1, std::chrono::seconds(20)));
+  for (int i = 1; i < 10; ++i) {
+    clock.step(thread, std::chrono::milliseconds(50));
+    ASSERT_TRUE(collector.wait_for_ticks(i + 1, std::chrono::seconds(20))) << "no tick after step " << i;
+  }
   thread.stop();
-  // 10 ticks at 20 Hz take ~450 ms; never much faster than the rate.
-  EXPECT_GT(elapsed, std::chrono::milliseconds(300));
+  std::lock_guard lock(collector.mutex);
+  EXPECT_EQ(collector.ticks, 10) << "ticked without the clock moving a period";
+  for (std::size_t i = 0; i < collector.stamps.size(); ++i)
+    EXPECT_EQ(collector.stamps[i], kStart + static_cast<TimeNs>(i) * 50 * kNanosPerMilli) << "tick " << i;
 }
 
 TEST(SimulatorThreadTest, StopWakesASleepingThread) {
   TagRegistry registry;
   Collector collector;
-  SimulatorThread thread(registry, {.rate_hz = 0.05},  // a tick every 20 s
-                         [&](std::vector<TaggedSample> s) { collector.add(s); });
+  ManualClock clock;  // never reaches the second tick
+  SimulatorThread thread(
+      registry, {.rate_hz = 0.05}, [&](std::vector<TaggedSample> s) { collector.add(s); }, clock.clock());
   thread.start();
-  ASSERT_TRUE(collector.wait_for_ticks(1, std::chrono::seconds(5)));  // the first tick is immediate
-  const auto t0 = std::chrono::steady_clock::now();
-  thread.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  ASSERT_TRUE(collector.wait_for_ticks(1, std::chrono::seconds(20)));  // the first tick is immediate
+  auto stopped = std::async(std::launch::async, [&] { thread.stop(); });
+  if (stopped.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "stop() did not wake the thread waiting for its next tick";
+    clock.step(thread, std::chrono::seconds(20));
+  }
+  stopped.get();
+  EXPECT_EQ(collector.count(), 1);
 }
 
 TEST(SimulatorThreadTest, RestartsAfterStop) {
@@ -544,17 +592,23 @@ TEST(SimulatorThreadTest, SurvivesAThrowingSink) {
 TEST(SimulatorThreadTest, StopFromTheSinkDoesNotDeadlock) {
   TagRegistry registry;
   Collector collector;
+  ManualClock clock;
   SimulatorThread* self = nullptr;
-  SimulatorThread thread(registry, {.rate_hz = 50}, [&](std::vector<TaggedSample> s) {
-    collector.add(s);
-    self->stop();
-  });
+  SimulatorThread thread(
+      registry, {.rate_hz = 50},
+      [&](std::vector<TaggedSample> s) {
+        collector.add(s);
+        self->stop();
+      },
+      clock.clock());
   self = &thread;
   thread.start();
-  ASSERT_TRUE(collector.wait_for_ticks(1, std::chrono::seconds(5)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(collector.wait_for_ticks(1, std::chrono::seconds(20)));
+  // Past many ticks' time: a thread still running would tick again.
+  clock.step(thread, std::chrono::seconds(1));
+  thread.stop();
   EXPECT_EQ(collector.count(), 1);
-}  // the destructor joins
+}
 
 }  // namespace
 }  // namespace tagstream

@@ -57,11 +57,12 @@ TEST(Durability, KillDashNineLosesNothingAcknowledged) {
     });
   }
   // Let writes run, then kill the server in the middle of them.
-  for (int i = 0; i < 200 && requests.load() < 30; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool wrote_enough = eventually([&] { return requests.load() >= 30; });
   ::kill(child.pid, SIGKILL);
   stop = true;
   for (auto& t : writers) t.join();
   EXPECT_EQ(child.wait_exit(std::chrono::seconds(10)), 128 + SIGKILL);
+  ASSERT_TRUE(wrote_enough) << "only " << requests.load() << " writes acknowledged in 20 s";
   ASSERT_GE(acknowledged.size(), static_cast<std::size_t>(30 * kLinesPerRequest / kWriters))
       << "the test must have written a fair amount before the kill";
 

@@ -44,8 +44,8 @@ TEST(Shutdown, OpenStreamsGetAFinalEventAndAreClosed) {
 }
 
 TEST(Shutdown, BinaryStopsGracefullyOnSigterm) {
-  Child child({TAGSTREAM_BINARY, "serve", "--listen", "127.0.0.1:0", "--heartbeat-interval", "1",
-               "--simulator-rate", "5"});
+  Child child({TAGSTREAM_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", make_temp_dir(),
+               "--heartbeat-interval", "1", "--simulator-rate", "5"});
   auto listening = child.wait_for(std::regex("listening on 127\\.0\\.0\\.1:(\\d+)"), 20s);
   ASSERT_TRUE(listening) << child.err;
   const auto port = static_cast<unsigned short>(std::stoi((*listening)[1]));

@@ -33,8 +33,7 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
   // The slow client: a tiny receive buffer, and it never reads a byte.
   SseClient slow(server.port(), "/api/sse/stream?" + tag_query, {}, 4096);
   // Make sure the server has it subscribed before the flood.
-  for (int i = 0; i < 200 && server.app().stats().streams_opened.load() < 1; ++i)
-    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(eventually([&] { return server.app().stats().streams_opened.load() >= 1; }));
   ASSERT_EQ(server.app().stats().streams_opened.load(), 1u);
 
   // The good client reads everything on its own thread.
@@ -70,7 +69,8 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
   reader.join();
   // What the store has yet to write, and batches a shard has yet to take
   // in, are not the stream's: let them drain.
-  for (int i = 0; i < 2000 && server.app().writer().pending_samples() > 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(eventually([&] { return server.app().writer().pending_samples() == 0; }))
+      << "the store never caught up";
   server.wait_for_hub();
   const std::size_t heap_after = heap_in_use_bytes();
 

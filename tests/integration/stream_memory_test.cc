@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "store/store_writer.h"
 #include "support.h"
 
 namespace tagstream::test {
@@ -69,8 +70,13 @@ TEST(StreamMemory, AnIdleStreamCostsTheServerUnder4KiBOfHeap) {
     const int fd = open_stream(server.port(), tags.back());
     ASSERT_GE(fd, 0);
     ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  // Measured once the server has let go of that stream and written the
+  // values out, so neither is freed during the measurement.
+  ASSERT_TRUE(eventually([&] { return server.app().stats().streams_closed.load() >= 1; }))
+      << "the server never noticed the first stream close";
+  ASSERT_TRUE(eventually([&] { return server.app().writer().pending_samples() == 0; }))
+      << "the store never wrote the values out";
   std::vector<int> fds;
   fds.reserve(kStreams);
   const std::size_t before = heap_in_use_bytes();

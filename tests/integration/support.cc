@@ -24,6 +24,7 @@
 #include <fstream>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -51,6 +52,15 @@ std::string make_temp_dir() {
   if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   temp_dirs().paths.push_back(pattern);
   return pattern;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
 }
 
 ServerConfig test_config() {

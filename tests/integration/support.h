@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,10 @@ using namespace std::chrono_literals;
 
 /// A fresh directory, removed when the test process exits.
 std::string make_temp_dir();
+
+/// Polls `done` until it holds, for at most `timeout`; returns whether it
+/// held. For conditions nothing signals (counters, a store's queue).
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s);
 
 /// Defaults for tests: loopback port 0, no simulator, a fresh data
 /// directory.

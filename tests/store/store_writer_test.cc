@@ -71,6 +71,41 @@ std::vector<Aggregate> read_range(Store& store, TagId tag, Interval iv) {
   return store.read_history({tag, iv, 0, std::numeric_limits<TimeNs>::max(), std::nullopt, 10'000'000});
 }
 
+/// Polls `done` until it holds, for at most `timeout`; returns whether it held.
+template <class Done>
+bool eventually(Done done, std::chrono::milliseconds timeout = 20s) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+/// A clock for StoreWriterOptions::now that moves only when stepped. It
+/// starts a minute after steady_clock's epoch, which is the machine's boot:
+/// a deadline taken from a default time point is then one already near.
+class ManualClock {
+ public:
+  std::chrono::steady_clock::time_point now() const {
+    return std::chrono::steady_clock::time_point{} + std::chrono::steady_clock::duration(ticks_.load());
+  }
+  /// Moves the clock and wakes the writer to look at it.
+  void step(StoreWriter& writer, std::chrono::steady_clock::duration d) {
+    ticks_ += d.count();
+    writer.clock_stepped();
+  }
+  StoreWriterOptions options() {
+    StoreWriterOptions o;
+    o.now = [this] { return now(); };
+    return o;
+  }
+
+ private:
+  std::atomic<std::chrono::steady_clock::rep> ticks_{
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::minutes(1)).count()};
+};
+
 /// Counts Done calls and keeps their errors; wait_for() blocks until n arrived.
 class DoneLog {
  public:
@@ -293,8 +328,8 @@ TEST_F(StoreWriterTest, AnswersWaitForTheSyncButTheNextCommitDoesNot) {
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(gated.wait_started(GatedStore::Call::sync, 1));
   ASSERT_TRUE(writer.submit(batch(2), log.make(1)));
-  for (int i = 0; i < 2000 && gated.sizes().size() < 2; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(gated.sizes().size(), 2u) << "the second commit waited for the first one's sync";
+  EXPECT_TRUE(eventually([&] { return gated.sizes().size() >= 2; }))
+      << "the second commit waited for the first one's sync";
   EXPECT_TRUE(log.calls().empty()) << "answered before the commit was synced";
   EXPECT_EQ(writer.committed_samples(), 0u);
   gated.hold(GatedStore::Call::sync, false);
@@ -390,7 +425,8 @@ TEST_F(StoreWriterTest, GroupsQueuedRequestsUpToMaxSamplesPerCommit) {
 // share the next commit (one fsync), instead of one commit each.
 TEST_F(StoreWriterTest, RequestsWithinTheCommitIntervalShareOneCommit) {
   GatedStore gated(sqlite_);
-  StoreWriterOptions o;
+  ManualClock clock;
+  StoreWriterOptions o = clock.options();
   o.commit_interval = 500ms;
   DoneLog log;
   StoreWriter writer(gated, o);
@@ -398,17 +434,36 @@ TEST_F(StoreWriterTest, RequestsWithinTheCommitIntervalShareOneCommit) {
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(log.wait_for(1));  // the first commit does not wait
   for (std::size_t i = 1; i <= 4; ++i) ASSERT_TRUE(writer.submit(batch(2), log.make(i)));
+  EXPECT_EQ(writer.pending_samples(), 8u);
+  clock.step(writer, 499ms);
+  EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3}));
+  clock.step(writer, 1ms);
   ASSERT_TRUE(log.wait_for(5));
   writer.stop();
   EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3, 8}));
   EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 11u);
 }
 
+// On a machine booted a minute ago, with an hour's interval: nothing has
+// been committed, so there is no interval to wait out.
+TEST_F(StoreWriterTest, TheFirstCommitDoesNotWaitForTheCommitInterval) {
+  ManualClock clock;
+  StoreWriterOptions o = clock.options();
+  o.commit_interval = std::chrono::hours(1);
+  DoneLog log;
+  StoreWriter writer(sqlite_, o);
+  writer.start();
+  ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
+  EXPECT_TRUE(log.wait_for(1)) << "the first commit waited for an interval after the clock's epoch";
+  writer.stop();
+}
+
 // A big enough batch goes at once, whatever the interval: bulk writers
 // are not held to one commit per interval.
 TEST_F(StoreWriterTest, ABigEnoughBatchDoesNotWaitForTheCommitInterval) {
   GatedStore gated(sqlite_);
-  StoreWriterOptions o;
+  ManualClock clock;
+  StoreWriterOptions o = clock.options();
   o.commit_interval = std::chrono::hours(1);
   o.commit_at_once_samples = 8;
   DoneLog log;
@@ -418,7 +473,7 @@ TEST_F(StoreWriterTest, ABigEnoughBatchDoesNotWaitForTheCommitInterval) {
   ASSERT_TRUE(log.wait_for(1));
   ASSERT_TRUE(writer.submit(batch(4), log.make(1)));
   ASSERT_TRUE(writer.submit(batch(6), log.make(2)));
-  ASSERT_TRUE(log.wait_for(3));  // within DoneLog's wait, not the hour
+  ASSERT_TRUE(log.wait_for(3));  // the clock stands still: the hour never passes
   EXPECT_EQ(gated.sizes(), (std::vector<std::size_t>{3, 10}));
   writer.stop();
 }
@@ -463,7 +518,7 @@ TEST_F(StoreWriterTest, RefusesPastMaxPendingSamplesWhileACommitIsBlocked) {
   gated.hold(GatedStore::Call::write, false);
   ASSERT_TRUE(log.wait_for(3));
   // Room again once the queue drained.
-  for (int i = 0; i < 200 && writer.pending_samples() != 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(eventually([&] { return writer.pending_samples() == 0; }));
   EXPECT_TRUE(writer.has_room(10));
   writer.stop();
 
@@ -519,8 +574,7 @@ TEST_F(StoreWriterTest, StopDuringABlockedCommitDrainsTheQueueAndRefusesNewWork)
 
   std::thread stopper([&] { writer.stop(); });
   // Once stopping, submissions are refused...
-  for (int i = 0; i < 2000 && writer.has_room(1); ++i) std::this_thread::sleep_for(1ms);
-  EXPECT_FALSE(writer.has_room(1));
+  EXPECT_TRUE(eventually([&] { return !writer.has_room(1); }));
   EXPECT_FALSE(writer.submit({ss(0, kMidnight + 9 * kSec, 9.0)}, log.make(9)));
   // ...but what was queued is still committed, one sample per commit.
   gated.hold(GatedStore::Call::write, false);
@@ -613,9 +667,10 @@ TEST_F(StoreWriterTest, SubmittedTagsAndLastSeqLandInRestore) {
 // ---------------------------------------------------------------- retention
 
 TEST_F(StoreWriterTest, EnforcesRetentionPeriodically) {
-  StoreWriterOptions o;
+  ManualClock clock;
+  StoreWriterOptions o = clock.options();
   o.retention.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
-  o.retention_every = 1s;
+  o.retention_every = 1min;
   DoneLog log;
   StoreWriter writer(sqlite_, o);
   writer.start();
@@ -624,12 +679,10 @@ TEST_F(StoreWriterTest, EnforcesRetentionPeriodically) {
   ASSERT_TRUE(writer.submit({ss(0, now - 2 * 3600 * kSec, 1.0), ss(0, now - 1800 * kSec, 2.0), ss(0, now, 3.0)},
                             log.make(0)));
   ASSERT_TRUE(log.wait_for(1));
-  bool expired = false;
-  for (int i = 0; i < 500 && !expired; ++i) {
-    expired = read_range(sqlite_, 0, Interval::raw).size() == 2;
-    if (!expired) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(expired);
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 3u) << "retention ran before its period";
+  clock.step(writer, 1min);
+  EXPECT_TRUE(eventually([&] { return read_range(sqlite_, 0, Interval::raw).size() == 2; }))
+      << "no retention pass once its period had passed";
   writer.stop();
   const auto raw = read_range(sqlite_, 0, Interval::raw);
   ASSERT_EQ(raw.size(), 2u);
