@@ -3,7 +3,6 @@
 // same tags and interval share. Both are owned by one HubShard and touched
 // only on its thread.
 #include <algorithm>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "core/change.h"
+#include "hub/clock.h"
 
 namespace tagstream {
 
@@ -26,8 +26,8 @@ struct Group {
     const Change* change;  // valid until the flush: the batch is held in pending_batches
   };
 
-  Group(boost::asio::io_context& io, Interval iv, std::vector<TagId> t, std::string k)
-      : interval(iv), tags(std::move(t)), sorted_tags(tags), key(std::move(k)), timer(io) {
+  Group(std::unique_ptr<HubTimer> window_timer, Interval iv, std::vector<TagId> t, std::string k)
+      : interval(iv), tags(std::move(t)), sorted_tags(tags), key(std::move(k)), timer(std::move(window_timer)) {
     std::sort(sorted_tags.begin(), sorted_tags.end());
   }
 
@@ -47,7 +47,7 @@ struct Group {
   std::unordered_map<TagId, std::size_t> last_sent_hash;         // change-only sending
   bool dirty = false;
   bool window_active = false;
-  boost::asio::steady_timer timer;  // ends the coalescing window
+  std::unique_ptr<HubTimer> timer;  // ends the coalescing window
 };
 
 /// One stream's membership in a shard.
@@ -63,6 +63,7 @@ struct Member {
   std::uint64_t serial = 0;  // tells a late store answer from a reused address
   bool fetching = false;     // a store read is under way
   std::size_t replayed = 0;  // points sent by replay so far
+  std::unique_ptr<HubTimer> retry_timer;  // asks the store again; made on first use
 };
 
 /// The key under which pending changes replace each other (latest wins):

@@ -23,7 +23,7 @@ HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions
       position_(start_seq),
       replay_floor_(start_seq),
       start_seq_(start_seq),
-      heartbeat_timer_(io) {
+      heartbeat_timer_(options_.clock->make_timer(io)) {
   schedule_heartbeat();
 }
 
@@ -31,8 +31,8 @@ HubShard::~HubShard() { stop(); }
 
 void HubShard::stop() {
   stopped_ = true;
-  heartbeat_timer_.cancel();
-  for (auto& [key, group] : groups_) group->timer.cancel();
+  heartbeat_timer_->cancel();
+  for (auto& [key, group] : groups_) group->timer->cancel();
 }
 
 const std::string& HubShard::tag_name(TagId id) {
@@ -52,7 +52,7 @@ std::shared_ptr<Group> HubShard::find_or_create_group(const StreamSpec& spec) {
   std::string key = group_key(spec);
   auto it = groups_.find(key);
   if (it != groups_.end()) return it->second;
-  auto group = std::make_shared<Group>(io_, spec.interval, spec.tags, key);
+  auto group = std::make_shared<Group>(options_.clock->make_timer(io_), spec.interval, spec.tags, key);
   auto& index = groups_by_tag_[static_cast<std::size_t>(spec.interval)];
   for (TagId id : spec.tags) {
     if (id >= index.size()) index.resize(id + 1);
@@ -71,7 +71,7 @@ void HubShard::release_group(const std::shared_ptr<Group>& group) {
     list.erase(std::remove(list.begin(), list.end(), group.get()), list.end());
   }
   std::erase(dirty_, group.get());
-  group->timer.cancel();
+  group->timer->cancel();
   if (!group->window_active) --quiet_groups_;
   group->window_active = false;
   groups_.erase(group->key);
@@ -212,10 +212,9 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
 void HubShard::start_window(const std::shared_ptr<Group>& group) {
   if (!group->window_active) --quiet_groups_;
   group->window_active = true;
-  group->timer.expires_after(options_.coalesce_window);
-  group->timer.async_wait([this, weak = std::weak_ptr<Group>(group)](boost::system::error_code ec) {
+  group->timer->arm(options_.coalesce_window, [this, weak = std::weak_ptr<Group>(group)] {
     auto g = weak.lock();
-    if (ec || !g || stopped_) return;
+    if (!g || stopped_) return;
     // Batches parked while every window was open are due now.
     apply_queued();
     if (g->pending.empty()) {
@@ -277,9 +276,8 @@ void HubShard::flush(Group& g) {
 
 void HubShard::schedule_heartbeat() {
   if (options_.heartbeat_interval.count() <= 0) return;
-  heartbeat_timer_.expires_after(options_.heartbeat_interval);
-  heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || stopped_) return;
+  heartbeat_timer_->arm(options_.heartbeat_interval, [this] {
+    if (stopped_) return;
     if (!members_.empty()) {
       std::string json = "{\"t\":";
       append_json_integer(json, to_millis(now_ns()));

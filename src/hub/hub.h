@@ -25,11 +25,18 @@
 //   thread could run first and the older one be dropped as stale.)
 // - Streams with the same tag set and interval share a Group, which
 //   serializes each `data` frame once for all its members.
+// - Time comes from a HubClock (HubOptions::clock): Asio steady timers in the
+//   server, a clock the test steps in unit tests. It is an interface, not an
+//   Asio timer on a custom clock type, because Asio reads a clock through a
+//   static now(): a steppable clock would be process-wide state or a
+//   template parameter carried by Hub, HubShard and Group, and the reactor
+//   would see a step only by waking on real time to look. The interface
+//   costs a virtual call and a std::function each time a timer is armed,
+//   which is once per group window and per heartbeat, never per change.
 //
 // The live path (inbox, wake rule, coalescing flush) is in hub.cc; resume
 // (snapshot, ring replay, store replay) in hub_resume.cc.
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -44,6 +51,7 @@
 
 #include "core/change.h"
 #include "core/tag_registry.h"
+#include "hub/clock.h"
 #include "hub/sse_frame.h"
 
 namespace tagstream {
@@ -87,6 +95,8 @@ struct HubOptions {
   /// history_lost and a snapshot instead: the client refetches the span from
   /// history, in one request, rather than receiving it event by event.
   std::size_t max_replay_points = 500'000;
+  /// The hub's timers; must outlive the hub.
+  HubClock* clock = &HubClock::steady();
 };
 
 /// Where a hub stream's frames go; implemented by the SSE session. Called
@@ -205,7 +215,7 @@ class HubShard {
   std::array<std::vector<std::vector<Group*>>, kIntervalCount> groups_by_tag_;
   std::vector<Group*> dirty_;
   std::unordered_map<Member*, std::unique_ptr<Member>> members_;
-  boost::asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<HubTimer> heartbeat_timer_;
   std::uint64_t next_serial_ = 0;
   bool stopped_ = false;
 };

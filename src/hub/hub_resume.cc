@@ -2,7 +2,6 @@
 // store replay), the replay ring and the latest-value view.
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cassert>
 #include <utility>
 
@@ -94,10 +93,10 @@ void HubShard::on_store_chunk(Member* m, std::uint64_t serial, ReplayResult resu
   }
   if (result.reached <= m->cursor && result.points.empty()) {
     // The store has not committed that far yet: ask again shortly.
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(20));
-    timer->async_wait([this, m, serial, timer](boost::system::error_code ec) {
+    if (!m->retry_timer) m->retry_timer = options_.clock->make_timer(io_);
+    m->retry_timer->arm(std::chrono::milliseconds(20), [this, m, serial] {
       auto again = members_.find(m);
-      if (ec || again == members_.end() || m->serial != serial || stopped_) return;
+      if (again == members_.end() || m->serial != serial || stopped_) return;
       request_store_chunk(*m);
     });
     return;
