@@ -18,11 +18,11 @@
 //   windows of a busy shard keep it awake anyway; each wake-up saved is a
 //   context switch). A batch wakes the shard when some group is outside its
 //   window, when the shard has no group, or when the inbox has reached a
-//   bound (kMaxParkedBatches). (Posting
-//   each batch as its own handler is not enough: with one thread per
-//   io_context, Asio holds a post made from that context's own thread back
-//   until the running handler returns, so a batch posted later from another
-//   thread could run first and the older one be dropped as stale.)
+//   bound (kMaxParkedBatches). (Posting each batch as its own handler is
+//   not enough: with one thread per io_context, Asio holds a post made from
+//   that context's own thread back until the running handler returns, so a
+//   batch posted later from another thread could run first and the older
+//   one be dropped as stale.)
 // - Streams with the same tag set and interval share a Group, which
 //   serializes each `data` frame once for all its members.
 // - Time comes from a HubClock (HubOptions::clock): Asio steady timers in the
