@@ -164,8 +164,7 @@ class TagStream final : public CountedStream {
 
  private:
   void on_drained() override {
-    // Live members have nothing to add: skip the shard's lookup.
-    if (member_ && member_->mode != Member::Mode::live) shard_.hub.on_drained(member_);
+    if (member_) shard_.hub.on_drained(member_);
   }
 
   void on_end(EndReason reason) override {

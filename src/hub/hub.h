@@ -10,21 +10,34 @@
 // - LiveState publishes every batch of changes, in sequence order, by
 //   handing the same immutable ChangeBatch to every shard (Hub::publish): it
 //   goes into the shard's inbox, under a lock, and the shard's thread drains
-//   the inbox in that order. That is the only cross-thread step. When every
-//   group of the shard is inside a coalescing window, nothing can go out
-//   before the first window ends, so the shard is not woken for the batch:
-//   the window's timer applies the inbox before it flushes (the windows of
-//   a busy shard keep it awake anyway; each wake-up saved is a context
-//   switch). A group going quiet, a new stream, or a long inbox wakes it
-//   as before. (Posting
-//   each batch as its own handler is not enough: with one thread per
-//   io_context, Asio holds a post made from that context's own thread back
-//   until the running handler returns, so a batch posted later from another
-//   thread could run first and the older one be dropped as stale.)
+//   the inbox in that order. That is the only cross-thread step of the live
+//   path (a store read for a resume posts its answer to the shard's thread).
+//   When every group of the shard is inside a coalescing window, nothing can
+//   go out before the first window ends, so the shard is not woken for the
+//   batch: the window's timer applies the inbox before it flushes (the
+//   windows of a busy shard keep it awake anyway; each wake-up saved is a
+//   context switch). A batch wakes the shard when some group is outside its
+//   window, when the shard has no group, or when the inbox has reached a
+//   bound (kMaxParkedBatches). (Posting each batch as its own handler is
+//   not enough: with one thread per io_context, Asio holds a post made from
+//   that context's own thread back until the running handler returns, so a
+//   batch posted later from another thread could run first and the older
+//   one be dropped as stale.)
 // - Streams with the same tag set and interval share a Group, which
 //   serializes each `data` frame once for all its members.
+// - Time comes from a HubClock (HubOptions::clock): Asio steady timers in the
+//   server, a clock the test steps in unit tests. It is an interface, not an
+//   Asio timer on a custom clock type, because Asio reads a clock through a
+//   static now(): a steppable clock would be process-wide state or a
+//   template parameter carried by Hub, HubShard and Group, and the reactor
+//   would see a step only by waking on real time to look. The interface
+//   costs a virtual call and a std::function each time a timer is armed,
+//   which is once per group window and per heartbeat, never per change.
+//
+// The live path (inbox, wake rule, coalescing flush) is in hub.cc; resume
+// (snapshot, ring replay, store replay) in hub_resume.cc.
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -39,6 +52,7 @@
 #include "core/change.h"
 #include "core/replay.h"
 #include "core/tag_registry.h"
+#include "hub/clock.h"
 #include "hub/sse_frame.h"
 
 namespace tagstream {
@@ -61,6 +75,8 @@ struct HubOptions {
   /// history_lost and a snapshot instead: the client refetches the span from
   /// history, in one request, rather than receiving it event by event.
   std::size_t max_replay_points = 500'000;
+  /// The hub's timers; must outlive the hub.
+  HubClock* clock = &HubClock::steady();
 };
 
 /// Where a hub stream's frames go; implemented by the SSE session. Called
@@ -81,20 +97,9 @@ struct StreamSpec {
 };
 
 struct Group;
-/// One stream's membership in a shard. Owned by the shard.
-struct Member {
-  enum class Mode { live, replay, store_replay, resync };
-  StreamSink* sink = nullptr;
-  std::shared_ptr<Group> group;
-  std::size_t slot = 0;  // index in group->members
-  Mode mode = Mode::live;
-  Seq cursor = 0;     // replay: last seq scanned
-  Seq start_seq = 0;  // live: points at or below this were already sent
-  Seq last_offered = 0;  // highest seq in a frame the sink accepted
-  std::uint64_t serial = 0;  // tells a late store answer from a reused address
-  bool fetching = false;     // a store read is under way
-  std::size_t replayed = 0;  // points sent by replay so far
-};
+/// One stream's membership in a shard (hub/group.h); a handle outside the
+/// hub. Owned by the shard.
+struct Member;
 
 class HubShard {
  public:
@@ -115,7 +120,10 @@ class HubShard {
   void unsubscribe(Member* member);
   /// The member's tags, in the order it asked for them.
   const std::vector<TagId>& tags_of(const Member* member) const;
-  /// The member's sink has written everything it queued.
+  /// The member's sink has written everything it queued: a member still
+  /// catching up (replay, or resync after falling behind) queues its next
+  /// part. `member` is one that subscribe returned and unsubscribe has not
+  /// taken back.
   void on_drained(Member* member);
 
   /// Any thread: queues a batch; the shard applies queued batches in the
@@ -132,32 +140,39 @@ class HubShard {
   void stop();
 
   Seq position() const { return position_; }
-  std::size_t member_count() const { return members_.size(); }
   boost::asio::io_context& io() { return io_; }
 
  private:
-  void flush(Group& group);
+  // Live path (hub.cc).
+  std::shared_ptr<Group> find_or_create_group(const StreamSpec& spec);
+  void release_group(const std::shared_ptr<Group>& group);
+  /// After a group's window opens or closes: whether a batch must wake the
+  /// shard, and a wake-up for what queued meanwhile if it must.
+  void update_wake_rule();
+  void post_drain();
   void start_window(const std::shared_ptr<Group>& group);
+  void flush(Group& group);
+  void offer(Member& m, const FramePtr& frame, Seq last_seq);
+  void schedule_heartbeat();
+  const std::string& tag_name(TagId id);
+  void append_point(std::string& out, TagId tag, Interval interval, const Change& change);
+
+  // Resume (hub_resume.cc).
+  void send_first_content(Member& m, std::optional<Seq> resume_after);
   void send_snapshot(Member& m, Seq after);
   void send_replay_chunk(Member& m);
   void send_history_lost(Member& m, Seq requested);
   void request_store_chunk(Member& m);
   void on_store_chunk(Member* m, std::uint64_t serial, ReplayResult result);
-  void offer(Member& m, const FramePtr& frame, Seq last_seq);
-  void schedule_heartbeat();
-  std::shared_ptr<Group> find_or_create_group(const StreamSpec& spec);
-  void release_group(const std::shared_ptr<Group>& group);
-  const std::string& tag_name(TagId id);
-  void append_point(std::string& out, TagId tag, Interval interval, const Change& change);
+  /// Adds a batch to the ring, evicting the oldest past its capacity.
+  void remember(const ChangeBatchPtr& batch);
+  const Change* latest(TagId id) const;
+  void keep_latest_of(const ChangeBatch& evicted);
 
   boost::asio::io_context& io_;
   const TagRegistry& registry_;
   HubOptions options_;
   const std::atomic<Seq>& published_;
-  /// After a group's window opens or closes: whether a batch must wake the
-  /// shard, and a wake-up for what queued meanwhile if it must.
-  void update_wake_rule();
-  void post_drain();
 
   std::mutex inbox_mutex_;
   std::vector<ChangeBatchPtr> inbox_;
@@ -175,14 +190,12 @@ class HubShard {
   // restore; seq 0 = none yet).
   std::vector<const Change*> latest_in_ring_;
   std::vector<Change> latest_kept_;
-  const Change* latest(TagId id) const;
-  void keep_latest_of(const ChangeBatch& evicted);
   std::vector<std::string> names_;
   std::unordered_map<std::string, std::shared_ptr<Group>> groups_;
   std::array<std::vector<std::vector<Group*>>, kIntervalCount> groups_by_tag_;
   std::vector<Group*> dirty_;
   std::unordered_map<Member*, std::unique_ptr<Member>> members_;
-  boost::asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<HubTimer> heartbeat_timer_;
   std::uint64_t next_serial_ = 0;
   bool stopped_ = false;
 };

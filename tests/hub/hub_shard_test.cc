@@ -1,13 +1,16 @@
-// HubShard on a test-driven io_context: coalescing, late joiners, replay
-// and back-pressure, without sockets.
+// HubShard on a test-driven io_context and a stepped clock: coalescing,
+// heartbeats, late joiners, replay and back-pressure, without sockets or
+// waiting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include "client/sse_parser.h"
 #include "core/live_state.h"
 #include "hub/hub.h"
+#include "manual_clock.h"
 
 namespace tagstream {
 namespace {
@@ -49,10 +52,11 @@ struct RecordingSink : StreamSink {
 };
 
 struct ShardFixture : ::testing::Test {
-  void make(std::chrono::nanoseconds window, std::size_t replay = 1000) {
+  void make(std::chrono::nanoseconds window, std::size_t replay = 1000, std::chrono::nanoseconds heartbeat = 0ns) {
     HubOptions options;
     options.coalesce_window = window;
-    options.heartbeat_interval = 0ns;  // no heartbeats in these tests
+    options.heartbeat_interval = heartbeat;
+    options.clock = &clock;
     options.replay_capacity = replay;
     options.replay_chunk_points = 4;
     hub = std::make_unique<Hub>(std::vector<boost::asio::io_context*>{&io}, registry, options, 0);
@@ -67,14 +71,17 @@ struct ShardFixture : ::testing::Test {
     io.restart();
     io.poll();  // deliver the posted batch
   }
-  void run_for(std::chrono::milliseconds d) {
+  /// Moves the clock on, then runs what the timers that fell due posted.
+  void step(std::chrono::nanoseconds d) {
+    clock.advance(d);
     io.restart();
-    io.run_for(d);
+    io.poll();
   }
   StreamSpec spec(std::optional<Seq> resume = std::nullopt) { return StreamSpec{{a, b}, Interval::raw, resume}; }
   HubShard& shard() { return hub->shard(0); }
 
   boost::asio::io_context io;
+  ManualClock clock;
   TagRegistry registry;
   std::unique_ptr<Hub> hub;
   std::unique_ptr<LiveState> live;
@@ -88,14 +95,14 @@ TEST_F(ShardFixture, LateJoinerInsideAWindowGetsNoDuplicate) {
   push(a, 1, 1);  // leading edge: sent at once
   push(a, 2, 2);  // held for the window
   Member* m2 = shard().subscribe(&late, spec());  // snapshot already has a=2
-  run_for(200ms);
+  step(50ms);
   first.drain();
   late.drain();
   EXPECT_EQ(first.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 2}}));
   EXPECT_EQ(late.values(), (std::vector<std::pair<std::string, double>>{{"a", 2}}))
       << "the window's flush must not repeat what the snapshot gave";
   push(a, 3, 3);
-  run_for(200ms);
+  step(50ms);
   first.drain();
   late.drain();
   EXPECT_EQ(first.values().back(), (std::pair<std::string, double>{"a", 3}));
@@ -118,17 +125,56 @@ TEST_F(ShardFixture, ABatchInsideEveryOpenWindowWaitsForTheWindowInsteadOfWaking
   EXPECT_EQ(io.poll(), 0u) << "nothing can go out before the window ends: no wake-up for the batch";
   EXPECT_EQ(shard().position(), applied);
 
-  run_for(200ms);  // the window's end applies the batch and sends it
+  step(50ms);  // the window's end applies the batch and sends it
   sink.drain();
   EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 2}}));
   EXPECT_GT(shard().position(), applied);
 
-  // Once the window has closed quietly, a change is a leading edge again:
-  // it wakes the shard and goes out at once.
+  // The flush opened another window; once it has closed quietly, a change
+  // is a leading edge again: it wakes the shard and goes out at once.
+  step(50ms);
   push(b, 3, 3);
   ASSERT_EQ(sink.queue.size(), 1u);
   sink.drain();
   EXPECT_EQ(sink.values().back(), (std::pair<std::string, double>{"b", 3}));
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, AChangeInsideTheWindowWaitsForItsEndAndOnlyTheLatestGoesOut) {
+  make(100ms);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec());
+  push(a, 1, 1);  // leading edge: sent at once, the window opens
+  ASSERT_EQ(sink.queue.size(), 1u);
+  push(a, 2, 2);
+  push(a, 3, 3);
+  step(100ms - 1ns);
+  EXPECT_EQ(sink.queue.size(), 1u) << "nothing more before the window ends";
+  step(1ns);
+  ASSERT_EQ(sink.queue.size(), 2u) << "the window's end sends what it held";
+  sink.drain();
+  EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 3}}))
+      << "the latest value of the window, not every change";
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, AHeartbeatGoesOutEveryIntervalAndNotBefore) {
+  make(0ns, 1000, /*heartbeat=*/30s);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec());  // no values yet: no snapshot
+  const auto heartbeats = [&] {
+    sink.drain();
+    return std::count_if(sink.events.begin(), sink.events.end(),
+                         [](const SseEvent& e) { return e.type == "heartbeat"; });
+  };
+  step(30s - 1ns);
+  EXPECT_EQ(heartbeats(), 0);
+  step(1ns);
+  EXPECT_EQ(heartbeats(), 1);
+  step(30s - 1ns);
+  EXPECT_EQ(heartbeats(), 1);
+  step(1ns);
+  EXPECT_EQ(heartbeats(), 2);
   shard().unsubscribe(m);
 }
 
