@@ -50,7 +50,7 @@ void Aggregate::merge(const Aggregate& o) {
   quality = combine(quality, o.quality);
 }
 
-std::size_t tiers_needing_a_new_bucket(const std::array<Aggregate, 4>& current, TimeNs ts) {
+std::size_t tiers_needing_a_new_bucket(const TierBuckets& current, TimeNs ts) {
   // Looked up once: interval_width() is a switch, and this is the ingest path.
   static const std::array<std::uint64_t, 4> widths = [] {
     std::array<std::uint64_t, 4> w{};

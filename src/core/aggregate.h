@@ -48,6 +48,6 @@ Aggregate aggregate_of(const Sample& s, Interval interval);
 /// Buckets nest (a second lies in one minute, a minute in one hour...), so
 /// once `ts` falls in a tier's current bucket it falls in every coarser
 /// tier's too: usually one range check and no division.
-std::size_t tiers_needing_a_new_bucket(const std::array<Aggregate, 4>& current, TimeNs ts);
+std::size_t tiers_needing_a_new_bucket(const TierBuckets& current, TimeNs ts);
 
 }  // namespace tagstream

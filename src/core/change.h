@@ -31,7 +31,7 @@ struct Change {
   Seq seq = 0;
   TagId tag = 0;
   Sample sample;                        // the raw sample
-  std::array<Aggregate, 4> buckets;     // its open bucket per aggregated interval, after the sample
+  TierBuckets buckets;     // its open bucket per aggregated interval, after the sample
 };
 
 /// A sample on its way to the store, with the event id it was streamed under.

@@ -21,7 +21,7 @@ Seq LiveState::last_seq() const {
   return last_seq_;
 }
 
-void LiveState::restore(TagId tag, const Sample& latest, const std::array<Aggregate, 4>& buckets) {
+void LiveState::restore(TagId tag, const Sample& latest, const TierBuckets& buckets) {
   std::lock_guard lock(mutex_);
   if (tag >= tags_.size()) tags_.resize(tag + 1);
   TagLive& live = tags_[tag];

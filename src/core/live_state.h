@@ -32,13 +32,13 @@ class LiveState {
   ApplyResult apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs = nullptr);
 
   /// Start-up only, before any apply(): the state a store kept.
-  void restore(TagId tag, const Sample& latest, const std::array<Aggregate, 4>& buckets);
+  void restore(TagId tag, const Sample& latest, const TierBuckets& buckets);
 
   struct Current {
     bool present = false;  // the tag has a sample
     Seq seq = 0;           // of its latest change; 0 when restored and unchanged since
     Sample latest;
-    std::array<Aggregate, 4> buckets;
+    TierBuckets buckets;
   };
   /// Live changes applied so far, per tag id (for update rates).
   std::vector<std::uint64_t> update_counts() const;
@@ -56,7 +56,7 @@ class LiveState {
     Seq seq = 0;  // of the latest change; restored tags keep 0 until they change
     std::uint64_t updates = 0;
     Sample latest;
-    std::array<Aggregate, 4> buckets;
+    TierBuckets buckets;
   };
   mutable std::mutex mutex_;
   Seq last_seq_;

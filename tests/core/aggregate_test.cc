@@ -35,7 +35,7 @@ Sample S(TimeNs ts, double v, Quality q = Quality::good) { return Sample{ts, v, 
 // the first sample (no buckets yet) and a jump across a day.
 TEST(Aggregate, TiersNeedingANewBucketAgreesWithBucketStart) {
   std::mt19937_64 rng(7);
-  std::array<Aggregate, 4> current{};
+  TierBuckets current{};
   TimeNs ts = 1'795'651'200LL * kNanosPerSecond - 3 * kNanosPerSecond;  // 3 s before midnight
   EXPECT_EQ(tiers_needing_a_new_bucket(current, ts), 4u) << "no bucket yet";
   const std::array<TimeNs, 6> steps = {0, 1, kNanosPerSecond / 3, kNanosPerSecond, 61 * kNanosPerSecond,
