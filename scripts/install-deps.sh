@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libtomlplusplus-dev libfmt-dev zlib1g-dev liburing-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev
   chromium
 )
 # The dashboard (web/) and its browser tests need Node.js and npm: the

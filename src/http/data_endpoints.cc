@@ -136,6 +136,8 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
   const std::string prefix = "/api/tags/";
   const bool single = target.path.starts_with(prefix) && target.path.size() > prefix.size();
   const std::string name = single ? target.path.substr(prefix.size()) : std::string();
+  TagInfo unknown_tag;  // what a name the registry does not hold is described as
+  unknown_tag.name = name;
 
   if (req.method() == http::verb::put) {
     if (!single) return bad_request(req, "missing_tag", "PUT /api/tags/{name} names the tag to describe");
@@ -147,7 +149,7 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
       return bad_request(req, "invalid_json", "the body must be a JSON object with unit, description and/or type");
     const auto& o = doc.as_object();
     const auto existing_id = registry.find(name);
-    TagInfo info = existing_id ? registry.info(*existing_id).value_or(TagInfo{name}) : TagInfo{name};
+    TagInfo info = existing_id ? registry.info(*existing_id).value_or(unknown_tag) : unknown_tag;
     for (const auto& [key, value] : o) {
       if (key == "unit" || key == "description") {
         if (!value.is_string()) return bad_request(req, "invalid", "\"" + std::string(key) + "\" must be a string");
@@ -175,7 +177,7 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
                             req.keep_alive());
     const TagId ids[] = {*id};
     std::string body;
-    append_tag_json(body, registry.info(*id).value_or(TagInfo{name}), server.services.live->current(ids)[0]);
+    append_tag_json(body, registry.info(*id).value_or(unknown_tag), server.services.live->current(ids)[0]);
     return json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
   }
 
