@@ -233,5 +233,79 @@ TEST(GzipErrors, TrailingGarbageAfterAMember) {
   EXPECT_EQ(r.data, "");
 }
 
+// What a streaming server sends: one gzip member, a sync flush after each
+// write, and the trailer only when the stream ends.
+std::string gzip_with_sync_flushes(const std::vector<std::string>& writes, bool finish) {
+  z_stream strm{};
+  EXPECT_EQ(deflateInit2(&strm, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzip, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out;
+  auto run = [&](std::string_view in, int flush) {
+    strm.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    strm.avail_in = static_cast<uInt>(in.size());
+    char buf[4096];
+    do {
+      strm.next_out = reinterpret_cast<Bytef*>(buf);
+      strm.avail_out = sizeof buf;
+      deflate(&strm, flush);
+      out.append(buf, sizeof buf - strm.avail_out);
+    } while (strm.avail_out == 0);
+  };
+  for (const std::string& w : writes) run(w, Z_SYNC_FLUSH);
+  if (finish) run({}, Z_FINISH);
+  deflateEnd(&strm);
+  return out;
+}
+
+TEST(GzipStream, EachSyncFlushedWriteDecodesBeforeTheMemberEnds) {
+  const std::string first = "event: data\ndata: 1\n\n", second = sample_text(100000);
+  const std::string wire = gzip_with_sync_flushes({first, second}, false);
+  const std::string first_wire = gzip_with_sync_flushes({first}, false);
+  GzipStreamInflater inflater;
+  std::string decoded;
+  char scratch[1024];  // smaller than one write's output: pieces come in several calls
+  auto sink = [&](std::string_view piece) { decoded.append(piece); };
+  EXPECT_EQ(inflater.feed(std::string_view(wire).substr(0, first_wire.size()), scratch, sink),
+            GzipStreamInflater::Result::more);
+  EXPECT_EQ(decoded, first);
+  EXPECT_EQ(inflater.feed(std::string_view(wire).substr(first_wire.size()), scratch, sink),
+            GzipStreamInflater::Result::more);
+  EXPECT_EQ(decoded, first + second);
+  EXPECT_EQ(inflater.total_out(), first.size() + second.size());
+}
+
+TEST(GzipStream, ByteByByteToTheTrailerThenEnd) {
+  const std::string text = sample_text(5000);
+  const std::string wire = gzip_with_sync_flushes({text}, true);
+  GzipStreamInflater inflater;
+  std::string decoded;
+  char scratch[256];
+  GzipStreamInflater::Result r = GzipStreamInflater::Result::more;
+  for (std::size_t i = 0; i < wire.size(); ++i) {
+    ASSERT_EQ(r, GzipStreamInflater::Result::more) << "ended early, at byte " << i;
+    r = inflater.feed(std::string_view(wire).substr(i, 1), scratch, [&](std::string_view p) { decoded.append(p); });
+  }
+  EXPECT_EQ(r, GzipStreamInflater::Result::end);
+  EXPECT_EQ(decoded, text);
+}
+
+TEST(GzipStream, BytesAfterTheMemberOrGarbageAreErrorsAndResetStartsOver) {
+  const std::string wire = gzip_with_sync_flushes({"abc"}, true);
+  GzipStreamInflater inflater;
+  char scratch[256];
+  auto ignore = [](std::string_view) {};
+  EXPECT_EQ(inflater.feed(wire + "x", scratch, ignore), GzipStreamInflater::Result::error);
+  EXPECT_NE(inflater.error().find("after the end"), std::string::npos) << inflater.error();
+
+  inflater.reset();
+  std::string decoded;
+  EXPECT_EQ(inflater.feed(wire, scratch, [&](std::string_view p) { decoded.append(p); }),
+            GzipStreamInflater::Result::end);
+  EXPECT_EQ(decoded, "abc");
+
+  GzipStreamInflater garbage;
+  EXPECT_EQ(garbage.feed("this is not gzip at all", scratch, ignore), GzipStreamInflater::Result::error);
+  EXPECT_FALSE(garbage.error().empty());
+}
+
 }  // namespace
 }  // namespace tagstream

@@ -14,7 +14,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -270,14 +269,7 @@ bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
     if (end == std::string::npos) return true;
     parse_head(raw_.substr(0, end), status_, headers_);
     head_done_ = true;
-    if (header("content-encoding") == "gzip") {
-      auto* z = new z_stream{};
-      if (inflateInit2(z, 15 + 16) != Z_OK) throw std::runtime_error("inflateInit2 failed");
-      inflater_ = std::shared_ptr<void>(z, [](void* p) {
-        inflateEnd(static_cast<z_stream*>(p));
-        delete static_cast<z_stream*>(p);
-      });
-    }
+    if (header("content-encoding") == "gzip") inflater_ = std::make_shared<GzipStreamInflater>();
     take_body(std::string_view(raw_).substr(end + 4));
     return true;
   }
@@ -297,18 +289,11 @@ void SseClient::take_body(std::string_view wire) {
   std::string decoded;
   std::string_view text = wire;
   if (inflater_) {
-    auto* z = static_cast<z_stream*>(inflater_.get());
-    z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(wire.data()));
-    z->avail_in = static_cast<uInt>(wire.size());
-    char out[65536];
-    while ((z->avail_in > 0 || z->avail_out == 0) && !gzip_end_ && !gzip_error_) {
-      z->next_out = reinterpret_cast<Bytef*>(out);
-      z->avail_out = sizeof out;
-      const int rc = inflate(z, Z_SYNC_FLUSH);
-      decoded.append(out, sizeof out - z->avail_out);
-      if (rc == Z_STREAM_END) gzip_end_ = true;
-      else if (rc != Z_OK && rc != Z_BUF_ERROR) gzip_error_ = true;
-      else if (rc == Z_BUF_ERROR) break;
+    if (!gzip_end_ && !gzip_error_) {
+      char scratch[65536];
+      const auto r = inflater_->feed(wire, scratch, [&](std::string_view out) { decoded.append(out); });
+      gzip_end_ = r == GzipStreamInflater::Result::end;
+      gzip_error_ = r == GzipStreamInflater::Result::error;
     }
     text = decoded;
   }

@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "app/config.h"
 #include "client/sse_parser.h"
+#include "ingest/gzip.h"
 
 namespace tagstream::test {
 
@@ -128,7 +129,7 @@ class SseClient {
   std::vector<SseEvent> events_;
   std::size_t next_event_ = 0;
   bool retain_ = true;
-  std::shared_ptr<void> inflater_;  // a z_stream, for gzip bodies
+  std::shared_ptr<GzipStreamInflater> inflater_;  // for gzip bodies
   std::size_t wire_body_ = 0;
   bool gzip_end_ = false;
   bool gzip_error_ = false;

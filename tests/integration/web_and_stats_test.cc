@@ -1,7 +1,6 @@
 // The server side of the dashboard: static files (gzip, ETag, caching),
 // /api/stats and /metrics.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -12,18 +11,9 @@
 namespace tagstream::test {
 namespace {
 
-std::string gunzip(const std::string& data) {
-  z_stream z{};
-  inflateInit2(&z, 15 + 16);
-  std::string out(1 << 20, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  inflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  return out;
+std::string gunzip(const std::string& body) {
+  InflateResult r = inflate_body(body, 1 << 20);
+  return r.error.empty() ? std::move(r.data) : "<bad gzip: " + r.error + ">";
 }
 
 TEST(Web, ServesTheDashboardWithGzipEtagsAndCaching) {
