@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser bench bench-streaming bench-historian bench-dashboard clean
+.PHONY: all deps configure build web run test test-fast test-browser format bench bench-streaming bench-historian bench-dashboard clean
 
 all: build
 
@@ -42,6 +42,10 @@ test-fast: build
 # The dashboard's browser tests alone (Debian's chromium + playwright-core).
 test-browser: build
 	@./tests/browser/run.sh $(BUILD)
+
+# Applies .clang-format to the C++ sources; `make test` fails when they differ.
+format: deps
+	@./scripts/format.sh
 
 # Benchmarks (see BENCHMARKS.md). `make bench` builds tagstream and the load
 # generator ($(BUILD)/tagstream-bench), then runs every streaming scenario in

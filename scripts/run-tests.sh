@@ -44,6 +44,14 @@ build_sanitized() {
     cmake --build "$dir" -j "$jobs"
 }
 
+# --- Formatting: one check, counted as one test.
+echo "=== format: scripts/format.sh --check"
+total=$((total + 1))
+if ! scripts/format.sh --check; then
+  failed=$((failed + 1))
+  status=1
+fi
+
 run_suite "release" "$build"
 
 if [[ ${SANITIZERS:-1} != 0 ]]; then
