@@ -9,7 +9,7 @@ namespace tagstream {
 enum class DataType : std::uint8_t { number = 0, integer, boolean };
 
 std::string_view to_string(DataType t);
-std::optional<DataType> parse_data_type(std::string_view s);
+[[nodiscard]] std::optional<DataType> parse_data_type(std::string_view s);
 
 /// Descriptive metadata of a tag. The name is dotted: `area.unit.signal`.
 struct TagInfo {

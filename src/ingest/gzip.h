@@ -8,7 +8,7 @@
 
 namespace tagstream {
 
-struct InflateResult {
+struct [[nodiscard]] InflateResult {
   std::string data;   // the decompressed bytes; empty on failure
   std::string error;  // non-empty on failure
   bool too_large = false;
@@ -22,6 +22,6 @@ struct InflateResult {
 /// buffer) are ever allocated, however large the stream claims to be.
 /// Truncated input, bad checksums, garbage and bytes after the last member
 /// are errors.
-InflateResult inflate_body(std::string_view compressed, std::size_t max_output);
+[[nodiscard]] InflateResult inflate_body(std::string_view compressed, std::size_t max_output);
 
 }  // namespace tagstream
