@@ -77,8 +77,7 @@ void fit_file_limit(ServerConfig& config) {
 
 App::App(ServerConfig config) : config_(std::move(config)) {
   fit_file_limit(config_);
-  LogLevel level = LogLevel::info;
-  if (parse_log_level(config_.log_level, level)) set_log_level(level);
+  if (auto level = parse_log_level(config_.log_level)) set_log_level(*level);
   open_store(config_);
   unsigned threads = config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
   threads = std::clamp<unsigned>(threads, 1, kMaxNetworkThreads);

@@ -15,6 +15,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/log.h"
 #include "http/listen_address.h"
 
 namespace tagstream {
@@ -458,8 +459,7 @@ const std::vector<Option>& options() {
         std::string l(text);
         std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return std::tolower(ch); });
         if (l == "warning") l = "warn";
-        if (l != "debug" && l != "info" && l != "warn" && l != "error")
-          return "expected debug, info, warn or error, got " + in_quotes(text);
+        if (!parse_log_level(l)) return "expected debug, info, warn or error, got " + in_quotes(text);
         c.log_level = l;
         return {};
       };

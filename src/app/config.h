@@ -43,7 +43,7 @@ struct ServerConfig : HttpOptions {
   std::string log_level = "info";  // debug, info, warn, error
 };
 
-struct ConfigResult {
+struct [[nodiscard]] ConfigResult {
   ServerConfig config;
   bool show_help = false;  // --help was given: print server_help_text() and exit 0
   std::string error;       // non-empty: print it and exit 2
@@ -51,7 +51,7 @@ struct ConfigResult {
 
 /// Parses `serve` arguments (argv after the subcommand). `env` looks up an
 /// environment variable (injected so tests need not touch the real one).
-ConfigResult load_server_config(const std::vector<std::string>& args,
+[[nodiscard]] ConfigResult load_server_config(const std::vector<std::string>& args,
                                 std::optional<std::string> (*env)(const char*));
 
 /// Reads the process environment; the usual argument for `env`.

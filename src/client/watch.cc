@@ -357,21 +357,21 @@ std::chrono::milliseconds reconnect_delay(std::uint64_t attempt, int retry_ms, d
 
 int run_watch(const std::vector<std::string>& args) {
   WatchArgsResult parsed = parse_watch_args(args);
-  if (!parsed.options) {
+  if (!parsed) {
     std::fprintf(stderr, "watch: %s\nTry 'tagstream watch --help'.\n", parsed.error.c_str());
     return kWatchExitRequestError;
   }
-  const WatchOptions& options = *parsed.options;
+  const WatchOptions& options = *parsed;
   if (options.help) {
     write_stdout(watch_usage());
     return kWatchExitOk;
   }
   WatchUrlResult url = parse_watch_url(options.url);
-  if (!url.url) {
+  if (!url) {
     print_stderr(url.error);
     return kWatchExitRequestError;
   }
-  Watcher watcher(options, std::move(*url.url));
+  Watcher watcher(options, *std::move(url));
   return watcher.run();
 }
 

@@ -24,7 +24,7 @@ inline constexpr int kWatchExitProtocolError = 3;  // the server broke the SSE c
 int run_watch(const std::vector<std::string>& args);
 
 // True for "text/event-stream", in any case, with or without parameters.
-bool is_event_stream_content_type(std::string_view content_type);
+[[nodiscard]] bool is_event_stream_content_type(std::string_view content_type);
 
 // The wait before reconnection attempt `attempt` (1-based): the server's retry
 // (at least 100 ms, so a `retry: 0` cannot make a busy loop) doubled per

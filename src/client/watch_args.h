@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/parsed.h"
+
 namespace tagstream {
 
 struct WatchOptions {
@@ -21,10 +23,7 @@ struct WatchOptions {
   bool help = false;
 };
 
-struct WatchArgsResult {
-  std::optional<WatchOptions> options;
-  std::string error;  // set when !options
-};
+using WatchArgsResult = Parsed<WatchOptions>;
 // args: argv after "watch".
 [[nodiscard]] WatchArgsResult parse_watch_args(const std::vector<std::string>& args);
 
@@ -38,10 +37,7 @@ struct WatchUrl {
   std::string target;       // path and query, percent-encoded (brackets as %5B/%5D), never empty
 };
 
-struct WatchUrlResult {
-  std::optional<WatchUrl> url;
-  std::string error;  // set when !url
-};
+using WatchUrlResult = Parsed<WatchUrl>;
 // Only http:// URLs. Characters a URL may not contain raw (brackets as in
 // `?tags[]=a`, spaces, a stray %) are percent-encoded first: users paste what
 // browsers and curl -g accept.

@@ -20,7 +20,7 @@ inline constexpr std::array<Interval, 4> kAggregatedIntervals = {
 inline constexpr std::size_t kTierCount = kAggregatedIntervals.size();
 
 std::string_view to_string(Interval i);
-std::optional<Interval> parse_interval(std::string_view s);
+[[nodiscard]] std::optional<Interval> parse_interval(std::string_view s);
 
 /// Bucket width in nanoseconds; 0 for raw.
 TimeNs interval_width(Interval i);

@@ -23,13 +23,12 @@ const char* level_name(LogLevel l) {
 
 void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
-bool parse_log_level(std::string_view s, LogLevel& out) {
-  if (s == "debug") out = LogLevel::debug;
-  else if (s == "info") out = LogLevel::info;
-  else if (s == "warn") out = LogLevel::warn;
-  else if (s == "error") out = LogLevel::error;
-  else return false;
-  return true;
+std::optional<LogLevel> parse_log_level(std::string_view s) {
+  if (s == "debug") return LogLevel::debug;
+  if (s == "info") return LogLevel::info;
+  if (s == "warn") return LogLevel::warn;
+  if (s == "error") return LogLevel::error;
+  return std::nullopt;
 }
 
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }

@@ -3,6 +3,7 @@
 // Lines look like: 2026-11-25T10:00:00.123Z INFO SSE stream opened ...
 #include <fmt/format.h>
 
+#include <optional>
 #include <string_view>
 
 namespace tagstream {
@@ -10,7 +11,8 @@ namespace tagstream {
 enum class LogLevel { debug = 0, info, warn, error };
 
 void set_log_level(LogLevel level);
-bool parse_log_level(std::string_view s, LogLevel& out);
+/// "debug", "info", "warn" or "error"; anything else is empty.
+[[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view s);
 bool log_enabled(LogLevel level);
 void log_line(LogLevel level, std::string_view message);
 

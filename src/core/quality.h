@@ -9,7 +9,7 @@ namespace tagstream {
 enum class Quality : std::uint8_t { good = 0, uncertain = 1, bad = 2 };
 
 std::string_view to_string(Quality q);
-std::optional<Quality> parse_quality(std::string_view s);
+[[nodiscard]] std::optional<Quality> parse_quality(std::string_view s);
 
 /// Bucket quality: all good = good; any bad = bad; otherwise uncertain.
 /// Associative and commutative, so buckets can be merged in any order.

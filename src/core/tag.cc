@@ -49,11 +49,18 @@ bool is_tag_pattern(std::string_view s) {
   return check_name(s, true) && s.find_first_of("*?") != std::string_view::npos;
 }
 
-bool glob_match(std::string_view p, std::string_view n) {
-  // Iterative matcher with single-star backtracking: linear in practice,
+bool glob_match(std::string_view pattern, std::string_view name) {
+  std::size_t steps = 0;
+  return glob_match(pattern, name, steps);
+}
+
+bool glob_match(std::string_view p, std::string_view n, std::size_t& steps) {
+  // Iterative matcher with single-star backtracking: only the last star is
+  // retried, so the work is at most |p| * |n| steps, linear in practice and
   // never exponential.
   std::size_t pi = 0, ni = 0, star = std::string_view::npos, mark = 0;
   while (ni < n.size()) {
+    ++steps;
     if (pi < p.size() && (p[pi] == '?' || p[pi] == n[ni])) {
       ++pi;
       ++ni;
@@ -67,7 +74,10 @@ bool glob_match(std::string_view p, std::string_view n) {
       return false;
     }
   }
-  while (pi < p.size() && p[pi] == '*') ++pi;
+  while (pi < p.size() && p[pi] == '*') {
+    ++steps;
+    ++pi;
+  }
   return pi == p.size();
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,7 +10,7 @@ namespace tagstream {
 enum class DataType : std::uint8_t { number = 0, integer, boolean };
 
 std::string_view to_string(DataType t);
-std::optional<DataType> parse_data_type(std::string_view s);
+[[nodiscard]] std::optional<DataType> parse_data_type(std::string_view s);
 
 /// Descriptive metadata of a tag. The name is dotted: `area.unit.signal`.
 struct TagInfo {
@@ -33,5 +34,8 @@ std::string tag_name_rule();
 /// characters, dots included) and `?` (one character).
 [[nodiscard]] bool is_tag_pattern(std::string_view s);
 [[nodiscard]] bool glob_match(std::string_view pattern, std::string_view name);
+/// glob_match, adding the steps its loops take to `steps`: a count of work
+/// that tests can bound (no backtracking blow-up) where a clock would be noisy.
+[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view name, std::size_t& steps);
 
 }  // namespace tagstream

@@ -39,6 +39,6 @@ namespace tagstream {
 ///
 /// Returns nullopt on anything else, and when the result does not fit TimeNs
 /// (1677-09-21 .. 2262-04-11).
-std::optional<TimeNs> parse_time(std::string_view text, TimeNs now);
+[[nodiscard]] std::optional<TimeNs> parse_time(std::string_view text, TimeNs now);
 
 }  // namespace tagstream

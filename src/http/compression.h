@@ -12,7 +12,7 @@
 namespace tagstream {
 
 /// Whether the request's Accept-Encoding allows gzip (a `gzip;q=0` does not).
-bool accepts_gzip(const HttpRequest& req);
+[[nodiscard]] bool accepts_gzip(const HttpRequest& req);
 
 /// One complete gzip member; empty if zlib fails.
 std::string gzip_compress(std::string_view data, int level = 6);

@@ -80,11 +80,11 @@ std::string lower(std::string_view s) {
 HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard) {
   ServerContext& server = shard.server;
   StreamQueryResult parsed = parse_stream_query(target);
-  if (!parsed.query) return bad_request(req, parsed.error.code, parsed.error.message);
-  ResolvedTags resolved = resolve_tags(server.registry, parsed.query->tags);
+  if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
+  ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
   if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
 
-  const Interval interval = parsed.query->interval;
+  const Interval interval = parsed->interval;
   const auto current = server.services.live->current(resolved.ids);
   std::string body = "{\"interval\":\"";
   body += to_string(interval);
@@ -237,8 +237,8 @@ struct HistoryPlan {
 std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTarget& target, ServerContext& server,
                                          HistoryPlan& plan) {
   StreamQueryResult parsed = parse_stream_query(target);
-  if (!parsed.query) return bad_request(req, parsed.error.code, parsed.error.message);
-  ResolvedTags resolved = resolve_tags(server.registry, parsed.query->tags);
+  if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
+  ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
   if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
   plan.tags = std::move(resolved.ids);
 
@@ -280,7 +280,7 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
     return bad_request(req, "bad_format", "format must be json or csv");
 
   const bool interval_given = target.get("interval").has_value();
-  plan.tier = interval_given ? parsed.query->interval : Interval::minute;
+  plan.tier = interval_given ? parsed->interval : Interval::minute;
   if (auto mp = target.get("maxPoints")) {
     const auto parsed_n = parse_unsigned(*mp);
     if (!parsed_n || *parsed_n == 0 || *parsed_n > 1'000'000)

@@ -220,11 +220,11 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     std::optional<HttpResponse> reply;
     bool streamed = false;
     ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
-    if (!target.target) {
+    if (!target) {
       reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
                              keep_alive);
     } else {
-      const std::string& path = target.target->path;
+      const std::string& path = target->path;
       const Route route = route_of(path);
       const http::verb method = req.method();
       if (route == Route::none) {
@@ -239,16 +239,16 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       } else {
         switch (route) {
           case Route::stream:
-            reply = serve_tag_stream(stream, req, *target.target, shard);
+            reply = serve_tag_stream(stream, req, *target, shard);
             break;
           case Route::test_stream:
-            reply = serve_test_stream(stream, req, *target.target, shard);
+            reply = serve_test_stream(stream, req, *target, shard);
             break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
-          case Route::write: reply = co_await handle_line_protocol_write(req, *target.target, shard); break;
-          case Route::samples: reply = co_await handle_json_samples(req, *target.target, shard); break;
-          case Route::latest: reply = handle_latest(req, *target.target, shard); break;
-          case Route::tags: reply = handle_tags(req, *target.target, shard); break;
+          case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard); break;
+          case Route::samples: reply = co_await handle_json_samples(req, *target, shard); break;
+          case Route::latest: reply = handle_latest(req, *target, shard); break;
+          case Route::tags: reply = handle_tags(req, *target, shard); break;
           case Route::stats: {
             reply = json_response(http::status::ok, server.services.stats->json(), version, keep_alive);
             break;
@@ -258,9 +258,9 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
             reply->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             break;
           }
-          case Route::web: reply = handle_static(req, target.target->path, shard); break;
+          case Route::web: reply = handle_static(req, target->path, shard); break;
           case Route::history:
-            reply = co_await handle_history(stream, req, *target.target, shard);
+            reply = co_await handle_history(stream, req, *target, shard);
             if (!reply) {  // streamed its own answer
               streamed = true;
             }

@@ -226,16 +226,16 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   StreamSpec spec;
   {
     StreamQueryResult parsed = parse_stream_query(target);
-    if (!parsed.query)
+    if (!parsed)
       return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
                             keep_alive);
-    spec.interval = parsed.query->interval;
-    ResolvedTags resolved = resolve_tags(server.registry, parsed.query->tags);
+    spec.interval = parsed->interval;
+    ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
     if (resolved.error)
       return error_response(http::status::bad_request, resolved.error->code, resolved.error->message, version,
                             keep_alive);
     spec.tags = std::move(resolved.ids);
-    if (auto bad = resume_point(req, parsed.query->last_event_id, spec.resume_after)) return std::move(*bad);
+    if (auto bad = resume_point(req, parsed->last_event_id, spec.resume_after)) return std::move(*bad);
   }
 
   StreamLimiter::Ticket ticket;

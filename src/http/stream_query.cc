@@ -209,7 +209,7 @@ ParseTargetResult parse_target(std::string_view target) {
     if (p.key.empty() && !p.has_value) continue;
     out.params.emplace_back(p.key.decode(opts), p.has_value ? p.value.decode(opts) : std::string());
   }
-  r.target = std::move(out);
+  r.value = std::move(out);
   return r;
 }
 
@@ -263,7 +263,7 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
     return r;
   }
 
-  r.query = std::move(q);
+  r.value = std::move(q);
   return r;
 }
 

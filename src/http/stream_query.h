@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/parsed.h"
 #include "core/interval.h"
 
 namespace tagstream {
@@ -41,10 +42,7 @@ struct ParsedTarget {
   std::optional<std::string> get(std::string_view key) const;
 };
 
-struct ParseTargetResult {
-  std::optional<ParsedTarget> target;
-  QueryError error;  // set when !target
-};
+using ParseTargetResult = Parsed<ParsedTarget, QueryError>;
 [[nodiscard]] ParseTargetResult parse_target(std::string_view target);
 
 /// A decimal unsigned integer that is the whole of `text` (no sign, no
@@ -58,10 +56,7 @@ struct StreamQuery {
   std::optional<std::uint64_t> last_event_id;  // from the lastEventId parameter
 };
 
-struct StreamQueryResult {
-  std::optional<StreamQuery> query;
-  QueryError error;  // set when !query
-};
+using StreamQueryResult = Parsed<StreamQuery, QueryError>;
 
 /// Accepts tags as `tags[]=a&tags[]=b`, `tags=a,b`, `tags=a&tags=b`, or any mix
 /// (also `tags[0]=a`, as the `qs` npm package writes arrays); each value may be

@@ -14,6 +14,7 @@ struct ResolvedTags {
   std::optional<QueryError> error;  // unknown_tag: a name that does not exist or a pattern matching none
 };
 
-ResolvedTags resolve_tags(const TagRegistry& registry, const std::vector<std::string>& names_or_patterns);
+[[nodiscard]] ResolvedTags resolve_tags(const TagRegistry& registry,
+                                       const std::vector<std::string>& names_or_patterns);
 
 }  // namespace tagstream

@@ -13,7 +13,7 @@
 
 namespace tagstream {
 
-struct InflateResult {
+struct [[nodiscard]] InflateResult {
   std::string data;   // the decompressed bytes; empty on failure
   std::string error;  // non-empty on failure
   bool too_large = false;
@@ -27,7 +27,7 @@ struct InflateResult {
 /// buffer) are ever allocated, however large the stream claims to be.
 /// Truncated input, bad checksums, garbage and bytes after the last member
 /// are errors.
-InflateResult inflate_body(std::string_view compressed, std::size_t max_output);
+[[nodiscard]] InflateResult inflate_body(std::string_view compressed, std::size_t max_output);
 
 /// Inflates one gzip member as its bytes arrive: an SSE stream is one member
 /// that normally never ends, and each write the server makes ends with a

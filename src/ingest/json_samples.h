@@ -55,12 +55,12 @@ struct JsonSampleError {
   std::string message;    // "item 3: \"value\" must be a number or boolean"
 };
 
-struct JsonSamplesResult {
+struct [[nodiscard]] JsonSamplesResult {
   std::vector<JsonSample> samples;
   std::vector<JsonSampleError> errors;
   std::string fatal;  // non-empty: the whole body is unusable, e.g. not JSON
 };
 
-JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now);
+[[nodiscard]] JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now);
 
 }  // namespace tagstream

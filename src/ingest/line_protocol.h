@@ -68,7 +68,7 @@ enum class Precision { ns, us, ms, s, m, h };
 
 /// Accepts the v1 names (n, u, ms, s, m, h) and the v2 names (ns, us, ms, s);
 /// empty = ns. Case-sensitive, like InfluxDB.
-std::optional<Precision> parse_precision(std::string_view s);
+[[nodiscard]] std::optional<Precision> parse_precision(std::string_view s);
 
 /// Nanoseconds per unit of `p` (1 for ns, 3'600'000'000'000 for h).
 TimeNs precision_factor(Precision p);
@@ -86,7 +86,7 @@ struct LineError {
   std::string message;   // "line 3: ... (column 18)"
 };
 
-struct LineParseResult {
+struct [[nodiscard]] LineParseResult {
   std::vector<LinePoint> points;
   std::vector<LineError> errors;   // one per rejected line; good lines are still returned
   std::size_t lines = 0;           // non-empty, non-comment lines seen
@@ -97,6 +97,6 @@ struct LineParseResult {
 /// Never throws (except std::bad_alloc); never reads past `body`. Points come
 /// in body order, fields in line order (a duplicate field key keeps the
 /// position of its first occurrence and the value of its last).
-LineParseResult parse_line_protocol(std::string_view body, Precision precision, TimeNs now);
+[[nodiscard]] LineParseResult parse_line_protocol(std::string_view body, Precision precision, TimeNs now);
 
 }  // namespace tagstream

@@ -12,50 +12,50 @@ namespace {
 
 TEST(SseWatchArgs, UrlOnlyGivesDefaults) {
   WatchArgsResult r = parse_watch_args({"http://localhost:8080/api/sse/test"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->url, "http://localhost:8080/api/sse/test");
-  EXPECT_EQ(r.options->max_reconnects, std::nullopt);
-  EXPECT_EQ(r.options->count, std::nullopt);
-  EXPECT_EQ(r.options->timeout_s, std::nullopt);
-  EXPECT_FALSE(r.options->quiet);
-  EXPECT_FALSE(r.options->raw);
-  EXPECT_FALSE(r.options->help);
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->url, "http://localhost:8080/api/sse/test");
+  EXPECT_EQ(r->max_reconnects, std::nullopt);
+  EXPECT_EQ(r->count, std::nullopt);
+  EXPECT_EQ(r->timeout_s, std::nullopt);
+  EXPECT_FALSE(r->quiet);
+  EXPECT_FALSE(r->raw);
+  EXPECT_FALSE(r->help);
 }
 
 TEST(SseWatchArgs, AllOptionsInBothForms) {
   WatchArgsResult r = parse_watch_args(
       {"--max-reconnects", "0", "--count=5", "http://h/x", "--timeout", "2.5", "--quiet", "--raw"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->url, "http://h/x");
-  EXPECT_EQ(r.options->max_reconnects, 0u);
-  EXPECT_EQ(r.options->count, 5u);
-  EXPECT_EQ(r.options->timeout_s, 2.5);
-  EXPECT_TRUE(r.options->quiet);
-  EXPECT_TRUE(r.options->raw);
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->url, "http://h/x");
+  EXPECT_EQ(r->max_reconnects, 0u);
+  EXPECT_EQ(r->count, 5u);
+  EXPECT_EQ(r->timeout_s, 2.5);
+  EXPECT_TRUE(r->quiet);
+  EXPECT_TRUE(r->raw);
 
   r = parse_watch_args({"--max-reconnects=7", "--count", "1", "--timeout=10", "http://h/"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->max_reconnects, 7u);
-  EXPECT_EQ(r.options->count, 1u);
-  EXPECT_EQ(r.options->timeout_s, 10.0);
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->max_reconnects, 7u);
+  EXPECT_EQ(r->count, 1u);
+  EXPECT_EQ(r->timeout_s, 10.0);
 }
 
 TEST(SseWatchArgs, Help) {
   for (const char* flag : {"-h", "--help"}) {
     WatchArgsResult r = parse_watch_args({flag});
-    ASSERT_TRUE(r.options);
-    EXPECT_TRUE(r.options->help);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->help);
   }
   // Help wins even over otherwise bad arguments after it.
   WatchArgsResult r = parse_watch_args({"--help", "--bogus"});
-  ASSERT_TRUE(r.options);
-  EXPECT_TRUE(r.options->help);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->help);
 }
 
 TEST(SseWatchArgs, DoubleDashEndsOptions) {
   WatchArgsResult r = parse_watch_args({"--", "-weird-but-a-url"});
-  ASSERT_TRUE(r.options) << r.error;
-  EXPECT_EQ(r.options->url, "-weird-but-a-url");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->url, "-weird-but-a-url");
 }
 
 TEST(SseWatchArgs, Errors) {
@@ -80,7 +80,7 @@ TEST(SseWatchArgs, Errors) {
   };
   for (const Case& c : cases) {
     WatchArgsResult r = parse_watch_args(c.args);
-    EXPECT_FALSE(r.options) << testing::PrintToString(c.args);
+    EXPECT_FALSE(r) << testing::PrintToString(c.args);
     EXPECT_EQ(r.error, c.error) << testing::PrintToString(c.args);
   }
 }
@@ -92,47 +92,47 @@ TEST(SseWatchArgs, RunWatchExitCodesWithoutNetwork) {
 
 TEST(SseWatchUrl, RawBracketsAreEncoded) {
   WatchUrlResult r = parse_watch_url("http://localhost:8080/api/sse/stream?tags[]=boiler1.*&interval=minute");
-  ASSERT_TRUE(r.url) << r.error;
-  EXPECT_EQ(r.url->host, "localhost");
-  EXPECT_EQ(r.url->port, "8080");
-  EXPECT_EQ(r.url->host_header, "localhost:8080");
-  EXPECT_EQ(r.url->target, "/api/sse/stream?tags%5B%5D=boiler1.*&interval=minute");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->host, "localhost");
+  EXPECT_EQ(r->port, "8080");
+  EXPECT_EQ(r->host_header, "localhost:8080");
+  EXPECT_EQ(r->target, "/api/sse/stream?tags%5B%5D=boiler1.*&interval=minute");
 }
 
 TEST(SseWatchUrl, EncodedBracketsKept) {
   WatchUrlResult r = parse_watch_url("http://127.0.0.1:9/api/sse/stream?tags%5B%5D=a&tags%5b%5d=b");
-  ASSERT_TRUE(r.url) << r.error;
-  EXPECT_EQ(r.url->host, "127.0.0.1");
-  EXPECT_EQ(r.url->port, "9");
-  EXPECT_EQ(r.url->target, "/api/sse/stream?tags%5B%5D=a&tags%5b%5d=b");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->host, "127.0.0.1");
+  EXPECT_EQ(r->port, "9");
+  EXPECT_EQ(r->target, "/api/sse/stream?tags%5B%5D=a&tags%5b%5d=b");
 }
 
 TEST(SseWatchUrl, DefaultsPortAndPath) {
   WatchUrlResult r = parse_watch_url("http://example.com");
-  ASSERT_TRUE(r.url) << r.error;
-  EXPECT_EQ(r.url->host, "example.com");
-  EXPECT_EQ(r.url->port, "80");
-  EXPECT_EQ(r.url->host_header, "example.com");
-  EXPECT_EQ(r.url->target, "/");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->host, "example.com");
+  EXPECT_EQ(r->port, "80");
+  EXPECT_EQ(r->host_header, "example.com");
+  EXPECT_EQ(r->target, "/");
 
   r = parse_watch_url("HTTP://example.com?x=1#frag");
-  ASSERT_TRUE(r.url) << r.error;
-  EXPECT_EQ(r.url->target, "/?x=1");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->target, "/?x=1");
 }
 
 TEST(SseWatchUrl, Ipv6HostKeepsBracketsOnlyInHostHeader) {
   WatchUrlResult r = parse_watch_url("http://[::1]:8080/api/sse/stream?tags[]=a");
-  ASSERT_TRUE(r.url) << r.error;
-  EXPECT_EQ(r.url->host, "::1");
-  EXPECT_EQ(r.url->port, "8080");
-  EXPECT_EQ(r.url->host_header, "[::1]:8080");
-  EXPECT_EQ(r.url->target, "/api/sse/stream?tags%5B%5D=a");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->host, "::1");
+  EXPECT_EQ(r->port, "8080");
+  EXPECT_EQ(r->host_header, "[::1]:8080");
+  EXPECT_EQ(r->target, "/api/sse/stream?tags%5B%5D=a");
 }
 
 TEST(SseWatchUrl, OtherInvalidCharactersEncoded) {
   WatchUrlResult r = parse_watch_url("http://h/a b?q={x}|y&p=100%&e=%41");
-  ASSERT_TRUE(r.url) << r.error;
-  EXPECT_EQ(r.url->target, "/a%20b?q=%7Bx%7D%7Cy&p=100%25&e=%41");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r->target, "/a%20b?q=%7Bx%7D%7Cy&p=100%25&e=%41");
 }
 
 TEST(SseWatchUrl, Errors) {
@@ -143,9 +143,9 @@ TEST(SseWatchUrl, Errors) {
   EXPECT_EQ(parse_watch_url("http:///path").error, "the URL has no host: \"http:///path\"");
   EXPECT_EQ(parse_watch_url("http://h:99999/").error, "invalid port \"99999\"");
   WatchUrlResult r = parse_watch_url("localhost:8080/x");
-  EXPECT_FALSE(r.url);
+  EXPECT_FALSE(r);
   r = parse_watch_url("not a url");
-  EXPECT_FALSE(r.url);
+  EXPECT_FALSE(r);
   EXPECT_EQ(r.error.rfind("invalid URL \"not a url\": ", 0), 0u) << r.error;
 }
 

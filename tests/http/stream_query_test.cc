@@ -13,28 +13,28 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 
 ParsedTarget parse_ok(std::string_view target) {
   auto r = parse_target(target);
-  EXPECT_TRUE(r.target) << target << ": " << r.error.code << ": " << r.error.message;
-  return r.target ? *r.target : ParsedTarget{};
+  EXPECT_TRUE(r) << target << ": " << r.error.code << ": " << r.error.message;
+  return r ? *r : ParsedTarget{};
 }
 
 QueryError parse_err(std::string_view target) {
   auto r = parse_target(target);
-  EXPECT_FALSE(r.target) << target;
+  EXPECT_FALSE(r) << target;
   return r.error;
 }
 
 StreamQuery query_ok(std::string_view target) {
   auto t = parse_ok(target);
   auto r = parse_stream_query(t);
-  EXPECT_TRUE(r.query) << target << ": " << r.error.code << ": " << r.error.message;
-  return r.query ? *r.query : StreamQuery{};
+  EXPECT_TRUE(r) << target << ": " << r.error.code << ": " << r.error.message;
+  return r ? *r : StreamQuery{};
 }
 
 QueryError query_err(std::string_view target) {
   auto t = parse_target(target);
-  if (!t.target) return t.error;
-  auto r = parse_stream_query(*t.target);
-  EXPECT_FALSE(r.query) << target;
+  if (!t) return t.error;
+  auto r = parse_stream_query(*t);
+  EXPECT_FALSE(r) << target;
   return r.error;
 }
 
@@ -180,7 +180,7 @@ TEST(ParseTarget, MustStartWithSlash) {
 TEST(ParseTarget, LengthLimit) {
   std::string target = "/s?a=";
   target.append(kMaxTargetBytes - target.size(), 'x');
-  EXPECT_TRUE(parse_target(target).target);
+  EXPECT_TRUE(parse_target(target));
   target += 'x';
   auto e = parse_err(target);
   EXPECT_EQ(e.code, "bad_query");
@@ -322,7 +322,7 @@ TEST(StreamQuery, TooManyTags) {
   EXPECT_EQ(q.tags.back(), "t999");
   EXPECT_EQ(query_err(target + "t1000").code, "too_many_tags");
   // Repeats do not count towards the limit.
-  EXPECT_TRUE(parse_stream_query(parse_ok(target + "t0,t1,t2")).query);
+  EXPECT_TRUE(parse_stream_query(parse_ok(target + "t0,t1,t2")));
 }
 
 TEST(StreamQuery, ErrorOrderTagsBeforeInterval) {
