@@ -255,7 +255,7 @@ const std::vector<Option>& options() {
                {},
                {}};
       o.set = [](C& c, std::string_view text) -> std::string {
-        if (auto e = check_listen(text, nullptr); !e.empty()) return e;
+        if (auto parsed = parse_listen(text); !parsed) return parsed.error;
         c.listen = std::string(text);
         return {};
       };

@@ -3,9 +3,10 @@
 // read, so a mistake is reported before anything starts, and split again
 // when the server binds.
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/parsed.h"
 
 namespace tagstream {
 
@@ -16,13 +17,9 @@ struct ListenAddress {
   std::uint16_t port = 0;
 };
 
-/// What is wrong with `s` as a listen address, or "" (and `*out` set, when
-/// given). Accepted: HOST:PORT where HOST is an IPv4 literal, an IPv6 literal
-/// in brackets (a `%zone` allowed) or `localhost`, and PORT is 0..65535. The
-/// server binds, it does not resolve names.
-[[nodiscard]] std::string check_listen(std::string_view s, ListenAddress* out);
-
-/// check_listen, for callers that only need to know whether it is valid.
-[[nodiscard]] std::optional<ListenAddress> split_listen(std::string_view s);
+/// HOST:PORT where HOST is an IPv4 literal, an IPv6 literal in brackets (a
+/// `%zone` allowed) or `localhost`, and PORT is 0..65535; otherwise what is
+/// wrong with it. The server binds, it does not resolve names.
+Parsed<ListenAddress> parse_listen(std::string_view s);
 
 }  // namespace tagstream

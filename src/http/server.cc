@@ -18,8 +18,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 tcp::endpoint resolve_listen(const std::string& listen) {
-  const auto parts = split_listen(listen);
-  if (!parts) throw std::runtime_error("listen address must be HOST:PORT with an IP host, got " + listen);
+  const auto parts = parse_listen(listen);
+  if (!parts) throw std::runtime_error("listen address: " + parts.error);
   const std::string host = parts->host == "localhost" ? "127.0.0.1" : parts->host;
   return {asio::ip::make_address(host), parts->port};
 }
