@@ -57,7 +57,8 @@ class Args {
     if (!v) return def;
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size()) die("--" + name + ": not an integer: '" + *v + "'");
+    if (ec != std::errc() || end != v->data() + v->size())
+      die("--" + name + ": not an integer: '" + *v + "'");
     return n;
   }
   /// An integer option that must lie in [lo, hi].

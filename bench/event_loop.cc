@@ -53,7 +53,9 @@ in_addr SourceAddresses::next() {
 
 // ---------------------------------------------------------------------------
 
-TcpConn::~TcpConn() { close(); }
+TcpConn::~TcpConn() {
+  close();
+}
 
 bool TcpConn::open(const sockaddr_in& to, in_addr from) {
   close();
@@ -216,7 +218,9 @@ Loop::Loop() : ep_(epoll_create1(EPOLL_CLOEXEC)), events_(1024), buffer_(256 * 1
   if (ep_ < 0) die(std::string("epoll_create1: ") + std::strerror(errno));
 }
 
-Loop::~Loop() { ::close(ep_); }
+Loop::~Loop() {
+  ::close(ep_);
+}
 
 void Loop::add(int fd, std::uint32_t events, Handler* h) {
   epoll_event ev{};
@@ -232,13 +236,16 @@ void Loop::modify(int fd, std::uint32_t events, Handler* h) {
   epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &ev);
 }
 
-void Loop::remove(int fd) { epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr); }
+void Loop::remove(int fd) {
+  epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void Loop::forget(Handler* h) {
   // A connection closed (and maybe reopened on a new fd) while this round's
   // events are being dispatched: drop its remaining events of the round.
   for (int i = dispatch_index_ + 1; i < dispatch_count_; ++i)
-    if (events_[static_cast<std::size_t>(i)].data.ptr == h) events_[static_cast<std::size_t>(i)].data.ptr = nullptr;
+    if (events_[static_cast<std::size_t>(i)].data.ptr == h)
+      events_[static_cast<std::size_t>(i)].data.ptr = nullptr;
 }
 
 int Loop::run_once(int timeout_ms) {

@@ -37,7 +37,8 @@ asio::awaitable<void> history_client(const Url& url, KeepAliveClient& client, st
   req.set(http::field::accept, "application/json");
   req.keep_alive(true);
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (std::int64_t i = 0; i < warmup + requests; ++i) {
     if (Clock::now() >= deadline) break;
     KeepAliveClient::Response res;
@@ -64,7 +65,8 @@ void history_usage() {
   std::fputs(
       "  tagstream-bench history --url 'http://127.0.0.1:PORT/...' [--requests 200] [--warmup 5]\n"
       "        [--seconds 600] [--show-body true]\n"
-      "      Sequential GETs of one URL over one keep-alive connection: latency median/p90/p99, answer size.\n",
+      "      Sequential GETs of one URL over one keep-alive connection: latency median/p90/p99, answer "
+      "size.\n",
       stderr);
 }
 
@@ -98,11 +100,14 @@ int run_history(Args& args) {
   const auto& v = r.latencies_ms;
   const double med = percentile(v, 50), p90 = percentile(v, 90), p99 = percentile(v, 99),
                mn = percentile(v, 0), mx = percentile(v, 100), bytes = percentile(r.bytes, 50);
-  std::printf("%zu requests (after %lld warm-up): latency ms median %.2f p90 %.2f p99 %.2f min %.2f max %.2f; "
-              "answer %.0f bytes\n",
-              v.size(), static_cast<long long>(warmup), med, p90, p99, mn, mx, bytes);
-  std::printf("RESULT history requests=%zu median_ms=%.3f p90_ms=%.3f p99_ms=%.3f min_ms=%.3f max_ms=%.3f bytes=%.0f\n",
-              v.size(), med, p90, p99, mn, mx, bytes);
+  std::printf(
+      "%zu requests (after %lld warm-up): latency ms median %.2f p90 %.2f p99 %.2f min %.2f max %.2f; "
+      "answer %.0f bytes\n",
+      v.size(), static_cast<long long>(warmup), med, p90, p99, mn, mx, bytes);
+  std::printf(
+      "RESULT history requests=%zu median_ms=%.3f p90_ms=%.3f p99_ms=%.3f min_ms=%.3f max_ms=%.3f "
+      "bytes=%.0f\n",
+      v.size(), med, p90, p99, mn, mx, bytes);
   return r.error.empty() && !v.empty() ? 0 : 1;
 }
 

@@ -81,8 +81,10 @@ bool ResponseReader::parse_headers() {
       if (icontains(value, "close")) keep_alive_ = false;
       if (icontains(value, "keep-alive")) keep_alive_ = true;
     } else if (iequals(name, "content-encoding")) {
-      if (iequals(value, "gzip") || iequals(value, "x-gzip")) gzip_ = true;
-      else if (!value.empty() && !iequals(value, "identity")) other_encoding_ = std::string(value);
+      if (iequals(value, "gzip") || iequals(value, "x-gzip"))
+        gzip_ = true;
+      else if (!value.empty() && !iequals(value, "identity"))
+        other_encoding_ = std::string(value);
     } else if (iequals(name, "etag")) {
       etag_ = std::string(value);
     }
@@ -133,12 +135,8 @@ ResponseReader::Result ResponseReader::feed(std::string_view bytes,
         }
         break;
       }
-      case State::body_length:
-        take_counted(bytes, body, State::done);
-        break;
-      case State::body_until_close:
-        body(bytes);
-        return Result::more;
+      case State::body_length: take_counted(bytes, body, State::done); break;
+      case State::body_until_close: body(bytes); return Result::more;
       case State::chunk_size:
       case State::trailers: {
         const auto eol = bytes.find('\n');
@@ -167,19 +165,18 @@ ResponseReader::Result ResponseReader::feed(std::string_view bytes,
         }
         break;
       }
-      case State::chunk_data:
-        take_counted(bytes, body, State::chunk_data_end);
-        break;
+      case State::chunk_data: take_counted(bytes, body, State::chunk_data_end); break;
       case State::chunk_data_end: {
         // The CRLF after a chunk's data (maybe split over feeds).
         const char c = bytes.front();
         bytes.remove_prefix(1);
-        if (c == '\n') state_ = State::chunk_size;
-        else if (c != '\r') return fail("missing CRLF after chunk");
+        if (c == '\n')
+          state_ = State::chunk_size;
+        else if (c != '\r')
+          return fail("missing CRLF after chunk");
         break;
       }
-      case State::done:
-        return fail("bytes after the end of the response");
+      case State::done: return fail("bytes after the end of the response");
     }
   }
   return state_ == State::done ? Result::done : Result::more;

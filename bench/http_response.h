@@ -34,7 +34,16 @@ class ResponseReader {
   const std::string& error() const { return error_; }
 
  private:
-  enum class State { headers, body_length, body_until_close, chunk_size, chunk_data, chunk_data_end, trailers, done };
+  enum class State {
+    headers,
+    body_length,
+    body_until_close,
+    chunk_size,
+    chunk_data,
+    chunk_data_end,
+    trailers,
+    done
+  };
   /// Passes on body bytes up to `remaining_` (a Content-Length or a chunk),
   /// then moves to `after`.
   void take_counted(std::string_view& bytes, const std::function<void(std::string_view)>& body, State after);

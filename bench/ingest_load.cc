@@ -43,7 +43,7 @@ struct IngestConfig {
   double seconds = 20;
   std::uint64_t total_lines = 0;  // 0: until --seconds
   std::uint64_t max_requests = kMaxRequests;
-  bool retry_busy = false;        // resend after 503 instead of counting it
+  bool retry_busy = false;  // resend after 503 instead of counting it
   std::string precision = "ns";
   BodySpec body;
 };
@@ -59,8 +59,8 @@ struct IngestState {
   bool fatal = false;
 };
 
-asio::awaitable<void> ingest_connection(IngestConfig& cfg, IngestState& st, std::vector<tcp::endpoint> endpoints,
-                                        std::int64_t max_rounds) {
+asio::awaitable<void> ingest_connection(IngestConfig& cfg, IngestState& st,
+                                        std::vector<tcp::endpoint> endpoints, std::int64_t max_rounds) {
   auto executor = co_await asio::this_coro::executor;
   BodyWriter writer(cfg.body, max_rounds);
   KeepAliveClient client(executor, std::move(endpoints));
@@ -124,7 +124,8 @@ asio::awaitable<void> ingest_connection(IngestConfig& cfg, IngestState& st, std:
     } else {
       ++st.failed_requests;
       ++st.failures_by_status[status];
-      if (st.first_error.empty()) st.first_error = "HTTP " + std::to_string(status) + ": " + res.body().substr(0, 300);
+      if (st.first_error.empty())
+        st.first_error = "HTTP " + std::to_string(status) + ": " + res.body().substr(0, 300);
       // Loading data for the history benchmark must be complete.
       if (cfg.retry_busy) st.fatal = true;
     }
@@ -143,11 +144,13 @@ double units_per_second(const std::string& p) {
 
 void ingest_usage() {
   std::fputs(
-      "  tagstream-bench ingest --url http://127.0.0.1:PORT/write [--connections 4] [--lines-per-request 5000]\n"
+      "  tagstream-bench ingest --url http://127.0.0.1:PORT/write [--connections 4] [--lines-per-request "
+      "5000]\n"
       "        [--tags 1000] [--seconds 20] [--lines N] [--precision ns|us|ms|s] [--start TS] [--step N]\n"
       "        [--measurement plant] [--tag-key dev] [--field v] [--signal ramp|wave] [--retry-busy true]\n"
       "        [--max-requests N]\n"
-      "      POSTs line protocol over keep-alive connections as fast as answers come back. Timestamps are in\n"
+      "      POSTs line protocol over keep-alive connections as fast as answers come back. Timestamps are "
+      "in\n"
       "      --precision units (appended to the URL as precision= unless the URL has one); --start defaults\n"
       "      to a day ago and --step to one second. --lines N stops after N lines (with --seconds 0: only\n"
       "      then). --retry-busy true resends after 503 and stops at any other error (for loading data).\n",
@@ -163,7 +166,8 @@ int run_ingest(Args& args) {
   cfg.body.tags = args.integer("tags", 1000);
   cfg.seconds = args.num("seconds", 20);
   const std::int64_t total = args.integer("lines", 0);
-  cfg.max_requests = static_cast<std::uint64_t>(args.integer("max-requests", static_cast<std::int64_t>(kMaxRequests)));
+  cfg.max_requests =
+      static_cast<std::uint64_t>(args.integer("max-requests", static_cast<std::int64_t>(kMaxRequests)));
   cfg.retry_busy = args.str("retry-busy", "false") == "true";
   cfg.precision = args.str("precision", "ns");
   cfg.body.measurement = args.str("measurement", "plant");
@@ -173,8 +177,9 @@ int run_ingest(Args& args) {
   const double ups = units_per_second(cfg.precision);
   cfg.body.units_per_second = ups;
   // Default start: a day ago, one sample per tag per second.
-  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   cfg.body.start = args.integer("start", static_cast<std::int64_t>((now_s - 86400) * ups));
   cfg.body.step = args.integer("step", static_cast<std::int64_t>(ups));
   args.check_all_used();
@@ -196,7 +201,8 @@ int run_ingest(Args& args) {
   else
     die("--signal must be ramp or wave");
   if (cfg.body.measurement.empty() || cfg.body.tag_key.empty() || cfg.body.field.empty() ||
-      (cfg.body.measurement + cfg.body.tag_key + cfg.body.field).find_first_of(" ,=\\\"\n") != std::string::npos)
+      (cfg.body.measurement + cfg.body.tag_key + cfg.body.field).find_first_of(" ,=\\\"\n") !=
+          std::string::npos)
     die("--measurement, --tag-key and --field must be plain words");
 
   std::string url = cfg.raw_url;
@@ -207,9 +213,11 @@ int run_ingest(Args& args) {
   asio::io_context io(1);
 
   // The largest round any request can reach, to check timestamp widths.
-  const std::uint64_t max_lines = cfg.total_lines ? cfg.total_lines
-                                                  : cfg.max_requests * static_cast<std::uint64_t>(cfg.body.lines_per_request);
-  const auto max_rounds = static_cast<std::int64_t>(max_lines / static_cast<std::uint64_t>(cfg.body.tags) + 1);
+  const std::uint64_t max_lines =
+      cfg.total_lines ? cfg.total_lines
+                      : cfg.max_requests * static_cast<std::uint64_t>(cfg.body.lines_per_request);
+  const auto max_rounds =
+      static_cast<std::int64_t>(max_lines / static_cast<std::uint64_t>(cfg.body.tags) + 1);
   {
     BodyWriter probe(cfg.body, max_rounds);  // validates widths up front
     std::string sample;
@@ -227,7 +235,8 @@ int run_ingest(Args& args) {
   st.latencies_ms.reserve(1 << 16);
   const auto t0 = Clock::now();
   st.deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.seconds));
-  st.hard_deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kMaxRunSeconds));
+  st.hard_deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kMaxRunSeconds));
   for (int c = 0; c < cfg.connections; ++c)
     asio::co_spawn(io, ingest_connection(cfg, st, endpoints, max_rounds), [&st](std::exception_ptr e) {
       if (!e) return;
@@ -247,13 +256,15 @@ int run_ingest(Args& args) {
                p99 = percentile(st.latencies_ms, 99), pmax = percentile(st.latencies_ms, 100);
   std::printf("elapsed %.2f s: %llu requests ok (%llu samples), %llu failed, %llu busy retries\n", elapsed,
               static_cast<unsigned long long>(st.ok_requests), static_cast<unsigned long long>(st.ok_lines),
-              static_cast<unsigned long long>(st.failed_requests), static_cast<unsigned long long>(st.busy_retries));
+              static_cast<unsigned long long>(st.failed_requests),
+              static_cast<unsigned long long>(st.busy_retries));
   for (const auto& [status, count] : st.failures_by_status)
-    std::printf("  failed with %s: %llu\n", status ? ("HTTP " + std::to_string(status)).c_str() : "transport error",
+    std::printf("  failed with %s: %llu\n",
+                status ? ("HTTP " + std::to_string(status)).c_str() : "transport error",
                 static_cast<unsigned long long>(count));
   if (!st.first_error.empty()) std::printf("  first error: %s\n", st.first_error.c_str());
-  std::printf("samples/s %.0f  requests/s %.1f  latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n", samples_per_s,
-              requests_per_s, p50, p90, p99, pmax);
+  std::printf("samples/s %.0f  requests/s %.1f  latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
+              samples_per_s, requests_per_s, p50, p90, p99, pmax);
   std::printf(
       "RESULT ingest samples_per_s=%.0f requests_per_s=%.2f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f "
       "ok_requests=%llu ok_samples=%llu failed_requests=%llu busy_retries=%llu elapsed_s=%.3f\n",
@@ -263,7 +274,8 @@ int run_ingest(Args& args) {
   if (st.fatal) return 1;
   if (cfg.total_lines && st.ok_lines != cfg.total_lines) {
     std::fprintf(stderr, "tagstream-bench: only %llu of %llu lines were accepted\n",
-                 static_cast<unsigned long long>(st.ok_lines), static_cast<unsigned long long>(cfg.total_lines));
+                 static_cast<unsigned long long>(st.ok_lines),
+                 static_cast<unsigned long long>(cfg.total_lines));
     return 1;
   }
   return st.ok_requests > 0 ? 0 : 1;

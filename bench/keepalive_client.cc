@@ -41,7 +41,8 @@ void KeepAliveClient::close() {
   buffer_.clear();
 }
 
-asio::awaitable<KeepAliveClient::Exchange> KeepAliveClient::exchange(const Request& request, Response& response) {
+asio::awaitable<KeepAliveClient::Exchange> KeepAliveClient::exchange(const Request& request,
+                                                                     Response& response) {
   using Clock = std::chrono::steady_clock;
   Exchange out;
   if (!connected_) {

@@ -26,7 +26,8 @@ class KeepAliveClient {
     double ms = 0;      // answered: from the write of the request to the end of the answer
   };
 
-  KeepAliveClient(boost::asio::any_io_executor executor, std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+  KeepAliveClient(boost::asio::any_io_executor executor,
+                  std::vector<boost::asio::ip::tcp::endpoint> endpoints);
   ~KeepAliveClient();
   KeepAliveClient(const KeepAliveClient&) = delete;
   KeepAliveClient& operator=(const KeepAliveClient&) = delete;

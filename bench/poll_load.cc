@@ -24,8 +24,8 @@
 #include "bench_args.h"
 #include "event_loop.h"
 #include "hdr_histogram.h"
-#include "ingest/gzip.h"
 #include "http_response.h"
+#include "ingest/gzip.h"
 #include "load_commands.h"
 #include "proc_stats.h"
 #include "publisher.h"
@@ -65,7 +65,7 @@ class Poller final : public TcpConn {
   int index() const { return index_; }
   double next_due = 0;
   bool busy = false;
-  bool primed = false;  // the first answer sets what the client holds; later ones are measured
+  bool primed = false;   // the first answer sets what the client holds; later ones are measured
   bool counted = false;  // the request was sent inside the window
   std::string etag;
   std::string body;
@@ -106,7 +106,8 @@ class PollRun {
   bool in_window_ = false;
   // Window totals (requests sent inside the window, and their answers).
   std::uint64_t requests_ = 0, answers_ = 0, not_modified_ = 0, errors_ = 0, bytes_in_ = 0, bytes_out_ = 0;
-  std::uint64_t with_body_ = 0, gzip_answers_ = 0, gzip_errors_ = 0, body_bytes_ = 0;  // of the 200 answers; bytes decoded
+  std::uint64_t with_body_ = 0, gzip_answers_ = 0, gzip_errors_ = 0,
+                body_bytes_ = 0;  // of the 200 answers; bytes decoded
   std::string first_error_;
   LatencyHistogram staleness_;
 };
@@ -115,7 +116,8 @@ void Poller::on_data(std::string_view bytes) {
   const auto r = reader.feed(bytes, [this](std::string_view b) { body.append(b); });
   if (r == ResponseReader::Result::more) return;
   const bool ok = r == ResponseReader::Result::done && (reader.status() == 200 || reader.status() == 304);
-  std::string why = r == ResponseReader::Result::error ? reader.error() : "HTTP " + std::to_string(reader.status());
+  std::string why =
+      r == ResponseReader::Result::error ? reader.error() : "HTTP " + std::to_string(reader.status());
   if (r != ResponseReader::Result::done || !reader.keep_alive()) close();
   run_.on_answer(*this, ok, why);
 }
@@ -203,7 +205,8 @@ void PollRun::on_answer(Poller& p, bool ok, const std::string& why) {
         ++gzip_errors_;
       }
       if (first_error_.empty())
-        first_error_ = std::string("poll: ") + (p.reader.other_encoding().empty() ? "gzip: " : "") + inflated.error;
+        first_error_ =
+            std::string("poll: ") + (p.reader.other_encoding().empty() ? "gzip: " : "") + inflated.error;
       // What the client holds is unknown now: start over on a new connection.
       p.close();
       return;
@@ -242,11 +245,12 @@ int PollRun::main() {
   };
   // Create the tags (tagstream answers unknown tags with 404).
   for (int k = 0; k < o_.tags; ++k) publisher_->publish(k);
-  if (!wait(mono_s() + 60, [&] { return publisher_->idle(); }, [](double) {}))
+  if (!wait(
+          mono_s() + 60, [&] { return publisher_->idle(); }, [](double) {}))
     die("seeding the tags did not finish within 60 s");
-  std::printf("poll: %s clients=%d tags=%d period=%g s etag=%s gzip=%s rate=%g Hz/tag seconds=%g\n", o_.label.c_str(),
-              o_.clients, o_.tags, o_.period, o_.etag ? "true" : "false", o_.gzip ? "true" : "false", o_.rate,
-              o_.seconds);
+  std::printf("poll: %s clients=%d tags=%d period=%g s etag=%s gzip=%s rate=%g Hz/tag seconds=%g\n",
+              o_.label.c_str(), o_.clients, o_.tags, o_.period, o_.etag ? "true" : "false",
+              o_.gzip ? "true" : "false", o_.rate, o_.seconds);
   std::fflush(stdout);
 
   // Prime each client with one poll (so it holds values, and an ETag), then
@@ -255,11 +259,14 @@ int PollRun::main() {
     clients_.push_back(std::make_unique<Poller>(loop_, *this, i, o_.tags));
     send_poll(*clients_.back());
   }
-  wait(mono_s() + 30, [&] {
-    for (auto& c : clients_)
-      if (c->busy) return false;
-    return true;
-  }, [](double) {});
+  wait(
+      mono_s() + 30,
+      [&] {
+        for (auto& c : clients_)
+          if (c->busy) return false;
+        return true;
+      },
+      [](double) {});
   const double t0 = mono_s();
   for (int i = 0; i < o_.clients; ++i)
     clients_[static_cast<std::size_t>(i)]->next_due = t0 + o_.period * (i + 0.5) / o_.clients;
@@ -283,7 +290,8 @@ int PollRun::main() {
   };
   // The window, then one more period of polling so that every update
   // published in the window is seen by every client.
-  wait(t0 + o_.seconds + o_.period + 0.5, [] { return false; }, tick);
+  wait(
+      t0 + o_.seconds + o_.period + 0.5, [] { return false; }, tick);
   const ProcSnapshot s1 = server_.empty() ? ProcSnapshot{} : server_.sample();
   const double client_cpu = self_cpu_seconds() - client_cpu0;
   if (window_end_ == 0) window_end_ = mono_s();
@@ -293,37 +301,44 @@ int PollRun::main() {
   const double req_per_min = static_cast<double>(requests_) / client_min;
   const double bytes_per_min = static_cast<double>(bytes_in_ + bytes_out_) / client_min;
   const double cpu = s1.cpu_seconds - s0.cpu_seconds;
-  std::printf("%llu requests in %.1f s (%llu answered 304, %llu errors): %.1f requests and %.0f bytes per client-minute "
-              "(%.0f in, %.0f out); staleness us p50 %llu p99 %llu max %llu over %llu updates\n",
-              static_cast<unsigned long long>(requests_), window_s, static_cast<unsigned long long>(not_modified_),
-              static_cast<unsigned long long>(errors_), req_per_min, bytes_per_min,
-              static_cast<double>(bytes_in_) / client_min, static_cast<double>(bytes_out_) / client_min,
-              static_cast<unsigned long long>(staleness_.percentile(50)),
-              static_cast<unsigned long long>(staleness_.percentile(99)),
-              static_cast<unsigned long long>(staleness_.max()), static_cast<unsigned long long>(staleness_.count()));
+  std::printf(
+      "%llu requests in %.1f s (%llu answered 304, %llu errors): %.1f requests and %.0f bytes per "
+      "client-minute "
+      "(%.0f in, %.0f out); staleness us p50 %llu p99 %llu max %llu over %llu updates\n",
+      static_cast<unsigned long long>(requests_), window_s, static_cast<unsigned long long>(not_modified_),
+      static_cast<unsigned long long>(errors_), req_per_min, bytes_per_min,
+      static_cast<double>(bytes_in_) / client_min, static_cast<double>(bytes_out_) / client_min,
+      static_cast<unsigned long long>(staleness_.percentile(50)),
+      static_cast<unsigned long long>(staleness_.percentile(99)),
+      static_cast<unsigned long long>(staleness_.max()), static_cast<unsigned long long>(staleness_.count()));
   if (o_.gzip)
-    std::printf("gzip: %llu of %llu answers with a body compressed, %llu failed to inflate; %.0f body bytes per "
-                "client-minute decoded\n",
-                static_cast<unsigned long long>(gzip_answers_), static_cast<unsigned long long>(with_body_),
-                static_cast<unsigned long long>(gzip_errors_), static_cast<double>(body_bytes_) / client_min);
+    std::printf(
+        "gzip: %llu of %llu answers with a body compressed, %llu failed to inflate; %.0f body bytes per "
+        "client-minute decoded\n",
+        static_cast<unsigned long long>(gzip_answers_), static_cast<unsigned long long>(with_body_),
+        static_cast<unsigned long long>(gzip_errors_), static_cast<double>(body_bytes_) / client_min);
   if (!first_error_.empty()) std::printf("first error: %s\n", first_error_.c_str());
   std::printf(
-      "RESULT poll label=%s etag=%s clients=%d tags=%d period_s=%g requests=%llu not_modified=%llu errors=%llu "
+      "RESULT poll label=%s etag=%s clients=%d tags=%d period_s=%g requests=%llu not_modified=%llu "
+      "errors=%llu "
       "requests_per_client_min=%.3f bytes_per_client_min=%.0f bytes_in_per_client_min=%.0f "
       "bytes_out_per_client_min=%.0f staleness_p50_us=%llu staleness_p99_us=%llu staleness_p999_us=%llu "
       "staleness_max_us=%llu staleness_mean_us=%.0f updates_seen=%llu server_cpu_s=%.3f "
-      "server_cpu_ms_per_client_min=%.4f client_cpu_s=%.3f window_s=%.3f span_s=%.3f gzip=%s gzip_answers=%llu "
+      "server_cpu_ms_per_client_min=%.4f client_cpu_s=%.3f window_s=%.3f span_s=%.3f gzip=%s "
+      "gzip_answers=%llu "
       "gzip_errors=%llu decoded_body_bytes_per_client_min=%.0f\n",
       o_.label.empty() ? "-" : o_.label.c_str(), o_.etag ? "true" : "false", o_.clients, o_.tags, o_.period,
       static_cast<unsigned long long>(requests_), static_cast<unsigned long long>(not_modified_),
-      static_cast<unsigned long long>(errors_), req_per_min, bytes_per_min, static_cast<double>(bytes_in_) / client_min,
-      static_cast<double>(bytes_out_) / client_min, static_cast<unsigned long long>(staleness_.percentile(50)),
+      static_cast<unsigned long long>(errors_), req_per_min, bytes_per_min,
+      static_cast<double>(bytes_in_) / client_min, static_cast<double>(bytes_out_) / client_min,
+      static_cast<unsigned long long>(staleness_.percentile(50)),
       static_cast<unsigned long long>(staleness_.percentile(99)),
       static_cast<unsigned long long>(staleness_.percentile(99.9)),
       static_cast<unsigned long long>(staleness_.max()), staleness_.mean(),
       static_cast<unsigned long long>(staleness_.count()), cpu, cpu * 1e3 * (window_s / span_s) / client_min,
-      client_cpu, window_s, span_s, o_.gzip ? "true" : "false", static_cast<unsigned long long>(gzip_answers_),
-      static_cast<unsigned long long>(gzip_errors_), static_cast<double>(body_bytes_) / client_min);
+      client_cpu, window_s, span_s, o_.gzip ? "true" : "false",
+      static_cast<unsigned long long>(gzip_answers_), static_cast<unsigned long long>(gzip_errors_),
+      static_cast<double>(body_bytes_) / client_min);
   for (auto& c : clients_) c->close();
   return requests_ > 0 && errors_ == 0 ? 0 : 1;
 }
@@ -332,10 +347,13 @@ int PollRun::main() {
 
 void poll_usage() {
   std::fputs(
-      "  tagstream-bench poll --url http://127.0.0.1:PORT [--clients 100] [--tags 50] [--period 5] [--etag true]\n"
-      "        [--rate 1] [--seconds 30] [--prefix poll] [--interval raw] [--server-pids PID] [--label TEXT]\n"
+      "  tagstream-bench poll --url http://127.0.0.1:PORT [--clients 100] [--tags 50] [--period 5] [--etag "
+      "true]\n"
+      "        [--rate 1] [--seconds 30] [--prefix poll] [--interval raw] [--server-pids PID] [--label "
+      "TEXT]\n"
       "        [--gzip false]\n"
-      "      --clients clients poll GET /api/data/latest for --tags tags every --period seconds (staggered),\n"
+      "      --clients clients poll GET /api/data/latest for --tags tags every --period seconds "
+      "(staggered),\n"
       "      with If-None-Match when --etag true, while every tag is written at --rate per second. Reports\n"
       "      requests and bytes per client-minute and the staleness of each update (publish -> first held).\n"
       "      --gzip true sends Accept-Encoding: gzip; bytes are counted as on the wire (compressed), and a\n"
@@ -363,7 +381,8 @@ int run_poll(Args& args) {
   args.check_all_used();
   if (o.period < 0.1 || o.period > 600) die("--period must be 0.1..600 s");
   if (o.seconds <= 0 || o.seconds > 1800) die("--seconds must be in (0, 1800]");
-  if (o.rate <= 0 || o.rate * o.tags > 100000) die("--rate must be > 0 (and at most 100,000 updates/s in total)");
+  if (o.rate <= 0 || o.rate * o.tags > 100000)
+    die("--rate must be > 0 (and at most 100,000 updates/s in total)");
   if (o.label.find_first_of(" \t\n") != std::string::npos) die("--label must not contain spaces");
   PollRun run(std::move(o));
   return run.main();

@@ -16,8 +16,12 @@ std::string TagNaming::id(int k) const {
   std::snprintf(buf, sizeof buf, "t%05d", k);
   return buf;
 }
-std::string TagNaming::tagstream_name(int k) const { return prefix + "." + id(k) + ".v"; }
-std::string TagNaming::channel(int k) const { return prefix + "_" + id(k); }
+std::string TagNaming::tagstream_name(int k) const {
+  return prefix + "." + id(k) + ".v";
+}
+std::string TagNaming::channel(int k) const {
+  return prefix + "_" + id(k);
+}
 
 // ---------------------------------------------------------------------------
 
@@ -31,7 +35,9 @@ void Schedule::take_due(double now, const std::function<void(int)>& due) {
   }
 }
 
-double Schedule::next_due() const { return start_ + static_cast<double>(next_) * period_; }
+double Schedule::next_due() const {
+  return start_ + static_cast<double>(next_) * period_;
+}
 
 // ---------------------------------------------------------------------------
 
@@ -62,8 +68,8 @@ class Publisher::Conn final : public TcpConn {
   Publisher& owner_;
 };
 
-Publisher::Publisher(Loop& loop, ServerKind kind, const Target& target, TagNaming naming, SourceAddresses& sources,
-                     int max_connections, std::string pub_path)
+Publisher::Publisher(Loop& loop, ServerKind kind, const Target& target, TagNaming naming,
+                     SourceAddresses& sources, int max_connections, std::string pub_path)
     : loop_(loop),
       kind_(kind),
       target_(target),
@@ -117,7 +123,8 @@ void Publisher::pump() {
 void Publisher::send_on(Conn& c) {
   if (!c.is_open()) {
     if (!c.open(target_.addr, sources_.next())) {
-      if (stats_.first_error.empty()) stats_.first_error = std::string("publisher connect: ") + std::strerror(errno);
+      if (stats_.first_error.empty())
+        stats_.first_error = std::string("publisher connect: ") + std::strerror(errno);
       ++stats_.requests_failed;
       ++stats_.updates_failed;
       backlog_.pop_front();  // drop it: the run reports the failure
@@ -164,23 +171,27 @@ void Publisher::send_on(Conn& c) {
       if (on_sent) on_sent(tag, line_stamp);
     }
     for (int tag : c.tags) {
-      if (static_cast<std::size_t>(tag) >= in_flight_.size()) in_flight_.resize(static_cast<std::size_t>(tag) + 1, 0);
+      if (static_cast<std::size_t>(tag) >= in_flight_.size())
+        in_flight_.resize(static_cast<std::size_t>(tag) + 1, 0);
       in_flight_[static_cast<std::size_t>(tag)] = 1;
     }
     head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + target_.host_header +
-           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
+           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) +
+           "\r\n\r\n";
   } else {
     const int tag = backlog_.front();
     backlog_.pop_front();
     n = 1;
     char msg[256];
-    const int len = std::snprintf(msg, sizeof msg,
-                                  "{\"interval\":\"raw\",\"points\":[{\"tag\":\"%s\",\"t\":%lld,\"v\":%lld,\"q\":\"good\"}]}",
-                                  naming_.tagstream_name(tag).c_str(), static_cast<long long>(stamp / 1000),
-                                  static_cast<long long>(stamp));
+    const int len = std::snprintf(
+        msg, sizeof msg,
+        "{\"interval\":\"raw\",\"points\":[{\"tag\":\"%s\",\"t\":%lld,\"v\":%lld,\"q\":\"good\"}]}",
+        naming_.tagstream_name(tag).c_str(), static_cast<long long>(stamp / 1000),
+        static_cast<long long>(stamp));
     body_.assign(msg, static_cast<std::size_t>(len));
     head = "POST " + pub_path_ + naming_.channel(tag) + " HTTP/1.1\r\nHost: " + target_.host_header +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) +
+           "\r\n\r\n";
     if (on_sent) on_sent(tag, stamp);
   }
   c.busy = true;

@@ -34,7 +34,7 @@ enum class ServerKind { tagstream, nchan };
 /// How tag number k is called on each server.
 struct TagNaming {
   std::string prefix = "bench";
-  std::string id(int k) const;            // "t00042"
+  std::string id(int k) const;              // "t00042"
   std::string tagstream_name(int k) const;  // "bench.t00042.v"
   std::string channel(int k) const;         // "bench_t00042"
 };
@@ -58,11 +58,11 @@ class Schedule {
 };
 
 struct PublisherStats {
-  std::uint64_t updates_sent = 0;   // updates written to the server
-  std::uint64_t requests_ok = 0;    // 2xx answers
+  std::uint64_t updates_sent = 0;  // updates written to the server
+  std::uint64_t requests_ok = 0;   // 2xx answers
   std::uint64_t requests_failed = 0;
   std::uint64_t updates_failed = 0;
-  std::uint64_t max_backlog = 0;    // updates waiting to be written, at most
+  std::uint64_t max_backlog = 0;  // updates waiting to be written, at most
   std::string first_error;
 };
 
@@ -102,9 +102,9 @@ class Publisher {
   std::deque<int> backlog_;
   std::vector<std::unique_ptr<Conn>> conns_;
   PublisherStats stats_;
-  std::string body_;  // reused request body
+  std::string body_;                               // reused request body
   std::unordered_map<int, std::int64_t> repeats_;  // per request: earlier lines of each tag
-  std::vector<char> in_flight_;  // tagstream, per tag: in a request awaiting its answer
+  std::vector<char> in_flight_;                    // tagstream, per tag: in a request awaiting its answer
 };
 
 }  // namespace tagstream_bench

@@ -6,8 +6,8 @@
 
 namespace tagstream_bench {
 
-PublisherThread::PublisherThread(ServerKind kind, const Target& target, TagNaming naming, int source_addresses,
-                                 int max_connections, std::string pub_path, int tags)
+PublisherThread::PublisherThread(ServerKind kind, const Target& target, TagNaming naming,
+                                 int source_addresses, int max_connections, std::string pub_path, int tags)
     : sources_(source_addresses),
       publisher_(loop_, kind, target, std::move(naming), sources_, max_connections, std::move(pub_path)),
       tags_(tags),

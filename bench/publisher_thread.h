@@ -44,8 +44,8 @@ class PublisherThread {
   void stop_schedule();
 
   struct Snapshot {
-    bool idle = true;             // nothing queued, nothing awaiting an answer
-    std::uint64_t scheduled = 0;  // updates the schedule asked for so far
+    bool idle = true;                         // nothing queued, nothing awaiting an answer
+    std::uint64_t scheduled = 0;              // updates the schedule asked for so far
     std::vector<std::uint64_t> sent_per_tag;  // written since start_schedule
     PublisherStats stats;
     int connections = 0;

@@ -49,8 +49,8 @@
 #include "bench_args.h"
 #include "event_loop.h"
 #include "hdr_histogram.h"
-#include "ingest/gzip.h"
 #include "http_response.h"
+#include "ingest/gzip.h"
 #include "load_commands.h"
 #include "proc_stats.h"
 #include "publisher.h"
@@ -74,11 +74,11 @@ struct Options {
   ServerKind kind = ServerKind::tagstream;
   Target target;
   int streams = 100;
-  int tags = 0;             // the pool of tags (default: one per stream)
+  int tags = 0;  // the pool of tags (default: one per stream)
   int tags_per_stream = 1;
-  int layouts = 0;          // 0: consecutive tag sets; else streams share this many layouts
+  int layouts = 0;  // 0: consecutive tag sets; else streams share this many layouts
   std::string interval = "raw";
-  double rate = 0;          // updates per second per tag; 0: idle
+  double rate = 0;  // updates per second per tag; 0: idle
   double seconds = 10;
   double drain = 2;
   double settle = 1;
@@ -139,13 +139,13 @@ class Stream final : public TcpConn {
   Stream(Loop& loop, Run& run, int index);
   void start();
   int index() const { return index_; }
-  bool ready = false;        // 200 and headers seen
+  bool ready = false;               // 200 and headers seen
   std::uint64_t window_points = 0;  // updates of the window this stream received
-  bool closing = false;      // churn: half-closed, reading to EOF
-  bool waiting = false;      // queued to (re)open
-  double opened_at = 0;      // monotonic
-  double close_started = 0;  // churn
-  std::uint64_t body_bytes = 0;  // of the event stream, decoded: every response so far
+  bool closing = false;             // churn: half-closed, reading to EOF
+  bool waiting = false;             // queued to (re)open
+  double opened_at = 0;             // monotonic
+  double close_started = 0;         // churn
+  std::uint64_t body_bytes = 0;     // of the event stream, decoded: every response so far
 
  protected:
   void on_data(std::string_view bytes) override;
@@ -170,17 +170,18 @@ struct Counters {
   std::uint64_t data_events = 0, window_events = 0, window_points = 0, early_points = 0;
   std::uint64_t heartbeats = 0, window_heartbeats = 0, error_events = 0;
   std::uint64_t churn_cycles = 0, churn_forced_closes = 0;
-  std::uint64_t gzip_streams = 0;  // stream responses (200) with Content-Encoding: gzip
-  std::uint64_t gzip_errors = 0;   // streams closed because their body did not inflate
+  std::uint64_t gzip_streams = 0;     // stream responses (200) with Content-Encoding: gzip
+  std::uint64_t gzip_errors = 0;      // streams closed because their body did not inflate
   std::int64_t last_delivery_us = 0;  // wall clock
-  LatencyHistogram latency;       // publish -> kernel receive stamp at the client, us
-  LatencyHistogram app_latency;   // publish -> read by this client's thread (includes client queueing)
-  LatencyHistogram connect_time;  // open -> response headers, us
+  LatencyHistogram latency;           // publish -> kernel receive stamp at the client, us
+  LatencyHistogram app_latency;       // publish -> read by this client's thread (includes client queueing)
+  LatencyHistogram connect_time;      // open -> response headers, us
 };
 
 class Run {
  public:
-  Run(Options o) : o_(std::move(o)), sources_(o_.source_addresses), server_(o_.server_pids, o_.server_children) {}
+  Run(Options o)
+      : o_(std::move(o)), sources_(o_.source_addresses), server_(o_.server_pids, o_.server_children) {}
   int main();
 
   // From the streams.
@@ -235,10 +236,10 @@ class Run {
   int ready_ = 0;
   Phase phase_ = Phase::seed;
   std::unique_ptr<PublisherThread> publisher_;
-  std::vector<std::uint64_t> subscribers_;  // ready streams per tag, at the start of the window
-  std::vector<std::vector<int>> sets_of_tag_;  // the tag sets each tag is in
+  std::vector<std::uint64_t> subscribers_;       // ready streams per tag, at the start of the window
+  std::vector<std::vector<int>> sets_of_tag_;    // the tag sets each tag is in
   std::vector<std::uint64_t> expected_per_set_;  // updates published in the window, per tag set
-  std::uint64_t expected_ = 0;              // updates that should reach a stream
+  std::uint64_t expected_ = 0;                   // updates that should reach a stream
   std::int64_t window_start_us_ = 0;
   double window_start_ = 0;
   double hard_deadline_ = 0;
@@ -253,9 +254,8 @@ Stream::Stream(Loop& loop, Run& run, int index) : TcpConn(loop), run_(run), inde
   scan_fn_ = [this](std::string_view body) {
     if (closing || !is_open()) return;
     body_bytes += body.size();
-    const bool ok = scanner_.feed(body, [this](std::string_view type, std::string_view data) {
-      run_.on_event(*this, type, data);
-    });
+    const bool ok = scanner_.feed(
+        body, [this](std::string_view type, std::string_view data) { run_.on_event(*this, type, data); });
     if (!ok) {
       close();
       run_.on_stream_closed(*this, 0, 0, "event stream: an event over 1 MiB");
@@ -267,7 +267,8 @@ Stream::Stream(Loop& loop, Run& run, int index) : TcpConn(loop), run_(run), inde
     if (!reader_.other_encoding().empty()) {
       ++run_.counters().gzip_errors;
       close();
-      run_.on_stream_closed(*this, 0, 0, "Content-Encoding " + reader_.other_encoding() + " cannot be decoded");
+      run_.on_stream_closed(*this, 0, 0,
+                            "Content-Encoding " + reader_.other_encoding() + " cannot be decoded");
       return;
     }
     if (!reader_.gzip()) {
@@ -322,7 +323,9 @@ void Stream::on_data(std::string_view bytes) {
   }
 }
 
-void Stream::on_closed(int error) { run_.on_stream_closed(*this, error, 0, error ? std::strerror(error) : "EOF"); }
+void Stream::on_closed(int error) {
+  run_.on_stream_closed(*this, error, 0, error ? std::strerror(error) : "EOF");
+}
 
 // ---------------------------------------------------------------------------
 
@@ -356,7 +359,8 @@ void Run::queue_open(int i, double at) {
 
 void Run::pump_connects(double now) {
   std::size_t taken = 0;
-  while (taken < open_queue_.size() && in_flight_ < o_.connect_concurrency && open_queue_[taken].first <= now) {
+  while (taken < open_queue_.size() && in_flight_ < o_.connect_concurrency &&
+         open_queue_[taken].first <= now) {
     const int i = open_queue_[taken].second;
     ++taken;
     auto& s = *streams_[static_cast<std::size_t>(i)];
@@ -480,10 +484,11 @@ int Run::main() {
   const long fd_limit = raise_fd_limit();
   const long need = o_.streams + std::max(o_.churn_concurrency, 0) + o_.publish_connections + 32;
   if (need > fd_limit)
-    die("this run needs about " + std::to_string(need) + " files but the limit is " + std::to_string(fd_limit) +
-        " (ulimit -Hn); use fewer streams or several processes");
-  hard_deadline_ = mono_s() + std::min(kMaxRunSeconds, o_.connect_timeout + o_.settle + o_.seconds + o_.drain +
-                                                           60 + (o_.churn_concurrency ? o_.seconds * o_.churn_rounds + 30 : 0));
+    die("this run needs about " + std::to_string(need) + " files but the limit is " +
+        std::to_string(fd_limit) + " (ulimit -Hn); use fewer streams or several processes");
+  hard_deadline_ =
+      mono_s() + std::min(kMaxRunSeconds, o_.connect_timeout + o_.settle + o_.seconds + o_.drain + 60 +
+                                              (o_.churn_concurrency ? o_.seconds * o_.churn_rounds + 30 : 0));
   sets_ = make_tag_sets(o_);
   build_requests();
   const double client_cpu0 = self_cpu_seconds();
@@ -496,11 +501,12 @@ int Run::main() {
     const PublisherStats seeded = publisher_->snapshot().stats;
     if (seeded.requests_failed) die("seeding the tags failed: " + seeded.first_error);
   }
-  std::printf("sse: %s server=%s streams=%d tags=%d tags/stream=%d layouts=%d rate=%g Hz/tag seconds=%g%s%s\n",
-              o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan", o_.streams, o_.tags,
-              o_.tags_per_stream, o_.layouts, o_.rate, o_.seconds,
-              o_.churn_concurrency ? (" churn=" + std::to_string(o_.churn_concurrency)).c_str() : "",
-              o_.gzip ? " gzip=true" : "");
+  std::printf(
+      "sse: %s server=%s streams=%d tags=%d tags/stream=%d layouts=%d rate=%g Hz/tag seconds=%g%s%s\n",
+      o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan", o_.streams, o_.tags,
+      o_.tags_per_stream, o_.layouts, o_.rate, o_.seconds,
+      o_.churn_concurrency ? (" churn=" + std::to_string(o_.churn_concurrency)).c_str() : "",
+      o_.gzip ? " gzip=true" : "");
   std::printf("server processes: %s\n", server_.empty() ? "(none given)" : server_.describe().c_str());
   std::fflush(stdout);
   // Let the server finish the seed's commit and go quiet before the baseline.
@@ -522,8 +528,8 @@ int Run::main() {
   });
   const double connect_s = all_ready_at - t_connect;
   if (!all) {
-    std::printf("warning: only %d of %d streams connected within %g s (first error: %s)\n", ready_, o_.streams,
-                o_.connect_timeout, c_.first_error.c_str());
+    std::printf("warning: only %d of %d streams connected within %g s (first error: %s)\n", ready_,
+                o_.streams, o_.connect_timeout, c_.first_error.c_str());
   } else if (o_.streams) {
     std::printf("connected %d streams in %.2f s (%.0f/s), connect time p50 %.2f ms p99 %.2f ms\n", o_.streams,
                 connect_s, o_.streams / std::max(connect_s, 1e-6), c_.connect_time.percentile(50) / 1000.0,
@@ -546,7 +552,8 @@ int Run::main() {
   expected_per_set_.assign(sets_.size(), 0);
   for (const auto& s : streams_)
     if (s->ready)
-      for (int k : sets_[static_cast<std::size_t>(set_of_stream(o_, s->index()))]) ++subscribers_[static_cast<std::size_t>(k)];
+      for (int k : sets_[static_cast<std::size_t>(set_of_stream(o_, s->index()))])
+        ++subscribers_[static_cast<std::size_t>(k)];
   const std::uint64_t failed_before = publisher_->snapshot().stats.updates_failed;
   std::uint64_t stream_bytes0 = 0, body_bytes0 = 0;
   for (const auto& s : streams_) {
@@ -601,35 +608,42 @@ int Run::main() {
   // rates are over the time until the last one.
   const double last_delivery_s = static_cast<double>(c_.last_delivery_us - window_start_us_) / 1e6;
   const double delivery_s = o_.rate > 0 ? std::max(last_delivery_s, window_s) : window_s;
-  std::printf("window %.2f s: published %llu of %llu scheduled updates (%llu failed), expected %llu deliveries, delivered %llu points in "
-              "%llu events; %llu heartbeats\n",
-              window_s, static_cast<unsigned long long>(published_updates),
-              static_cast<unsigned long long>(published.scheduled),
-              static_cast<unsigned long long>(ps.updates_failed - failed_before),
-              static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(c_.window_points),
-              static_cast<unsigned long long>(c_.window_events), static_cast<unsigned long long>(c_.window_heartbeats));
+  std::printf(
+      "window %.2f s: published %llu of %llu scheduled updates (%llu failed), expected %llu deliveries, "
+      "delivered %llu points in "
+      "%llu events; %llu heartbeats\n",
+      window_s, static_cast<unsigned long long>(published_updates),
+      static_cast<unsigned long long>(published.scheduled),
+      static_cast<unsigned long long>(ps.updates_failed - failed_before),
+      static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(c_.window_points),
+      static_cast<unsigned long long>(c_.window_events),
+      static_cast<unsigned long long>(c_.window_heartbeats));
   // On the wire (compressed, if it was), and as the event stream decoded.
   const double bytes_per_stream_min =
       ready_ ? static_cast<double>(stream_bytes1 - stream_bytes0) / ready_ / (window_s / 60.0) : 0;
   const double decoded_per_stream_min =
       ready_ ? static_cast<double>(body_bytes1 - body_bytes0) / ready_ / (window_s / 60.0) : 0;
   if (o_.gzip)
-    std::printf("gzip: %llu of %llu stream responses compressed, %llu failed to inflate; per stream-minute %.0f bytes "
-                "read, %.0f bytes of events decoded\n",
-                static_cast<unsigned long long>(c_.gzip_streams), static_cast<unsigned long long>(c_.connects_ok),
-                static_cast<unsigned long long>(c_.gzip_errors), bytes_per_stream_min, decoded_per_stream_min);
+    std::printf(
+        "gzip: %llu of %llu stream responses compressed, %llu failed to inflate; per stream-minute %.0f "
+        "bytes "
+        "read, %.0f bytes of events decoded\n",
+        static_cast<unsigned long long>(c_.gzip_streams), static_cast<unsigned long long>(c_.connects_ok),
+        static_cast<unsigned long long>(c_.gzip_errors), bytes_per_stream_min, decoded_per_stream_min);
   char extra[768];
-  std::snprintf(extra, sizeof extra,
-                " short_streams=%llu missing_updates=%llu surplus_updates=%llu scheduled=%llu published=%llu publish_failed=%llu stream_bytes_per_min=%.0f "
-                "decoded_bytes_per_min=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu publish_connections=%d "
-                "max_publish_backlog=%llu early_points=%llu",
-                static_cast<unsigned long long>(short_streams), static_cast<unsigned long long>(missing),
-                static_cast<unsigned long long>(surplus), static_cast<unsigned long long>(published.scheduled),
-                static_cast<unsigned long long>(published_updates),
-                static_cast<unsigned long long>(ps.updates_failed - failed_before), bytes_per_stream_min,
-                decoded_per_stream_min, o_.gzip ? "true" : "false", static_cast<unsigned long long>(c_.gzip_streams),
-                static_cast<unsigned long long>(c_.gzip_errors), published.connections, static_cast<unsigned long long>(ps.max_backlog),
-                static_cast<unsigned long long>(c_.early_points));
+  std::snprintf(
+      extra, sizeof extra,
+      " short_streams=%llu missing_updates=%llu surplus_updates=%llu scheduled=%llu published=%llu "
+      "publish_failed=%llu stream_bytes_per_min=%.0f "
+      "decoded_bytes_per_min=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu publish_connections=%d "
+      "max_publish_backlog=%llu early_points=%llu",
+      static_cast<unsigned long long>(short_streams), static_cast<unsigned long long>(missing),
+      static_cast<unsigned long long>(surplus), static_cast<unsigned long long>(published.scheduled),
+      static_cast<unsigned long long>(published_updates),
+      static_cast<unsigned long long>(ps.updates_failed - failed_before), bytes_per_stream_min,
+      decoded_per_stream_min, o_.gzip ? "true" : "false", static_cast<unsigned long long>(c_.gzip_streams),
+      static_cast<unsigned long long>(c_.gzip_errors), published.connections,
+      static_cast<unsigned long long>(ps.max_backlog), static_cast<unsigned long long>(c_.early_points));
   print_result(base, connected, w0, w1, delivery_s, connect_s, client_cpu, extra);
   for (auto& s : streams_) s->close();
   return ready_ == 0 && o_.streams > 0 ? 1 : 0;
@@ -647,16 +661,21 @@ void Run::print_result(const ProcSnapshot& base, const ProcSnapshot& connected, 
   const double rss_per_stream = (connected.rss_kib - base.rss_kib) * 1024.0 / n;
   const double priv_per_stream = (connected.private_kib - base.private_kib) * 1024.0 / n;
   const double carried = expected_ ? 100.0 * pts / static_cast<double>(expected_) : 0;
-  std::printf("delivered %.0f updates/s, %.0f events/s (carried %.2f%%); latency us p50 %llu p99 %llu p99.9 %llu max %llu "
-              "(as read by the client: p50 %llu p99 %llu)\n",
-              pts / delivery_s, evs / delivery_s, carried, static_cast<unsigned long long>(L.percentile(50)),
-              static_cast<unsigned long long>(L.percentile(99)), static_cast<unsigned long long>(L.percentile(99.9)),
-              static_cast<unsigned long long>(L.max()), static_cast<unsigned long long>(c_.app_latency.percentile(50)),
-              static_cast<unsigned long long>(c_.app_latency.percentile(99)));
-  std::printf("server: cpu %.3f s in the window (%.2f us per update, %.2f us per event); memory per stream: pss %.0f B, "
-              "rss %.0f B, private %.0f B; fds %ld -> %ld; client cpu %.2f s\n",
-              cpu, pts ? cpu * 1e6 / pts : 0, evs ? cpu * 1e6 / evs : 0, pss_per_stream, rss_per_stream,
-              priv_per_stream, base.fds, connected.fds, client_cpu);
+  std::printf(
+      "delivered %.0f updates/s, %.0f events/s (carried %.2f%%); latency us p50 %llu p99 %llu p99.9 %llu max "
+      "%llu "
+      "(as read by the client: p50 %llu p99 %llu)\n",
+      pts / delivery_s, evs / delivery_s, carried, static_cast<unsigned long long>(L.percentile(50)),
+      static_cast<unsigned long long>(L.percentile(99)), static_cast<unsigned long long>(L.percentile(99.9)),
+      static_cast<unsigned long long>(L.max()),
+      static_cast<unsigned long long>(c_.app_latency.percentile(50)),
+      static_cast<unsigned long long>(c_.app_latency.percentile(99)));
+  std::printf(
+      "server: cpu %.3f s in the window (%.2f us per update, %.2f us per event); memory per stream: pss %.0f "
+      "B, "
+      "rss %.0f B, private %.0f B; fds %ld -> %ld; client cpu %.2f s\n",
+      cpu, pts ? cpu * 1e6 / pts : 0, evs ? cpu * 1e6 / evs : 0, pss_per_stream, rss_per_stream,
+      priv_per_stream, base.fds, connected.fds, client_cpu);
   if (!c_.first_error.empty()) std::printf("first error: %s\n", c_.first_error.c_str());
   const std::string statuses = status_list();
   if (!o_.hist_out.empty()) {
@@ -666,25 +685,28 @@ void Run::print_result(const ProcSnapshot& base, const ProcSnapshot& connected, 
     }
   }
   std::printf(
-      "RESULT sse label=%s server=%s streams=%d ready=%d connect_s=%.3f connect_per_s=%.0f connect_failures=%llu "
+      "RESULT sse label=%s server=%s streams=%d ready=%d connect_s=%.3f connect_per_s=%.0f "
+      "connect_failures=%llu "
       "http_errors=%s drops=%llu reconnects=%llu expected=%llu delivered_updates=%llu delivered_events=%llu "
-      "carried_pct=%.3f updates_per_s=%.1f events_per_s=%.1f p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu "
+      "carried_pct=%.3f updates_per_s=%.1f events_per_s=%.1f p50_us=%llu p99_us=%llu p999_us=%llu "
+      "max_us=%llu "
       "mean_us=%.0f heartbeats=%llu error_events=%llu server_cpu_s=%.3f cpu_us_per_update=%.3f "
-      "cpu_s_per_m_updates=%.3f cpu_us_per_event=%.3f pss_base_kib=%.0f pss_connected_kib=%.0f pss_end_kib=%.0f "
+      "cpu_s_per_m_updates=%.3f cpu_us_per_event=%.3f pss_base_kib=%.0f pss_connected_kib=%.0f "
+      "pss_end_kib=%.0f "
       "pss_per_stream_b=%.0f rss_per_stream_b=%.0f private_per_stream_b=%.0f fds_base=%ld fds_connected=%ld "
       "fds_end=%ld client_cpu_s=%.3f window_s=%.3f app_p50_us=%llu app_p99_us=%llu app_p999_us=%llu%s\n",
-      o_.label.empty() ? "-" : o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan", o_.streams,
-      ready_, connect_s, o_.streams / std::max(connect_s, 1e-6), static_cast<unsigned long long>(c_.connect_failures),
-      statuses.empty() ? "none" : statuses.c_str(), static_cast<unsigned long long>(c_.drops),
-      static_cast<unsigned long long>(c_.reconnects), static_cast<unsigned long long>(expected_),
-      static_cast<unsigned long long>(c_.window_points), static_cast<unsigned long long>(c_.window_events), carried,
-      pts / delivery_s, evs / delivery_s, static_cast<unsigned long long>(L.percentile(50)),
-      static_cast<unsigned long long>(L.percentile(99)), static_cast<unsigned long long>(L.percentile(99.9)),
-      static_cast<unsigned long long>(L.max()), L.mean(), static_cast<unsigned long long>(c_.window_heartbeats),
-      static_cast<unsigned long long>(c_.error_events), cpu, pts ? cpu * 1e6 / pts : 0, pts ? cpu * 1e6 / pts : 0,
-      evs ? cpu * 1e6 / evs : 0, base.pss_kib, connected.pss_kib, w1.pss_kib, pss_per_stream, rss_per_stream,
-      priv_per_stream, base.fds, connected.fds, w1.fds, client_cpu, delivery_s,
-      static_cast<unsigned long long>(c_.app_latency.percentile(50)),
+      o_.label.empty() ? "-" : o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan",
+      o_.streams, ready_, connect_s, o_.streams / std::max(connect_s, 1e-6),
+      static_cast<unsigned long long>(c_.connect_failures), statuses.empty() ? "none" : statuses.c_str(),
+      static_cast<unsigned long long>(c_.drops), static_cast<unsigned long long>(c_.reconnects),
+      static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(c_.window_points),
+      static_cast<unsigned long long>(c_.window_events), carried, pts / delivery_s, evs / delivery_s,
+      static_cast<unsigned long long>(L.percentile(50)), static_cast<unsigned long long>(L.percentile(99)),
+      static_cast<unsigned long long>(L.percentile(99.9)), static_cast<unsigned long long>(L.max()), L.mean(),
+      static_cast<unsigned long long>(c_.window_heartbeats), static_cast<unsigned long long>(c_.error_events),
+      cpu, pts ? cpu * 1e6 / pts : 0, pts ? cpu * 1e6 / pts : 0, evs ? cpu * 1e6 / evs : 0, base.pss_kib,
+      connected.pss_kib, w1.pss_kib, pss_per_stream, rss_per_stream, priv_per_stream, base.fds, connected.fds,
+      w1.fds, client_cpu, delivery_s, static_cast<unsigned long long>(c_.app_latency.percentile(50)),
       static_cast<unsigned long long>(c_.app_latency.percentile(99)),
       static_cast<unsigned long long>(c_.app_latency.percentile(99.9)), extra.c_str());
 }
@@ -756,11 +778,12 @@ int Run::run_churn(const ProcSnapshot& before) {
     const double rate = static_cast<double>(cycles) / churn_s;
     total_cycles += static_cast<double>(cycles);
     total_s += churn_s;
-    std::printf("churn round %d: %llu streams opened and closed in %.2f s (%.0f/s), server cpu %.3f s (%.1f us per "
-                "stream); after: fds %ld -> %ld, pss %.0f -> %.0f KiB, rss %.0f -> %.0f KiB\n",
-                r + 1, static_cast<unsigned long long>(cycles), churn_s, rate, w1.cpu_seconds - w0.cpu_seconds,
-                cycles ? (w1.cpu_seconds - w0.cpu_seconds) * 1e6 / static_cast<double>(cycles) : 0, prev.fds,
-                after.fds, prev.pss_kib, after.pss_kib, prev.rss_kib, after.rss_kib);
+    std::printf(
+        "churn round %d: %llu streams opened and closed in %.2f s (%.0f/s), server cpu %.3f s (%.1f us per "
+        "stream); after: fds %ld -> %ld, pss %.0f -> %.0f KiB, rss %.0f -> %.0f KiB\n",
+        r + 1, static_cast<unsigned long long>(cycles), churn_s, rate, w1.cpu_seconds - w0.cpu_seconds,
+        cycles ? (w1.cpu_seconds - w0.cpu_seconds) * 1e6 / static_cast<double>(cycles) : 0, prev.fds,
+        after.fds, prev.pss_kib, after.pss_kib, prev.rss_kib, after.rss_kib);
     std::fflush(stdout);
     char buf[256];
     std::snprintf(buf, sizeof buf,
@@ -776,19 +799,20 @@ int Run::run_churn(const ProcSnapshot& before) {
   phase_ = Phase::done;
   if (!c_.first_error.empty()) std::printf("first error: %s\n", c_.first_error.c_str());
   const std::string statuses = status_list();
-  std::printf("RESULT churn label=%s server=%s held_streams=%d concurrency=%d per_s=%.0f cycles=%.0f "
-              "connect_p50_us=%llu connect_p99_us=%llu connect_failures=%llu http_errors=%s forced_closes=%llu "
-              "fds_before=%ld pss_before_kib=%.0f rss_before_kib=%.0f fds_after=%ld pss_after_kib=%.0f "
-              "rss_after_kib=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu%s\n",
-              o_.label.empty() ? "-" : o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan",
-              ready_, o_.churn_concurrency, total_s > 0 ? total_cycles / total_s : 0, total_cycles,
-              static_cast<unsigned long long>(c_.connect_time.percentile(50)),
-              static_cast<unsigned long long>(c_.connect_time.percentile(99)),
-              static_cast<unsigned long long>(c_.connect_failures), statuses.empty() ? "none" : statuses.c_str(),
-              static_cast<unsigned long long>(c_.churn_forced_closes), before.fds, before.pss_kib, before.rss_kib,
-              last.fds, last.pss_kib, last.rss_kib, o_.gzip ? "true" : "false",
-              static_cast<unsigned long long>(c_.gzip_streams), static_cast<unsigned long long>(c_.gzip_errors),
-              rounds.c_str());
+  std::printf(
+      "RESULT churn label=%s server=%s held_streams=%d concurrency=%d per_s=%.0f cycles=%.0f "
+      "connect_p50_us=%llu connect_p99_us=%llu connect_failures=%llu http_errors=%s forced_closes=%llu "
+      "fds_before=%ld pss_before_kib=%.0f rss_before_kib=%.0f fds_after=%ld pss_after_kib=%.0f "
+      "rss_after_kib=%.0f gzip=%s gzip_streams=%llu gzip_errors=%llu%s\n",
+      o_.label.empty() ? "-" : o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan",
+      ready_, o_.churn_concurrency, total_s > 0 ? total_cycles / total_s : 0, total_cycles,
+      static_cast<unsigned long long>(c_.connect_time.percentile(50)),
+      static_cast<unsigned long long>(c_.connect_time.percentile(99)),
+      static_cast<unsigned long long>(c_.connect_failures), statuses.empty() ? "none" : statuses.c_str(),
+      static_cast<unsigned long long>(c_.churn_forced_closes), before.fds, before.pss_kib, before.rss_kib,
+      last.fds, last.pss_kib, last.rss_kib, o_.gzip ? "true" : "false",
+      static_cast<unsigned long long>(c_.gzip_streams), static_cast<unsigned long long>(c_.gzip_errors),
+      rounds.c_str());
   for (auto& s : streams_) s->close();
   return total_cycles > 0 ? 0 : 1;
 }
@@ -799,8 +823,10 @@ void sse_usage() {
   std::fputs(
       "  tagstream-bench sse --server tagstream|nchan --url http://127.0.0.1:PORT [options]\n"
       "      Opens --streams N SSE streams (default 100), each on --tags-per-stream K tags (1) of a pool of\n"
-      "      --tags T (default: N*K) named <--prefix>.tNNNNN.v (nchan: channels <prefix>_tNNNNN, multiplexed\n"
-      "      per stream at --sub-path, default /sub/); --layouts L makes streams share L tag sets drawn from\n"
+      "      --tags T (default: N*K) named <--prefix>.tNNNNN.v (nchan: channels <prefix>_tNNNNN, "
+      "multiplexed\n"
+      "      per stream at --sub-path, default /sub/); --layouts L makes streams share L tag sets drawn "
+      "from\n"
       "      the pool (dashboards of a few screens). Then publishes every tag at --rate HZ (0: idle) for\n"
       "      --seconds S (10) through POST /write (tagstream) or --pub-path (nchan, default /pub/), waits\n"
       "      up to --drain S (2) for deliveries, and reports delivered updates/events per second, latency\n"
@@ -820,9 +846,12 @@ void sse_usage() {
 int run_sse(Args& args) {
   Options o;
   const std::string server = args.str("server", "tagstream");
-  if (server == "tagstream") o.kind = ServerKind::tagstream;
-  else if (server == "nchan") o.kind = ServerKind::nchan;
-  else die("--server must be tagstream or nchan");
+  if (server == "tagstream")
+    o.kind = ServerKind::tagstream;
+  else if (server == "nchan")
+    o.kind = ServerKind::nchan;
+  else
+    die("--server must be tagstream or nchan");
   const std::string url = args.str("url", "");
   if (url.empty()) die("sse needs --url http://127.0.0.1:PORT");
   o.target = ipv4_loopback_target(url);
@@ -832,10 +861,12 @@ int run_sse(Args& args) {
   o.tags = static_cast<int>(args.bounded("tags", 0, 0, 99999));
   if (o.tags == 0) o.tags = std::max(1, std::min(99999, o.streams * o.tags_per_stream));
   if (o.tags_per_stream > o.tags) die("--tags-per-stream must not exceed --tags");
-  if (o.kind == ServerKind::nchan && o.tags_per_stream > 255) die("nchan multiplexes at most 255 channels per stream");
+  if (o.kind == ServerKind::nchan && o.tags_per_stream > 255)
+    die("nchan multiplexes at most 255 channels per stream");
   o.interval = args.str("interval", "raw");
   o.rate = args.num("rate", 0);
-  if (o.rate < 0 || o.rate * o.tags > 1e6) die("--rate must be >= 0 and at most 1,000,000 updates/s in total");
+  if (o.rate < 0 || o.rate * o.tags > 1e6)
+    die("--rate must be >= 0 and at most 1,000,000 updates/s in total");
   o.seconds = args.num("seconds", 10);
   o.drain = args.num("drain", 2);
   o.settle = args.num("settle", 1);
@@ -847,7 +878,8 @@ int run_sse(Args& args) {
   if (auto p = args.get("server-pids")) o.server_pids = parse_pid_list(*p);
   o.server_children = args.flag("server-children", false);
   o.naming.prefix = args.str("prefix", "bench");
-  if (o.naming.prefix.empty() || o.naming.prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos)
+  if (o.naming.prefix.empty() ||
+      o.naming.prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos)
     die("--prefix must be lower-case letters and digits");
   o.seed = args.flag("seed", true);
   o.publish_connections = static_cast<int>(args.bounded("publish-connections", 64, 1, 256));

@@ -51,7 +51,9 @@ class SseScanner {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       pos = eol + 1;
       if (line.empty()) {  // blank line: dispatch (if the event had data)
-        if (!data.empty() || multi) on_event(type.empty() ? std::string_view("message") : type, multi ? std::string_view(joined_) : data);
+        if (!data.empty() || multi)
+          on_event(type.empty() ? std::string_view("message") : type,
+                   multi ? std::string_view(joined_) : data);
         type = data = {};
         multi = false;
         event_start = pos;

@@ -14,10 +14,10 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "core/time.h"
-#include "hub/hub.h"
 #include "http/server.h"
 #include "http/static_files.h"
 #include "http/stats.h"
+#include "hub/hub.h"
 #include "ingest/ingestor.h"
 #include "ingest/simulator.h"
 #include "store/sqlite_store.h"
@@ -79,7 +79,8 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   fit_file_limit(config_);
   if (auto level = parse_log_level(config_.log_level)) set_log_level(*level);
   open_store(config_);
-  unsigned threads = config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
+  unsigned threads =
+      config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
   threads = std::clamp<unsigned>(threads, 1, kMaxNetworkThreads);
   config_.threads = static_cast<int>(threads);
   server_ = std::make_unique<ServerContext>(config_, registry_);
@@ -87,7 +88,8 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   web_ = std::make_unique<StaticFiles>();
   const std::string web_root = config_.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : config_.web_root;
   if (web_->load(web_root) == 0)
-    log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)", web_root);
+    log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)",
+        web_root);
   sampler_ = std::make_unique<StatsSampler>(*server_);
   server_->services = Services{&live_,         ingestor_.get(), store_.get(), writer_.get(),
                                readers_.get(), sampler_.get(),  web_.get()};
@@ -175,11 +177,12 @@ void App::start() {
     SimulatorOptions opts;
     opts.rate_hz = config.simulator_rate;
     opts.seed = config.simulator_seed.value_or(static_cast<unsigned>(now_ns()));
-    simulator_ = std::make_unique<SimulatorThread>(registry_, opts, [this](std::vector<TaggedSample> samples) {
-      // A simulated plant may lose history under overload, never block.
-      if (!ingestor_->ingest(samples, nullptr).queued)
-        log(LogLevel::warn, "store queue full: {} simulated samples not recorded", samples.size());
-    });
+    simulator_ =
+        std::make_unique<SimulatorThread>(registry_, opts, [this](std::vector<TaggedSample> samples) {
+          // A simulated plant may lose history under overload, never block.
+          if (!ingestor_->ingest(samples, nullptr).queued)
+            log(LogLevel::warn, "store queue full: {} simulated samples not recorded", samples.size());
+        });
     simulator_->start();
   }
   const auto ep = http_->local_endpoint();
@@ -196,7 +199,9 @@ void App::stop_on_signals() {
   });
 }
 
-unsigned short App::port() const { return http_->local_endpoint().port(); }
+unsigned short App::port() const {
+  return http_->local_endpoint().port();
+}
 
 void App::request_stop() {
   if (stop_requested_.exchange(true)) return;

@@ -200,11 +200,14 @@ std::optional<std::int64_t> parse_period(std::string_view text) {
       case 'y': unit = 365 * 86400; break;
       default: unit = 0;
     }
-    if (unit != 0) digits = text.substr(0, text.size() - 1);
-    else unit = 1;
+    if (unit != 0)
+      digits = text.substr(0, text.size() - 1);
+    else
+      unit = 1;
   }
   auto v = parse_integer(digits);
-  if (!v || *v < 0 || *v > std::numeric_limits<std::int64_t>::max() / unit / 1'000'000'000) return std::nullopt;
+  if (!v || *v < 0 || *v > std::numeric_limits<std::int64_t>::max() / unit / 1'000'000'000)
+    return std::nullopt;
   return *v * unit;
 }
 
@@ -216,7 +219,8 @@ std::string format_period(std::int64_t seconds) {
   return std::to_string(seconds) + "s";
 }
 
-Option period(std::string_view flag, std::string_view env, std::string_view help, std::int64_t ServerConfig::*m) {
+Option period(std::string_view flag, std::string_view env, std::string_view help,
+              std::int64_t ServerConfig::*m) {
   Option o{flag, env, {}, "PERIOD", help, Kind::size, {}, {}};
   o.set = [=](ServerConfig& c, std::string_view text) -> std::string {
     auto v = parse_period(text);
@@ -330,11 +334,12 @@ const std::vector<Option>& options() {
     t.push_back(seconds("shutdown-grace", "TAGSTREAM_SHUTDOWN_GRACE",
                         "Seconds to flush final events to streams on shutdown.", &C::shutdown_grace, 0,
                         false));
-    t.push_back(boolean("sse-gzip", "TAGSTREAM_SSE_GZIP",
-                        "Compress streams with gzip for clients that accept it (browsers do): an update takes "
-                        "~30 bytes instead of ~150, at a little CPU per write and no memory per stream. "
-                        "--no-sse-gzip turns it off.",
-                        &C::sse_gzip));
+    t.push_back(
+        boolean("sse-gzip", "TAGSTREAM_SSE_GZIP",
+                "Compress streams with gzip for clients that accept it (browsers do): an update takes "
+                "~30 bytes instead of ~150, at a little CPU per write and no memory per stream. "
+                "--no-sse-gzip turns it off.",
+                &C::sse_gzip));
     t.push_back(boolean("io-uring", "TAGSTREAM_IO_URING",
                         "Hand each write pass's sends to the kernel in one io_uring call instead of one "
                         "sendmsg per stream (falls back by itself where io_uring is unavailable). "
@@ -362,7 +367,8 @@ const std::vector<Option>& options() {
                        "safe against a crash of the process, not of the machine.",
                        Kind::string,
                        [](C& c, std::string_view text) -> std::string {
-                         if (text != "full" && text != "normal") return "expected full or normal, got " + in_quotes(text);
+                         if (text != "full" && text != "normal")
+                           return "expected full or normal, got " + in_quotes(text);
                          c.sync_full = text == "full";
                          return {};
                        },
@@ -381,33 +387,35 @@ const std::vector<Option>& options() {
                         &C::store_commit_interval, 0, false));
     t.push_back(period("retention-raw", "TAGSTREAM_RETENTION_RAW", "How long raw samples are kept.",
                        &C::retention_raw));
-    t.push_back(period("retention-second", "TAGSTREAM_RETENTION_SECOND", "How long per-second aggregates are kept.",
-                       &C::retention_second));
-    t.push_back(period("retention-minute", "TAGSTREAM_RETENTION_MINUTE", "How long per-minute aggregates are kept.",
-                       &C::retention_minute));
+    t.push_back(period("retention-second", "TAGSTREAM_RETENTION_SECOND",
+                       "How long per-second aggregates are kept.", &C::retention_second));
+    t.push_back(period("retention-minute", "TAGSTREAM_RETENTION_MINUTE",
+                       "How long per-minute aggregates are kept.", &C::retention_minute));
     t.push_back(period("retention-hour", "TAGSTREAM_RETENTION_HOUR", "How long per-hour aggregates are kept.",
                        &C::retention_hour));
     t.push_back(period("retention-day", "TAGSTREAM_RETENTION_DAY", "How long per-day aggregates are kept.",
                        &C::retention_day));
 
     // Dashboard
-    t.push_back(Option{"web-root",
-                       "TAGSTREAM_WEB_ROOT",
-                       {},
-                       "DIR",
-                       "Directory of the built dashboard served at /; default: web/dist of the source tree "
-                       "this binary was built from.",
-                       Kind::string,
-                       [](C& c, std::string_view text) -> std::string {
-                         c.web_root = std::string(text);
-                         return {};
-                       },
-                       [](const C& c) { return c.web_root.empty() ? std::string("(built-in)") : c.web_root; }});
+    t.push_back(
+        Option{"web-root",
+               "TAGSTREAM_WEB_ROOT",
+               {},
+               "DIR",
+               "Directory of the built dashboard served at /; default: web/dist of the source tree "
+               "this binary was built from.",
+               Kind::string,
+               [](C& c, std::string_view text) -> std::string {
+                 c.web_root = std::string(text);
+                 return {};
+               },
+               [](const C& c) { return c.web_root.empty() ? std::string("(built-in)") : c.web_root; }});
 
     // Simulator
-    t.push_back(boolean("simulator", "TAGSTREAM_SIMULATOR",
-                        "Run the built-in plant simulator; --no-simulator turns it off. Env/file: true/false/1/0.",
-                        &C::simulator));
+    t.push_back(
+        boolean("simulator", "TAGSTREAM_SIMULATOR",
+                "Run the built-in plant simulator; --no-simulator turns it off. Env/file: true/false/1/0.",
+                &C::simulator));
     t.push_back(seconds("simulator-rate", "TAGSTREAM_SIMULATOR_RATE", "Samples per second per simulated tag.",
                         &C::simulator_rate, 0, true));
     t.back().metavar = "HZ";

@@ -19,8 +19,8 @@ struct ServerConfig : HttpOptions {
   std::size_t replay_buffer = 100000;  // samples kept in memory for Last-Event-ID resume
 
   // Store
-  std::string data_dir = "./data";           // TAGSTREAM_DATA_DIR: the SQLite database lives here
-  bool sync_full = true;                     // fsync every commit (power-loss safe); false: process-crash safe
+  std::string data_dir = "./data";  // TAGSTREAM_DATA_DIR: the SQLite database lives here
+  bool sync_full = true;            // fsync every commit (power-loss safe); false: process-crash safe
   std::size_t store_queue_samples = 2'000'000;  // samples waiting for commit before ingest gets 503
   std::size_t store_flush_samples = 500'000;    // committed samples held in memory before a flush to blocks
   double store_commit_interval = 0.01;          // seconds from one commit's start to the next one's, at least
@@ -52,7 +52,7 @@ struct [[nodiscard]] ConfigResult {
 /// Parses `serve` arguments (argv after the subcommand). `env` looks up an
 /// environment variable (injected so tests need not touch the real one).
 [[nodiscard]] ConfigResult load_server_config(const std::vector<std::string>& args,
-                                std::optional<std::string> (*env)(const char*));
+                                              std::optional<std::string> (*env)(const char*));
 
 /// Reads the process environment; the usual argument for `env`.
 std::optional<std::string> process_env(const char* name);

@@ -54,7 +54,8 @@ std::size_t tiers_needing_a_new_bucket(const TierBuckets& current, TimeNs ts) {
   // Looked up once: interval_width() is a switch, and this is the ingest path.
   static const std::array<std::uint64_t, 4> widths = [] {
     std::array<std::uint64_t, 4> w{};
-    for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<std::uint64_t>(interval_width(kAggregatedIntervals[i]));
+    for (std::size_t i = 0; i < w.size(); ++i)
+      w[i] = static_cast<std::uint64_t>(interval_width(kAggregatedIntervals[i]));
     return w;
   }();
   std::size_t tiers = 0;

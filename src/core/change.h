@@ -30,8 +30,8 @@ inline Seq seq_before_first_event(Seq last_stored, TimeNs now) {
 struct Change {
   Seq seq = 0;
   TagId tag = 0;
-  Sample sample;                        // the raw sample
-  TierBuckets buckets;     // its open bucket per aggregated interval, after the sample
+  Sample sample;        // the raw sample
+  TierBuckets buckets;  // its open bucket per aggregated interval, after the sample
 };
 
 /// A sample on its way to the store, with the event id it was streamed under.

@@ -14,8 +14,8 @@ enum class Interval : std::uint8_t { raw = 0, second, minute, hour, day };
 
 inline constexpr std::size_t kIntervalCount = 5;
 /// The aggregated intervals (all but raw), finest first.
-inline constexpr std::array<Interval, 4> kAggregatedIntervals = {
-    Interval::second, Interval::minute, Interval::hour, Interval::day};
+inline constexpr std::array<Interval, 4> kAggregatedIntervals = {Interval::second, Interval::minute,
+                                                                 Interval::hour, Interval::day};
 /// The rollup tiers: one per aggregated interval.
 inline constexpr std::size_t kTierCount = kAggregatedIntervals.size();
 

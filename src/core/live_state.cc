@@ -66,7 +66,8 @@ ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<
     live.has_sample = true;
     live.latest = ts.sample;
     const std::size_t fresh = tiers_needing_a_new_bucket(live.buckets, ts.sample.ts);
-    for (std::size_t t = 0; t < fresh; ++t) live.buckets[t] = aggregate_of(ts.sample, kAggregatedIntervals[t]);
+    for (std::size_t t = 0; t < fresh; ++t)
+      live.buckets[t] = aggregate_of(ts.sample, kAggregatedIntervals[t]);
     for (std::size_t t = fresh; t < live.buckets.size(); ++t) live.buckets[t].add(ts.sample);
     live.seq = ++last_seq_;
     ++live.updates;

@@ -21,7 +21,9 @@ const char* level_name(LogLevel l) {
 }
 }  // namespace
 
-void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
+void set_log_level(LogLevel level) {
+  g_level.store(static_cast<int>(level));
+}
 
 std::optional<LogLevel> parse_log_level(std::string_view s) {
   if (s == "debug") return LogLevel::debug;
@@ -31,7 +33,9 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
   return std::nullopt;
 }
 
-bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool log_enabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void log_line(LogLevel level, std::string_view message) {
   std::string line = format_iso8601(now_ns());

@@ -20,8 +20,8 @@ std::optional<DataType> parse_data_type(std::string_view s) {
 
 namespace {
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || c == ':' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+         c == ':' || c == '.';
 }
 
 bool check_name(std::string_view s, bool allow_glob) {
@@ -43,7 +43,9 @@ std::string tag_name_rule() {
          " characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment";
 }
 
-bool is_valid_tag_name(std::string_view name) { return check_name(name, false); }
+bool is_valid_tag_name(std::string_view name) {
+  return check_name(name, false);
+}
 
 bool is_tag_pattern(std::string_view s) {
   return check_name(s, true) && s.find_first_of("*?") != std::string_view::npos;

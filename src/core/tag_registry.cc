@@ -37,7 +37,8 @@ bool TagRegistry::differs(const TagInfo& known, const TagHint& hint) {
 }
 
 TagId TagRegistry::ensure(const TagInfo& hint) {
-  return ensure_all(std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}))[0];
+  return ensure_all(
+      std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}))[0];
 }
 
 std::vector<TagId> TagRegistry::ensure_all(std::span<const TagHint> hints) {
@@ -109,8 +110,7 @@ std::vector<TagId> TagRegistry::match(std::string_view pattern) const {
     std::shared_lock lock(mutex_);
     for (TagId id = 0; id < tags_.size(); ++id)
       if (glob_match(pattern, tags_[id].name)) out.push_back(id);
-    std::sort(out.begin(), out.end(),
-              [&](TagId a, TagId b) { return tags_[a].name < tags_[b].name; });
+    std::sort(out.begin(), out.end(), [&](TagId a, TagId b) { return tags_[a].name < tags_[b].name; });
   }
   return out;
 }

@@ -11,9 +11,9 @@ std::string format_iso8601(TimeNs t) {
   const year_month_day ymd{day};
   const std::int64_t ms_of_day = ms - floor_div(ms, 86'400'000) * 86'400'000;
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long long>(ms_of_day / 3'600'000),
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long long>(ms_of_day / 3'600'000),
                 static_cast<long long>(ms_of_day / 60'000 % 60),
                 static_cast<long long>(ms_of_day / 1000 % 60), static_cast<long long>(ms_of_day % 1000));
   return buf;

@@ -27,7 +27,9 @@ inline constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return q;
 }
 
-inline constexpr std::int64_t to_millis(TimeNs t) { return floor_div(t, kNanosPerMilli); }
+inline constexpr std::int64_t to_millis(TimeNs t) {
+  return floor_div(t, kNanosPerMilli);
+}
 
 /// A duration given in (possibly fractional) seconds, as configuration has it.
 inline std::chrono::nanoseconds seconds_to_duration(double s) {

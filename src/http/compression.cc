@@ -37,7 +37,8 @@ struct SegmentCompressor {
   z_stream z{};
   bool ok = false;
   SegmentCompressor() {
-    ok = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -kWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) == Z_OK;
+    ok = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -kWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) ==
+         Z_OK;
   }
   ~SegmentCompressor() {
     if (ok) deflateEnd(&z);
@@ -99,7 +100,8 @@ std::string gzip_compress(std::string_view data, int level) {
 
 void GzipStreamEncoder::begin(std::string& out) const {
   // ID1 ID2, deflate, no flags, no mtime, no extra flags, OS unix.
-  static constexpr char kHeader[] = {'\x1f', '\x8b', '\x08', '\x00', '\x00', '\x00', '\x00', '\x00', '\x00', '\x03'};
+  static constexpr char kHeader[] = {'\x1f', '\x8b', '\x08', '\x00', '\x00',
+                                     '\x00', '\x00', '\x00', '\x00', '\x03'};
   out.append(kHeader, sizeof kHeader);
 }
 
@@ -118,7 +120,8 @@ bool GzipStreamEncoder::append(std::string& out, std::span<const FramePtr> frame
     const std::string& f = *previous_[i];
     const std::size_t take = std::min(f.size(), kDictionaryBytes - length);
     // Filled from the end backwards: the newest bytes go last.
-    std::copy(f.end() - static_cast<std::ptrdiff_t>(take), f.end(), dictionary + kDictionaryBytes - length - take);
+    std::copy(f.end() - static_cast<std::ptrdiff_t>(take), f.end(),
+              dictionary + kDictionaryBytes - length - take);
     length += take;
   }
   if (length > 0 &&

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "hub/sse_frame.h"
 #include "http/responses.h"
+#include "hub/sse_frame.h"
 
 namespace tagstream {
 

@@ -14,11 +14,11 @@
 #include <boost/json.hpp>
 #include <cctype>
 
+#include "core/json_text.h"
 #include "core/live_state.h"
+#include "core/point_json.h"
 #include "core/time.h"
 #include "core/time_parse.h"
-#include "core/json_text.h"
-#include "core/point_json.h"
 #include "http/compression.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
@@ -146,35 +146,38 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(req.body(), ec);
     if (ec || !doc.is_object())
-      return bad_request(req, "invalid_json", "the body must be a JSON object with unit, description and/or type");
+      return bad_request(req, "invalid_json",
+                         "the body must be a JSON object with unit, description and/or type");
     const auto& o = doc.as_object();
     const auto existing_id = registry.find(name);
     TagInfo info = existing_id ? registry.info(*existing_id).value_or(unknown_tag) : unknown_tag;
     for (const auto& [key, value] : o) {
       if (key == "unit" || key == "description") {
-        if (!value.is_string()) return bad_request(req, "invalid", "\"" + std::string(key) + "\" must be a string");
+        if (!value.is_string())
+          return bad_request(req, "invalid", "\"" + std::string(key) + "\" must be a string");
         (key == "unit" ? info.unit : info.description) = std::string(value.as_string());
       } else if (key == "type") {
         const auto t = value.is_string() ? parse_data_type(value.as_string()) : std::nullopt;
         if (!t) return bad_request(req, "invalid", "\"type\" must be number, integer or boolean");
         info.type = *t;
       } else {
-        return bad_request(req, "invalid", "unknown field \"" + std::string(key) + "\" (unit, description, type)");
+        return bad_request(req, "invalid",
+                           "unknown field \"" + std::string(key) + "\" (unit, description, type)");
       }
     }
     const TagId id = registry.upsert(info, /*update=*/true);
     const TagId ids[] = {id};
     std::string body;
     append_tag_json(body, info, server.services.live->current(ids)[0]);
-    return json_response(existing_id ? http::status::ok : http::status::created, std::move(body), req.version(),
-                         req.keep_alive());
+    return json_response(existing_id ? http::status::ok : http::status::created, std::move(body),
+                         req.version(), req.keep_alive());
   }
 
   if (single) {
     const auto id = registry.find(name);
     if (!id)
-      return error_response(http::status::not_found, "unknown_tag", "unknown tag '" + name + "'", req.version(),
-                            req.keep_alive());
+      return error_response(http::status::not_found, "unknown_tag", "unknown tag '" + name + "'",
+                            req.version(), req.keep_alive());
     const TagId ids[] = {*id};
     std::string body;
     append_tag_json(body, registry.info(*id).value_or(unknown_tag), server.services.live->current(ids)[0]);
@@ -234,8 +237,8 @@ struct HistoryPlan {
   std::optional<std::size_t> max_points;
 };
 
-std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTarget& target, ServerContext& server,
-                                         HistoryPlan& plan) {
+std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTarget& target,
+                                         ServerContext& server, HistoryPlan& plan) {
   StreamQueryResult parsed = parse_stream_query(target);
   if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
   ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
@@ -246,13 +249,17 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
   plan.to = now;
   if (auto t = target.get("to")) {
     auto v = parse_time(*t, now);
-    if (!v) return bad_request(req, "bad_time", "to: expected RFC 3339 (2026-11-25T10:00:00Z), epoch or now-1h, got '" + *t + "'");
+    if (!v)
+      return bad_request(req, "bad_time",
+                         "to: expected RFC 3339 (2026-11-25T10:00:00Z), epoch or now-1h, got '" + *t + "'");
     plan.to = *v;
   }
   plan.from = plan.to - 3600 * kNanosPerSecond;
   if (auto f = target.get("from")) {
     auto v = parse_time(*f, now);
-    if (!v) return bad_request(req, "bad_time", "from: expected RFC 3339 (2026-11-25T00:00:00Z), epoch or now-1h, got '" + *f + "'");
+    if (!v)
+      return bad_request(req, "bad_time",
+                         "from: expected RFC 3339 (2026-11-25T00:00:00Z), epoch or now-1h, got '" + *f + "'");
     plan.from = *v;
   }
   if (plan.from >= plan.to) return bad_request(req, "bad_range", "from must be before to");
@@ -265,7 +272,9 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
       const std::string_view name = rest.substr(0, comma);
       auto it = std::find(kFunctions.begin(), kFunctions.end(), name);
       if (it == kFunctions.end())
-        return bad_request(req, "bad_fn", "fn: unknown function '" + std::string(name) + "' (avg, min, max, first, last, count)");
+        return bad_request(
+            req, "bad_fn",
+            "fn: unknown function '" + std::string(name) + "' (avg, min, max, first, last, count)");
       plan.fns[static_cast<std::size_t>(it - kFunctions.begin())] = true;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
@@ -274,8 +283,9 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
   const auto format = target.get("format");
   auto accept = req.find(http::field::accept);
   plan.csv = format ? *format == "csv"
-                    : (accept != req.end() && std::string_view(accept->value().data(), accept->value().size())
-                                                      .find("text/csv") != std::string_view::npos);
+                    : (accept != req.end() &&
+                       std::string_view(accept->value().data(), accept->value().size()).find("text/csv") !=
+                           std::string_view::npos);
   if (format && *format != "csv" && *format != "json")
     return bad_request(req, "bad_format", "format must be json or csv");
 
@@ -306,8 +316,8 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
 }
 
 /// Writes one point in the requested format.
-void append_history_point(std::string& out, const HistoryPlan& plan, const std::string& tag, const Aggregate& a,
-                          bool first_in_series) {
+void append_history_point(std::string& out, const HistoryPlan& plan, const std::string& tag,
+                          const Aggregate& a, bool first_in_series) {
   if (plan.csv) {
     out += tag;  // tag names never need CSV quoting: [A-Za-z0-9_.:-] only
     out += ',';
@@ -397,7 +407,8 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
     chunk += to_string(plan.tier);
     chunk += "\",\"bucketMs\":";
     append_json_integer(chunk, to_millis(plan.group_width ? plan.group_width : interval_width(plan.tier)));
-    chunk += ",\"from\":\"" + format_iso8601(plan.from) + "\",\"to\":\"" + format_iso8601(plan.to) + "\",\"series\":[";
+    chunk += ",\"from\":\"" + format_iso8601(plan.from) + "\",\"to\":\"" + format_iso8601(plan.to) +
+             "\",\"series\":[";
   }
 
   Store& store = *server.services.store;
@@ -419,7 +430,8 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
     while (true) {
       // Pages are read on the reader pool: an I/O thread never waits on disk.
       HistoryPage page = co_await asio::co_spawn(
-          pool, [&store, request]() -> asio::awaitable<HistoryPage> { co_return store.read_history(request); },
+          pool,
+          [&store, request]() -> asio::awaitable<HistoryPage> { co_return store.read_history(request); },
           asio::use_awaitable);
       for (const Aggregate& a : page) {
         if (!plan.group_width) {
@@ -449,7 +461,8 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
   if (!plan.csv) chunk += "]}";
   co_await flush(true);
   stream.expires_after(std::chrono::seconds(60));
-  auto [lec, ln] = co_await asio::async_write(stream, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+  auto [lec, ln] =
+      co_await asio::async_write(stream, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
   if (lec) throw boost::system::system_error(lec);
   co_return std::nullopt;
 }

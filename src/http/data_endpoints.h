@@ -21,6 +21,7 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
 /// good and returns nullopt; otherwise returns the error to send.
 boost::asio::awaitable<std::optional<HttpResponse>> handle_history(boost::beast::tcp_stream& stream,
                                                                    const HttpRequest& req,
-                                                                   const ParsedTarget& target, ShardContext& shard);
+                                                                   const ParsedTarget& target,
+                                                                   ShardContext& shard);
 
 }  // namespace tagstream

@@ -1,5 +1,6 @@
 #include "http/http_session.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -7,15 +8,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
-#include <algorithm>
 #include <span>
 
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http/compression.h"
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
-#include "core/json_text.h"
 #include "http/responses.h"
 #include "http/static_files.h"
 #include "http/stats.h"
@@ -62,7 +62,20 @@ class Connection : public Closable {
   bool closing_ = false;
 };
 
-enum class Route { none, stream, test_stream, healthz, write, samples, latest, history, tags, stats, metrics, web };
+enum class Route {
+  none,
+  stream,
+  test_stream,
+  healthz,
+  write,
+  samples,
+  latest,
+  history,
+  tags,
+  stats,
+  metrics,
+  web
+};
 
 Route route_of(const std::string& path) {
   if (path == "/api/sse/stream") return Route::stream;
@@ -97,7 +110,9 @@ std::span<const http::verb> methods_of(Route r) {
   }
 }
 
-bool method_allowed(Route r, http::verb m) { return std::ranges::find(methods_of(r), m) != methods_of(r).end(); }
+bool method_allowed(Route r, http::verb m) {
+  return std::ranges::find(methods_of(r), m) != methods_of(r).end();
+}
 
 std::string allowed_methods(Route r) {
   std::string allow;
@@ -119,14 +134,15 @@ HttpResponse handle_static(const HttpRequest& req, const std::string& path, Shar
       res.set(http::field::content_type, "text/html; charset=utf-8");
       res.body() =
           "<!doctype html><title>tagstream</title><h1>The dashboard is not built</h1>"
-          "<p>Run <code>make build</code> (or start with <code>--web-root DIR</code>). The API works without it: "
+          "<p>Run <code>make build</code> (or start with <code>--web-root DIR</code>). The API works without "
+          "it: "
           "see <a href=\"/api/tags\">/api/tags</a>.</p>";
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
       return res;
     }
-    return error_response(http::status::not_found, "not_found", "no such file or endpoint: " + path, req.version(),
-                          req.keep_alive());
+    return error_response(http::status::not_found, "not_found", "no such file or endpoint: " + path,
+                          req.version(), req.keep_alive());
   }
   HttpResponse res{http::status::ok, req.version()};
   res.set(http::field::server, "tagstream");
@@ -159,8 +175,9 @@ HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
       {"tags", shard.server.registry.size()},
       {"eventsSent", stats.events_sent()},
   };
-  return json_response(shard.server.shutting_down.load() ? http::status::service_unavailable : http::status::ok,
-                       json_text(body), req.version(), req.keep_alive());
+  return json_response(
+      shard.server.shutting_down.load() ? http::status::service_unavailable : http::status::ok,
+      json_text(body), req.version(), req.keep_alive());
 }
 
 }  // namespace
@@ -183,11 +200,13 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     // sit idle longer before its next request.
     stream.expires_after(seconds_to_duration(first ? config.header_timeout : config.idle_timeout));
     connection.set_idle(!first);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     connection.set_idle(false);
     if (!ec && !parser.is_done()) {
       stream.expires_after(seconds_to_duration(std::max(config.idle_timeout, config.header_timeout)));
-      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, n) =
+          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     }
     first = false;
 
@@ -195,16 +214,16 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       std::optional<HttpResponse> reply;
       if (ec == http::error::header_limit)
         reply = error_response(http::status::request_header_fields_too_large, "headers_too_large",
-                               "request headers exceed " + std::to_string(config.max_header_bytes) + " bytes", 11,
-                               false);
+                               "request headers exceed " + std::to_string(config.max_header_bytes) + " bytes",
+                               11, false);
       else if (ec == http::error::body_limit)
         reply = error_response(http::status::payload_too_large, "body_too_large",
                                "request body exceeds " + std::to_string(config.max_body_bytes) + " bytes", 11,
                                false);
       else if (&ec.category() == &http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message)
-        reply = error_response(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message(),
-                               11, false);
+        reply = error_response(http::status::bad_request, "bad_request",
+                               "malformed HTTP request: " + ec.message(), 11, false);
       if (reply) {
         stream.expires_after(seconds_to_duration(config.header_timeout));
         co_await http::async_write(stream, *reply, asio::as_tuple(asio::use_awaitable));
@@ -232,18 +251,14 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                keep_alive);
       } else if (!method_allowed(route, method)) {
         reply = error_response(http::status::method_not_allowed, "method_not_allowed",
-                               std::string(http::to_string(method)) + " is not supported on " + path + " (allowed: " +
-                                   allowed_methods(route) + ")",
+                               std::string(http::to_string(method)) + " is not supported on " + path +
+                                   " (allowed: " + allowed_methods(route) + ")",
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
       } else {
         switch (route) {
-          case Route::stream:
-            reply = serve_tag_stream(stream, req, *target, shard);
-            break;
-          case Route::test_stream:
-            reply = serve_test_stream(stream, req, *target, shard);
-            break;
+          case Route::stream: reply = serve_tag_stream(stream, req, *target, shard); break;
+          case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard); break;
           case Route::samples: reply = co_await handle_json_samples(req, *target, shard); break;

@@ -1,14 +1,14 @@
 #include "http/ingest_endpoints.h"
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
 
-#include "core/time.h"
 #include "core/json_text.h"
+#include "core/time.h"
 #include "ingest/gzip.h"
 #include "ingest/ingestor.h"
 #include "ingest/json_samples.h"
@@ -37,7 +37,9 @@ auto async_ingest(Ingestor& ingestor, std::span<const TaggedSample> samples, Tok
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         auto applied = std::make_shared<ApplyResult>();
         auto outcome = ingestor.ingest(samples, [shared, executor, applied](const std::string& error) {
-          asio::post(executor, [shared, error, applied]() mutable { (*shared)(CommitResult{true, error, *applied}); });
+          asio::post(executor, [shared, error, applied]() mutable {
+            (*shared)(CommitResult{true, error, *applied});
+          });
         });
         *applied = outcome.applied;
         if (!outcome.queued) asio::post(executor, [shared]() mutable { (*shared)(CommitResult{}); });
@@ -46,7 +48,8 @@ auto async_ingest(Ingestor& ingestor, std::span<const TaggedSample> samples, Tok
 }
 
 /// The request body, inflated when it is gzip- or deflate-encoded.
-std::optional<HttpResponse> decoded_body(const HttpRequest& req, const HttpOptions& config, std::string& out) {
+std::optional<HttpResponse> decoded_body(const HttpRequest& req, const HttpOptions& config,
+                                         std::string& out) {
   auto enc = req.find(http::field::content_encoding);
   if (enc == req.end() || enc->value().empty() || enc->value() == "identity") {
     out = req.body();
@@ -63,16 +66,17 @@ std::optional<HttpResponse> decoded_body(const HttpRequest& req, const HttpOptio
                           "decompressed body exceeds " + std::to_string(config.max_body_bytes) + " bytes",
                           req.version(), req.keep_alive());
   if (!inflated.error.empty())
-    return error_response(http::status::bad_request, "bad_encoding", "cannot decompress body: " + inflated.error,
-                          req.version(), req.keep_alive());
+    return error_response(http::status::bad_request, "bad_encoding",
+                          "cannot decompress body: " + inflated.error, req.version(), req.keep_alive());
   out = std::move(inflated.data);
   return std::nullopt;
 }
 
 HttpResponse store_refused(const HttpRequest& req, const CommitResult& r) {
   if (!r.queued) {
-    auto res = error_response(http::status::service_unavailable, "store_busy",
-                              "the store's write queue is full; retry shortly", req.version(), req.keep_alive());
+    auto res =
+        error_response(http::status::service_unavailable, "store_busy",
+                       "the store's write queue is full; retry shortly", req.version(), req.keep_alive());
     res.set(http::field::retry_after, "1");
     return res;
   }
@@ -80,8 +84,12 @@ HttpResponse store_refused(const HttpRequest& req, const CommitResult& r) {
                         req.version(), req.keep_alive());
 }
 
-DataType type_of(const LinePoint& p) { return p.type; }
-DataType type_of(const JsonSample& s) { return s.type.value_or(DataType::number); }
+DataType type_of(const LinePoint& p) {
+  return p.type;
+}
+DataType type_of(const JsonSample& s) {
+  return s.type.value_or(DataType::number);
+}
 
 /// The parsed points with their tags resolved (new tags created).
 template <class Point>
@@ -113,8 +121,8 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
   const auto precision = parse_precision(target.get("precision").value_or(""));
   if (!precision)
     co_return error_response(http::status::bad_request, "invalid",
-                             "precision must be one of ns, us, ms, s (v2) or n, u, ms, s, m, h (v1)", req.version(),
-                             req.keep_alive());
+                             "precision must be one of ns, us, ms, s (v2) or n, u, ms, s, m, h (v1)",
+                             req.version(), req.keep_alive());
   std::string body;
   if (auto bad = decoded_body(req, server.config, body)) co_return std::move(*bad);
 
@@ -136,16 +144,15 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
   server.stats.ingest_rejected_lines.fetch_add(parsed.errors.size(), std::memory_order_relaxed);
   const std::string summary = "partial write: " + std::to_string(parsed.errors.size()) + " of " +
                               std::to_string(parsed.lines) + " lines rejected, " +
-                              std::to_string(samples.size()) + " samples written; first: " +
-                              parsed.errors.front().message;
+                              std::to_string(samples.size()) +
+                              " samples written; first: " + parsed.errors.front().message;
   boost::json::array lines;
   for (std::size_t i = 0; i < parsed.errors.size() && i < 100; ++i)
-    lines.push_back(boost::json::object{{"line", parsed.errors[i].line}, {"message", parsed.errors[i].message}});
-  boost::json::object body_json{{"code", "invalid"},
-                                {"message", summary},
+    lines.push_back(
+        boost::json::object{{"line", parsed.errors[i].line}, {"message", parsed.errors[i].message}});
+  boost::json::object body_json{{"code", "invalid"},         {"message", summary},
                                 {"error", summary},  // InfluxDB 1.x clients read "error"
-                                {"written", samples.size()},
-                                {"rejected", parsed.errors.size()},
+                                {"written", samples.size()}, {"rejected", parsed.errors.size()},
                                 {"errors", std::move(lines)}};
   co_return json_response(http::status::bad_request, json_text(body_json), req.version(), req.keep_alive());
 }
@@ -179,7 +186,8 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
   }
   boost::json::array errors;
   for (std::size_t i = 0; i < parsed.errors.size() && i < 100; ++i)
-    errors.push_back(boost::json::object{{"index", parsed.errors[i].index}, {"message", parsed.errors[i].message}});
+    errors.push_back(
+        boost::json::object{{"index", parsed.errors[i].index}, {"message", parsed.errors[i].message}});
   boost::json::object out{{"written", samples.size()},
                           {"live", applied.accepted},
                           {"late", applied.late},
@@ -190,8 +198,8 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
     out["message"] = std::to_string(parsed.errors.size()) + " samples rejected, " +
                      std::to_string(samples.size()) + " written; first: " + parsed.errors.front().message;
   }
-  co_return json_response(parsed.errors.empty() ? http::status::ok : http::status::bad_request, json_text(out),
-                          req.version(), req.keep_alive());
+  co_return json_response(parsed.errors.empty() ? http::status::ok : http::status::bad_request,
+                          json_text(out), req.version(), req.keep_alive());
 }
 
 }  // namespace tagstream

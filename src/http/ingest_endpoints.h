@@ -10,7 +10,8 @@
 
 namespace tagstream {
 
-boost::asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req, const ParsedTarget& target,
+boost::asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
+                                                                const ParsedTarget& target,
                                                                 ShardContext& shard);
 boost::asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
                                                          ShardContext& shard);

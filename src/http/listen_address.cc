@@ -7,7 +7,9 @@
 namespace tagstream {
 
 namespace {
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string in_quotes(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 }  // namespace
 
 Parsed<ListenAddress> parse_listen(std::string_view s) {
@@ -19,9 +21,11 @@ Parsed<ListenAddress> parse_listen(std::string_view s) {
   std::string_view host, port;
   if (s.starts_with('[')) {
     const auto close = s.find(']');
-    if (close == std::string_view::npos) return fail("unclosed '[' in " + in_quotes(s) + ": expected [IPv6]:PORT");
+    if (close == std::string_view::npos)
+      return fail("unclosed '[' in " + in_quotes(s) + ": expected [IPv6]:PORT");
     host = s.substr(1, close - 1);
-    if (close + 1 >= s.size() || s[close + 1] != ':') return fail("expected [IPv6]:PORT, got " + in_quotes(s));
+    if (close + 1 >= s.size() || s[close + 1] != ':')
+      return fail("expected [IPv6]:PORT, got " + in_quotes(s));
     port = s.substr(close + 2);
     if (host.empty()) return fail("empty IPv6 address in " + in_quotes(s));
   } else {
@@ -44,7 +48,8 @@ Parsed<ListenAddress> parse_listen(std::string_view s) {
     unsigned char buf[sizeof(in6_addr)];
     if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), buf) != 1)
       return fail(std::string("host must be ") +
-             (v6 ? "an IPv6 address" : "an IPv4 address, [IPv6] or localhost") + ", got " + in_quotes(s));
+                  (v6 ? "an IPv6 address" : "an IPv4 address, [IPv6] or localhost") + ", got " +
+                  in_quotes(s));
   }
   unsigned long p = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);

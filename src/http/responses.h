@@ -13,8 +13,8 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 
 HttpResponse json_response(boost::beast::http::status status, std::string body, unsigned version = 11,
                            bool keep_alive = true);
-HttpResponse error_response(boost::beast::http::status status, std::string_view code, std::string_view message,
-                            unsigned version = 11, bool keep_alive = true);
+HttpResponse error_response(boost::beast::http::status status, std::string_view code,
+                            std::string_view message, unsigned version = 11, bool keep_alive = true);
 std::string error_json(std::string_view code, std::string_view message);
 
 /// Whether the request's If-None-Match names `etag`, so a 304 answers it:

@@ -1,7 +1,6 @@
 #include "http/send_batch.h"
 
 #include <liburing.h>
-
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -35,7 +34,9 @@ struct SendBatch::Ring {
   io_uring ring{};
   std::vector<bool> registered;  // by descriptor: the ring holds this socket
   ~Ring() { io_uring_queue_exit(&ring); }
-  bool holds(int fd) const { return fd >= 0 && static_cast<std::size_t>(fd) < registered.size() && registered[fd]; }
+  bool holds(int fd) const {
+    return fd >= 0 && static_cast<std::size_t>(fd) < registered.size() && registered[fd];
+  }
 };
 
 SendBatch::SendBatch(bool prefer_io_uring) {
@@ -55,7 +56,8 @@ SendBatch::SendBatch(bool prefer_io_uring) {
   if (rc < 0) {
     static std::atomic<bool> logged{false};
     if (!logged.exchange(true))
-      log(LogLevel::info, "io_uring unavailable ({}): streams are written with one sendmsg each", std::strerror(-rc));
+      log(LogLevel::info, "io_uring unavailable ({}): streams are written with one sendmsg each",
+          std::strerror(-rc));
     return;
   }
   // A slot per descriptor the process may open (the table is the
@@ -71,7 +73,8 @@ SendBatch::SendBatch(bool prefer_io_uring) {
 void SendBatch::register_socket(int fd) {
   if (!ring_ || fd < 0 || static_cast<std::size_t>(fd) >= ring_->registered.size()) return;
   // A failed update leaves the socket unregistered: sends look it up.
-  ring_->registered[fd] = io_uring_register_files_update(&ring_->ring, static_cast<unsigned>(fd), &fd, 1) == 1;
+  ring_->registered[fd] =
+      io_uring_register_files_update(&ring_->ring, static_cast<unsigned>(fd), &fd, 1) == 1;
 }
 
 void SendBatch::forget_socket(int fd) {
@@ -83,7 +86,9 @@ void SendBatch::forget_socket(int fd) {
 
 SendBatch::~SendBatch() = default;
 
-SendBatch::Backend SendBatch::backend() const { return ring_ ? Backend::io_uring : Backend::sendmsg; }
+SendBatch::Backend SendBatch::backend() const {
+  return ring_ ? Backend::io_uring : Backend::sendmsg;
+}
 
 void SendBatch::add(int fd, std::span<const iovec> buffers) {
   entries_.push_back({fd, buffers_.size(), buffers.size()});
@@ -124,7 +129,8 @@ void SendBatch::send_through_ring() {
       // A single buffer (most events, every gzip write) skips copying a
       // message header and its iovec in.
       if (e.buffer_count == 1)
-        io_uring_prep_send(sqe, e.fd, buffers_[e.first_buffer].iov_base, buffers_[e.first_buffer].iov_len, kSendFlags);
+        io_uring_prep_send(sqe, e.fd, buffers_[e.first_buffer].iov_base, buffers_[e.first_buffer].iov_len,
+                           kSendFlags);
       else
         io_uring_prep_sendmsg(sqe, e.fd, &headers_[next], kSendFlags);
       // The descriptor number is also its slot in the ring's table.

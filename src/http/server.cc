@@ -5,10 +5,10 @@
 #include <stdexcept>
 
 #include "core/log.h"
-#include "hub/hub.h"
 #include "http/http_session.h"
 #include "http/listen_address.h"
 #include "http/sse_connection.h"
+#include "hub/hub.h"
 
 namespace tagstream {
 
@@ -74,7 +74,9 @@ void HttpServer::listen() {
   accept_next();
 }
 
-tcp::endpoint HttpServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+tcp::endpoint HttpServer::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
 
 void HttpServer::accept_next() {
   const std::size_t index = next_++ % contexts_.size();
@@ -97,14 +99,15 @@ void HttpServer::accept_next() {
     accept_backoff_logged_ = false;
     socket.set_option(tcp::no_delay(true), ec);
     ShardContext& shard = *shards_[index];
-    asio::co_spawn(socket.get_executor(), run_http_session(std::move(socket), shard), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log(LogLevel::error, "connection ended by exception: {}", ex.what());
-      }
-    });
+    asio::co_spawn(socket.get_executor(), run_http_session(std::move(socket), shard),
+                   [](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       log(LogLevel::error, "connection ended by exception: {}", ex.what());
+                     }
+                   });
     accept_next();
   });
 }
@@ -148,9 +151,10 @@ void HttpServer::poll_drained(std::function<void()> done, std::chrono::steady_cl
     forced = true;
   }
   drain_timer_.expires_after(std::chrono::milliseconds(20));
-  drain_timer_.async_wait([this, done = std::move(done), force_at, forced](boost::system::error_code) mutable {
-    poll_drained(std::move(done), force_at, forced);
-  });
+  drain_timer_.async_wait(
+      [this, done = std::move(done), force_at, forced](boost::system::error_code) mutable {
+        poll_drained(std::move(done), force_at, forced);
+      });
 }
 
 }  // namespace tagstream

@@ -32,13 +32,13 @@ class StoreWriter;
 
 /// Process-wide counters; relaxed atomics, read by stats and tests.
 struct ServerStats {
-  std::atomic<std::uint64_t> connections{0};       // accepted, ever
+  std::atomic<std::uint64_t> connections{0};  // accepted, ever
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> streams_opened{0};
   std::atomic<std::uint64_t> streams_closed{0};
   std::atomic<std::uint64_t> slow_streams_dropped{0};
-  std::atomic<std::uint64_t> samples_ingested{0};   // over HTTP
+  std::atomic<std::uint64_t> samples_ingested{0};  // over HTTP
   std::atomic<std::uint64_t> ingest_requests{0};
   std::atomic<std::uint64_t> ingest_rejected_lines{0};
 
@@ -73,7 +73,7 @@ class Closable {
 struct Services {
   LiveState* live = nullptr;
   Ingestor* ingestor = nullptr;
-  Store* store = nullptr;          // reads only, from `readers`
+  Store* store = nullptr;  // reads only, from `readers`
   StoreWriter* writer = nullptr;
   boost::asio::thread_pool* readers = nullptr;  // where store reads run, off the I/O threads
   StatsSampler* stats = nullptr;

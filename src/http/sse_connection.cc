@@ -1,10 +1,10 @@
 #include "http/sse_connection.h"
 
 #include <array>
-#include <span>
-#include <utility>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <span>
+#include <utility>
 
 #include "core/time.h"
 #include "http/compression.h"
@@ -28,7 +28,8 @@ bool would_block(const boost::system::error_code& ec) {
 
 FramePtr shutdown_frame() {
   static const FramePtr frame = make_sse_frame(
-      "error", R"({"code":"server_shutdown","message":"the server is shutting down; reconnect","reconnect":true})",
+      "error",
+      R"({"code":"server_shutdown","message":"the server is shutting down; reconnect","reconnect":true})",
       std::nullopt, 500);
   return frame;
 }
@@ -40,7 +41,8 @@ struct SseConnection::GzipOutput {
   bool ended = false;
 };
 
-SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers, bool gzip)
+SseConnection::SseConnection(asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers,
+                             bool gzip)
     : shard_(shard),
       socket_(std::move(socket)),
       stall_timer_(socket_.get_executor()),
@@ -88,7 +90,9 @@ void add_own(std::atomic<T>& counter, T n) {
 }
 }  // namespace
 
-ServerStats::StreamTotals& SseConnection::totals() { return shard_.server.stats.per_thread[shard_.index]; }
+ServerStats::StreamTotals& SseConnection::totals() {
+  return shard_.server.stats.per_thread[shard_.index];
+}
 
 void SseConnection::add_queued(std::size_t bytes) {
   queued_bytes_ += bytes;
@@ -113,7 +117,8 @@ void SseConnection::push(const FramePtr& frame) {
 
 bool SseConnection::offer(const FramePtr& frame) {
   if (finished_ || closing_) return true;  // nothing more will be written: drop quietly
-  if (!queue_.empty() && queued_bytes_ + frame->size() > shard_.server.config.client_buffer_bytes) return false;
+  if (!queue_.empty() && queued_bytes_ + frame->size() > shard_.server.config.client_buffer_bytes)
+    return false;
   push(frame);
   return true;
 }
@@ -129,7 +134,9 @@ void SseConnection::close_after_flush(const FramePtr& final_frame, std::chrono::
   write_timeout_ = deadline;
 }
 
-void SseConnection::abort() { finish(EndReason::client_closed); }
+void SseConnection::abort() {
+  finish(EndReason::client_closed);
+}
 
 void SseConnection::shutdown(bool force) {
   if (force)
@@ -334,16 +341,17 @@ void SseConnection::wait_writable() {
     if (ec || self->finished_) return;
     self->finish(EndReason::slow_client);
   });
-  socket_.async_wait(asio::socket_base::wait_write, [self = shared_from_this()](boost::system::error_code ec) {
-    self->waiting_writable_ = false;
-    if (self->finished_) return;
-    self->stall_timer_.cancel();
-    if (ec) {
-      self->finish(EndReason::write_failed);
-      return;
-    }
-    self->schedule_write();
-  });
+  socket_.async_wait(asio::socket_base::wait_write,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       self->waiting_writable_ = false;
+                       if (self->finished_) return;
+                       self->stall_timer_.cancel();
+                       if (ec) {
+                         self->finish(EndReason::write_failed);
+                         return;
+                       }
+                       self->schedule_write();
+                     });
 }
 
 void SseConnection::watch_for_peer_close() {

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "hub/hub.h"
 #include "http/server_context.h"
+#include "hub/hub.h"
 
 namespace tagstream {
 
@@ -29,7 +29,8 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   /// Takes the socket of a request that was accepted as a stream; `headers`
   /// (the response head) is written first, ahead of any event. With `gzip`
   /// the events that follow are one gzip stream (the head must say so).
-  SseConnection(boost::asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers, bool gzip);
+  SseConnection(boost::asio::ip::tcp::socket socket, ShardContext& shard, std::string_view headers,
+                bool gzip);
   ~SseConnection() override;
   SseConnection(const SseConnection&) = delete;
   SseConnection& operator=(const SseConnection&) = delete;
@@ -104,9 +105,9 @@ class SseConnection : public StreamSink, public Closable, public std::enable_sha
   // nothing (libstdc++'s deque allocates ~600 bytes up front).
   std::vector<FramePtr> queue_;
   std::size_t front_written_ = 0;  // bytes of queue_.front() already sent
-  std::size_t queued_bytes_ = 0;  // frames queued plus compressed bytes not yet written
+  std::size_t queued_bytes_ = 0;   // frames queued plus compressed bytes not yet written
   struct GzipOutput;
-  std::unique_ptr<GzipOutput> gzip_;  // only on compressed streams
+  std::unique_ptr<GzipOutput> gzip_;       // only on compressed streams
   boost::asio::steady_timer stall_timer_;  // armed only while the socket is full
   std::chrono::nanoseconds write_timeout_;
   std::uint64_t events_sent_ = 0;

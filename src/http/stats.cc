@@ -1,8 +1,8 @@
 #include "http/stats.h"
 
+#include "core/json_text.h"
 #include "core/live_state.h"
 #include "ingest/ingestor.h"
-#include "core/json_text.h"
 #include "store/store_writer.h"
 
 namespace tagstream {
@@ -12,15 +12,24 @@ namespace {
 template <class T>
 T sum_over_threads(const ServerStats& stats, std::atomic<T> ServerStats::StreamTotals::*counter) {
   T n = 0;
-  for (const ServerStats::StreamTotals& t : stats.per_thread) n += (t.*counter).load(std::memory_order_relaxed);
+  for (const ServerStats::StreamTotals& t : stats.per_thread)
+    n += (t.*counter).load(std::memory_order_relaxed);
   return n;
 }
 }  // namespace
 
-std::uint64_t ServerStats::events_sent() const { return sum_over_threads(*this, &StreamTotals::events_sent); }
-std::uint64_t ServerStats::bytes_sent() const { return sum_over_threads(*this, &StreamTotals::bytes_sent); }
-std::uint64_t ServerStats::writes() const { return sum_over_threads(*this, &StreamTotals::writes); }
-std::int64_t ServerStats::queued_bytes() const { return sum_over_threads(*this, &StreamTotals::queued_bytes); }
+std::uint64_t ServerStats::events_sent() const {
+  return sum_over_threads(*this, &StreamTotals::events_sent);
+}
+std::uint64_t ServerStats::bytes_sent() const {
+  return sum_over_threads(*this, &StreamTotals::bytes_sent);
+}
+std::uint64_t ServerStats::writes() const {
+  return sum_over_threads(*this, &StreamTotals::writes);
+}
+std::int64_t ServerStats::queued_bytes() const {
+  return sum_over_threads(*this, &StreamTotals::queued_bytes);
+}
 
 StatsSampler::Snapshot StatsSampler::take() const {
   Snapshot s;
@@ -100,7 +109,8 @@ std::string StatsSampler::json() const {
   field(out, "rejectedLines", st.ingest_rejected_lines.load());
   out += "},\"store\":{";
   if (server_.services.writer) {
-    field(out, "pendingSamples", static_cast<std::uint64_t>(server_.services.writer->pending_samples()), false);
+    field(out, "pendingSamples", static_cast<std::uint64_t>(server_.services.writer->pending_samples()),
+          false);
     field(out, "committedSamples", server_.services.writer->committed_samples());
   }
   out += "},\"tags\":[";
@@ -139,14 +149,17 @@ std::string StatsSampler::prometheus() const {
          static_cast<double>(st.streams_opened.load()));
   metric("tagstream_streams_slow_dropped_total", "counter", "Streams dropped for not reading.",
          static_cast<double>(st.slow_streams_dropped.load()));
-  metric("tagstream_events_sent_total", "counter", "SSE events written.", static_cast<double>(st.events_sent()));
+  metric("tagstream_events_sent_total", "counter", "SSE events written.",
+         static_cast<double>(st.events_sent()));
   metric("tagstream_bytes_sent_total", "counter", "SSE bytes written.", static_cast<double>(st.bytes_sent()));
-  metric("tagstream_stream_writes_total", "counter",
-         "Socket writes of SSE bytes; events per write rises when a busy thread sends what queued up together.",
-         static_cast<double>(st.writes()));
+  metric(
+      "tagstream_stream_writes_total", "counter",
+      "Socket writes of SSE bytes; events per write rises when a busy thread sends what queued up together.",
+      static_cast<double>(st.writes()));
   metric("tagstream_stream_queued_bytes", "gauge", "Bytes waiting in stream queues.",
          static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes())));
-  metric("tagstream_http_requests_total", "counter", "HTTP requests.", static_cast<double>(st.requests.load()));
+  metric("tagstream_http_requests_total", "counter", "HTTP requests.",
+         static_cast<double>(st.requests.load()));
   metric("tagstream_ingest_samples_total", "counter", "Samples ingested from every source.",
          static_cast<double>(server_.services.ingestor ? server_.services.ingestor->ingested() : 0));
   metric("tagstream_ingest_http_samples_total", "counter", "Samples written over HTTP.",
@@ -159,8 +172,9 @@ std::string StatsSampler::prometheus() const {
     metric("tagstream_store_committed_samples_total", "counter", "Samples committed.",
            static_cast<double>(server_.services.writer->committed_samples()));
   }
-  out += "# HELP tagstream_tag_updates_per_second Live updates per second, per tag.\n"
-         "# TYPE tagstream_tag_updates_per_second gauge\n";
+  out +=
+      "# HELP tagstream_tag_updates_per_second Live updates per second, per tag.\n"
+      "# TYPE tagstream_tag_updates_per_second gauge\n";
   for (std::size_t i = 0; i < r.tag_updates.size(); ++i) {
     out += "tagstream_tag_updates_per_second{tag=\"";
     out += server_.registry.name(static_cast<TagId>(i));  // tag names need no escaping

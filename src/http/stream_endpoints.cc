@@ -4,10 +4,10 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http/compression.h"
-#include "core/json_text.h"
 #include "http/sse_connection.h"
 #include "http/tag_resolution.h"
 
@@ -92,7 +92,9 @@ std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, c
   return std::nullopt;
 }
 
-bool compress(const HttpRequest& req, const HttpOptions& config) { return config.sse_gzip && accepts_gzip(req); }
+bool compress(const HttpRequest& req, const HttpOptions& config) {
+  return config.sse_gzip && accepts_gzip(req);
+}
 
 std::string_view reason_name(SseConnection::EndReason r) {
   switch (r) {
@@ -241,7 +243,8 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   StreamLimiter::Ticket ticket;
   if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
 
-  auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket), compress(req, config));
+  auto conn =
+      std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket), compress(req, config));
   json::array tags_json;
   for (TagId id : spec.tags) {
     auto info = server.registry.info(id);
@@ -277,7 +280,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   std::optional<Seq> resume;
   std::optional<Seq> from_query;
   if (auto bad = parse_last_event_id(target, from_query))
-    return error_response(http::status::bad_request, bad->code, bad->message, req.version(), req.keep_alive());
+    return error_response(http::status::bad_request, bad->code, bad->message, req.version(),
+                          req.keep_alive());
   if (auto bad = resume_point(req, from_query, resume)) return std::move(*bad);
 
   StreamLimiter::Ticket ticket;
@@ -291,7 +295,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
                      {"serverTime", format_iso8601(now_ns())}};
   conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, server.config.retry_ms));
   if (log_enabled(LogLevel::info))
-    log(LogLevel::info, "SSE stream opened id={} client={} diagnostic", conn->id(), endpoint_text(conn->peer()));
+    log(LogLevel::info, "SSE stream opened id={} client={} diagnostic", conn->id(),
+        endpoint_text(conn->peer()));
   conn->start();
   conn->tick(std::chrono::milliseconds(0));
   return std::nullopt;

@@ -2,9 +2,9 @@
 // Caps on open streams: in total (503) and per client address (429).
 // Thread safe; acquire/release happen once per stream, never per event.
 #include <mutex>
-#include <utility>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace tagstream {
 

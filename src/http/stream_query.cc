@@ -273,7 +273,8 @@ std::optional<QueryError> parse_last_event_id(const ParsedTarget& target, std::o
   if (!id || id->empty()) return std::nullopt;
   out = parse_unsigned(*id);
   if (!out)
-    return QueryError{"bad_last_event_id", "lastEventId \"" + printable(*id) + "\" is not an unsigned 64-bit integer"};
+    return QueryError{"bad_last_event_id",
+                      "lastEventId \"" + printable(*id) + "\" is not an unsigned 64-bit integer"};
   return std::nullopt;
 }
 

@@ -10,11 +10,11 @@
 namespace tagstream {
 
 struct ResolvedTags {
-  std::vector<TagId> ids;  // in request order, patterns expanded by name, no repeats
+  std::vector<TagId> ids;           // in request order, patterns expanded by name, no repeats
   std::optional<QueryError> error;  // unknown_tag: a name that does not exist or a pattern matching none
 };
 
 [[nodiscard]] ResolvedTags resolve_tags(const TagRegistry& registry,
-                                       const std::vector<std::string>& names_or_patterns);
+                                        const std::vector<std::string>& names_or_patterns);
 
 }  // namespace tagstream

@@ -27,7 +27,11 @@ struct Group {
   };
 
   Group(std::unique_ptr<HubTimer> window_timer, Interval iv, std::vector<TagId> t, std::string k)
-      : interval(iv), tags(std::move(t)), sorted_tags(tags), key(std::move(k)), timer(std::move(window_timer)) {
+      : interval(iv),
+        tags(std::move(t)),
+        sorted_tags(tags),
+        key(std::move(k)),
+        timer(std::move(window_timer)) {
     std::sort(sorted_tags.begin(), sorted_tags.end());
   }
 
@@ -57,12 +61,12 @@ struct Member {
   std::shared_ptr<Group> group;
   std::size_t slot = 0;  // index in group->members
   Mode mode = Mode::live;
-  Seq cursor = 0;     // replay: last seq scanned
-  Seq start_seq = 0;  // live: points at or below this were already sent
-  Seq last_offered = 0;  // highest seq in a frame the sink accepted
-  std::uint64_t serial = 0;  // tells a late store answer from a reused address
-  bool fetching = false;     // a store read is under way
-  std::size_t replayed = 0;  // points sent by replay so far
+  Seq cursor = 0;                         // replay: last seq scanned
+  Seq start_seq = 0;                      // live: points at or below this were already sent
+  Seq last_offered = 0;                   // highest seq in a frame the sink accepted
+  std::uint64_t serial = 0;               // tells a late store answer from a reused address
+  bool fetching = false;                  // a store read is under way
+  std::size_t replayed = 0;               // points sent by replay so far
   std::unique_ptr<HubTimer> retry_timer;  // asks the store again; made on first use
 };
 

@@ -27,7 +27,9 @@ HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions
   schedule_heartbeat();
 }
 
-HubShard::~HubShard() { stop(); }
+HubShard::~HubShard() {
+  stop();
+}
 
 void HubShard::stop() {
   stopped_ = true;
@@ -106,7 +108,9 @@ void HubShard::unsubscribe(Member* m) {
   members_.erase(it);
 }
 
-const std::vector<TagId>& HubShard::tags_of(const Member* m) const { return m->group->tags; }
+const std::vector<TagId>& HubShard::tags_of(const Member* m) const {
+  return m->group->tags;
+}
 
 void HubShard::offer(Member& m, const FramePtr& frame, Seq last_seq) {
   if (m.sink->offer(frame)) {
@@ -178,13 +182,15 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
         if (iv == 0 && options_.coalesce_window.count() == 0) {
           g->pending.push_back({c.seq, &c});  // every raw change goes out
         } else {
-          auto [slot, inserted] = g->pending_index.try_emplace(coalescing_key(c, g->interval), g->pending.size());
+          auto [slot, inserted] =
+              g->pending_index.try_emplace(coalescing_key(c, g->interval), g->pending.size());
           if (inserted)
             g->pending.push_back({c.seq, &c});
           else
             g->pending[slot->second] = {c.seq, &c};
         }
-        if (g->pending_batches.empty() || g->pending_batches.back() != batch) g->pending_batches.push_back(batch);
+        if (g->pending_batches.empty() || g->pending_batches.back() != batch)
+          g->pending_batches.push_back(batch);
         if (!g->dirty) {
           g->dirty = true;
           dirty_.push_back(g);

@@ -36,9 +36,9 @@
 //
 // The live path (inbox, wake rule, coalescing flush) is in hub.cc; resume
 // (snapshot, ring replay, store replay) in hub_resume.cc.
-#include <boost/asio/io_context.hpp>
 #include <array>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -60,7 +60,7 @@ namespace tagstream {
 struct HubOptions {
   std::chrono::nanoseconds coalesce_window{100'000'000};  // SSE_DATA_CHECK_INTERVAL; 0 = none
   std::chrono::nanoseconds heartbeat_interval{30'000'000'000};
-  std::size_t replay_capacity = 100000;  // changes kept for Last-Event-ID resume
+  std::size_t replay_capacity = 100000;   // changes kept for Last-Event-ID resume
   std::size_t replay_chunk_points = 500;  // points per replayed `data` event
 
   /// Answers a ReplayRequest from durable history, off the I/O thread, and
@@ -177,11 +177,11 @@ class HubShard {
   std::mutex inbox_mutex_;
   std::vector<ChangeBatchPtr> inbox_;
   bool drain_posted_ = false;
-  bool wake_on_enqueue_ = true;  // under inbox_mutex_; see update_wake_rule
+  bool wake_on_enqueue_ = true;   // under inbox_mutex_; see update_wake_rule
   std::size_t quiet_groups_ = 0;  // groups without an open coalescing window
-  Seq position_;     // last seq applied to this shard
-  Seq replay_floor_; // changes after this are in the ring
-  const Seq start_seq_;  // the first id of this run is start_seq_ + 1
+  Seq position_;                  // last seq applied to this shard
+  Seq replay_floor_;              // changes after this are in the ring
+  const Seq start_seq_;           // the first id of this run is start_seq_ + 1
   std::deque<ChangeBatchPtr> ring_;
   std::size_t ring_changes_ = 0;
   // The latest change per tag, for snapshots: a pointer into the ring while

@@ -163,7 +163,8 @@ void HubShard::send_replay_chunk(Member& m) {
   }
   // An id this shard has not reached yet (sent by another shard a moment
   // ago) is caught up with by the live path: start_seq below filters it.
-  if (it == ring_.end() && picked.size() < options_.replay_chunk_points) scanned = std::max(scanned, position_);
+  if (it == ring_.end() && picked.size() < options_.replay_chunk_points)
+    scanned = std::max(scanned, position_);
   if (!picked.empty()) {
     m.replayed += picked.size();
     if (m.replayed > options_.max_replay_points) {

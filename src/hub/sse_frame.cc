@@ -1,6 +1,5 @@
 #include "hub/sse_frame.h"
 
-
 namespace tagstream {
 
 void append_sse_event(std::string& out, std::string_view event, std::string_view data, std::optional<Seq> id,

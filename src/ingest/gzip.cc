@@ -73,11 +73,11 @@ InflateResult inflate_body(std::string_view compressed, std::size_t max_output) 
     if (produced > room) {
       return fail("decompressed body exceeds " + std::to_string(max_output) + " bytes", true);
     }
-    if (produced > 0) append_bounded(result.data, reinterpret_cast<const char*>(out.get()), produced, max_output);
+    if (produced > 0)
+      append_bounded(result.data, reinterpret_cast<const char*>(out.get()), produced, max_output);
 
     switch (rc) {
-      case Z_OK:
-        continue;
+      case Z_OK: continue;
       case Z_STREAM_END:
         if (strm.avail_in == 0 && in_left == 0) return result;
         // Another member follows (`cat a.gz b.gz`); anything else fails
@@ -87,12 +87,11 @@ InflateResult inflate_body(std::string_view compressed, std::size_t max_output) 
       case Z_BUF_ERROR:
         // No progress possible: the output always has room, so the input
         // ran out before the end of the stream.
-        if (strm.avail_in == 0 && in_left == 0) return fail("truncated compressed data: unexpected end of input");
+        if (strm.avail_in == 0 && in_left == 0)
+          return fail("truncated compressed data: unexpected end of input");
         return fail("invalid compressed data: no progress");
-      case Z_NEED_DICT:
-        return fail("invalid compressed data: a preset dictionary is required");
-      case Z_MEM_ERROR:
-        return fail("out of memory while decompressing");
+      case Z_NEED_DICT: return fail("invalid compressed data: a preset dictionary is required");
+      case Z_MEM_ERROR: return fail("out of memory while decompressing");
       default:
         return fail(std::string("invalid compressed data: ") + (strm.msg ? strm.msg : "corrupt stream"));
     }
@@ -123,8 +122,8 @@ void GzipStreamInflater::reset() {
   error_.clear();
 }
 
-GzipStreamInflater::Result GzipStreamInflater::step(std::string_view& in, std::span<char> scratch, std::string_view& out,
-                                                   bool& again) {
+GzipStreamInflater::Result GzipStreamInflater::step(std::string_view& in, std::span<char> scratch,
+                                                    std::string_view& out, bool& again) {
   if (!z_) return Result::error;
   if (ended_) {
     if (in.empty()) return Result::end;
@@ -152,14 +151,10 @@ GzipStreamInflater::Result GzipStreamInflater::step(std::string_view& in, std::s
         return Result::error;
       }
       return Result::end;
-    case Z_OK:
-      again = (!in.empty() || s.avail_out == 0) && (used > 0 || made > 0);
-      return Result::more;
+    case Z_OK: again = (!in.empty() || s.avail_out == 0) && (used > 0 || made > 0); return Result::more;
     case Z_BUF_ERROR:  // nothing to do until more input arrives
       return Result::more;
-    default:
-      error_ = std::string("inflate: ") + (s.msg ? s.msg : zError(rc));
-      return Result::error;
+    default: error_ = std::string("inflate: ") + (s.msg ? s.msg : zError(rc)); return Result::error;
   }
 }
 

@@ -10,7 +10,8 @@ Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> samples, Commit
   out.applied = live_.apply(samples, &seqs);
   std::vector<StoredSample> stored;
   stored.reserve(samples.size());
-  for (std::size_t i = 0; i < samples.size(); ++i) stored.push_back({samples[i].tag, samples[i].sample, seqs[i]});
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    stored.push_back({samples[i].tag, samples[i].sample, seqs[i]});
   out.queued = queue_.submit(std::move(stored), std::move(done));
   if (out.queued) ingested_.fetch_add(samples.size(), std::memory_order_relaxed);
   return out;

@@ -4,12 +4,12 @@
 // live state first (subscribers see it at once, without waiting on disk),
 // then the commit queue (the store's writer). Thread safe.
 #include <atomic>
-#include <span>
 #include <mutex>
+#include <span>
 #include <vector>
 
-#include "core/live_state.h"
 #include "core/commit_queue.h"
+#include "core/live_state.h"
 
 namespace tagstream {
 

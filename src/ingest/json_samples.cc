@@ -72,7 +72,8 @@ std::optional<TimeNs> millis_to_ns(const json::value& v) {
   if (!std::isfinite(whole) || whole > kMaxWholeMs || whole < -kMaxWholeMs) return std::nullopt;
   TimeNs out = 0;
   if (__builtin_add_overflow(static_cast<TimeNs>(whole) * kNanosPerMilli,
-                             static_cast<TimeNs>(std::llround(frac * static_cast<double>(kNanosPerMilli))), &out)) {
+                             static_cast<TimeNs>(std::llround(frac * static_cast<double>(kNanosPerMilli))),
+                             &out)) {
     return std::nullopt;
   }
   return out;
@@ -132,8 +133,8 @@ std::string parse_item(const json::value& item, TimeNs now, JsonSample& out) {
   const json::value* quality = obj->if_contains("quality");
   if (quality && !quality->is_null()) {
     const json::string* q = quality->if_string();
-    const auto parsed = q ? parse_quality(lower_ascii(std::string_view(q->data(), q->size())))
-                          : std::optional<Quality>{};
+    const auto parsed =
+        q ? parse_quality(lower_ascii(std::string_view(q->data(), q->size()))) : std::optional<Quality>{};
     if (!parsed) return "\"quality\" must be \"good\", \"uncertain\" or \"bad\"";
     out.sample.quality = *parsed;
   }

@@ -64,7 +64,9 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
 }
 constexpr std::array<std::uint8_t, 256> kClass = make_classes();
 
-inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
+inline bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 /// Length of the valid UTF-8 sequence starting at s[i], 0 if invalid.
 std::size_t utf8_len(std::string_view s, std::size_t i) {
@@ -139,7 +141,8 @@ void append_segment(std::string& out, std::string_view seg) {
   // The usual segment is name characters only: appended in one piece
   // rather than a character at a time.
   std::size_t plain = 0;
-  while (plain < seg.size() && seg[plain] != '.' && (kClass[static_cast<unsigned char>(seg[plain])] & kNameChar))
+  while (plain < seg.size() && seg[plain] != '.' &&
+         (kClass[static_cast<unsigned char>(seg[plain])] & kNameChar))
     ++plain;
   if (plain == seg.size()) {
     if (seg.empty()) return;
@@ -194,14 +197,30 @@ enum class ValueError { none, invalid, out_of_range, not_finite };
 ValueError parse_number_value(std::string_view v, double& value, DataType& type) {
   switch (v.size()) {
     case 1:
-      if (v[0] == 't' || v[0] == 'T') { value = 1; type = DataType::boolean; return ValueError::none; }
-      if (v[0] == 'f' || v[0] == 'F') { value = 0; type = DataType::boolean; return ValueError::none; }
+      if (v[0] == 't' || v[0] == 'T') {
+        value = 1;
+        type = DataType::boolean;
+        return ValueError::none;
+      }
+      if (v[0] == 'f' || v[0] == 'F') {
+        value = 0;
+        type = DataType::boolean;
+        return ValueError::none;
+      }
       break;
     case 4:
-      if (v == "true" || v == "True" || v == "TRUE") { value = 1; type = DataType::boolean; return ValueError::none; }
+      if (v == "true" || v == "True" || v == "TRUE") {
+        value = 1;
+        type = DataType::boolean;
+        return ValueError::none;
+      }
       break;
     case 5:
-      if (v == "false" || v == "False" || v == "FALSE") { value = 0; type = DataType::boolean; return ValueError::none; }
+      if (v == "false" || v == "False" || v == "FALSE") {
+        value = 0;
+        type = DataType::boolean;
+        return ValueError::none;
+      }
       break;
     default: break;
   }
@@ -307,15 +326,11 @@ class Parser {
  private:
   struct IndexHash {
     const std::vector<LinePoint>* points;
-    std::size_t operator()(std::size_t i) const {
-      return std::hash<std::string_view>{}((*points)[i].tag);
-    }
+    std::size_t operator()(std::size_t i) const { return std::hash<std::string_view>{}((*points)[i].tag); }
   };
   struct IndexEq {
     const std::vector<LinePoint>* points;
-    bool operator()(std::size_t a, std::size_t b) const {
-      return (*points)[a].tag == (*points)[b].tag;
-    }
+    bool operator()(std::size_t a, std::size_t b) const { return (*points)[a].tag == (*points)[b].tag; }
   };
 
   // End of line at p: '\n', "\r\n", a '\r' ending the body, or the end.
@@ -327,9 +342,7 @@ class Parser {
     return {t.scratch ? scratch_.data() + t.off : begin_ + t.off, t.len};
   }
 
-  static bool escapable(char c, bool eq) {
-    return c == ',' || c == ' ' || c == '\\' || (eq && c == '=');
-  }
+  static bool escapable(char c, bool eq) { return c == ',' || c == ' ' || c == '\\' || (eq && c == '='); }
 
   /// Scans a measurement (kStop = kStopMeasurement) or a key / tag value
   /// (kStopKey) from p; returns where it stopped: at an unescaped space,
@@ -467,8 +480,7 @@ class Parser {
 
   /// Rejects the current line: drops its points, records the error.
   void fail(const char* pos, std::string what) {
-    out_.points.erase(out_.points.begin() + static_cast<std::ptrdiff_t>(first_point_),
-                      out_.points.end());
+    out_.points.erase(out_.points.begin() + static_cast<std::ptrdiff_t>(first_point_), out_.points.end());
     std::string msg = "line ";
     msg += std::to_string(line_first_no_);
     msg += ": ";
@@ -514,8 +526,7 @@ class Parser {
       p = scan_name<kStopKey>(p, tag.key);
       if (at_eol(p) || *p != '=') {
         if (tag.key.len == 0) return fail_and_skip(tag.key_pos, "empty tag key", p, Section::key);
-        return fail_and_skip(p, "missing '=' after tag key " + quoted(view(tag.key)), p,
-                             Section::key);
+        return fail_and_skip(p, "missing '=' after tag key " + quoted(view(tag.key)), p, Section::key);
       }
       if (tag.key.len == 0) return fail_and_skip(tag.key_pos, "empty tag key", p, Section::key);
       ++p;  // '='
@@ -525,8 +536,7 @@ class Parser {
         return fail_and_skip(p, "unescaped '=' in the value of tag " + quoted(view(tag.key)), p,
                              Section::key);
       if (tag.value.len == 0)
-        return fail_and_skip(tag.value_pos, "empty value for tag " + quoted(view(tag.key)), p,
-                             Section::key);
+        return fail_and_skip(tag.value_pos, "empty value for tag " + quoted(view(tag.key)), p, Section::key);
       tags_.push_back(tag);
     }
     if (at_eol(p)) return fail_and_skip(p, "missing fields", p, Section::key);
@@ -548,8 +558,7 @@ class Parser {
       p = scan_name<kStopKey>(p, key);
       if (at_eol(p) || *p != '=') {
         if (key.len == 0) return fail_and_skip(k_pos, "empty field key", p, Section::field_key);
-        return fail_and_skip(p, "missing '=' after field key " + quoted(view(key)), p,
-                             Section::field_key);
+        return fail_and_skip(p, "missing '=' after field key " + quoted(view(key)), p, Section::field_key);
       }
       if (key.len == 0) return fail_and_skip(k_pos, "empty field key", p, Section::field_key);
       ++p;  // '='
@@ -564,9 +573,8 @@ class Parser {
         line_no_ += static_cast<std::size_t>(std::count(p + 1, close, '\n'));
         p = close + 1;
         if (!at_eol(p) && *p != ',' && *p != ' ')
-          return fail_and_skip(p, "unexpected character after the string of field " +
-                                      quoted(view(key)),
-                               p, Section::field_value);
+          return fail_and_skip(p, "unexpected character after the string of field " + quoted(view(key)), p,
+                               Section::field_value);
         ++ignored;
       } else {
         p = scan_value(p);
@@ -580,18 +588,16 @@ class Parser {
           case ValueError::none: break;
           case ValueError::invalid:
             return fail_and_skip(v_pos,
-                                 "invalid field value " + quoted(text) + " for field " +
-                                     quoted(view(key)),
-                                 p, Section::field_value);
+                                 "invalid field value " + quoted(text) + " for field " + quoted(view(key)), p,
+                                 Section::field_value);
           case ValueError::out_of_range:
-            return fail_and_skip(v_pos,
-                                 "field value " + quoted(text) + " out of range for field " +
-                                     quoted(view(key)),
-                                 p, Section::field_value);
+            return fail_and_skip(
+                v_pos, "field value " + quoted(text) + " out of range for field " + quoted(view(key)), p,
+                Section::field_value);
           case ValueError::not_finite:
             return fail_and_skip(v_pos,
-                                 "invalid field value " + quoted(text) + " for field " +
-                                     quoted(view(key)) + ": NaN and Inf are not supported",
+                                 "invalid field value " + quoted(text) + " for field " + quoted(view(key)) +
+                                     ": NaN and Inf are not supported",
                                  p, Section::field_value);
         }
         if (!add_point(view(key), value, type, k_pos)) return recover(p, Section::field_value);
@@ -612,8 +618,7 @@ class Parser {
       if (ptr != text.data() + text.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
         return fail_and_skip(t_pos, "invalid timestamp " + quoted(text), p, Section::timestamp);
       if (ec == std::errc::result_out_of_range || __builtin_mul_overflow(n, factor_, &ts))
-        return fail_and_skip(t_pos, "timestamp out of range: " + quoted(text), p,
-                             Section::timestamp);
+        return fail_and_skip(t_pos, "timestamp out of range: " + quoted(text), p, Section::timestamp);
       while (p < end_ && is_blank(*p)) ++p;
       if (!at_eol(p)) {
         const char* garbage = p;
@@ -653,16 +658,14 @@ class Parser {
         } else if (equals_ci(v, "bad")) {
           quality_ = Quality::bad;
         } else {
-          fail(t.value_pos,
-               "invalid quality " + quoted(v) + " (expected good, uncertain or bad)");
+          fail(t.value_pos, "invalid quality " + quoted(v) + " (expected good, uncertain or bad)");
           return false;
         }
       }
     }
     if (tags_.size() > 1) {
-      std::sort(tags_.begin(), tags_.end(), [this](const TagTok& a, const TagTok& b) {
-        return view(a.key) < view(b.key);
-      });
+      std::sort(tags_.begin(), tags_.end(),
+                [this](const TagTok& a, const TagTok& b) { return view(a.key) < view(b.key); });
       for (std::size_t i = 1; i < tags_.size(); ++i) {
         if (view(tags_[i].key) == view(tags_[i - 1].key)) {
           fail(std::max(tags_[i].key_pos, tags_[i - 1].key_pos),

@@ -74,11 +74,11 @@ enum class Precision { ns, us, ms, s, m, h };
 TimeNs precision_factor(Precision p);
 
 struct LinePoint {
-  std::string tag;          // tagstream tag name, see the mapping above
-  Sample sample;            // ts (ns), value, quality
+  std::string tag;                   // tagstream tag name, see the mapping above
+  Sample sample;                     // ts (ns), value, quality
   DataType type = DataType::number;  // number (float), integer (i/u), boolean
-  std::string unit;         // from the reserved tag key `unit`, may be empty
-  std::string description;  // from the reserved tag key `description`
+  std::string unit;                  // from the reserved tag key `unit`, may be empty
+  std::string description;           // from the reserved tag key `description`
 };
 
 struct LineError {

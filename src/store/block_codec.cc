@@ -18,13 +18,19 @@ namespace {
 std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
 }
-std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
+std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
 
 // Differences are taken in uint64 so that any two timestamps or event ids,
 // however far apart (late samples, merged blocks, garbage on decode), wrap
 // instead of overflowing; the decoder's wrapping sum gives back the value.
-std::uint64_t u64(std::int64_t v) { return static_cast<std::uint64_t>(v); }
-std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+std::uint64_t u64(std::int64_t v) {
+  return static_cast<std::uint64_t>(v);
+}
+std::int64_t i64(std::uint64_t v) {
+  return static_cast<std::int64_t>(v);
+}
 
 constexpr std::size_t kMaxVarint = 10;
 // A packed header (see Writer::packed) is one varint, or the flags alone
@@ -118,15 +124,17 @@ Quality quality_from(unsigned b) {
 }
 // Two bits in the packed headers; the mask keeps a stray enum value from
 // spilling into the neighbouring flags.
-unsigned quality_bits(Quality q) { return static_cast<unsigned>(q) & 3u; }
+unsigned quality_bits(Quality q) {
+  return static_cast<unsigned>(q) & 3u;
+}
 
 // A bucket of exactly one sample is common (a tag written once a second, in
 // the second tier): it is stored as that sample alone.
 bool is_single(const Aggregate& a) {
   const auto bits = [](double d) { return std::bit_cast<std::uint64_t>(d); };
   const std::uint64_t v = bits(a.sum);
-  return a.count == 1 && a.first_ts == a.last_ts && bits(a.min) == v && bits(a.max) == v && bits(a.first) == v &&
-         bits(a.last) == v;
+  return a.count == 1 && a.first_ts == a.last_ts && bits(a.min) == v && bits(a.max) == v &&
+         bits(a.first) == v && bits(a.last) == v;
 }
 
 // ---------------------------------------------------------------------------
@@ -246,7 +254,8 @@ bool scaled(double v, double p, std::int64_t& m) {
 /// non-decimal values fail and are stored raw.
 bool scales(double v, int k, std::int64_t& m) {
   const double p = kPow10[k];
-  return scaled(v, p, m) && std::bit_cast<std::uint64_t>(static_cast<double>(m) / p) == std::bit_cast<std::uint64_t>(v);
+  return scaled(v, p, m) &&
+         std::bit_cast<std::uint64_t>(static_cast<double>(m) / p) == std::bit_cast<std::uint64_t>(v);
 }
 
 /// The decimal scale k of a blob being encoded. The encoder guesses k from
@@ -433,7 +442,8 @@ struct BucketCoderV2 {
     // It does not take part in choosing k.
     std::int64_t sum;
     const bool scaled_sum = scaled(a.sum, kPow10[scale.k()], sum);
-    w.packed(zigzag(start_dd), quality | (scaled_first ? 0 : kRawFirst) | (same ? kSameOffsets : 0), kFlagBits);
+    w.packed(zigzag(start_dd), quality | (scaled_first ? 0 : kRawFirst) | (same ? kSameOffsets : 0),
+             kFlagBits);
     w.byte(static_cast<std::uint8_t>((scaled_min ? 0 : kRawMin) | (scaled_max ? 0 : kRawMax) |
                                      (scaled_last ? 0 : kRawLast) | (scaled_sum ? 0 : kRawSum)));
     w.varint(a.count);
@@ -540,8 +550,7 @@ struct JournalCoderV2 {
       ++tag;
     } else {
       const std::uint64_t t = tag + u64(r.svarint());
-      if (t > UINT32_MAX)
-        throw std::runtime_error("store: damaged journal record (tag)");
+      if (t > UINT32_MAX) throw std::runtime_error("store: damaged journal record (tag)");
       tag = static_cast<TagId>(t);
     }
     s.tag = tag;
@@ -607,19 +616,25 @@ void decode_any(std::string_view blob, std::vector<Item>& out, DecodeV1 v1) {
 
 }  // namespace
 
-std::string encode_block(std::span<const RawPoint> points) { return encode_v2<RawCoderV2>(points); }
+std::string encode_block(std::span<const RawPoint> points) {
+  return encode_v2<RawCoderV2>(points);
+}
 
 void decode_block(std::string_view blob, std::vector<RawPoint>& out) {
   decode_any<RawCoderV2>(blob, out, decode_raw_v1);
 }
 
-std::string encode_block(std::span<const Aggregate> buckets) { return encode_v2<BucketCoderV2>(buckets); }
+std::string encode_block(std::span<const Aggregate> buckets) {
+  return encode_v2<BucketCoderV2>(buckets);
+}
 
 void decode_block(std::string_view blob, std::vector<Aggregate>& out) {
   decode_any<BucketCoderV2>(blob, out, decode_buckets_v1);
 }
 
-std::string encode_journal(std::span<const StoredSample> samples) { return encode_v2<JournalCoderV2>(samples); }
+std::string encode_journal(std::span<const StoredSample> samples) {
+  return encode_v2<JournalCoderV2>(samples);
+}
 
 void decode_journal(std::string_view blob, std::vector<StoredSample>& out) {
   decode_any<JournalCoderV2>(blob, out, decode_journal_v1);

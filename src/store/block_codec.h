@@ -29,8 +29,12 @@ struct RawPoint {
   friend bool operator==(const RawPoint&, const RawPoint&) = default;
 };
 
-inline TimeNs key_of(const RawPoint& p) { return p.ts; }
-inline TimeNs key_of(const Aggregate& a) { return a.start; }
+inline TimeNs key_of(const RawPoint& p) {
+  return p.ts;
+}
+inline TimeNs key_of(const Aggregate& a) {
+  return a.start;
+}
 
 std::string encode_block(std::span<const RawPoint> points);
 std::string encode_block(std::span<const Aggregate> buckets);

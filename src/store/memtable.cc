@@ -51,7 +51,8 @@ void MemTable::add_in_order(TagState& t, const StoredSample& s) {
     // A second that got only the previous sample keeps no bucket: that
     // sample, in raw, stands for it. At one sample per tag per second
     // (the usual plant rate) this halves what the overlay writes.
-    const bool lone = i == 0 && t.open[0].count == 1 && !t.raw.empty() && t.raw.back().ts == t.open[0].first_ts;
+    const bool lone =
+        i == 0 && t.open[0].count == 1 && !t.raw.empty() && t.raw.back().ts == t.open[0].first_ts;
     if (t.open_dirty[i] && !lone) t.buckets[i].push_back(t.open[i]);
     t.open[i] = aggregate_of(s.sample, kAggregatedIntervals[i]);
     t.open_dirty[i] = true;
@@ -69,7 +70,8 @@ void MemTable::add_in_order(TagState& t, const StoredSample& s) {
 bool MemTable::add_late(TagState& t, const StoredSample& s) {
   const TimeNs ts = s.sample.ts;
   if (ts <= t.flushed_max_ts) return false;  // the blocks may hold its timestamp or part of its buckets
-  const auto raw_at = std::lower_bound(t.raw.begin(), t.raw.end(), ts, [](const RawPoint& r, TimeNs v) { return r.ts < v; });
+  const auto raw_at =
+      std::lower_bound(t.raw.begin(), t.raw.end(), ts, [](const RawPoint& r, TimeNs v) { return r.ts < v; });
   if (raw_at != t.raw.end() && raw_at->ts == ts) return false;  // replaces a sample: its buckets are rebuilt
   // Each tier's bucket is either here, or newer than anything flushed (so
   // empty until now), or partly in the blocks (then the caller reads them).
@@ -84,7 +86,8 @@ bool MemTable::add_late(TagState& t, const StoredSample& s) {
       continue;
     }
     auto& v = t.buckets[i];
-    auto it = std::lower_bound(v.begin(), v.end(), start, [](const Aggregate& b, TimeNs x) { return b.start < x; });
+    auto it =
+        std::lower_bound(v.begin(), v.end(), start, [](const Aggregate& b, TimeNs x) { return b.start < x; });
     insert_at[i] = it;
     if (it != v.end() && it->start == start) {
       found[i] = &*it;
@@ -119,17 +122,20 @@ bool MemTable::add_late(TagState& t, const StoredSample& s) {
   return true;
 }
 
-std::vector<Aggregate> MemTable::seconds_between(const TagState& t, TimeNs from, TimeNs to, std::size_t limit) {
+std::vector<Aggregate> MemTable::seconds_between(const TagState& t, TimeNs from, TimeNs to,
+                                                 std::size_t limit) {
   std::vector<Aggregate> kept = between(t.buckets[0], from, to, SIZE_MAX);
   if (t.open_dirty[0] && t.open[0].start >= from && t.open[0].start <= to) kept.push_back(t.open[0]);
   std::vector<Aggregate> out;
   auto next_kept = kept.begin();
-  auto r = std::lower_bound(t.raw.begin(), t.raw.end(), from, [](const RawPoint& p, TimeNs v) { return p.ts < v; });
+  auto r = std::lower_bound(t.raw.begin(), t.raw.end(), from,
+                            [](const RawPoint& p, TimeNs v) { return p.ts < v; });
   for (; r != t.raw.end() && out.size() < limit; ++r) {
     const TimeNs start = bucket_start(r->ts, Interval::second);
     if (start < from) continue;
     if (start > to) break;
-    while (next_kept != kept.end() && next_kept->start < start && out.size() < limit) out.push_back(*next_kept++);
+    while (next_kept != kept.end() && next_kept->start < start && out.size() < limit)
+      out.push_back(*next_kept++);
     if (next_kept != kept.end() && next_kept->start == start) continue;  // the sample is in that bucket
     if (out.size() == limit) break;
     if (!out.empty() && out.back().start == start)
@@ -173,7 +179,8 @@ void MemTable::put_raw(TagId tag, const RawPoint& p) {
   std::unique_lock lock(mutex_);
   TagState& t = at(tag);
   dirty_ = true;
-  auto it = std::lower_bound(t.raw.begin(), t.raw.end(), p.ts, [](const RawPoint& r, TimeNs ts) { return r.ts < ts; });
+  auto it = std::lower_bound(t.raw.begin(), t.raw.end(), p.ts,
+                             [](const RawPoint& r, TimeNs ts) { return r.ts < ts; });
   if (it != t.raw.end() && it->ts == p.ts) {
     *it = p;
   } else {
@@ -198,7 +205,8 @@ void MemTable::put_bucket(std::size_t tier, TagId tag, const Aggregate& a) {
     return;
   }
   auto& v = t.buckets[tier];
-  auto it = std::lower_bound(v.begin(), v.end(), a.start, [](const Aggregate& b, TimeNs s) { return b.start < s; });
+  auto it =
+      std::lower_bound(v.begin(), v.end(), a.start, [](const Aggregate& b, TimeNs s) { return b.start < s; });
   if (it != v.end() && it->start == a.start)
     *it = a;
   else
@@ -234,7 +242,9 @@ std::vector<StoredSample> MemTable::changes_between(Seq after, Seq upto) const {
 
 std::vector<Aggregate> MemTable::dirty_buckets(std::size_t tier, TagId tag) const {
   const TagState& t = tags_[tag];
-  if (tier == 0) return seconds_between(t, std::numeric_limits<TimeNs>::min(), std::numeric_limits<TimeNs>::max(), SIZE_MAX);
+  if (tier == 0)
+    return seconds_between(t, std::numeric_limits<TimeNs>::min(), std::numeric_limits<TimeNs>::max(),
+                           SIZE_MAX);
   std::vector<Aggregate> out = t.buckets[tier];
   if (t.open_dirty[tier]) out.push_back(t.open[tier]);
   return out;

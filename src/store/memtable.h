@@ -26,10 +26,10 @@ inline constexpr TimeNs kNoTime = std::numeric_limits<TimeNs>::min();
 class MemTable {
  public:
   struct TagState {
-    TimeNs max_ts = kNoTime;         // newest sample timestamp ever written
+    TimeNs max_ts = kNoTime;          // newest sample timestamp ever written
     TimeNs flushed_max_ts = kNoTime;  // newest timestamp the blocks may hold
-    std::optional<RawPoint> latest;  // the sample at max_ts, while known
-    std::vector<RawPoint> raw;       // unflushed, sorted by ts, unique ts
+    std::optional<RawPoint> latest;   // the sample at max_ts, while known
+    std::vector<RawPoint> raw;        // unflushed, sorted by ts, unique ts
     // Per tier: the newest bucket (count 0: none yet) and whether it
     // changed since the last flush; older unflushed buckets sorted by start.
     // A second that holds just one sample, itself in `raw`, has no entry

@@ -15,8 +15,8 @@
 namespace tagstream {
 
 /// Block table of each tier, indexed like Interval: raw first.
-inline constexpr std::array<const char*, kIntervalCount> kBlockTables = {"blocks_raw", "blocks_second", "blocks_minute",
-                                                                         "blocks_hour", "blocks_day"};
+inline constexpr std::array<const char*, kIntervalCount> kBlockTables = {
+    "blocks_raw", "blocks_second", "blocks_minute", "blocks_hour", "blocks_day"};
 inline constexpr std::size_t kRawTable = 0;
 
 /// The blocks of a tag (?1) from the one holding a time (?2) on, in time
@@ -50,8 +50,8 @@ std::vector<Item> merge_runs(const std::vector<Item>& older, const std::vector<I
 /// flush between the copy and the block read then shows the same items
 /// twice, never none), at most `limit`.
 template <class Item>
-std::vector<Item> read_merged(sqlite::Statement& range, TagId tag, TimeNs from, TimeNs to, std::vector<Item> overlay,
-                              std::size_t limit) {
+std::vector<Item> read_merged(sqlite::Statement& range, TagId tag, TimeNs from, TimeNs to,
+                              std::vector<Item> overlay, std::size_t limit) {
   std::vector<Item> stored, block;
   {
     sqlite::ResetOnExit guard{range};

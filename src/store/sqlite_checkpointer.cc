@@ -6,7 +6,8 @@
 namespace tagstream {
 
 SqliteCheckpointer::SqliteCheckpointer(const std::string& path) : db_(path, false) {
-  db_.exec("PRAGMA journal_mode=WAL");  // reads the header: a fresh connection does not know it is in WAL mode
+  db_.exec(
+      "PRAGMA journal_mode=WAL");  // reads the header: a fresh connection does not know it is in WAL mode
   thread_ = std::thread([this] { run(); });
 }
 
@@ -35,7 +36,8 @@ void SqliteCheckpointer::run() {
     if (stopping_) return;
     wanted_ = false;
     lock.unlock();
-    const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       log(LogLevel::warn, "store: checkpoint failed: {}", sqlite3_errmsg(db_.handle()));
     lock.lock();

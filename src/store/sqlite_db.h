@@ -92,12 +92,14 @@ class Statement {
   double f64(int col) const { return sqlite3_column_double(stmt_, col); }
   std::string_view blob(int col) const {
     const void* p = sqlite3_column_blob(stmt_, col);
-    return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+    return p ? std::string_view(static_cast<const char*>(p),
+                                static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string_view();
   }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string();
   }
 

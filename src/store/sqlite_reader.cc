@@ -12,7 +12,9 @@ namespace tagstream {
 SqliteReader::SqliteReader(const std::string& path, const MemTable& mem)
     : mem_(mem),
       db_(path, true),
-      changes_(db_, "SELECT min_seq, tag, data FROM blocks_raw WHERE max_seq > ?1 AND min_seq <= ?2 ORDER BY min_seq") {
+      changes_(
+          db_,
+          "SELECT min_seq, tag, data FROM blocks_raw WHERE max_seq > ?1 AND min_seq <= ?2 ORDER BY min_seq") {
   for (std::size_t t = 0; t < kIntervalCount; ++t)
     ranges_[t] = std::make_unique<sqlite::Statement>(db_, block_range_sql(kBlockTables[t]));
 }
@@ -26,8 +28,8 @@ HistoryPage SqliteReader::history(const HistoryRequest& r) {
   if (from > to) return {};
   if (!raw) {
     const std::size_t tier = aggregated_index(r.interval);
-    return read_merged(*ranges_[tier + 1], r.tag, from, to, mem_.buckets_between(tier, r.tag, from, to, r.limit),
-                       r.limit);
+    return read_merged(*ranges_[tier + 1], r.tag, from, to,
+                       mem_.buckets_between(tier, r.tag, from, to, r.limit), r.limit);
   }
   const std::vector<RawPoint> points =
       read_merged(*ranges_[kRawTable], r.tag, from, to, mem_.raw_between(r.tag, from, to, r.limit), r.limit);
@@ -44,7 +46,8 @@ HistoryPage SqliteReader::history(const HistoryRequest& r) {
 
 std::vector<StoredSample> SqliteReader::changes(Seq after, Seq upto, std::size_t limit) {
   if (limit == 0) return {};
-  const std::vector<StoredSample> overlay = mem_.changes_between(after, upto);  // copied first, see read_merged
+  const std::vector<StoredSample> overlay =
+      mem_.changes_between(after, upto);  // copied first, see read_merged
   const auto by_seq = [](const StoredSample& a, const StoredSample& b) { return a.seq < b.seq; };
   std::vector<StoredSample> out;
   {
@@ -63,7 +66,8 @@ std::vector<StoredSample> SqliteReader::changes(Seq after, Seq upto, std::size_t
       for (const RawPoint& p : block)
         if (p.seq > after && p.seq <= upto) out.push_back(StoredSample{tag, p.sample(), p.seq});
       if (out.size() >= limit) {
-        std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit - 1), out.end(), by_seq);
+        std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit - 1), out.end(),
+                         by_seq);
         out.resize(limit);
         bound = out[limit - 1].seq;
       }
@@ -83,7 +87,8 @@ std::vector<StoredSample> SqliteReader::changes(Seq after, Seq upto, std::size_t
 
 std::optional<Aggregate> SqliteReader::bucket(TagId tag, Interval interval, TimeNs start) {
   const std::size_t tier = aggregated_index(interval);
-  auto items = read_merged(*ranges_[tier + 1], tag, start, start, mem_.buckets_between(tier, tag, start, start), 1);
+  auto items =
+      read_merged(*ranges_[tier + 1], tag, start, start, mem_.buckets_between(tier, tag, start, start), 1);
   if (items.empty()) return std::nullopt;
   return items.front();
 }

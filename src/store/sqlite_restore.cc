@@ -51,7 +51,8 @@ RestoredState SqliteStore::restore() {
     live.latest = m->latest->sample();
     for (std::size_t i = 0; i < kTierCount; ++i) {
       const Aggregate& open = m->open[i];
-      const bool holds_latest = open.count > 0 && open.start == bucket_start(live.latest.ts, kAggregatedIntervals[i]);
+      const bool holds_latest =
+          open.count > 0 && open.start == bucket_start(live.latest.ts, kAggregatedIntervals[i]);
       live.buckets[i] = holds_latest ? open : aggregate_of(live.latest, kAggregatedIntervals[i]);
     }
     state.live.push_back(live);

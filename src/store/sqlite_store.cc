@@ -36,19 +36,25 @@ SqliteStore::~SqliteStore() {
   if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
-bool SqliteStore::defers_sync() const { return options_.synchronous_full; }
+bool SqliteStore::defers_sync() const {
+  return options_.synchronous_full;
+}
 
 void SqliteStore::sync() {
   // fsync applies to the file, whichever descriptor asks: this one is ours,
   // so syncing never touches the writer connection's state.
   if (wal_fd_ < 0) {
     wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDWR | O_CLOEXEC);
-    if (wal_fd_ < 0) throw std::runtime_error("store: cannot open the WAL to sync it: " + std::string(std::strerror(errno)));
+    if (wal_fd_ < 0)
+      throw std::runtime_error("store: cannot open the WAL to sync it: " + std::string(std::strerror(errno)));
   }
-  if (::fdatasync(wal_fd_) != 0) throw std::runtime_error("store: fsync of the WAL failed: " + std::string(std::strerror(errno)));
+  if (::fdatasync(wal_fd_) != 0)
+    throw std::runtime_error("store: fsync of the WAL failed: " + std::string(std::strerror(errno)));
 }
 
-HistoryPage SqliteStore::read_history(const HistoryRequest& request) { return readers_->mine().history(request); }
+HistoryPage SqliteStore::read_history(const HistoryRequest& request) {
+  return readers_->mine().history(request);
+}
 
 std::vector<StoredSample> SqliteStore::read_changes(Seq after, Seq upto, std::size_t limit) {
   return readers_->mine().changes(after, upto, limit);
@@ -58,13 +64,21 @@ std::optional<Aggregate> SqliteStore::read_bucket(TagId tag, Interval interval, 
   return readers_->mine().bucket(tag, interval, start);
 }
 
-Seq SqliteStore::retained_after() { return retained_after_.load(); }
+Seq SqliteStore::retained_after() {
+  return retained_after_.load();
+}
 
-void SqliteStore::write(const WriteBatch& batch) { writer_->write(batch); }
+void SqliteStore::write(const WriteBatch& batch) {
+  writer_->write(batch);
+}
 
-void SqliteStore::flush() { writer_->flush(); }
+void SqliteStore::flush() {
+  writer_->flush();
+}
 
-void SqliteStore::maintain() { writer_->maintain(); }
+void SqliteStore::maintain() {
+  writer_->maintain();
+}
 
 std::size_t SqliteStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {
   return writer_->enforce_retention(retention, now, max_rows, retained_after_);

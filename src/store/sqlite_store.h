@@ -33,7 +33,7 @@ class SqliteCheckpointer;
 class SqliteReaders;
 
 struct SqliteOptions {
-  std::string path;          // the database file
+  std::string path;  // the database file
   // Every commit durable before it is acknowledged, even across a power
   // loss (an fsync per group of commits); false is process-crash safe only.
   bool synchronous_full = true;

@@ -35,21 +35,30 @@ Seq max_seq_of(const std::vector<RawPoint>& items) {
   for (const RawPoint& p : items) m = std::max(m, p.seq);
   return m;
 }
-Seq min_seq_of(const std::vector<Aggregate>&) { return 0; }
-Seq max_seq_of(const std::vector<Aggregate>&) { return 0; }
+Seq min_seq_of(const std::vector<Aggregate>&) {
+  return 0;
+}
+Seq max_seq_of(const std::vector<Aggregate>&) {
+  return 0;
+}
 
 }  // namespace
 
 SqliteWriter::BlockStatements::BlockStatements(sqlite::Connection& db, const std::string& t)
     : range(db, block_range_sql(t.c_str())),
-      tail(db, "SELECT id, start_ts, end_ts, count FROM " + t + " WHERE tag = ?1 ORDER BY end_ts DESC LIMIT 1"),
+      tail(db,
+           "SELECT id, start_ts, end_ts, count FROM " + t + " WHERE tag = ?1 ORDER BY end_ts DESC LIMIT 1"),
       data(db, "SELECT data FROM " + t + " WHERE id = ?1"),
-      insert(db, "INSERT INTO " + t +
-                     "(tag, start_ts, end_ts, count, min_seq, max_seq, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+      insert(db,
+             "INSERT INTO " + t +
+                 "(tag, start_ts, end_ts, count, min_seq, max_seq, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
       remove(db, "DELETE FROM " + t + " WHERE id = ?1"),
-      expiring(db, "SELECT id, start_ts, end_ts, count, max_seq, data FROM " + t + " WHERE tag = ?1 ORDER BY end_ts"),
-      at_or_after(db, "SELECT start_ts, end_ts, data FROM " + t + " WHERE tag = ?1 AND end_ts >= ?2 ORDER BY end_ts LIMIT 1"),
-      end_before(db, "SELECT end_ts FROM " + t + " WHERE tag = ?1 AND end_ts < ?2 ORDER BY end_ts DESC LIMIT 1") {}
+      expiring(db, "SELECT id, start_ts, end_ts, count, max_seq, data FROM " + t +
+                       " WHERE tag = ?1 ORDER BY end_ts"),
+      at_or_after(db, "SELECT start_ts, end_ts, data FROM " + t +
+                          " WHERE tag = ?1 AND end_ts >= ?2 ORDER BY end_ts LIMIT 1"),
+      end_before(
+          db, "SELECT end_ts FROM " + t + " WHERE tag = ?1 AND end_ts < ?2 ORDER BY end_ts DESC LIMIT 1") {}
 
 SqliteWriter::SqliteWriter(const SqliteOptions& options, MemTable& mem)
     : options_(options), mem_(mem), db_(options.path, false) {
@@ -61,16 +70,19 @@ SqliteWriter::SqliteWriter(const SqliteOptions& options, MemTable& mem)
   db_.exec("PRAGMA temp_store=MEMORY");
   db_.exec("PRAGMA cache_size=-65536");  // 64 MiB
   create_schema();
-  for (std::size_t t = 0; t < kIntervalCount; ++t) tables_[t] = std::make_unique<BlockStatements>(db_, kBlockTables[t]);
+  for (std::size_t t = 0; t < kIntervalCount; ++t)
+    tables_[t] = std::make_unique<BlockStatements>(db_, kBlockTables[t]);
   insert_journal_ = std::make_unique<sqlite::Statement>(db_, "INSERT INTO journal(data) VALUES(?1)");
   delete_journal_ = std::make_unique<sqlite::Statement>(db_, "DELETE FROM journal WHERE id <= ?1");
   upsert_tag_ = std::make_unique<sqlite::Statement>(
-      db_, "INSERT INTO tags(id, name, unit, description, type) VALUES(?1, ?2, ?3, ?4, ?5) "
-           "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
-           "description = excluded.description, type = excluded.type");
+      db_,
+      "INSERT INTO tags(id, name, unit, description, type) VALUES(?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
+      "description = excluded.description, type = excluded.type");
   set_meta_ = std::make_unique<sqlite::Statement>(
-      db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = "
-           "max(value, excluded.value)");
+      db_,
+      "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = "
+      "max(value, excluded.value)");
 }
 
 /// Checkpoints move to their own thread (and core): the writer only
@@ -96,20 +108,23 @@ void SqliteWriter::create_schema() {
   {
     sqlite::Statement s(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
     if (s.step() && s.i64(0) != kSchemaVersion)
-      throw std::runtime_error("the database " + options_.path + " was written by an earlier tagstream (schema " +
-                               std::to_string(s.i64(0)) + ", this one reads " + std::to_string(kSchemaVersion) +
+      throw std::runtime_error("the database " + options_.path +
+                               " was written by an earlier tagstream (schema " + std::to_string(s.i64(0)) +
+                               ", this one reads " + std::to_string(kSchemaVersion) +
                                "); move it away or point --data-dir elsewhere");
   }
   db_.exec(
       "CREATE TABLE IF NOT EXISTS tags(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
-      "unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', type INTEGER NOT NULL DEFAULT 0)");
+      "unit TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', type INTEGER NOT NULL DEFAULT "
+      "0)");
   // Each committed batch, until a flush folds it into the blocks.
   db_.exec("CREATE TABLE IF NOT EXISTS journal(id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
   for (const char* t : kBlockTables) {
-    db_.exec((std::string("CREATE TABLE IF NOT EXISTS ") + t +
-              "(id INTEGER PRIMARY KEY, tag INTEGER NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL, "
-              "count INTEGER NOT NULL, min_seq INTEGER NOT NULL, max_seq INTEGER NOT NULL, data BLOB NOT NULL)")
-                 .c_str());
+    db_.exec(
+        (std::string("CREATE TABLE IF NOT EXISTS ") + t +
+         "(id INTEGER PRIMARY KEY, tag INTEGER NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL, "
+         "count INTEGER NOT NULL, min_seq INTEGER NOT NULL, max_seq INTEGER NOT NULL, data BLOB NOT NULL)")
+            .c_str());
     db_.exec((std::string("CREATE INDEX IF NOT EXISTS ") + t + "_by_tag ON " + t + "(tag, end_ts)").c_str());
   }
   // Resuming a stream across a restart reads samples by event id.
@@ -163,7 +178,8 @@ void SqliteWriter::maintain() {
       retry_flush_at_.reset();
     } catch (const std::exception& e) {
       retry_flush_at_ = now + options_.flush_every;
-      log(LogLevel::error, "store: flush failed, retrying in {} ms: {}", options_.flush_every.count(), e.what());
+      log(LogLevel::error, "store: flush failed, retrying in {} ms: {}", options_.flush_every.count(),
+          e.what());
     }
   }
 }
@@ -196,9 +212,11 @@ void SqliteWriter::apply(std::span<const StoredSample> samples) {
       const TimeNs last = start + interval_width(interval) - 1;
       Aggregate a;
       if (i == 0) {
-        for (const RawPoint& p : read(kRawTable, tag, start, last, mem_.raw_between(tag, start, last))) a.add(p.sample());
+        for (const RawPoint& p : read(kRawTable, tag, start, last, mem_.raw_between(tag, start, last)))
+          a.add(p.sample());
       } else {
-        for (const Aggregate& b : read(i, tag, start, last, mem_.buckets_between(i - 1, tag, start, last))) a.merge(b);
+        for (const Aggregate& b : read(i, tag, start, last, mem_.buckets_between(i - 1, tag, start, last)))
+          a.merge(b);
       }
       a.start = start;
       if (a.count > 0) mem_.put_bucket(i, tag, a);
@@ -260,8 +278,10 @@ void SqliteWriter::forget_spans() {
 }
 
 template <class Item>
-std::vector<Item> SqliteWriter::read(std::size_t table, TagId tag, TimeNs from, TimeNs to, std::vector<Item> overlay) {
-  return read_merged(tables_[table]->range, tag, from, to, std::move(overlay), std::numeric_limits<std::size_t>::max());
+std::vector<Item> SqliteWriter::read(std::size_t table, TagId tag, TimeNs from, TimeNs to,
+                                     std::vector<Item> overlay) {
+  return read_merged(tables_[table]->range, tag, from, to, std::move(overlay),
+                     std::numeric_limits<std::size_t>::max());
 }
 
 void SqliteWriter::flush() {
@@ -278,7 +298,9 @@ void SqliteWriter::flush() {
 /// that were applied when it started are deleted with its last step. If
 /// the process dies between steps, replaying them again is harmless: a
 /// replayed sample replaces itself.
-void SqliteWriter::start_flush() { progress_ = FlushProgress{true, 0, last_journal_id_}; }
+void SqliteWriter::start_flush() {
+  progress_ = FlushProgress{true, 0, last_journal_id_};
+}
 
 void SqliteWriter::flush_step(std::size_t max_tags) {
   forget_spans();
@@ -321,11 +343,14 @@ std::optional<Item> SqliteWriter::newest(std::size_t table, TagId tag) {
   return items.back();
 }
 
-std::optional<RawPoint> SqliteWriter::newest_point(TagId tag) { return newest<RawPoint>(kRawTable, tag); }
+std::optional<RawPoint> SqliteWriter::newest_point(TagId tag) {
+  return newest<RawPoint>(kRawTable, tag);
+}
 
 TierBuckets SqliteWriter::newest_buckets(TagId tag) {
   TierBuckets newest_of_tier{};
-  for (std::size_t i = 0; i < kTierCount; ++i) newest_of_tier[i] = newest<Aggregate>(i + 1, tag).value_or(Aggregate{});
+  for (std::size_t i = 0; i < kTierCount; ++i)
+    newest_of_tier[i] = newest<Aggregate>(i + 1, tag).value_or(Aggregate{});
   return newest_of_tier;
 }
 
@@ -429,8 +454,9 @@ void SqliteWriter::merge_into_blocks(std::size_t table, TagId tag, const std::ve
   std::optional<BlockRow> new_tail = tail_survives ? tail : std::nullopt;
   const std::size_t cap = kBlockItems[table];
   for (std::size_t i = 0; i < merged.size(); i += cap) {
-    const std::vector<Item> chunk(merged.begin() + static_cast<std::ptrdiff_t>(i),
-                                  merged.begin() + static_cast<std::ptrdiff_t>(std::min(merged.size(), i + cap)));
+    const std::vector<Item> chunk(
+        merged.begin() + static_cast<std::ptrdiff_t>(i),
+        merged.begin() + static_cast<std::ptrdiff_t>(std::min(merged.size(), i + cap)));
     const BlockRow row = insert_block(st, tag, chunk);
     if (!new_tail || row.end > new_tail->end) new_tail = row;
   }
@@ -438,7 +464,8 @@ void SqliteWriter::merge_into_blocks(std::size_t table, TagId tag, const std::ve
 }
 
 template <class Item>
-SqliteWriter::BlockRow SqliteWriter::insert_block(BlockStatements& st, TagId tag, const std::vector<Item>& items) {
+SqliteWriter::BlockRow SqliteWriter::insert_block(BlockStatements& st, TagId tag,
+                                                  const std::vector<Item>& items) {
   const std::string blob = encode_block(std::span<const Item>(items));
   BlockRow row{0, key_of(items.front()), key_of(items.back()), static_cast<std::int64_t>(items.size())};
   st.insert.bind(1, static_cast<std::int64_t>(tag))
@@ -456,7 +483,8 @@ SqliteWriter::BlockRow SqliteWriter::insert_block(BlockStatements& st, TagId tag
 /// Deletes at most `budget` items of a tag with key before `cutoff`,
 /// oldest first; `doomed` gets the newest event id deleted.
 template <class Item>
-std::size_t SqliteWriter::expire(std::size_t table, TagId tag, TimeNs cutoff, std::size_t budget, Seq& doomed) {
+std::size_t SqliteWriter::expire(std::size_t table, TagId tag, TimeNs cutoff, std::size_t budget,
+                                 Seq& doomed) {
   BlockStatements& st = *tables_[table];
   struct Expiring {
     BlockRow row;
@@ -469,8 +497,9 @@ std::size_t SqliteWriter::expire(std::size_t table, TagId tag, TimeNs cutoff, st
     st.expiring.bind(1, static_cast<std::int64_t>(tag));
     std::size_t seen = 0;
     while (seen < budget && st.expiring.step() && st.expiring.i64(1) < cutoff) {
-      rows.push_back(Expiring{BlockRow{st.expiring.i64(0), st.expiring.i64(1), st.expiring.i64(2), st.expiring.i64(3)},
-                              static_cast<Seq>(st.expiring.i64(4)), std::string(st.expiring.blob(5))});
+      rows.push_back(
+          Expiring{BlockRow{st.expiring.i64(0), st.expiring.i64(1), st.expiring.i64(2), st.expiring.i64(3)},
+                   static_cast<Seq>(st.expiring.i64(4)), std::string(st.expiring.blob(5))});
       seen += static_cast<std::size_t>(rows.back().row.count);
     }
   }

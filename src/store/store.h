@@ -35,7 +35,7 @@ struct WriteBatch {
 /// What a restart needs to carry on where the last run stopped.
 struct RestoredState {
   Seq last_seq = 0;
-  Seq retained_after = 0;  // see Store::retained_after
+  Seq retained_after = 0;       // see Store::retained_after
   std::vector<TagRecord> tags;  // ordered by id, dense from 0
   struct Live {
     TagId tag;

@@ -55,7 +55,8 @@ ReplayResult StoreReplay::read(const ReplayRequest& request) const {
     if (request.interval != Interval::raw) {
       for (ReplayPoint& p : result.points) {
         const TimeNs start = bucket_start(p.sample.ts, request.interval);
-        p.bucket = store_.read_bucket(p.tag, request.interval, start).value_or(aggregate_of(p.sample, request.interval));
+        p.bucket = store_.read_bucket(p.tag, request.interval, start)
+                       .value_or(aggregate_of(p.sample, request.interval));
       }
     }
     result.reached = cursor;

@@ -8,7 +8,9 @@ namespace tagstream {
 
 StoreWriter::StoreWriter(Store& store, StoreWriterOptions options) : store_(store), options_(options) {}
 
-StoreWriter::~StoreWriter() { stop(); }
+StoreWriter::~StoreWriter() {
+  stop();
+}
 
 void StoreWriter::start() {
   if (store_.defers_sync() && !syncer_.joinable()) syncer_ = std::thread([this] { run_syncer(); });

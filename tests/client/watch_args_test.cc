@@ -1,3 +1,5 @@
+#include "client/watch_args.h"
+
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -5,7 +7,6 @@
 #include <vector>
 
 #include "client/watch.h"
-#include "client/watch_args.h"
 
 namespace tagstream {
 namespace {

@@ -1,3 +1,5 @@
+#include "client/watch_format.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -5,8 +7,6 @@
 #include <ctime>
 #include <optional>
 #include <string>
-
-#include "client/watch_format.h"
 
 namespace tagstream {
 namespace {

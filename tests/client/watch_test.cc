@@ -1,8 +1,8 @@
+#include "client/watch.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
-
-#include "client/watch.h"
 
 namespace tagstream {
 namespace {

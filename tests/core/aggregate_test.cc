@@ -27,7 +27,9 @@ constexpr TimeNs kDay = 86400 * kSec;
 // 2026-11-25T10:00:00.123Z
 constexpr TimeNs kSomeInstant = 1'795'600'800'123 * kNanosPerMilli;
 
-Sample S(TimeNs ts, double v, Quality q = Quality::good) { return Sample{ts, v, q}; }
+Sample S(TimeNs ts, double v, Quality q = Quality::good) {
+  return Sample{ts, v, q};
+}
 
 // ---------------------------------------------------------------- Interval
 
@@ -38,13 +40,14 @@ TEST(Aggregate, TiersNeedingANewBucketAgreesWithBucketStart) {
   TierBuckets current{};
   TimeNs ts = 1'795'651'200LL * kNanosPerSecond - 3 * kNanosPerSecond;  // 3 s before midnight
   EXPECT_EQ(tiers_needing_a_new_bucket(current, ts), 4u) << "no bucket yet";
-  const std::array<TimeNs, 6> steps = {0, 1, kNanosPerSecond / 3, kNanosPerSecond, 61 * kNanosPerSecond,
-                                       86'400 * kNanosPerSecond};
+  const std::array<TimeNs, 6> steps = {
+      0, 1, kNanosPerSecond / 3, kNanosPerSecond, 61 * kNanosPerSecond, 86'400 * kNanosPerSecond};
   for (int i = 0; i < 20'000; ++i) {
     // Worked out the long way: which tiers' current buckets miss ts.
     std::size_t missing = 0;
     for (std::size_t t = 0; t < 4; ++t)
-      if (current[t].count == 0 || current[t].start != bucket_start(ts, kAggregatedIntervals[t])) missing = t + 1;
+      if (current[t].count == 0 || current[t].start != bucket_start(ts, kAggregatedIntervals[t]))
+        missing = t + 1;
     ASSERT_EQ(tiers_needing_a_new_bucket(current, ts), missing) << "sample " << i;
     const Sample s{ts, 1.0, Quality::good};
     for (std::size_t t = 0; t < missing; ++t) current[t] = aggregate_of(s, kAggregatedIntervals[t]);
@@ -76,12 +79,18 @@ TEST(Interval, BucketStartAtExactBoundaries) {
   const TimeNs sec = 1'795'600'800 * kSec;  // 2026-11-25T10:00:00Z: a boundary of every interval but day
   const TimeNs day = 1'795'564'800 * kSec;  // 2026-11-25T00:00:00Z
   const std::vector<Case> cases = {
-      {Interval::second, sec + 17 * kSec, kSec},   {Interval::second, 0, kSec},
-      {Interval::second, -5 * kSec, kSec},         {Interval::minute, sec + 3 * kMin, kMin},
-      {Interval::minute, 0, kMin},                 {Interval::minute, -kMin, kMin},
-      {Interval::hour, sec, kHour},                {Interval::hour, 0, kHour},
-      {Interval::hour, -kHour, kHour},             {Interval::day, day, kDay},
-      {Interval::day, 0, kDay},                    {Interval::day, -kDay, kDay},
+      {Interval::second, sec + 17 * kSec, kSec},
+      {Interval::second, 0, kSec},
+      {Interval::second, -5 * kSec, kSec},
+      {Interval::minute, sec + 3 * kMin, kMin},
+      {Interval::minute, 0, kMin},
+      {Interval::minute, -kMin, kMin},
+      {Interval::hour, sec, kHour},
+      {Interval::hour, 0, kHour},
+      {Interval::hour, -kHour, kHour},
+      {Interval::day, day, kDay},
+      {Interval::day, 0, kDay},
+      {Interval::day, -kDay, kDay},
       {Interval::day, -2'208'988'800 * kSec, kDay},  // 1900-01-01T00:00:00Z
   };
   for (const Case& c : cases) {
@@ -495,8 +504,7 @@ TEST(Aggregate, PropertyMergeEqualsAddingEverySampleDirectly) {
     // Split randomly into sub-buckets (some possibly empty), merge in random order.
     const std::size_t parts = std::uniform_int_distribution<std::size_t>(1, 12)(rng);
     std::vector<Aggregate> sub(parts);
-    for (const Sample& s : samples)
-      sub[std::uniform_int_distribution<std::size_t>(0, parts - 1)(rng)].add(s);
+    for (const Sample& s : samples) sub[std::uniform_int_distribution<std::size_t>(0, parts - 1)(rng)].add(s);
     std::shuffle(sub.begin(), sub.end(), rng);
     Aggregate merged;
     merged.start = bucket;

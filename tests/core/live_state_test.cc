@@ -22,7 +22,9 @@ TaggedSample TS(TagId tag, TimeNs ts, double v, Quality q = Quality::good) {
   return TaggedSample{tag, Sample{ts, v, q}};
 }
 
-const Aggregate& bucket(const Change& c, Interval iv) { return c.buckets[aggregated_index(iv)]; }
+const Aggregate& bucket(const Change& c, Interval iv) {
+  return c.buckets[aggregated_index(iv)];
+}
 
 struct Recorder {
   std::vector<ChangeBatchPtr> batches;

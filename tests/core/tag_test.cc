@@ -18,18 +18,18 @@ namespace {
 // ---------------------------------------------------------------- names
 
 TEST(TagName, ValidNames) {
-  for (std::string_view n : {"a", "temperature", "boiler1.temperature", "area_1.unit-2.signal:pv",
-                             "Plant.Boiler.T", "0", "a.b.c.d.e.f", "x-y_z:w", "_", "-", ":", "a:b",
-                             "s7:DB1.DBW20", "-a.b-", ":a:"})
+  for (std::string_view n :
+       {"a", "temperature", "boiler1.temperature", "area_1.unit-2.signal:pv", "Plant.Boiler.T", "0",
+        "a.b.c.d.e.f", "x-y_z:w", "_", "-", ":", "a:b", "s7:DB1.DBW20", "-a.b-", ":a:"})
     EXPECT_TRUE(is_valid_tag_name(n)) << n;
   EXPECT_TRUE(is_valid_tag_name(std::string(200, 'a')));
   EXPECT_TRUE(is_valid_tag_name(std::string(99, 'a') + "." + std::string(100, 'b')));
 }
 
 TEST(TagName, InvalidNames) {
-  for (std::string_view n : {"", ".", "..", ".a", "a.", "a..b", "a...b", ".a.b", "a.b.", "a b", " a", "a ",
-                             "a\tb", "a\nb", "a/b", "a*b", "a?b", "*", "?", "a,b", "a=b", "a\"b", "tag[]",
-                             "a#b", "a;b", "café"})
+  for (std::string_view n :
+       {"",     ".",   "..",  ".a",  "a.", "a..b", "a...b", ".a.b", "a.b.", "a b",   " a",  "a ",  "a\tb",
+        "a\nb", "a/b", "a*b", "a?b", "*",  "?",    "a,b",   "a=b",  "a\"b", "tag[]", "a#b", "a;b", "café"})
     EXPECT_FALSE(is_valid_tag_name(n)) << '"' << n << '"';
   EXPECT_FALSE(is_valid_tag_name(std::string(201, 'a')));
   EXPECT_FALSE(is_valid_tag_name(std::string("a\0b", 3)));
@@ -50,12 +50,12 @@ TEST(TagName, DataTypeParse) {
 }
 
 TEST(TagName, IsTagPattern) {
-  for (std::string_view p : {"*", "?", "boiler1.*", "*.temperature", "boiler?.temp", "a*b*c", "**", "*.*.*",
-                             "area-1:*", "a.*"})
+  for (std::string_view p :
+       {"*", "?", "boiler1.*", "*.temperature", "boiler?.temp", "a*b*c", "**", "*.*.*", "area-1:*", "a.*"})
     EXPECT_TRUE(is_tag_pattern(p)) << p;
   // Plain names are not patterns; malformed ones neither.
-  for (std::string_view p : {"", "boiler1.temperature", "a", ".*", "*.", "a..*", "a *", "a/*", "*,b",
-                             "[ab]*"})
+  for (std::string_view p :
+       {"", "boiler1.temperature", "a", ".*", "*.", "a..*", "a *", "a/*", "*,b", "[ab]*"})
     EXPECT_FALSE(is_tag_pattern(p)) << '"' << p << '"';
   EXPECT_TRUE(is_tag_pattern(std::string(199, 'a') + "*"));
   EXPECT_FALSE(is_tag_pattern(std::string(200, 'a') + "*"));
@@ -210,10 +210,8 @@ TEST(TagRegistry, EnsureAllResolvesABatchInOrderCreatingEachNewTagOnce) {
   reg.set_observer([&](TagId id, const TagInfo& i) { observed.emplace_back(id, i); });
   const TagId known = reg.ensure(info("boiler1.temperature", "degC"));
   const std::vector<TagHint> hints = {
-      {"boiler1.temperature", "", "", DataType::number},
-      {"pump.flow", "m3/h", "", DataType::number},
-      {"boiler1.temperature", "", "", DataType::number},
-      {"pump.flow", "", "", DataType::integer},
+      {"boiler1.temperature", "", "", DataType::number},        {"pump.flow", "m3/h", "", DataType::number},
+      {"boiler1.temperature", "", "", DataType::number},        {"pump.flow", "", "", DataType::integer},
       {"boiler1.temperature", "K", "outlet", DataType::number},
   };
   const std::vector<TagId> ids = reg.ensure_all(hints);

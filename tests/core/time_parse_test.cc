@@ -14,9 +14,13 @@ namespace tagstream {
 namespace {
 
 constexpr TimeNs kNow = 1'795'600'800LL * kNanosPerSecond;  // 2026-11-25T10:00:00Z
-constexpr TimeNs s(std::int64_t secs) { return secs * kNanosPerSecond; }
+constexpr TimeNs s(std::int64_t secs) {
+  return secs * kNanosPerSecond;
+}
 
-std::optional<TimeNs> parse(std::string_view text) { return parse_time(text, kNow); }
+std::optional<TimeNs> parse(std::string_view text) {
+  return parse_time(text, kNow);
+}
 
 // ---------------------------------------------------------------- calendar
 
@@ -123,15 +127,15 @@ TEST(Iso8601Calendar, TimeNsRangeLimits) {
 
 TEST(Iso8601Calendar, MalformedIsRejected) {
   for (const char* bad : {
-           "2026-11-25T10:00:00.Z",           // empty fraction
-           "2026-11-25T10:00:00.1234567891Z", // 10 fraction digits
-           "2026-11-25T10:00.5Z",             // fraction without seconds
-           "2026-11-25T10Z",                  // hour alone
-           "2026-11-25T1:00:00Z",             // one-digit hour
-           "2026-1-25",                       // one-digit month
-           "2026-11-5",                       // one-digit day
-           "26-11-25",                        // two-digit year
-           "20261-11-25",                     // five-digit year
+           "2026-11-25T10:00:00.Z",            // empty fraction
+           "2026-11-25T10:00:00.1234567891Z",  // 10 fraction digits
+           "2026-11-25T10:00.5Z",              // fraction without seconds
+           "2026-11-25T10Z",                   // hour alone
+           "2026-11-25T1:00:00Z",              // one-digit hour
+           "2026-1-25",                        // one-digit month
+           "2026-11-5",                        // one-digit day
+           "26-11-25",                         // two-digit year
+           "20261-11-25",                      // five-digit year
            "2026/11/25",
            "2026-11-25X10:00:00Z",
            "2026-11-25T",
@@ -153,16 +157,16 @@ TEST(Iso8601Calendar, MalformedIsRejected) {
 // ---------------------------------------------------------------- epoch
 
 TEST(Iso8601Epoch, UnitFollowsDigitCount) {
-  EXPECT_EQ(parse("0"), 0);                                              // 1 digit: seconds
-  EXPECT_EQ(parse("86400"), s(86'400));                                  // 5: seconds
-  EXPECT_EQ(parse("2026"), s(2026));  // 4 digits: seconds, not the year 2026 (use "2026-01-01")
-  EXPECT_EQ(parse("1795600800"), s(1'795'600'800));                      // 10: seconds
-  EXPECT_EQ(parse("9223372036"), s(9'223'372'036));                      // 10: seconds, 2262
-  EXPECT_EQ(parse("100000000000"), 100'000'000'000LL * kNanosPerMilli);  // 12: ms (1973-03-03)
-  EXPECT_EQ(parse("1795600800123"), s(1'795'600'800) + 123'000'000);     // 13: ms
-  EXPECT_EQ(parse("179560080012345"), 179'560'080'012'345LL * 1'000);    // 15: us
-  EXPECT_EQ(parse("1795600800123456"), s(1'795'600'800) + 123'456'000);  // 16: us
-  EXPECT_EQ(parse("179560080012345678"), 179'560'080'012'345'678LL);     // 18: ns
+  EXPECT_EQ(parse("0"), 0);              // 1 digit: seconds
+  EXPECT_EQ(parse("86400"), s(86'400));  // 5: seconds
+  EXPECT_EQ(parse("2026"), s(2026));     // 4 digits: seconds, not the year 2026 (use "2026-01-01")
+  EXPECT_EQ(parse("1795600800"), s(1'795'600'800));                         // 10: seconds
+  EXPECT_EQ(parse("9223372036"), s(9'223'372'036));                         // 10: seconds, 2262
+  EXPECT_EQ(parse("100000000000"), 100'000'000'000LL * kNanosPerMilli);     // 12: ms (1973-03-03)
+  EXPECT_EQ(parse("1795600800123"), s(1'795'600'800) + 123'000'000);        // 13: ms
+  EXPECT_EQ(parse("179560080012345"), 179'560'080'012'345LL * 1'000);       // 15: us
+  EXPECT_EQ(parse("1795600800123456"), s(1'795'600'800) + 123'456'000);     // 16: us
+  EXPECT_EQ(parse("179560080012345678"), 179'560'080'012'345'678LL);        // 18: ns
   EXPECT_EQ(parse("1795600800123456789"), s(1'795'600'800) + 123'456'789);  // 19: ns
   EXPECT_EQ(parse("9223372036854775807"), std::numeric_limits<TimeNs>::max());
 }
@@ -170,12 +174,12 @@ TEST(Iso8601Epoch, UnitFollowsDigitCount) {
 TEST(Iso8601Epoch, OutOfRangeForItsUnitIsRejected) {
   // The unit is fixed by the digit count, so a value past 2262 in that unit
   // is rejected rather than reinterpreted in a finer unit.
-  EXPECT_EQ(parse("9223372037"), std::nullopt);      // 10 digits of seconds, 2262-04-11T23:47:17Z
-  EXPECT_EQ(parse("10000000000"), std::nullopt);     // 11 digits of seconds: year 2286
+  EXPECT_EQ(parse("9223372037"), std::nullopt);   // 10 digits of seconds, 2262-04-11T23:47:17Z
+  EXPECT_EQ(parse("10000000000"), std::nullopt);  // 11 digits of seconds: year 2286
   EXPECT_EQ(parse("99999999999"), std::nullopt);
-  EXPECT_EQ(parse("9223372036855"), std::nullopt);   // 13 digits of ms
-  EXPECT_EQ(parse("17956008001234"), std::nullopt);  // 14 digits of ms
-  EXPECT_EQ(parse("17956008001234567"), std::nullopt);  // 17 digits of us
+  EXPECT_EQ(parse("9223372036855"), std::nullopt);        // 13 digits of ms
+  EXPECT_EQ(parse("17956008001234"), std::nullopt);       // 14 digits of ms
+  EXPECT_EQ(parse("17956008001234567"), std::nullopt);    // 17 digits of us
   EXPECT_EQ(parse("9223372036854775808"), std::nullopt);  // 19 digits, past int64
   EXPECT_EQ(parse("9999999999999999999"), std::nullopt);
   EXPECT_EQ(parse("17956008001234567890"), std::nullopt);  // 20 digits
@@ -184,13 +188,13 @@ TEST(Iso8601Epoch, OutOfRangeForItsUnitIsRejected) {
 
 TEST(Iso8601Epoch, LeadingZerosCountAsDigits) {
   EXPECT_EQ(parse("0000000000001"), 1 * kNanosPerMilli);  // 13 digits: ms
-  EXPECT_EQ(parse("00000000001"), s(1));                   // 11 digits: s
+  EXPECT_EQ(parse("00000000001"), s(1));                  // 11 digits: s
 }
 
 TEST(Iso8601Epoch, NegativeBeforeEpoch) {
   EXPECT_EQ(parse("-14182940"), s(-14'182'940));
-  EXPECT_EQ(parse("-9223372036"), s(-9'223'372'036));  // 1677-09-21T00:12:44Z
-  EXPECT_EQ(parse("-9223372037"), std::nullopt);        // before 1677-09-21T00:12:43.145Z
+  EXPECT_EQ(parse("-9223372036"), s(-9'223'372'036));                      // 1677-09-21T00:12:44Z
+  EXPECT_EQ(parse("-9223372037"), std::nullopt);                           // before 1677-09-21T00:12:43.145Z
   EXPECT_EQ(parse("-141829400000"), -141'829'400'000LL * kNanosPerMilli);  // 12: ms
   EXPECT_EQ(parse("-1"), s(-1));
   EXPECT_EQ(parse("-"), std::nullopt);
@@ -225,9 +229,9 @@ TEST(Iso8601Relative, NowAndOffsetsFromInjectedNow) {
 }
 
 TEST(Iso8601Relative, MalformedIsRejected) {
-  for (const char* bad : {"now-", "now-m", "now-15", "now-15x", "now-15M", "now-15H", "now - 15m",
-                          "now-1.5h", "now--15m", "now-15mm", "now15m", "nowish", "no", "n",
-                          "now-15m-1s", "now-9999999999999s", "yesterday", "today"}) {
+  for (const char* bad : {"now-", "now-m", "now-15", "now-15x", "now-15M", "now-15H", "now - 15m", "now-1.5h",
+                          "now--15m", "now-15mm", "now15m", "nowish", "no", "n", "now-15m-1s",
+                          "now-9999999999999s", "yesterday", "today"}) {
     EXPECT_EQ(parse(bad), std::nullopt) << bad;
   }
 }

@@ -66,7 +66,9 @@ class Inflater {
   z_stream z_{};
 };
 
-FramePtr frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+FramePtr frame(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
 
 TEST(GzipStreamEncoder, InterleavedStreamsEachDecodeExactlyAndAtOnce) {
   // Three streams written in turns on one thread share its compressor;
@@ -91,8 +93,10 @@ TEST(GzipStreamEncoder, InterleavedStreamsEachDecodeExactlyAndAtOnce) {
     for (int i = 0; i < n; ++i) {
       std::string text = "id: " + std::to_string(1764000000000000ULL + round * 10 + i) +
                          "\nevent: data\ndata: {\"points\":[{\"tag\":\"stream" + std::to_string(s) + ".t" +
-                         std::to_string(rng() % 50) + "\",\"v\":" + std::to_string(rng() % 100000) + "}]}\n\n";
-      if (rng() % 40 == 0) text.append(5000 + rng() % 5000, static_cast<char>('a' + rng() % 26));  // a big frame
+                         std::to_string(rng() % 50) + "\",\"v\":" + std::to_string(rng() % 100000) +
+                         "}]}\n\n";
+      if (rng() % 40 == 0)
+        text.append(5000 + rng() % 5000, static_cast<char>('a' + rng() % 26));  // a big frame
       sent[s] += text;
       frames.push_back(frame(std::move(text)));
     }
@@ -119,7 +123,8 @@ TEST(GzipStreamEncoder, UpdatesCompressToAFractionOfTheirSize) {
   for (int i = 0; i < 200; ++i) {
     const std::string text = "id: " + std::to_string(1764000000123456ULL + i * 1000003ULL) +
                              "\nevent: data\ndata: {\"interval\":\"raw\",\"points\":[{\"tag\":\"plant.t000" +
-                             std::to_string(i % 50) + ".v\",\"t\":" + std::to_string(1764000000123ULL + i * 1000) +
+                             std::to_string(i % 50) +
+                             ".v\",\"t\":" + std::to_string(1764000000123ULL + i * 1000) +
                              ",\"v\":" + std::to_string(80 + (i * 37) % 100) + ".5,\"q\":\"good\"}]}\n\n";
     plain += text.size();
     const FramePtr f = frame(text);

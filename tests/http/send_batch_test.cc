@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,8 +16,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace tagstream {
 namespace {
@@ -63,7 +62,9 @@ struct TcpPair {
   }
 };
 
-iovec buffer_of(const std::string& s) { return {const_cast<char*>(s.data()), s.size()}; }
+iovec buffer_of(const std::string& s) {
+  return {const_cast<char*>(s.data()), s.size()};
+}
 
 class SendBatchTest : public ::testing::TestWithParam<bool> {
  protected:
@@ -157,7 +158,8 @@ TEST_P(SendBatchTest, MoreSendsThanOneSubmissionHolds) {
   }
   const auto results = batch.send_all();
   ASSERT_EQ(results.size(), events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) ASSERT_EQ(results[i], static_cast<long>(events[i].size())) << i;
+  for (std::size_t i = 0; i < events.size(); ++i)
+    ASSERT_EQ(results[i], static_cast<long>(events[i].size())) << i;
   EXPECT_EQ(a.read_client(want_a.size()), want_a);
   EXPECT_EQ(b.read_client(want_b.size()), want_b);
 }
@@ -206,7 +208,8 @@ TEST(SendBatch, UsesIoUringWhereTheKernelAllowsIt) {
   io_uring probe;
   const bool kernel_allows = io_uring_queue_init(8, &probe, 0) == 0;
   if (kernel_allows) io_uring_queue_exit(&probe);
-  EXPECT_EQ(SendBatch(true).backend(), kernel_allows ? SendBatch::Backend::io_uring : SendBatch::Backend::sendmsg);
+  EXPECT_EQ(SendBatch(true).backend(),
+            kernel_allows ? SendBatch::Backend::io_uring : SendBatch::Backend::sendmsg);
   EXPECT_EQ(SendBatch(false).backend(), SendBatch::Backend::sendmsg);
 }
 

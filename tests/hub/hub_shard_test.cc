@@ -29,8 +29,7 @@ struct RecordingSink : StreamSink {
   }
   /// "Writes" everything queued: parses it into events.
   void drain() {
-    for (const auto& f : queue)
-      parser.feed(*f, [this](const SseEvent& e) { events.push_back(e); });
+    for (const auto& f : queue) parser.feed(*f, [this](const SseEvent& e) { events.push_back(e); });
     queue.clear();
     queued = 0;
   }
@@ -52,7 +51,8 @@ struct RecordingSink : StreamSink {
 };
 
 struct ShardFixture : ::testing::Test {
-  void make(std::chrono::nanoseconds window, std::size_t replay = 1000, std::chrono::nanoseconds heartbeat = 0ns) {
+  void make(std::chrono::nanoseconds window, std::size_t replay = 1000,
+            std::chrono::nanoseconds heartbeat = 0ns) {
     HubOptions options;
     options.coalesce_window = window;
     options.heartbeat_interval = heartbeat;
@@ -77,7 +77,9 @@ struct ShardFixture : ::testing::Test {
     io.restart();
     io.poll();
   }
-  StreamSpec spec(std::optional<Seq> resume = std::nullopt) { return StreamSpec{{a, b}, Interval::raw, resume}; }
+  StreamSpec spec(std::optional<Seq> resume = std::nullopt) {
+    return StreamSpec{{a, b}, Interval::raw, resume};
+  }
   HubShard& shard() { return hub->shard(0); }
 
   boost::asio::io_context io;
@@ -92,8 +94,8 @@ TEST_F(ShardFixture, LateJoinerInsideAWindowGetsNoDuplicate) {
   make(50ms);
   RecordingSink first, late;
   Member* m1 = shard().subscribe(&first, spec());
-  push(a, 1, 1);  // leading edge: sent at once
-  push(a, 2, 2);  // held for the window
+  push(a, 1, 1);                                  // leading edge: sent at once
+  push(a, 2, 2);                                  // held for the window
   Member* m2 = shard().subscribe(&late, spec());  // snapshot already has a=2
   step(50ms);
   first.drain();

@@ -17,9 +17,13 @@ class ManualClock final : public HubClock {
   ManualClock() = default;
   ManualClock(const ManualClock&) = delete;
   ManualClock& operator=(const ManualClock&) = delete;
-  ~ManualClock() override { for (Timer* t : timers_) t->clock_ = nullptr; }
+  ~ManualClock() override {
+    for (Timer* t : timers_) t->clock_ = nullptr;
+  }
 
-  std::unique_ptr<HubTimer> make_timer(boost::asio::io_context&) override { return std::make_unique<Timer>(*this); }
+  std::unique_ptr<HubTimer> make_timer(boost::asio::io_context&) override {
+    return std::make_unique<Timer>(*this);
+  }
 
   /// Moves time forward by `d`, firing every timer that falls due on the
   /// way at its own deadline (so a timer armed by a callback fires too if
@@ -67,7 +71,8 @@ class ManualClock final : public HubClock {
     Timer* next = nullptr;
     for (Timer* t : timers_) {
       if (!t->armed_ || t->deadline_ > target) continue;
-      if (!next || t->deadline_ < next->deadline_ || (t->deadline_ == next->deadline_ && t->order_ < next->order_))
+      if (!next || t->deadline_ < next->deadline_ ||
+          (t->deadline_ == next->deadline_ && t->order_ < next->order_))
         next = t;
     }
     return next;

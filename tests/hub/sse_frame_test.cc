@@ -38,7 +38,8 @@ std::vector<SseEvent> parse_all(std::string_view bytes, std::size_t chunk = 0) {
   if (chunk == 0) {
     EXPECT_TRUE(parser.feed(bytes, sink));
   } else {
-    for (std::size_t i = 0; i < bytes.size(); i += chunk) EXPECT_TRUE(parser.feed(bytes.substr(i, chunk), sink));
+    for (std::size_t i = 0; i < bytes.size(); i += chunk)
+      EXPECT_TRUE(parser.feed(bytes.substr(i, chunk), sink));
   }
   return events;
 }
@@ -119,7 +120,8 @@ TEST(SseFrame, EmptyDataGivesOneEmptyDataLine) {
 TEST(SseFrame, DataWithColonsAndLeadingSpacesSurvives) {
   // The parser strips exactly one space after "data:"; the frame always writes
   // one, so the payload's own leading spaces and colons are kept.
-  for (std::string_view d : {" lead", "  two", ":colon", "a: b", ": comment-like", "data: nested", " ", ":"}) {
+  for (std::string_view d :
+       {" lead", "  two", ":colon", "a: b", ": comment-like", "data: nested", " ", ":"}) {
     const auto events = parse_all(event("m", d));
     ASSERT_EQ(events.size(), 1u) << d;
     EXPECT_EQ(events[0].data, d);
@@ -128,8 +130,9 @@ TEST(SseFrame, DataWithColonsAndLeadingSpacesSurvives) {
 
 TEST(SseFrame, PropertyParserGivesBackTheDataWithNewlinesNormalised) {
   std::mt19937_64 rng(424242);
-  const std::string alphabet[] = {"a", "b", "Z", "0", " ", " ", ":", ":", "\r", "\r", "\n", "\n", "\r\n",
-                                  "{", "\"", "\xC3\xA9" /* é */, "\t", "id", "data", "event"};
+  const std::string alphabet[] = {"a",  "b",  "Z",    "0",    " ",    " ", ":",  ":",
+                                  "\r", "\r", "\n",   "\n",   "\r\n", "{", "\"", "\xC3\xA9" /* é */,
+                                  "\t", "id", "data", "event"};
   std::uniform_int_distribution<std::size_t> pick(0, std::size(alphabet) - 1);
   for (int round = 0; round < 2000; ++round) {
     const std::size_t len = std::uniform_int_distribution<std::size_t>(0, 40)(rng);
@@ -183,7 +186,7 @@ TEST(SseFrame, JsonStringEscapesExactly) {
   EXPECT_EQ(json_string(std::string_view("\0", 1)), "\"\\u0000\"");
   EXPECT_EQ(json_string("\x01\x1f\x1b"), "\"\\u0001\\u001f\\u001b\"");
   EXPECT_EQ(json_string("\b\f"), "\"\\u0008\\u000c\"");
-  EXPECT_EQ(json_string("/ \x7f"), "\"/ \x7f\"");              // neither needs escaping
+  EXPECT_EQ(json_string("/ \x7f"), "\"/ \x7f\"");                              // neither needs escaping
   EXPECT_EQ(json_string("\xC3\xA9\xE2\x82\xAC"), "\"\xC3\xA9\xE2\x82\xAC\"");  // UTF-8 passes through
   // Never a raw line break: data events are a single data: line.
   const std::string all_controls = [] {
@@ -336,9 +339,8 @@ TEST(SseFrame, AggregatePointJsonExactFields) {
   a.add(Sample{kSomeInstant + 9 * kNanosPerSecond, 8.0, Quality::good});
   std::string out;
   append_point_json(out, "boiler1.temperature", a);
-  EXPECT_EQ(out,
-            R"({"tag":"boiler1.temperature","t":1795600800000,"avg":4,"min":1,"max":8,)"
-            R"("first":1,"last":8,"count":3,"q":"uncertain"})");
+  EXPECT_EQ(out, R"({"tag":"boiler1.temperature","t":1795600800000,"avg":4,"min":1,"max":8,)"
+                 R"("first":1,"last":8,"count":3,"q":"uncertain"})");
   const auto v = boost::json::parse(out).as_object();
   EXPECT_EQ(keys_in_order(v),
             (std::vector<std::string>{"tag", "t", "avg", "min", "max", "first", "last", "count", "q"}));

@@ -186,8 +186,8 @@ TEST(GzipBound, ZipBombStopsAtTheLimit) {
 
 TEST(GzipErrors, TruncatedInput) {
   const std::string gz = compress(sample_text(50'000));
-  for (std::size_t cut : {std::size_t{1}, std::size_t{5}, std::size_t{10}, gz.size() / 2, gz.size() - 4,
-                          gz.size() - 1}) {
+  for (std::size_t cut :
+       {std::size_t{1}, std::size_t{5}, std::size_t{10}, gz.size() / 2, gz.size() - 4, gz.size() - 1}) {
     const auto r = inflate_body(std::string_view(gz).substr(0, cut), 1 << 20);
     EXPECT_EQ(r.error, "truncated compressed data: unexpected end of input") << "cut at " << cut;
     EXPECT_FALSE(r.too_large);
@@ -213,7 +213,8 @@ TEST(GzipErrors, Garbage) {
 }
 
 TEST(GzipErrors, RawDeflateIsNotAccepted) {
-  EXPECT_EQ(inflate_body(compress("hello", kRaw), 1024).error, "invalid compressed data: incorrect header check");
+  EXPECT_EQ(inflate_body(compress("hello", kRaw), 1024).error,
+            "invalid compressed data: incorrect header check");
 }
 
 TEST(GzipErrors, CorruptChecksumAndLength) {
@@ -282,7 +283,8 @@ TEST(GzipStream, ByteByByteToTheTrailerThenEnd) {
   GzipStreamInflater::Result r = GzipStreamInflater::Result::more;
   for (std::size_t i = 0; i < wire.size(); ++i) {
     ASSERT_EQ(r, GzipStreamInflater::Result::more) << "ended early, at byte " << i;
-    r = inflater.feed(std::string_view(wire).substr(i, 1), scratch, [&](std::string_view p) { decoded.append(p); });
+    r = inflater.feed(std::string_view(wire).substr(i, 1), scratch,
+                      [&](std::string_view p) { decoded.append(p); });
   }
   EXPECT_EQ(r, GzipStreamInflater::Result::end);
   EXPECT_EQ(decoded, text);

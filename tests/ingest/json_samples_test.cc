@@ -59,8 +59,8 @@ TEST(JsonSamplesFields, Defaults) {
 }
 
 TEST(JsonSamplesFields, NullOptionalFieldsMeanAbsent) {
-  const auto r =
-      parse_json_samples(R"({"tag":"a","value":2,"ts":null,"quality":null,"unit":null,"description":null})", kNow);
+  const auto r = parse_json_samples(
+      R"({"tag":"a","value":2,"ts":null,"quality":null,"unit":null,"description":null})", kNow);
   ASSERT_EQ(errors_of(r), "");
   ASSERT_EQ(r.samples.size(), 1u);
   EXPECT_EQ(r.samples[0].sample, (Sample{kNow, 2.0, Quality::good}));
@@ -147,16 +147,20 @@ TEST(JsonSamplesFields, QualityIsCaseInsensitive) {
 }
 
 TEST(JsonSamplesFields, UnknownMembersAreIgnored) {
-  const auto r = parse_json_samples(R"({"tag":"a","value":1,"extra":{"nested":[1,2]},"type":"integer"})", kNow);
+  const auto r =
+      parse_json_samples(R"({"tag":"a","value":1,"extra":{"nested":[1,2]},"type":"integer"})", kNow);
   ASSERT_EQ(errors_of(r), "");
   ASSERT_EQ(r.samples.size(), 1u);
   EXPECT_EQ(r.samples[0].type, std::nullopt);
 }
 
 TEST(JsonSamplesFields, UnicodeStringsAreKept) {
-  const auto r = parse_json_samples(R"({"tag":"a","value":1,"unit":"\u00b0C","description":"Kessel \"1\""})", kNow);
+  const auto r =
+      parse_json_samples(R"({"tag":"a","value":1,"unit":"\u00b0C","description":"Kessel \"1\""})", kNow);
   ASSERT_EQ(r.samples.size(), 1u);
-  EXPECT_EQ(r.samples[0].unit, "\xc2\xb0""C");
+  EXPECT_EQ(r.samples[0].unit,
+            "\xc2\xb0"
+            "C");
   EXPECT_EQ(r.samples[0].description, "Kessel \"1\"");
 }
 
@@ -166,12 +170,15 @@ TEST(JsonSamplesErrors, Tag) {
   EXPECT_EQ(one_error(R"({"value":1})"), R"(item 0: "tag" is required)");
   EXPECT_EQ(one_error(R"({"tag":null,"value":1})"), R"(item 0: "tag" is required)");
   EXPECT_EQ(one_error(R"({"tag":5,"value":1})"), R"(item 0: "tag" must be a string, not a number)");
-  EXPECT_EQ(one_error(R"({"tag":"bad name","value":1})"),
-            R"(item 0: invalid tag name "bad name" (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment))");
-  EXPECT_EQ(one_error(R"({"tag":"","value":1})"),
-            R"(item 0: invalid tag name "" (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment))");
-  EXPECT_EQ(one_error(R"({"tag":"a..b","value":1})"),
-            R"(item 0: invalid tag name "a..b" (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment))");
+  EXPECT_EQ(
+      one_error(R"({"tag":"bad name","value":1})"),
+      R"(item 0: invalid tag name "bad name" (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment))");
+  EXPECT_EQ(
+      one_error(R"({"tag":"","value":1})"),
+      R"(item 0: invalid tag name "" (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment))");
+  EXPECT_EQ(
+      one_error(R"({"tag":"a..b","value":1})"),
+      R"(item 0: invalid tag name "a..b" (1-200 characters of A-Z a-z 0-9 _ - : and dots, no empty dotted segment))");
 }
 
 TEST(JsonSamplesErrors, LongTagNameIsTruncatedOnACharacterBoundary) {
@@ -183,10 +190,12 @@ TEST(JsonSamplesErrors, LongTagNameIsTruncatedOnACharacterBoundary) {
 }
 
 TEST(JsonSamplesErrors, Timestamp) {
-  EXPECT_EQ(one_error(R"({"tag":"a","value":1,"ts":"yesterday"})"),
-            R"(item 0: "ts" is not a valid time: "yesterday" (expected RFC 3339 like "2026-11-25T10:00:00Z", epoch digits, or "now-15m"))");
-  EXPECT_EQ(one_error(R"({"tag":"a","value":1,"ts":"2023-02-29T00:00:00Z"})"),
-            R"(item 0: "ts" is not a valid time: "2023-02-29T00:00:00Z" (expected RFC 3339 like "2026-11-25T10:00:00Z", epoch digits, or "now-15m"))");
+  EXPECT_EQ(
+      one_error(R"({"tag":"a","value":1,"ts":"yesterday"})"),
+      R"(item 0: "ts" is not a valid time: "yesterday" (expected RFC 3339 like "2026-11-25T10:00:00Z", epoch digits, or "now-15m"))");
+  EXPECT_EQ(
+      one_error(R"({"tag":"a","value":1,"ts":"2023-02-29T00:00:00Z"})"),
+      R"(item 0: "ts" is not a valid time: "2023-02-29T00:00:00Z" (expected RFC 3339 like "2026-11-25T10:00:00Z", epoch digits, or "now-15m"))");
   EXPECT_EQ(one_error(R"({"tag":"a","value":1,"ts":true})"),
             R"(item 0: "ts" must be a string or a number of epoch milliseconds, not a boolean)");
   EXPECT_EQ(one_error(R"({"tag":"a","value":1,"ts":[1]})"),
@@ -205,7 +214,8 @@ TEST(JsonSamplesErrors, Value) {
   EXPECT_EQ(one_error(R"({"tag":"a"})"), R"(item 0: "value" is required)");
   EXPECT_EQ(one_error(R"({"tag":"a","value":"81.5"})"),
             R"(item 0: "value" must be a number or boolean, not a string)");
-  EXPECT_EQ(one_error(R"({"tag":"a","value":null})"), R"(item 0: "value" must be a number or boolean, not null)");
+  EXPECT_EQ(one_error(R"({"tag":"a","value":null})"),
+            R"(item 0: "value" must be a number or boolean, not null)");
   EXPECT_EQ(one_error(R"({"tag":"a","value":{}})"),
             R"(item 0: "value" must be a number or boolean, not an object)");
   EXPECT_EQ(one_error(R"({"tag":"a","value":1e999})"), R"(item 0: "value" must be a finite number)");
@@ -220,7 +230,8 @@ TEST(JsonSamplesErrors, Quality) {
 }
 
 TEST(JsonSamplesErrors, UnitAndDescription) {
-  EXPECT_EQ(one_error(R"({"tag":"a","value":1,"unit":5})"), R"(item 0: "unit" must be a string, not a number)");
+  EXPECT_EQ(one_error(R"({"tag":"a","value":1,"unit":5})"),
+            R"(item 0: "unit" must be a string, not a number)");
   EXPECT_EQ(one_error(R"({"tag":"a","value":1,"description":["x"]})"),
             R"(item 0: "description" must be a string, not an array)");
 }
@@ -259,7 +270,8 @@ TEST(JsonSamplesErrors, PartialSuccessKeepsGoodItemsAndIndexesBadOnes) {
 TEST(JsonSamplesShapes, ArraySingleObjectAndWrapper) {
   const auto array = parse_json_samples(R"([{"tag":"a","value":1},{"tag":"b","value":2}])", kNow);
   const auto single = parse_json_samples(R"({"tag":"a","value":1})", kNow);
-  const auto wrapped = parse_json_samples(R"({"samples":[{"tag":"a","value":1},{"tag":"b","value":2}]})", kNow);
+  const auto wrapped =
+      parse_json_samples(R"({"samples":[{"tag":"a","value":1},{"tag":"b","value":2}]})", kNow);
   for (const auto* r : {&array, &single, &wrapped}) {
     EXPECT_EQ(r->fatal, "");
     EXPECT_EQ(errors_of(*r), "");
@@ -342,14 +354,17 @@ TEST(JsonSamplesGarbage, NotJsonIsFatalWithOffset) {
 
 TEST(JsonSamplesGarbage, EmptyBody) {
   EXPECT_EQ(parse_json_samples("", kNow).fatal, "empty body: expected a JSON array or object of samples");
-  EXPECT_EQ(parse_json_samples(" \r\n\t", kNow).fatal, "empty body: expected a JSON array or object of samples");
+  EXPECT_EQ(parse_json_samples(" \r\n\t", kNow).fatal,
+            "empty body: expected a JSON array or object of samples");
 }
 
 TEST(JsonSamplesGarbage, ScalarsAreFatal) {
   EXPECT_EQ(parse_json_samples("42", kNow).fatal, "expected a JSON array or object of samples, not a number");
   EXPECT_EQ(parse_json_samples("null", kNow).fatal, "expected a JSON array or object of samples, not null");
-  EXPECT_EQ(parse_json_samples(R"("x")", kNow).fatal, "expected a JSON array or object of samples, not a string");
-  EXPECT_EQ(parse_json_samples("true", kNow).fatal, "expected a JSON array or object of samples, not a boolean");
+  EXPECT_EQ(parse_json_samples(R"("x")", kNow).fatal,
+            "expected a JSON array or object of samples, not a string");
+  EXPECT_EQ(parse_json_samples("true", kNow).fatal,
+            "expected a JSON array or object of samples, not a boolean");
 }
 
 TEST(JsonSamplesGarbage, DepthLimitIs32) {
@@ -367,7 +382,8 @@ TEST(JsonSamplesGarbage, DepthLimitIs32) {
   EXPECT_EQ(parse_json_samples(nested, kNow).fatal, "invalid JSON at offset 56: too deep");
 
   // A hostile 1 MB of '[' fails fast, without recursion.
-  EXPECT_EQ(parse_json_samples(std::string(1'000'000, '['), kNow).fatal, "invalid JSON at offset 32: too deep");
+  EXPECT_EQ(parse_json_samples(std::string(1'000'000, '['), kNow).fatal,
+            "invalid JSON at offset 32: too deep");
 }
 
 }  // namespace

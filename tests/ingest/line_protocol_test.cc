@@ -18,8 +18,7 @@ namespace {
 // 2025-11-25T10:00:00Z: a synthetic clock.
 constexpr TimeNs kNow = 1'764'064'800LL * kNanosPerSecond;
 
-LineParseResult parse(std::string_view body, Precision precision = Precision::ns,
-                      TimeNs now = kNow) {
+LineParseResult parse(std::string_view body, Precision precision = Precision::ns, TimeNs now = kNow) {
   return parse_line_protocol(body, precision, now);
 }
 
@@ -95,8 +94,7 @@ TEST(LineProtocolPrecision, ScalesEachPrecisionToNanoseconds) {
     EXPECT_EQ(point_of("m v=1 7", *precision).sample.ts, expected) << name;
   }
   EXPECT_EQ(precision_factor(Precision::h), 3'600'000'000'000);
-  EXPECT_EQ(point_of("m v=1 1764064800123", Precision::ms).sample.ts,
-            1'764'064'800'123'000'000);
+  EXPECT_EQ(point_of("m v=1 1764064800123", Precision::ms).sample.ts, 1'764'064'800'123'000'000);
 }
 
 TEST(LineProtocolPrecision, NegativeAndExtremeTimestamps) {
@@ -142,8 +140,7 @@ TEST(LineProtocolPrecision, BadTimestamps) {
   EXPECT_EQ(error_of("m v=1 1.5"), "line 1: invalid timestamp \"1.5\" (column 7)");
   EXPECT_EQ(error_of("m v=1 -"), "line 1: invalid timestamp \"-\" (column 7)");
   EXPECT_EQ(error_of("m v=1 12,3"), "line 1: invalid timestamp \"12,3\" (column 7)");
-  EXPECT_EQ(error_of("m v=1 12 x"),
-            "line 1: unexpected text after the timestamp: \"x\" (column 10)");
+  EXPECT_EQ(error_of("m v=1 12 x"), "line 1: unexpected text after the timestamp: \"x\" (column 10)");
   EXPECT_EQ(error_of("m v=1 12 13 14\r\n"),
             "line 1: unexpected text after the timestamp: \"13 14\" (column 10)");
 }
@@ -174,8 +171,8 @@ TEST(LineProtocolFields, IntegerAndUnsigned) {
       "m a=12i,b=-9223372036854775808i,c=9223372036854775807i,d=18446744073709551615u,e=0u,"
       "f=-0i,g=42u");
   EXPECT_TRUE(r.errors.empty());
-  const std::vector<double> expected = {12, -9223372036854775808.0, 9223372036854775807.0,
-                                        18446744073709551615.0, 0, 0, 42};
+  const std::vector<double> expected = {
+      12, -9223372036854775808.0, 9223372036854775807.0, 18446744073709551615.0, 0, 0, 42};
   ASSERT_EQ(r.points.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(r.points[i].sample.value, expected[i]) << r.points[i].tag;
@@ -198,8 +195,7 @@ TEST(LineProtocolFields, IntegerRangeAndSyntax) {
 }
 
 TEST(LineProtocolFields, Booleans) {
-  const LineParseResult r =
-      parse("m a=t,b=T,c=true,d=True,e=TRUE,f=f,g=F,h=false,i=False,j=FALSE");
+  const LineParseResult r = parse("m a=t,b=T,c=true,d=True,e=TRUE,f=f,g=F,h=false,i=False,j=FALSE");
   EXPECT_TRUE(r.errors.empty());
   ASSERT_EQ(r.points.size(), 10u);
   for (std::size_t i = 0; i < 10; ++i) {
@@ -217,15 +213,12 @@ TEST(LineProtocolFields, NanAndInfRejected) {
     EXPECT_EQ(error_of(body), "line 1: invalid field value \"" + std::string(v) +
                                   "\" for field \"v\": NaN and Inf are not supported (column 5)");
   }
-  EXPECT_EQ(error_of("m v=1e999"),
-            "line 1: field value \"1e999\" out of range for field \"v\" (column 5)");
-  EXPECT_EQ(error_of("m v=-1e999"),
-            "line 1: field value \"-1e999\" out of range for field \"v\" (column 5)");
+  EXPECT_EQ(error_of("m v=1e999"), "line 1: field value \"1e999\" out of range for field \"v\" (column 5)");
+  EXPECT_EQ(error_of("m v=-1e999"), "line 1: field value \"-1e999\" out of range for field \"v\" (column 5)");
 }
 
 TEST(LineProtocolFields, InvalidNumbers) {
-  for (const char* v : {"12x", "1.2.3", "0x10", "+1", "1_000", "--1", "1e", ".", "-", "1,5e", "e5",
-                        "1 e5"}) {
+  for (const char* v : {"12x", "1.2.3", "0x10", "+1", "1_000", "--1", "1e", ".", "-", "1,5e", "e5", "1 e5"}) {
     const std::string body = std::string("m v=") + v;
     const LineParseResult r = parse(body);
     EXPECT_TRUE(r.points.empty()) << body;
@@ -235,8 +228,7 @@ TEST(LineProtocolFields, InvalidNumbers) {
   EXPECT_EQ(error_of("boiler1,unit=degC temperature=12x"),
             "line 1: invalid field value \"12x\" for field \"temperature\" (column 31)");
   EXPECT_EQ(error_of("m v=1e"), "line 1: invalid field value \"1e\" for field \"v\" (column 5)");
-  EXPECT_EQ(error_of("m a=1,v=0x10"),
-            "line 1: invalid field value \"0x10\" for field \"v\" (column 9)");
+  EXPECT_EQ(error_of("m a=1,v=0x10"), "line 1: invalid field value \"0x10\" for field \"v\" (column 9)");
 }
 
 TEST(LineProtocolFields, StringFieldsAreIgnored) {
@@ -328,8 +320,7 @@ TEST(LineProtocolEscapes, TagKeyAndValueEscapes) {
   // Keys are compared unescaped: "a b" < "a!" although the raw `a\ b` > `a!`.
   EXPECT_EQ(point_of("m,a!=X,a\\ b=Y f=1").tag, "m.Y.X.f");
   EXPECT_EQ(point_of("m,k\\=1=v\\=1 f=1").tag, "m.v_1.f");
-  EXPECT_EQ(error_of("m,t=a=b f=1"),
-            "line 1: unescaped '=' in the value of tag \"t\" (column 6)");
+  EXPECT_EQ(error_of("m,t=a=b f=1"), "line 1: unescaped '=' in the value of tag \"t\" (column 6)");
 }
 
 TEST(LineProtocolEscapes, FieldKeyEscapes) {
@@ -340,8 +331,7 @@ TEST(LineProtocolEscapes, FieldKeyEscapes) {
 }
 
 TEST(LineProtocolEscapes, QuotedStrings) {
-  LineParseResult r =
-      parse("m s=\"a \\\"quoted\\\" \\\\ text, with comma=eq and spaces\",v=1 9");
+  LineParseResult r = parse("m s=\"a \\\"quoted\\\" \\\\ text, with comma=eq and spaces\",v=1 9");
   EXPECT_TRUE(r.errors.empty());
   ASSERT_EQ(r.points.size(), 1u);
   EXPECT_EQ(r.points[0].tag, "m.v");
@@ -362,8 +352,7 @@ TEST(LineProtocolEscapes, QuotedStrings) {
 }
 
 TEST(LineProtocolEscapes, QuotedStringSpanningNewlines) {
-  const LineParseResult r =
-      parse("m s=\"first\nsecond\r\nthird\",v=1 10\nm v=2 20\nbad\nm v=3 30");
+  const LineParseResult r = parse("m s=\"first\nsecond\r\nthird\",v=1 10\nm v=2 20\nbad\nm v=3 30");
   ASSERT_EQ(r.points.size(), 3u);
   EXPECT_EQ(r.points[0].sample.ts, 10);
   EXPECT_EQ(r.points[1].sample.ts, 20);
@@ -382,8 +371,8 @@ TEST(LineProtocolEscapes, UnterminatedQuoteEndsAtItsNewline) {
   ASSERT_EQ(r.points.size(), 2u);
   EXPECT_EQ(r.points[0].sample.value, 2.0);
   EXPECT_EQ(r.points[1].sample.value, 3.0);
-  EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "line 1: unterminated quoted string in field \"s\" (column 5)"});
+  EXPECT_EQ(messages(r),
+            std::vector<std::string>{"line 1: unterminated quoted string in field \"s\" (column 5)"});
   EXPECT_EQ(r.errors[0].line, 1u);
   EXPECT_EQ(r.lines, 3u);
 
@@ -393,9 +382,8 @@ TEST(LineProtocolEscapes, UnterminatedQuoteEndsAtItsNewline) {
   EXPECT_EQ(names(r), std::vector<std::string>{"m.v"});
   ASSERT_EQ(r.points.size(), 1u);
   EXPECT_EQ(r.points[0].sample.value, 4.0);
-  EXPECT_EQ(messages(r),
-            std::vector<std::string>{
-                "line 1: unexpected character after the string of field \"s\" (column 21)"});
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "line 1: unexpected character after the string of field \"s\" (column 21)"});
   EXPECT_EQ(r.lines, 2u);
 }
 
@@ -434,18 +422,18 @@ TEST(LineProtocolLines, CommentsBlankLinesAndCrlf) {
 
 TEST(LineProtocolLines, PartialFailureKeepsGoodLines) {
   const std::string body =
-      "boiler1,unit=degC temperature=81.5 1000\n"    // 1 good
-      "boiler1 temperature=12x 1000\n"               // 2 bad value
-      "# a comment\n"                                // 3
-      "\n"                                           // 4
-      "boiler2 pressure=2.5,flow=3i 2000\n"          // 5 good (2 points)
-      "boiler2\n"                                    // 6 no fields
-      "boiler3 level=1 20x0\n"                       // 7 bad timestamp
-      "  boiler3 level=2\n";                         // 8 good
+      "boiler1,unit=degC temperature=81.5 1000\n"  // 1 good
+      "boiler1 temperature=12x 1000\n"             // 2 bad value
+      "# a comment\n"                              // 3
+      "\n"                                         // 4
+      "boiler2 pressure=2.5,flow=3i 2000\n"        // 5 good (2 points)
+      "boiler2\n"                                  // 6 no fields
+      "boiler3 level=1 20x0\n"                     // 7 bad timestamp
+      "  boiler3 level=2\n";                       // 8 good
   const LineParseResult r = parse(body);
   EXPECT_EQ(r.lines, 6u);
-  EXPECT_EQ(names(r), (std::vector<std::string>{"boiler1.temperature", "boiler2.pressure",
-                                                "boiler2.flow", "boiler3.level"}));
+  EXPECT_EQ(names(r), (std::vector<std::string>{"boiler1.temperature", "boiler2.pressure", "boiler2.flow",
+                                                "boiler3.level"}));
   ASSERT_EQ(r.points.size(), 4u);
   EXPECT_EQ(r.points[0].sample.value, 81.5);
   EXPECT_EQ(r.points[0].sample.ts, 1000);
@@ -462,8 +450,7 @@ TEST(LineProtocolLines, PartialFailureKeepsGoodLines) {
   EXPECT_EQ(messages(r),
             (std::vector<std::string>{
                 "line 2: invalid field value \"12x\" for field \"temperature\" (column 21)",
-                "line 6: missing fields (column 8)",
-                "line 7: invalid timestamp \"20x0\" (column 17)"}));
+                "line 6: missing fields (column 8)", "line 7: invalid timestamp \"20x0\" (column 17)"}));
 }
 
 TEST(LineProtocolLines, LaterBadFieldDropsEarlierPointsOfTheLine) {
@@ -501,27 +488,26 @@ TEST(LineProtocolLines, MalformedLineMessages) {
 TEST(LineProtocolLines, ExcerptsAreBoundedAndEscaped) {
   const std::string long_value(100, 'x');
   EXPECT_EQ(error_of("m v=" + long_value),
-            "line 1: invalid field value \"" + std::string(61, 'x') +
-                "\"... for field \"v\" (column 5)");
+            "line 1: invalid field value \"" + std::string(61, 'x') + "\"... for field \"v\" (column 5)");
   EXPECT_EQ(error_of("m v=1\"2"), "line 1: invalid field value \"1\\\"2\" for field \"v\" (column 5)");
   EXPECT_EQ(error_of("m v=1\\2"), "line 1: invalid field value \"1\\\\2\" for field \"v\" (column 5)");
   EXPECT_EQ(error_of(std::string("m v=1\x01")),
             "line 1: invalid field value \"1\\x01\" for field \"v\" (column 5)");
   EXPECT_EQ(error_of("m v=\xff\xfe"),
             "line 1: invalid field value \"\\xff\\xfe\" for field \"v\" (column 5)");
-  EXPECT_EQ(error_of("m v=25\xc2\xb0" "C"),
-            "line 1: invalid field value \"25\xc2\xb0" "C\" for field \"v\" (column 5)");
+  EXPECT_EQ(error_of("m v=25\xc2\xb0"
+                     "C"),
+            "line 1: invalid field value \"25\xc2\xb0"
+            "C\" for field \"v\" (column 5)");
   // A multi-byte character is never cut in two by the truncation.
   std::string utf8_value = std::string(60, 'y') + "\xe2\x82\xac" + std::string(10, 'z');
   EXPECT_EQ(error_of("m v=" + utf8_value),
-            "line 1: invalid field value \"" + std::string(60, 'y') +
-                "\"... for field \"v\" (column 5)");
+            "line 1: invalid field value \"" + std::string(60, 'y') + "\"... for field \"v\" (column 5)");
   // Every message stays short, whatever the input.
   const std::string long_key(5000, 'k');
   const std::string msg = error_of("m " + long_key);
   EXPECT_LT(msg.size(), 200u);
-  EXPECT_EQ(msg, "line 1: missing '=' after field key \"" + std::string(61, 'k') +
-                     "\"... (column 5003)");
+  EXPECT_EQ(msg, "line 1: missing '=' after field key \"" + std::string(61, 'k') + "\"... (column 5003)");
 }
 
 TEST(LineProtocolLines, NeverReadsPastTheBody) {
@@ -602,7 +588,10 @@ TEST(LineProtocolNames, Sanitising) {
   EXPECT_EQ(point_of("m,t=\xe2\x82\xac\xe2\x82\xac v=1").tag, "m.__.v");
   // Stray continuation bytes: a run of them is one `_`.
   EXPECT_EQ(point_of("m,t=\x80\x80 v=1").tag, "m._.v");
-  EXPECT_EQ(point_of("m,t=a\x80" "b v=1").tag, "m.a_b.v");
+  EXPECT_EQ(point_of("m,t=a\x80"
+                     "b v=1")
+                .tag,
+            "m.a_b.v");
   EXPECT_EQ(point_of("a\\ b,x=y\\,z d\\ e=1").tag, "a_b.y_z.d_e");
   EXPECT_EQ(error_of(". .=1"),
             "line 1: empty tag name (measurement, tag values and field key have no usable "
@@ -612,9 +601,8 @@ TEST(LineProtocolNames, Sanitising) {
 TEST(LineProtocolNames, NameLengthLimit) {
   const std::string m190(190, 'm');
   EXPECT_EQ(point_of(m190 + " abcdefghi=1").tag, m190 + ".abcdefghi");  // 200 characters
-  EXPECT_EQ(error_of(m190 + " abcdefghij=1"),
-            "line 1: tag name \"" + std::string(61, 'm') +
-                "\"... is longer than 200 characters (column 192)");
+  EXPECT_EQ(error_of(m190 + " abcdefghij=1"), "line 1: tag name \"" + std::string(61, 'm') +
+                                                  "\"... is longer than 200 characters (column 192)");
   // A line with only string fields needs no name.
   const LineParseResult r = parse(std::string(300, 'm') + " s=\"x\"");
   EXPECT_TRUE(r.errors.empty());
@@ -632,12 +620,40 @@ bool same_point(const LinePoint& a, const LinePoint& b) {
 /// well-formed lines from random pieces with a few random mutations.
 std::string random_body(std::mt19937& rng, int mode) {
   static constexpr char kAlphabet[] = "ab m,=\" \\\n\r\t#01-.eitfTu9\"=, ";
-  static const char* const kPieces[] = {
-      "boiler1", "cpu", "m\\ x", "a.b", ",unit=degC", ",quality=bad", ",quality=nope",
-      ",host=web1", ",description=hot\\ water", ",t=a\\,b", " ", " ", " ", "temp=81.5",
-      "v=1i", "v=-3u", "on=t", "off=FALSE", "s=\"str, \\\" x\"", "s=\"a\nb\"", ",w=2",
-      ",x=1e3", "=", ",", " 1764064800", " -5", " 99999999999999999999", "\n", "\r\n", "\n",
-      "# c\n", "nan", "\\", "\""};
+  static const char* const kPieces[] = {"boiler1",
+                                        "cpu",
+                                        "m\\ x",
+                                        "a.b",
+                                        ",unit=degC",
+                                        ",quality=bad",
+                                        ",quality=nope",
+                                        ",host=web1",
+                                        ",description=hot\\ water",
+                                        ",t=a\\,b",
+                                        " ",
+                                        " ",
+                                        " ",
+                                        "temp=81.5",
+                                        "v=1i",
+                                        "v=-3u",
+                                        "on=t",
+                                        "off=FALSE",
+                                        "s=\"str, \\\" x\"",
+                                        "s=\"a\nb\"",
+                                        ",w=2",
+                                        ",x=1e3",
+                                        "=",
+                                        ",",
+                                        " 1764064800",
+                                        " -5",
+                                        " 99999999999999999999",
+                                        "\n",
+                                        "\r\n",
+                                        "\n",
+                                        "# c\n",
+                                        "nan",
+                                        "\\",
+                                        "\""};
   const std::size_t n = rng() % 120;
   std::string body;
   if (mode == 0) {
@@ -659,7 +675,10 @@ std::string random_body(std::mt19937& rng, int mode) {
     for (int k = 0; k < mutations && !body.empty(); ++k) {
       const std::size_t at = rng() % body.size();
       const char* piece = kPieces[rng() % std::size(kPieces)];
-      if (rng() % 2) body.insert(at, piece); else body[at] = piece[0];
+      if (rng() % 2)
+        body.insert(at, piece);
+      else
+        body[at] = piece[0];
     }
   }
   return body;
@@ -671,7 +690,8 @@ TEST(LineProtocolFuzz, RandomBytesNeverCrashAndStayConsistent) {
   for (int iter = 0; iter < 10'000; ++iter) {
     const std::string body = random_body(rng, iter % 3);
     const LineParseResult r = parse_exact(body, Precision::s);
-    const std::size_t physical_lines = static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
+    const std::size_t physical_lines =
+        static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
     ASSERT_LE(r.errors.size(), r.lines) << body;
     ASSERT_LE(r.lines, physical_lines) << body;
     std::size_t prev_line = 0;
@@ -725,8 +745,7 @@ TEST(LineProtocolFuzz, RandomBytesNeverCrashAndStayConsistent) {
       ASSERT_EQ(lines, r.lines) << body;
       ASSERT_EQ(errors, messages(r)) << body;
       ASSERT_EQ(points.size(), r.points.size()) << body;
-      for (std::size_t i = 0; i < points.size(); ++i)
-        ASSERT_TRUE(same_point(points[i], r.points[i])) << body;
+      for (std::size_t i = 0; i < points.size(); ++i) ASSERT_TRUE(same_point(points[i], r.points[i])) << body;
     }
     total_points += r.points.size();
     total_errors += r.errors.size();
@@ -735,8 +754,8 @@ TEST(LineProtocolFuzz, RandomBytesNeverCrashAndStayConsistent) {
   EXPECT_GT(total_points, 5000u);
   EXPECT_GT(total_errors, 3000u);
   EXPECT_GT(checked_split, 3000u);
-  std::cout << "[ fuzz ] " << total_points << " points, " << total_errors << " errors, "
-            << checked_split << " bodies checked line by line\n";
+  std::cout << "[ fuzz ] " << total_points << " points, " << total_errors << " errors, " << checked_split
+            << " bodies checked line by line\n";
 }
 
 TEST(LineProtocolFuzz, HugeLines) {
@@ -782,8 +801,8 @@ TEST(LineProtocolPerf, Parse200kLines) {
   ASSERT_TRUE(r.errors.empty());
   EXPECT_EQ(r.points[12345].tag, "boiler45.north.temperature");
   EXPECT_EQ(r.points[12345].sample.ts, 1'764'064'800'000'012'345LL);
-  std::cout << "[ perf ] line protocol: " << kLines << " lines, " << body.size() << " bytes in "
-            << secs * 1e3 << " ms = " << static_cast<long long>(kLines / secs) << " lines/s\n";
+  std::cout << "[ perf ] line protocol: " << kLines << " lines, " << body.size() << " bytes in " << secs * 1e3
+            << " ms = " << static_cast<long long>(kLines / secs) << " lines/s\n";
 }
 
 }  // namespace

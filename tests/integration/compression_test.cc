@@ -16,7 +16,7 @@ namespace {
 const std::vector<std::string> kGzip = {"Accept-Encoding: gzip, deflate"};
 
 std::vector<std::pair<std::string, std::string>> data_events(SseClient& client, std::size_t points,
-                                                              std::chrono::milliseconds timeout) {
+                                                             std::chrono::milliseconds timeout) {
   std::vector<std::pair<std::string, std::string>> out;
   std::size_t seen = 0;
   while (seen < points) {
@@ -102,8 +102,8 @@ TEST(Compression, RefusedOrDisabledGzipIsPlain) {
   {
     TestServer server;
     server.tag("a");
-    for (const std::string refusal : {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity",
-                                      "Accept-Encoding: br, gzip;q=0, *;q=1"}) {
+    for (const std::string refusal :
+         {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity", "Accept-Encoding: br, gzip;q=0, *;q=1"}) {
       SseClient client(server.port(), "/api/sse/stream?tags[]=a", {refusal});
       ASSERT_TRUE(client.read_head());
       EXPECT_EQ(client.header("content-encoding"), "") << refusal;

@@ -20,7 +20,8 @@ TEST(Durability, KillDashNineLosesNothingAcknowledged) {
   const std::string dir = make_temp_dir();
   Child child({TAGSTREAM_BINARY, "serve", "--listen", "127.0.0.1:0", "--no-simulator", "--data-dir", dir,
                "--sync", "full"});
-  auto listening = child.wait_for(std::regex("listening on 127\\.0\\.0\\.1:(\\d+)"), std::chrono::seconds(20));
+  auto listening =
+      child.wait_for(std::regex("listening on 127\\.0\\.0\\.1:(\\d+)"), std::chrono::seconds(20));
   if (!listening) {
     FAIL() << "server did not start: " << child.err;
   }
@@ -71,8 +72,9 @@ TEST(Durability, KillDashNineLosesNothingAcknowledged) {
   TestServer restarted(config);
   std::set<std::pair<int, int>> stored;
   for (int w = 0; w < kWriters; ++w) {
-    auto reply = http_get(restarted.port(), "/api/data/history?tags[]=durable.w" + std::to_string(w) +
-                                                ".v&interval=raw&from=2025-11-24T00:00:00Z&to=2025-11-26T00:00:00Z");
+    auto reply =
+        http_get(restarted.port(), "/api/data/history?tags[]=durable.w" + std::to_string(w) +
+                                       ".v&interval=raw&from=2025-11-24T00:00:00Z&to=2025-11-26T00:00:00Z");
     if (reply.status == 400) continue;  // no acknowledged write made the tag: checked below
     ASSERT_EQ(reply.status, 200) << reply.body;
     const auto doc = boost::json::parse(reply.body);

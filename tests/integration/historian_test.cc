@@ -15,16 +15,20 @@ constexpr TimeNs kT0 = 1'764'000'000LL * kNanosPerSecond;  // 2025-11-24T16:00:0
 
 HttpReply post(unsigned short port, const std::string& target, const std::string& body,
                const std::vector<std::string>& headers = {}) {
-  std::string req = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
+  std::string req =
+      "POST " + target +
+      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n";
   for (const auto& h : headers) req += h + "\r\n";
   req += "\r\n" + body;
   return http_raw(port, req);
 }
 
 HttpReply put(unsigned short port, const std::string& target, const std::string& body) {
-  return http_raw(port, "PUT " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  return http_raw(port, "PUT " + target +
+                            " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body);
 }
 
 std::string gzip(const std::string& data) {
@@ -43,7 +47,8 @@ std::string gzip(const std::string& data) {
 
 /// Raw history values of one tag over all time.
 std::vector<std::pair<std::int64_t, double>> raw_history(unsigned short port, const std::string& tag) {
-  auto reply = http_get(port, "/api/data/history?tags[]=" + tag + "&interval=raw&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z");
+  auto reply = http_get(port, "/api/data/history?tags[]=" + tag +
+                                  "&interval=raw&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z");
   EXPECT_EQ(reply.status, 200) << reply.body;
   std::vector<std::pair<std::int64_t, double>> out;
   const auto doc = boost::json::parse(reply.body);
@@ -59,21 +64,25 @@ TEST(Historian, LineProtocolWriteIsStoredAndMappedToTagNames) {
                     "boiler1,unit=degC temperature=81.5 1764000000000000000\n"
                     "boiler1,unit=degC temperature=82.5 1764000001000000000\n");
   EXPECT_EQ(reply.status, 204) << reply.body;
-  auto v2 = post(server.port(), "/api/v2/write?org=x&bucket=y&precision=s", "pump1 running=true,flow=42i 1764000002\n");
+  auto v2 = post(server.port(), "/api/v2/write?org=x&bucket=y&precision=s",
+                 "pump1 running=true,flow=42i 1764000002\n");
   EXPECT_EQ(v2.status, 204) << v2.body;
 
   EXPECT_EQ(raw_history(server.port(), "boiler1.temperature"),
             (std::vector<std::pair<std::int64_t, double>>{{1764000000000, 81.5}, {1764000001000, 82.5}}));
-  EXPECT_EQ(raw_history(server.port(), "pump1.running"), (std::vector<std::pair<std::int64_t, double>>{{1764000002000, 1}}));
-  EXPECT_EQ(raw_history(server.port(), "pump1.flow"), (std::vector<std::pair<std::int64_t, double>>{{1764000002000, 42}}));
+  EXPECT_EQ(raw_history(server.port(), "pump1.running"),
+            (std::vector<std::pair<std::int64_t, double>>{{1764000002000, 1}}));
+  EXPECT_EQ(raw_history(server.port(), "pump1.flow"),
+            (std::vector<std::pair<std::int64_t, double>>{{1764000002000, 42}}));
 
   auto tag = http_get(server.port(), "/api/tags/boiler1.temperature");
   ASSERT_EQ(tag.status, 200);
   const auto info = boost::json::parse(tag.body);
   EXPECT_EQ(info.at("unit").as_string(), "degC");
   EXPECT_EQ(info.at("value").to_number<double>(), 82.5);
-  EXPECT_EQ(boost::json::parse(http_get(server.port(), "/api/tags/pump1.running").body).at("type").as_string(),
-            "boolean");
+  EXPECT_EQ(
+      boost::json::parse(http_get(server.port(), "/api/tags/pump1.running").body).at("type").as_string(),
+      "boolean");
 }
 
 TEST(Historian, PartialFailureKeepsTheGoodLinesAndNamesTheBadOnes) {
@@ -100,7 +109,8 @@ TEST(Historian, GzipBodiesOversizedBodiesAndBadRequests) {
   config.max_body_bytes = 64 * 1024;
   TestServer server(config);
   std::string lines;
-  for (int i = 0; i < 2000; ++i) lines += "g v=" + std::to_string(i) + " " + std::to_string(kT0 + i * kNanosPerSecond) + "\n";
+  for (int i = 0; i < 2000; ++i)
+    lines += "g v=" + std::to_string(i) + " " + std::to_string(kT0 + i * kNanosPerSecond) + "\n";
   ASSERT_GT(lines.size(), config.max_body_bytes / 2);
   auto gz = post(server.port(), "/write", gzip(lines), {"Content-Encoding: gzip"});
   EXPECT_EQ(gz.status, 204) << gz.body;
@@ -110,7 +120,8 @@ TEST(Historian, GzipBodiesOversizedBodiesAndBadRequests) {
   while (huge.size() <= config.max_body_bytes) huge += lines;
   EXPECT_EQ(post(server.port(), "/write", huge).status, 413);
   // A small gzip body that inflates past the limit is refused the same way.
-  auto bomb = post(server.port(), "/write", gzip(std::string(10 * config.max_body_bytes, 'a')), {"Content-Encoding: gzip"});
+  auto bomb = post(server.port(), "/write", gzip(std::string(10 * config.max_body_bytes, 'a')),
+                   {"Content-Encoding: gzip"});
   EXPECT_EQ(bomb.status, 413);
   EXPECT_EQ(post(server.port(), "/write", "x", {"Content-Encoding: br"}).status, 415);
   EXPECT_EQ(post(server.port(), "/write?precision=fortnight", "m v=1").status, 400);
@@ -121,10 +132,11 @@ TEST(Historian, GzipBodiesOversizedBodiesAndBadRequests) {
 
 TEST(Historian, JsonSamplesWithPartialFailureAndContentTypeCheck) {
   TestServer server;
-  auto ok = post(server.port(), "/api/samples",
-                 R"([{"tag":"boiler1.temperature","ts":"2025-11-24T16:00:00Z","value":81.5,"quality":"good"},)"
-                 R"({"tag":"boiler1.temperature","ts":"2025-11-24T16:00:01Z","value":"hot"}])",
-                 {"Content-Type: application/json"});
+  auto ok =
+      post(server.port(), "/api/samples",
+           R"([{"tag":"boiler1.temperature","ts":"2025-11-24T16:00:00Z","value":81.5,"quality":"good"},)"
+           R"({"tag":"boiler1.temperature","ts":"2025-11-24T16:00:01Z","value":"hot"}])",
+           {"Content-Type: application/json"});
   EXPECT_EQ(ok.status, 400);
   EXPECT_EQ(boost::json::parse(ok.body).at("written").to_number<int>(), 1);
   EXPECT_EQ(raw_history(server.port(), "boiler1.temperature"),
@@ -142,7 +154,8 @@ TEST(Historian, HistoryInJsonAndCsvWithFunctionsAndMaxPoints) {
   ASSERT_EQ(post(server.port(), "/write", lines).status, 204);
 
   const std::string range = "&from=2025-11-24T16:00:00Z&to=2025-11-24T18:00:00Z";
-  auto minute = http_get(server.port(), "/api/data/history?tags[]=h.v&interval=minute&fn=avg,max,count" + range);
+  auto minute =
+      http_get(server.port(), "/api/data/history?tags[]=h.v&interval=minute&fn=avg,max,count" + range);
   ASSERT_EQ(minute.status, 200);
   const auto doc = boost::json::parse(minute.body);
   const auto& points = doc.at("series").at(0).at("points").as_array();
@@ -153,7 +166,8 @@ TEST(Historian, HistoryInJsonAndCsvWithFunctionsAndMaxPoints) {
   EXPECT_EQ(points[0].at("count").to_number<int>(), 6);
   EXPECT_FALSE(points[0].as_object().contains("min")) << "only the functions asked for";
 
-  auto csv = http_get(server.port(), "/api/data/history?tags[]=h.v&interval=hour" + range, {"Accept: text/csv"});
+  auto csv =
+      http_get(server.port(), "/api/data/history?tags[]=h.v&interval=hour" + range, {"Accept: text/csv"});
   ASSERT_EQ(csv.status, 200);
   EXPECT_EQ(csv.header("content-type").rfind("text/csv", 0), 0u);
   EXPECT_EQ(csv.body,
@@ -185,12 +199,14 @@ TEST(Historian, LatestPollingWithEtagAnd304) {
   ASSERT_FALSE(etag.empty());
   EXPECT_EQ(boost::json::parse(first.body).at("points").at(0).at("last").to_number<double>(), 1);
 
-  auto same = http_get(server.port(), "/api/data/latest?tags[]=p.v&interval=minute", {"If-None-Match: " + etag});
+  auto same =
+      http_get(server.port(), "/api/data/latest?tags[]=p.v&interval=minute", {"If-None-Match: " + etag});
   EXPECT_EQ(same.status, 304);
   EXPECT_TRUE(same.body.empty());
 
   ASSERT_EQ(post(server.port(), "/write", "p v=2 1764000001000000000\n").status, 204);
-  auto changed = http_get(server.port(), "/api/data/latest?tags[]=p.v&interval=minute", {"If-None-Match: " + etag});
+  auto changed =
+      http_get(server.port(), "/api/data/latest?tags[]=p.v&interval=minute", {"If-None-Match: " + etag});
   EXPECT_EQ(changed.status, 200);
   EXPECT_NE(changed.header("etag"), etag);
   EXPECT_EQ(boost::json::parse(changed.body).at("points").at(0).at("count").to_number<int>(), 2);
@@ -198,8 +214,11 @@ TEST(Historian, LatestPollingWithEtagAnd304) {
 
 TEST(Historian, TagsAreListedSearchedAndDescribed) {
   TestServer server;
-  ASSERT_EQ(post(server.port(), "/write", "boiler1 temperature=80\nboiler2 temperature=70\ntank1 level=50\n").status, 204);
-  auto created = put(server.port(), "/api/tags/boiler1.temperature", R"({"unit":"degC","description":"Supply water"})");
+  ASSERT_EQ(post(server.port(), "/write", "boiler1 temperature=80\nboiler2 temperature=70\ntank1 level=50\n")
+                .status,
+            204);
+  auto created =
+      put(server.port(), "/api/tags/boiler1.temperature", R"({"unit":"degC","description":"Supply water"})");
   EXPECT_EQ(created.status, 200);
   auto fresh = put(server.port(), "/api/tags/line1.flow", R"({"unit":"m3/h","type":"number"})");
   EXPECT_EQ(fresh.status, 201);
@@ -238,8 +257,13 @@ TEST(Historian, LateSamplesGoToHistoryNotToTheLiveStream) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].value, 11) << "the back-filled sample is never shown as the live value";
   EXPECT_EQ(raw_history(server.port(), "late.v"),
-            (std::vector<std::pair<std::int64_t, double>>{{1764000005000, 5}, {1764000010000, 10}, {1764000011000, 11}}));
-  auto minute = boost::json::parse(http_get(server.port(), "/api/data/history?tags[]=late.v&interval=minute&from=2025-11-24T16:00:00Z&to=2025-11-24T16:01:00Z").body);
+            (std::vector<std::pair<std::int64_t, double>>{
+                {1764000005000, 5}, {1764000010000, 10}, {1764000011000, 11}}));
+  auto minute = boost::json::parse(
+      http_get(
+          server.port(),
+          "/api/data/history?tags[]=late.v&interval=minute&from=2025-11-24T16:00:00Z&to=2025-11-24T16:01:00Z")
+          .body);
   EXPECT_EQ(minute.at("series").at(0).at("points").at(0).at("count").to_number<int>(), 3);
   EXPECT_EQ(minute.at("series").at(0).at("points").at(0).at("first").to_number<double>(), 5);
 }
@@ -250,22 +274,33 @@ TEST(Historian, EverythingSurvivesARestartAndEventIdsKeepIncreasing) {
   std::string history_before;
   {
     TestServer server(config);
-    ASSERT_EQ(post(server.port(), "/write", "r,unit=bar v=1 1764000000000000000\nr,unit=bar v=2 1764000061000000000\n").status, 204);
+    ASSERT_EQ(post(server.port(), "/write",
+                   "r,unit=bar v=1 1764000000000000000\nr,unit=bar v=2 1764000061000000000\n")
+                  .status,
+              204);
     ASSERT_EQ(put(server.port(), "/api/tags/r.v", R"({"description":"restart probe"})").status, 200);
     SseClient client(server.port(), "/api/sse/stream?tags[]=r.v");
     ASSERT_TRUE(client.read_head());
     auto data = client.next_of("data");
     ASSERT_TRUE(data);
     last_id = std::stoull(data->id);
-    history_before = http_get(server.port(), "/api/data/history?tags[]=r.v&interval=minute&from=2025-11-24T00:00:00Z&to=2025-11-25T00:00:00Z").body;
+    history_before =
+        http_get(
+            server.port(),
+            "/api/data/history?tags[]=r.v&interval=minute&from=2025-11-24T00:00:00Z&to=2025-11-25T00:00:00Z")
+            .body;
   }
   TestServer server(config);
   auto tag = boost::json::parse(http_get(server.port(), "/api/tags/r.v").body);
   EXPECT_EQ(tag.at("unit").as_string(), "bar");
   EXPECT_EQ(tag.at("description").as_string(), "restart probe");
   EXPECT_EQ(tag.at("value").to_number<double>(), 2) << "the live state is restored";
-  EXPECT_EQ(http_get(server.port(), "/api/data/history?tags[]=r.v&interval=minute&from=2025-11-24T00:00:00Z&to=2025-11-25T00:00:00Z").body,
-            history_before);
+  EXPECT_EQ(
+      http_get(
+          server.port(),
+          "/api/data/history?tags[]=r.v&interval=minute&from=2025-11-24T00:00:00Z&to=2025-11-25T00:00:00Z")
+          .body,
+      history_before);
 
   SseClient client(server.port(), "/api/sse/stream?tags[]=r.v&interval=minute");
   ASSERT_TRUE(client.read_head());
@@ -299,15 +334,17 @@ TEST(Historian, ResumeAcrossARestartHasNoGapAndNoDuplicate) {
     last_id = seen->id;
     client.close();
     for (int i = 1; i <= 20; ++i)  // missed while away, before the restart
-      ASSERT_EQ(post(server.port(), "/write", "x v=" + std::to_string(i) + " " +
-                                                  std::to_string(1764000000000000000LL + i * kNanosPerSecond) + "\n")
+      ASSERT_EQ(post(server.port(), "/write",
+                     "x v=" + std::to_string(i) + " " +
+                         std::to_string(1764000000000000000LL + i * kNanosPerSecond) + "\n")
                     .status,
                 204);
   }
   TestServer server(config);
   for (int i = 21; i <= 30; ++i)  // and after it
-    ASSERT_EQ(post(server.port(), "/write", "x v=" + std::to_string(i) + " " +
-                                                std::to_string(1764000000000000000LL + i * kNanosPerSecond) + "\n")
+    ASSERT_EQ(post(server.port(), "/write",
+                   "x v=" + std::to_string(i) + " " +
+                       std::to_string(1764000000000000000LL + i * kNanosPerSecond) + "\n")
                   .status,
               204);
   SseClient client(server.port(), "/api/sse/stream?tags[]=x.v", {"Last-Event-ID: " + last_id});

@@ -18,8 +18,8 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
   auto config = test_config();
   config.client_buffer_bytes = 64 * 1024;
   config.slow_client_timeout = 8;
-  config.replay_buffer = 1000;  // keep the replay ring out of the memory measurement
-  config.data_check_interval = 0;  // every change is sent: the most pressure
+  config.replay_buffer = 1000;          // keep the replay ring out of the memory measurement
+  config.data_check_interval = 0;       // every change is sent: the most pressure
   config.store_flush_samples = 10'000;  // keep the store's unflushed samples out of it too
   TestServer server(config);
   constexpr int kTags = 40;
@@ -62,7 +62,8 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
   for (int b = 0; b < kBatches; ++b) {
     batch.clear();
     for (int t = 0; t < kTags; ++t)
-      batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big", b);
+      batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big",
+                         b);
     server.push_many(batch, kT0 + b * kNanosPerMilli);
     peak_queued = std::max(peak_queued, server.app().stats().queued_bytes());
   }
@@ -94,12 +95,13 @@ TEST(SlowClient, NeverReadingClientIsBoundedCoalescedAndDropped) {
   // deadline. Keep values coming until the kernel's socket buffers are full
   // and its write stalls (how long that takes depends on the machine).
   const auto give_up = std::chrono::steady_clock::now() + 90s;
-  for (int b = kBatches; server.app().stats().slow_streams_dropped.load() == 0 &&
-                         std::chrono::steady_clock::now() < give_up;
+  for (int b = kBatches;
+       server.app().stats().slow_streams_dropped.load() == 0 && std::chrono::steady_clock::now() < give_up;
        ++b) {
     batch.clear();
     for (int t = 0; t < kTags; ++t)
-      batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big", b);
+      batch.emplace_back("plant.area" + std::to_string(t) + ".a_rather_long_signal_name_to_make_frames_big",
+                         b);
     server.push_many(batch, kT0 + b * kNanosPerMilli);
     peak_queued = std::max(peak_queued, server.app().stats().queued_bytes());
     std::this_thread::sleep_for(1ms);

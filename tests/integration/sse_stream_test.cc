@@ -15,9 +15,13 @@ namespace tagstream::test {
 namespace {
 
 constexpr TimeNs kT0 = 1'764'000'000LL * kNanosPerSecond;  // 2025-11-24T16:00:00Z
-TimeNs at(int second) { return kT0 + second * kNanosPerSecond; }
+TimeNs at(int second) {
+  return kT0 + second * kNanosPerSecond;
+}
 
-std::uint64_t id_of(const SseEvent& e) { return std::stoull(e.id); }
+std::uint64_t id_of(const SseEvent& e) {
+  return std::stoull(e.id);
+}
 
 TEST(SseStream, ResponseHeadersAndConnectedEvent) {
   auto config = test_config();
@@ -28,7 +32,8 @@ TEST(SseStream, ResponseHeadersAndConnectedEvent) {
   server.tag("boiler1.temperature", "degC");
   server.tag("boiler1.pressure", "bar");
 
-  SseClient client(server.port(), "/api/sse/stream?tags[]=boiler1.temperature&tags[]=boiler1.pressure&interval=minute");
+  SseClient client(server.port(),
+                   "/api/sse/stream?tags[]=boiler1.temperature&tags[]=boiler1.pressure&interval=minute");
   ASSERT_TRUE(client.read_head());
   EXPECT_EQ(client.status(), 200);
   EXPECT_EQ(client.header("content-type").rfind("text/event-stream", 0), 0u);
@@ -96,8 +101,7 @@ TEST(SseStream, BracketFormsCommaListsAndGlobsResolveTheSameTags) {
     ASSERT_TRUE(connected) << target;
     std::set<std::string> names;
     const auto hello = boost::json::parse(connected->data);
-    for (const auto& t : hello.at("tags").as_array())
-      names.insert(std::string(t.at("name").as_string()));
+    for (const auto& t : hello.at("tags").as_array()) names.insert(std::string(t.at("name").as_string()));
     EXPECT_EQ(names, (std::set<std::string>{"boiler1.temperature", "boiler1.pressure"})) << target;
   }
 }
@@ -192,7 +196,8 @@ TEST(SseStream, EveryUpdateFromConcurrentWritersArrives) {
     }
   std::vector<std::unique_ptr<SseClient>> clients;
   for (int c = 0; c < 4; ++c) {  // streams on both threads
-    clients.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?interval=raw&tags=" + tags));
+    clients.push_back(
+        std::make_unique<SseClient>(server.port(), "/api/sse/stream?interval=raw&tags=" + tags));
     ASSERT_TRUE(clients.back()->read_head());
     ASSERT_TRUE(clients.back()->next_of("connected"));
   }
@@ -206,8 +211,10 @@ TEST(SseStream, EveryUpdateFromConcurrentWritersArrives) {
         for (int t = 0; t < kTagsPerWriter; ++t)
           body += "race w" + std::to_string(w) + "t" + std::to_string(t) + "=" + std::to_string(r) + " " +
                   std::to_string(at(r)) + "\n";
-        const auto reply = http_raw(server.port(), "POST /write?precision=ns HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                                                   "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        const auto reply = http_raw(server.port(),
+                                    "POST /write?precision=ns HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                    "Content-Length: " +
+                                        std::to_string(body.size()) + "\r\n\r\n" + body);
         if (reply.status != 204) ++failed;
       }
     });
@@ -380,7 +387,8 @@ TEST(SseStream, ResumeWithLastEventIdHasNoGapAndNoDuplicate) {
       client = std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a&tags[]=b",
                                            std::vector<std::string>{"Last-Event-ID: " + last_id});
     else
-      client = std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a&tags[]=b&lastEventId=" + last_id);
+      client = std::make_unique<SseClient>(server.port(),
+                                           "/api/sse/stream?tags[]=a&tags[]=b&lastEventId=" + last_id);
     ASSERT_TRUE(client->read_head());
     auto connected = client->next_of("connected");
     ASSERT_TRUE(connected);
@@ -513,8 +521,8 @@ TEST(SseStream, PerClientLimitAnswers429AndCountsEachAddressApart) {
   server.tag("a");
   std::vector<std::unique_ptr<SseClient>> open;
   for (int i = 0; i < 2; ++i) {
-    open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a", std::vector<std::string>{},
-                                               0, "127.0.0.1"));
+    open.push_back(std::make_unique<SseClient>(server.port(), "/api/sse/stream?tags[]=a",
+                                               std::vector<std::string>{}, 0, "127.0.0.1"));
     ASSERT_TRUE(open.back()->read_head());
     ASSERT_TRUE(open.back()->next_of("connected"));
   }
@@ -563,14 +571,17 @@ TEST(SseStream, UnknownPathsAndMethodsGetJsonErrors) {
   auto missing = http_get(server.port(), "/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(boost::json::parse(missing.body).at("code").as_string(), "not_found");
-  auto post = http_raw(server.port(), "POST /api/sse/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  auto post =
+      http_raw(server.port(),
+               "POST /api/sse/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(post.status, 405);
   auto health = http_get(server.port(), "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(boost::json::parse(health.body).at("status").as_string(), "ok");
   auto garbage = http_raw(server.port(), "HELLO THERE\r\n\r\n");
   EXPECT_EQ(garbage.status, 400);
-  auto huge = http_raw(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n");
+  auto huge = http_raw(server.port(),
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n");
   EXPECT_EQ(huge.status, 431);
 }
 

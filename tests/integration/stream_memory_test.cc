@@ -27,8 +27,9 @@ int open_stream(unsigned short port, const std::string& tag) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   char request[256];
-  const int len = std::snprintf(request, sizeof request,
-                                "GET /api/sse/stream?tags[]=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", tag.c_str());
+  const int len =
+      std::snprintf(request, sizeof request,
+                    "GET /api/sse/stream?tags[]=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", tag.c_str());
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::send(fd, request, static_cast<std::size_t>(len), MSG_NOSIGNAL) != len) {
     ::close(fd);

@@ -1,18 +1,15 @@
 #include "support.h"
 
-#include "hub/hub.h"
-#include "ingest/ingestor.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <signal.h>
-#include <sqlite3.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +21,9 @@
 #include <future>
 #include <stdexcept>
 #include <thread>
+
+#include "hub/hub.h"
+#include "ingest/ingestor.h"
 
 extern char** environ;
 
@@ -76,9 +76,13 @@ ServerConfig test_config() {
   return c;
 }
 
-TestServer::TestServer(ServerConfig config) : app_(std::make_unique<App>(std::move(config))) { app_->start(); }
+TestServer::TestServer(ServerConfig config) : app_(std::make_unique<App>(std::move(config))) {
+  app_->start();
+}
 
-TestServer::~TestServer() { stop(); }
+TestServer::~TestServer() {
+  stop();
+}
 
 void TestServer::stop() {
   if (stopped_) return;
@@ -166,7 +170,8 @@ void parse_head(const std::string& head, int& status, std::map<std::string, std:
   if (status_line.size() >= 12) status = std::stoi(status_line.substr(9, 3));
   while (pos != std::string::npos && pos + 2 < head.size()) {
     const std::size_t next = head.find("\r\n", pos + 2);
-    const std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+    const std::string line =
+        head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
     const std::size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string value = line.substr(colon + 1);
@@ -211,7 +216,8 @@ HttpReply http_raw(unsigned short port, const std::string& raw, const std::strin
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, 10000))) <= 0) break;
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
@@ -244,7 +250,9 @@ SseClient::SseClient(unsigned short port, const std::string& target, const std::
   send_all(fd_, req);
 }
 
-SseClient::~SseClient() { close(); }
+SseClient::~SseClient() {
+  close();
+}
 
 void SseClient::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -253,7 +261,8 @@ void SseClient::close() {
 
 bool SseClient::fill(std::chrono::steady_clock::time_point deadline) {
   if (eof_ || fd_ < 0) return false;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return false;
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -323,7 +332,8 @@ std::optional<SseEvent> SseClient::next(std::chrono::milliseconds timeout) {
 std::optional<SseEvent> SseClient::next_of(const std::string& type, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto e = next(std::max(left, std::chrono::milliseconds(0)));
     if (!e) return std::nullopt;
     if (e->type == type) return e;
@@ -359,7 +369,8 @@ std::vector<Point> points_of(const SseEvent& event) {
 
 Child::Child(const std::vector<std::string>& args) {
   int err_pipe[2], out_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
@@ -398,12 +409,13 @@ void Child::pump(int wait_ms) {
   }
 }
 
-std::optional<std::vector<std::string>> Child::wait_for(const std::regex& pattern, std::chrono::milliseconds timeout,
-                                           bool on_stdout) {
+std::optional<std::vector<std::string>> Child::wait_for(const std::regex& pattern,
+                                                        std::chrono::milliseconds timeout, bool on_stdout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     std::smatch m;
-    if (std::regex_search(on_stdout ? out : err, m, pattern)) return std::vector<std::string>(m.begin(), m.end());
+    if (std::regex_search(on_stdout ? out : err, m, pattern))
+      return std::vector<std::string>(m.begin(), m.end());
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     pump(50);
   }

@@ -158,8 +158,8 @@ struct Child {
   ~Child();
   /// Reads output until `pattern` matches stderr (or stdout), or timeout.
   /// Returns the match and its groups, copied.
-  std::optional<std::vector<std::string>> wait_for(const std::regex& pattern, std::chrono::milliseconds timeout,
-                                      bool on_stdout = false);
+  std::optional<std::vector<std::string>> wait_for(const std::regex& pattern,
+                                                   std::chrono::milliseconds timeout, bool on_stdout = false);
   /// Waits for exit; returns the exit status, 128+signal, or -1 on timeout.
   int wait_exit(std::chrono::milliseconds timeout);
 

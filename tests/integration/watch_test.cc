@@ -19,7 +19,8 @@ TEST(Watch, PrintsEventsAndStopsAfterCount) {
   TestServer server;
   server.tag("boiler1.temperature");
   server.push("boiler1.temperature", 80.5, kT0);
-  Child watch({TAGSTREAM_BINARY, "watch", url(server.port(), "/api/sse/stream?tags[]=boiler1.*"), "--count", "3"});
+  Child watch(
+      {TAGSTREAM_BINARY, "watch", url(server.port(), "/api/sse/stream?tags[]=boiler1.*"), "--count", "3"});
   ASSERT_TRUE(watch.wait_for(std::regex(" connected "), 10s, true)) << watch.out << watch.err;
   for (int i = 1; i <= 2; ++i) server.push("boiler1.temperature", 80.5 + i, kT0 + i * kNanosPerSecond);
   EXPECT_EQ(watch.wait_exit(10s), 0) << watch.err;
@@ -53,7 +54,8 @@ TEST(Watch, ReconnectsAfterRestartAndResumesWithLastEventId) {
   EXPECT_NE(watch.err.find("reconnecting"), std::string::npos) << watch.err;
   EXPECT_EQ(watch.out.find("history_lost"), std::string::npos) << watch.out;
   const std::regex v1("\"v\":1[,}]");
-  EXPECT_EQ(std::distance(std::sregex_iterator(watch.out.begin(), watch.out.end(), v1), std::sregex_iterator()), 1)
+  EXPECT_EQ(
+      std::distance(std::sregex_iterator(watch.out.begin(), watch.out.end(), v1), std::sregex_iterator()), 1)
       << "the value seen before the restart is not sent again: " << watch.out;
   EXPECT_LT(watch.out.find("\"v\":2"), watch.out.find("\"v\":3"));
 }

@@ -19,7 +19,8 @@ std::string gunzip(const std::string& body) {
 TEST(Web, ServesTheDashboardWithGzipEtagsAndCaching) {
   const std::string root = make_temp_dir();
   std::filesystem::create_directories(root + "/assets");
-  const std::string index = "<!doctype html><title>tagstream</title><script src=\"/assets/app-1a2b.js\"></script>";
+  const std::string index =
+      "<!doctype html><title>tagstream</title><script src=\"/assets/app-1a2b.js\"></script>";
   const std::string script(4000, 'x');
   std::ofstream(root + "/index.html") << index;
   std::ofstream(root + "/assets/app-1a2b.js") << script;
@@ -65,8 +66,9 @@ TEST(Stats, CountersAndRatesFollowTheTraffic) {
   ASSERT_TRUE(client.next_of("connected"));
   for (int i = 0; i < 5; ++i) {
     const std::string body = "a v=" + std::to_string(i) + "\n";
-    auto r = http_raw(server.port(), "POST /write HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-                                         std::to_string(body.size()) + "\r\n\r\n" + body);
+    auto r =
+        http_raw(server.port(), "POST /write HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body);
     ASSERT_EQ(r.status, 204);
     ASSERT_TRUE(client.next_of("data"));
   }
@@ -92,7 +94,8 @@ TEST(Stats, CountersAndRatesFollowTheTraffic) {
   auto metrics = http_get(server.port(), "/metrics");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
-  EXPECT_NE(metrics.body.find("# TYPE tagstream_streams_open gauge\ntagstream_streams_open 1\n"), std::string::npos)
+  EXPECT_NE(metrics.body.find("# TYPE tagstream_streams_open gauge\ntagstream_streams_open 1\n"),
+            std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("tagstream_ingest_samples_total 5\n"), std::string::npos);
   EXPECT_NE(metrics.body.find("tagstream_tag_updates_per_second{tag=\"a.v\"}"), std::string::npos);

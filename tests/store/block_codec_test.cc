@@ -11,7 +11,9 @@
 namespace tagstream {
 namespace {
 
-std::uint64_t bits(double d) { return std::bit_cast<std::uint64_t>(d); }
+std::uint64_t bits(double d) {
+  return std::bit_cast<std::uint64_t>(d);
+}
 
 // Bit for bit: operator== takes -0.0 for 0.0.
 void expect_same(const RawPoint& got, const RawPoint& want, std::size_t i) {
@@ -37,8 +39,8 @@ void expect_same(const Aggregate& got, const Aggregate& want, std::size_t i) {
 void expect_same(const StoredSample& got, const StoredSample& want, std::size_t i) {
   EXPECT_EQ(got.tag, want.tag) << i;
   EXPECT_EQ(got.sample.ts, want.sample.ts) << i;
-  EXPECT_EQ(bits(got.sample.value), bits(want.sample.value)) << i << ": " << got.sample.value << " for "
-                                                              << want.sample.value;
+  EXPECT_EQ(bits(got.sample.value), bits(want.sample.value))
+      << i << ": " << got.sample.value << " for " << want.sample.value;
   EXPECT_EQ(got.sample.quality, want.sample.quality) << i;
   EXPECT_EQ(got.seq, want.seq) << i;
 }
@@ -93,8 +95,7 @@ class Values {
         while (!std::isfinite(d));
         return d;
       }
-      case 3:
-        return awkward();
+      case 3: return awkward();
       default: {
         const int k = static_cast<int>(rng_() % 4);
         if (k == 0) return awkward();
@@ -154,20 +155,17 @@ class Values {
 /// anywhere in the int64 range.
 class Times {
  public:
-  Times(std::mt19937_64& rng, int kind) : rng_(rng), kind_(kind), t_(kT0 + static_cast<TimeNs>(rng() % 1000)) {}
+  Times(std::mt19937_64& rng, int kind)
+      : rng_(rng), kind_(kind), t_(kT0 + static_cast<TimeNs>(rng() % 1000)) {}
   TimeNs next() {
     switch (kind_) {
-      case 0:
-        return t_ += kNanosPerSecond;
-      case 1:
-        return t_ += kNanosPerSecond + static_cast<TimeNs>(rng_() % 2001) - 1000;
-      case 2:
-        return t_ += static_cast<TimeNs>(rng_() % 3'000'000'000ULL);
-      case 3:
-        return t_ += static_cast<TimeNs>(rng_() % 3'000'000'000ULL) - 1'000'000'000;
+      case 0: return t_ += kNanosPerSecond;
+      case 1: return t_ += kNanosPerSecond + static_cast<TimeNs>(rng_() % 2001) - 1000;
+      case 2: return t_ += static_cast<TimeNs>(rng_() % 3'000'000'000ULL);
+      case 3: return t_ += static_cast<TimeNs>(rng_() % 3'000'000'000ULL) - 1'000'000'000;
       default: {
-        static const TimeNs kEdges[] = {std::numeric_limits<TimeNs>::min(), std::numeric_limits<TimeNs>::max(), 0,
-                                        -1, 1};
+        static const TimeNs kEdges[] = {std::numeric_limits<TimeNs>::min(),
+                                        std::numeric_limits<TimeNs>::max(), 0, -1, 1};
         if (rng_() % 3 == 0) return kEdges[rng_() % std::size(kEdges)];
         return static_cast<TimeNs>(rng_());
       }
@@ -187,16 +185,11 @@ class Seqs {
   Seqs(std::mt19937_64& rng, int kind) : rng_(rng), kind_(kind), s_(rng() % 1'000'000) {}
   Seq next() {
     switch (kind_) {
-      case 0:
-        return s_ += 1000;
-      case 1:
-        return s_ += 990 + rng_() % 21;
-      case 2:
-        return rng_() % 3 == 0 ? 0 : s_ += 1 + rng_() % 5000;
-      case 3:
-        return s_ += rng_() % 5000 - 2500;
-      default:
-        return rng_() % 4 == 0 ? std::numeric_limits<Seq>::max() : rng_();
+      case 0: return s_ += 1000;
+      case 1: return s_ += 990 + rng_() % 21;
+      case 2: return rng_() % 3 == 0 ? 0 : s_ += 1 + rng_() % 5000;
+      case 3: return s_ += rng_() % 5000 - 2500;
+      default: return rng_() % 4 == 0 ? std::numeric_limits<Seq>::max() : rng_();
     }
   }
 
@@ -206,7 +199,9 @@ class Seqs {
   Seq s_;
 };
 
-Quality random_quality(std::mt19937_64& rng) { return static_cast<Quality>(rng() % 3); }
+Quality random_quality(std::mt19937_64& rng) {
+  return static_cast<Quality>(rng() % 3);
+}
 
 TEST(BlockCodec, RawPointsRoundTripBitExact) {
   std::mt19937_64 rng(1);
@@ -218,8 +213,8 @@ TEST(BlockCodec, RawPointsRoundTripBitExact) {
                               static_cast<Quality>(rng() % 3), i % 5 == 0 ? 0 : 1000 + rng() % 100000});
   }
   points.push_back(RawPoint{ts + 1, -0.0, Quality::good, 7});
-  points.push_back(RawPoint{std::numeric_limits<TimeNs>::max(), std::numeric_limits<double>::max(), Quality::bad,
-                            std::numeric_limits<Seq>::max()});
+  points.push_back(RawPoint{std::numeric_limits<TimeNs>::max(), std::numeric_limits<double>::max(),
+                            Quality::bad, std::numeric_limits<Seq>::max()});
   points.push_back(RawPoint{std::numeric_limits<TimeNs>::min(), 0.1 + 0.2, Quality::good, 0});
   expect_same(round_trip(points), points);
 }
@@ -243,7 +238,7 @@ TEST(BlockCodec, ValuesNeedingMoreDigitsLaterInTheBlockRoundTrip) {
   // digits, or fit no scale, must come back all the same.
   std::vector<RawPoint> points;
   for (int i = 0; i < 10; ++i) points.push_back(RawPoint{kT0 + i, static_cast<double>(i), Quality::good, 1});
-  points.push_back(RawPoint{kT0 + 10, 0.123456789, Quality::good, 2});  // 9 digits
+  points.push_back(RawPoint{kT0 + 10, 0.123456789, Quality::good, 2});   // 9 digits
   points.push_back(RawPoint{kT0 + 11, 0.1234567891, Quality::good, 3});  // 10: raw
   points.push_back(RawPoint{kT0 + 12, 8e6, Quality::good, 4});           // 8e15 at 9 digits: still fits
   points.push_back(RawPoint{kT0 + 13, 1e7, Quality::good, 5});           // 1e16 does not: raw
@@ -256,7 +251,8 @@ TEST(BlockCodec, ValuesNeedingMoreDigitsLaterInTheBlockRoundTrip) {
   // up on the former and still finds one.
   std::vector<RawPoint> mixed;
   for (int i = 0; i < 40; ++i) mixed.push_back(RawPoint{kT0 + i, std::sqrt(i + 2.0), Quality::good, 0});
-  for (int i = 0; i < 40; ++i) mixed.push_back(RawPoint{kT0 + 40 + i, (512340 + i) / 1000.0, Quality::good, 0});
+  for (int i = 0; i < 40; ++i)
+    mixed.push_back(RawPoint{kT0 + 40 + i, (512340 + i) / 1000.0, Quality::good, 0});
   expect_same(round_trip(mixed), mixed);
 }
 
@@ -345,12 +341,12 @@ TEST(BlockCodec, BucketsRoundTripRandomTiers) {
 }
 
 TEST(BlockCodec, JournalRoundTrip) {
-  std::vector<StoredSample> samples = {{3, Sample{100, 1.5, Quality::good}, 10},
-                                       {0, Sample{50, -2.0, Quality::bad}, 0},
-                                       {4'000'000'000u, Sample{-7, 0.0, Quality::uncertain}, 11},
-                                       {UINT32_MAX, Sample{std::numeric_limits<TimeNs>::max(), -0.0, Quality::good}, 1},
-                                       {0, Sample{std::numeric_limits<TimeNs>::min(), 1e300, Quality::good},
-                                        std::numeric_limits<Seq>::max()}};
+  std::vector<StoredSample> samples = {
+      {3, Sample{100, 1.5, Quality::good}, 10},
+      {0, Sample{50, -2.0, Quality::bad}, 0},
+      {4'000'000'000u, Sample{-7, 0.0, Quality::uncertain}, 11},
+      {UINT32_MAX, Sample{std::numeric_limits<TimeNs>::max(), -0.0, Quality::good}, 1},
+      {0, Sample{std::numeric_limits<TimeNs>::min(), 1e300, Quality::good}, std::numeric_limits<Seq>::max()}};
   std::vector<StoredSample> back = {{9, Sample{1, 1, Quality::good}, 1}};  // appended to
   decode_journal(encode_journal(samples), back);
   ASSERT_EQ(back.size(), samples.size() + 1);
@@ -489,7 +485,8 @@ std::string v1_encode(const std::vector<Aggregate>& buckets) {
     w.svarint(start - prev);
     prev = start;
     const bool single = a.count == 1 && a.first_ts == a.last_ts && bits(a.min) == bits(a.sum) &&
-                        bits(a.max) == bits(a.sum) && bits(a.first) == bits(a.sum) && bits(a.last) == bits(a.sum);
+                        bits(a.max) == bits(a.sum) && bits(a.first) == bits(a.sum) &&
+                        bits(a.last) == bits(a.sum);
     w.varint(a.count << 1 | (single ? 1 : 0));
     w.out += static_cast<char>(a.quality);
     w.f64(a.sum);
@@ -567,7 +564,8 @@ TEST(BlockCodec, RegularRawSeriesOfDecimalsTakesAboutTwoToFourBytesAPoint) {
   // 1 Hz, 512.340, 512.341, ... with event ids 1000 apart: 2.1 bytes a point.
   std::vector<RawPoint> ramp;
   for (int i = 0; i < 256; ++i)
-    ramp.push_back(RawPoint{kT0 + i * kNanosPerSecond, (512340 + i) / 1000.0, Quality::good, 5000 + 1000ULL * i});
+    ramp.push_back(
+        RawPoint{kT0 + i * kNanosPerSecond, (512340 + i) / 1000.0, Quality::good, 5000 + 1000ULL * i});
   const std::size_t ramp_bytes = encode_block(std::span<const RawPoint>(ramp)).size();
   EXPECT_LE(ramp_bytes, 3 * ramp.size()) << ramp_bytes;
   // Noise of +-50 around 500 with 3 decimals, like the benchmark's values,
@@ -589,9 +587,10 @@ TEST(BlockCodec, SingleSampleSecondBucketsTakeAboutFourBytes) {
   std::mt19937_64 rng(7);
   std::vector<Aggregate> buckets;
   for (int i = 0; i < 256; ++i)
-    buckets.push_back(aggregate_of(Sample{kT0 + i * kNanosPerSecond + 250'000'000,
-                                          static_cast<double>(450000 + rng() % 100001) / 1000.0, Quality::good},
-                                   Interval::second));
+    buckets.push_back(
+        aggregate_of(Sample{kT0 + i * kNanosPerSecond + 250'000'000,
+                            static_cast<double>(450000 + rng() % 100001) / 1000.0, Quality::good},
+                     Interval::second));
   const std::size_t bytes = encode_block(std::span<const Aggregate>(buckets)).size();
   EXPECT_LE(bytes, 5 * buckets.size()) << bytes;
   expect_same(round_trip(buckets), buckets);
@@ -604,10 +603,11 @@ TEST(BlockCodec, JournalRecordOfManyTagsTakesAboutFourBytesASample) {
   std::mt19937_64 rng(8);
   std::vector<StoredSample> samples;
   for (int i = 0; i < 5000; ++i)
-    samples.push_back(StoredSample{static_cast<TagId>(i % 1000),
-                                   Sample{kT0 + (i / 1000) * kNanosPerSecond,
-                                          static_cast<double>(100000 + rng() % 900000) / 1000.0, Quality::good},
-                                   1'000'000ULL + static_cast<Seq>(i)});
+    samples.push_back(
+        StoredSample{static_cast<TagId>(i % 1000),
+                     Sample{kT0 + (i / 1000) * kNanosPerSecond,
+                            static_cast<double>(100000 + rng() % 900000) / 1000.0, Quality::good},
+                     1'000'000ULL + static_cast<Seq>(i)});
   const std::size_t bytes = encode_journal(samples).size();
   EXPECT_LE(bytes, 5 * samples.size()) << bytes;
   expect_same(round_trip(samples), samples);
@@ -631,7 +631,8 @@ TEST(BlockCodec, DamagedBlobsThrowInsteadOfReadingPastTheEnd) {
   EXPECT_NO_THROW(decode_block(std::string("\x00\x02\x01\x00\x1a\x00", 6), out));  // quality 2 is fine
   EXPECT_THROW(decode_block(std::string("\x00\x03\x01\x00\x1a\x00", 6), out), std::runtime_error);  // version
   EXPECT_THROW(decode_block(std::string("\x00\x02\x01\x17\x1a\x00", 6), out), std::runtime_error);  // k = 23
-  EXPECT_THROW(decode_block(std::string("\x00\x02\x01\x00\x1a\x00\x00", 7), out), std::runtime_error);  // trailing
+  EXPECT_THROW(decode_block(std::string("\x00\x02\x01\x00\x1a\x00\x00", 7), out),
+               std::runtime_error);  // trailing
   EXPECT_THROW(decode_block(std::string("\x00\x02\x09\x00\x1a\x00", 6), out), std::runtime_error);  // count
   std::vector<Aggregate> buckets;
   EXPECT_THROW(decode_block(std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11), buckets),
@@ -639,7 +640,8 @@ TEST(BlockCodec, DamagedBlobsThrowInsteadOfReadingPastTheEnd) {
   std::vector<StoredSample> journal;
   EXPECT_THROW(decode_journal(std::string("\x05\x01", 2), journal), std::runtime_error);
   // A tag past UINT32_MAX: the first tag is taken from UINT32_MAX, + 1.
-  EXPECT_THROW(decode_journal(std::string("\x00\x02\x01\x00\x20\x02\x00\x00", 8), journal), std::runtime_error);
+  EXPECT_THROW(decode_journal(std::string("\x00\x02\x01\x00\x20\x02\x00\x00", 8), journal),
+               std::runtime_error);
   EXPECT_NO_THROW(decode_journal(std::string("\x00\x02\x01\x00\x20\x01\x00\x00", 8), journal));
 }
 
@@ -686,14 +688,15 @@ TEST(BlockCodec, GarbageDecodesOrThrows) {
     valid.push_back(v1_encode(buckets));
     std::vector<StoredSample> samples(1 + rng() % 40);
     for (StoredSample& s : samples)
-      s = StoredSample{static_cast<TagId>(rng() % 50), Sample{times.next(), values.next(), random_quality(rng)},
-                       seqs.next()};
+      s = StoredSample{static_cast<TagId>(rng() % 50),
+                       Sample{times.next(), values.next(), random_quality(rng)}, seqs.next()};
     valid.push_back(encode_journal(samples));
     valid.push_back(v1_encode(samples));
   }
   // Every truncation of a valid blob, and single bytes changed.
   for (const std::string& blob : valid) {
-    for (std::size_t cut = 0; cut < blob.size(); ++cut) decode_all_ways(std::string_view(blob).substr(0, cut));
+    for (std::size_t cut = 0; cut < blob.size(); ++cut)
+      decode_all_ways(std::string_view(blob).substr(0, cut));
     for (int i = 0; i < 50; ++i) {
       std::string changed = blob;
       changed[rng() % changed.size()] = static_cast<char>(rng());
@@ -703,10 +706,12 @@ TEST(BlockCodec, GarbageDecodesOrThrows) {
   // Random bytes, bare and behind each version's start.
   for (int i = 0; i < 3000; ++i) {
     std::string junk(rng() % 64, '\0');
-    for (char& c : junk) c = static_cast<char>(rng() % 4 ? rng() : rng() % 4);  // small bytes are varints' ends
+    for (char& c : junk)
+      c = static_cast<char>(rng() % 4 ? rng() : rng() % 4);  // small bytes are varints' ends
     decode_all_ways(junk);
     decode_all_ways(std::string("\x00\x02", 2) + junk);
-    decode_all_ways(std::string("\x00\x02", 2) + static_cast<char>(rng() % 8) + static_cast<char>(rng() % 10) + junk);
+    decode_all_ways(std::string("\x00\x02", 2) + static_cast<char>(rng() % 8) +
+                    static_cast<char>(rng() % 10) + junk);
   }
 }
 

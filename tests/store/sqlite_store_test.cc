@@ -273,7 +273,8 @@ void verify_against_brute_force(Store& store, const SampleMap& samples, TagId ta
         continue;
       }
       const std::string d = diff(p[0], e);
-      if (!d.empty() && bad++ < 10) ADD_FAILURE() << "single read tag " << key.first << " bucket " << key.second << ":" << d;
+      if (!d.empty() && bad++ < 10)
+        ADD_FAILURE() << "single read tag " << key.first << " bucket " << key.second << ":" << d;
     }
     EXPECT_EQ(bad, 0);
   }
@@ -311,7 +312,8 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites
       TimeNs ts = start + second(rng) * kSec + quarter(rng) * 250 * kMs;
       if (pct(rng) < 2) ts = bucket_start(ts, Interval::minute) + (pct(rng) < 50 ? -1 : 1);
       events.push_back(ss(tag, ts, value(rng), quality()));
-      if (pct(rng) < 15) events.push_back(ss(tag, ts, value(rng), quality()));  // overwritten later (or earlier)
+      if (pct(rng) < 15)
+        events.push_back(ss(tag, ts, value(rng), quality()));  // overwritten later (or earlier)
     }
     // Samples exactly on the midnight and the hours.
     for (TimeNs t : {kMidnight, kMidnight - kHour, kMidnight + kHour, kMidnight - 1})
@@ -423,8 +425,9 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWrit
         const TimeNs ts = start + r * kSec;
         b.samples.push_back(ss(tag, ts, value(rng)));
         const int p = pct(rng);
-        if (p < 3) b.samples.push_back(ss(tag, ts + 300 * kMs, value(rng), Quality::uncertain));  // joins its second
-        if (p >= 97) b.samples.push_back(ss(tag, ts, value(rng), Quality::bad));  // replaces it
+        if (p < 3)
+          b.samples.push_back(ss(tag, ts + 300 * kMs, value(rng), Quality::uncertain));  // joins its second
+        if (p >= 97) b.samples.push_back(ss(tag, ts, value(rng), Quality::bad));         // replaces it
       }
     requests.push_back(std::move(b));
   }
@@ -432,13 +435,15 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWrit
   // now and then one arrives far behind, or re-sends an old second.
   for (std::size_t i = 1; i < requests.size(); ++i)
     if (pct(rng) < 30) std::swap(requests[i - 1], requests[i]);
-  for (std::size_t i = 0; i + 20 < requests.size(); i += 50) std::rotate(&requests[i], &requests[i + 1], &requests[i + 20]);
+  for (std::size_t i = 0; i + 20 < requests.size(); i += 50)
+    std::rotate(&requests[i], &requests[i + 1], &requests[i + 20]);
   for (std::size_t i = 40; i < requests.size(); i += 37) {
     const TimeNs old = start + static_cast<TimeNs>(pct(rng)) * kSec;
     requests[i].samples.push_back(ss(static_cast<TagId>(i % kTags), old + 500 * kMs, value(rng)));
     requests[i].samples.push_back(ss(static_cast<TagId>((i + 1) % kTags), old, value(rng)));
   }
-  for (TagId t = 0; t < kTags; ++t) requests.front().tags.push_back(tag_record(t, "plant.tag" + std::to_string(t)));
+  for (TagId t = 0; t < kTags; ++t)
+    requests.front().tags.push_back(tag_record(t, "plant.tag" + std::to_string(t)));
 
   SampleMap samples;
   const TimeNs from = start - kDay;
@@ -447,9 +452,11 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWrit
     for (StoredSample& s : requests[b].samples) s.seq = ++seq;
     requests[b].last_seq = seq;
     commit(*store, requests[b]);
-    for (const StoredSample& s : requests[b].samples) samples.insert_or_assign({s.tag, s.sample.ts}, s.sample);
+    for (const StoredSample& s : requests[b].samples)
+      samples.insert_or_assign({s.tag, s.sample.ts}, s.sample);
     if (b == requests.size() / 2) {
-      verify_against_brute_force(*store, samples, kTags, from, to, false, rng, "after request " + std::to_string(b));
+      verify_against_brute_force(*store, samples, kTags, from, to, false, rng,
+                                 "after request " + std::to_string(b));
       if (HasFailure()) return;
     }
   }
@@ -564,8 +571,10 @@ TEST_P(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
     // Small pages on the small tiers; the large ones (thousands of points)
     // with pages that still take a few thousand reads.
     std::vector<std::size_t> limits = {7, 100, whole.size() - 1, whole.size(), whole.size() + 1};
-    if (whole.size() < 1000) limits.insert(limits.end(), {1, 2});
-    else limits.push_back(3);
+    if (whole.size() < 1000)
+      limits.insert(limits.end(), {1, 2});
+    else
+      limits.push_back(3);
     for (std::size_t limit : limits) {
       if (limit == 0) continue;
       std::vector<Aggregate> paged;
@@ -610,7 +619,8 @@ TEST_P(SqliteStorePaging, RawBoundsAreHalfOpen) {
   EXPECT_EQ(store_->read_history({0, Interval::raw, from + 1, to + 1, std::nullopt, 1000}).size(), 10u);
   EXPECT_EQ(store_->read_history({0, Interval::raw, from + 1, to + 1, std::nullopt, 1000}).front().start,
             from + 700 * kMs);
-  EXPECT_EQ(store_->read_history({0, Interval::raw, from - 1, to - 1, std::nullopt, 1000}).front().start, from);
+  EXPECT_EQ(store_->read_history({0, Interval::raw, from - 1, to - 1, std::nullopt, 1000}).front().start,
+            from);
   // `after` is exclusive and combines with `from`.
   const auto after = store_->read_history({0, Interval::raw, from, to, from + 3 * 700 * kMs, 1000});
   ASSERT_EQ(after.size(), 6u);
@@ -639,7 +649,8 @@ TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
 
   // Hour: from at 23:59:59.999 gives the 23:00 bucket; day: the 26th's
   // midnight as `to` excludes that day.
-  const auto hours = store_->read_history({0, Interval::hour, kMidnight - 1, kMidnight + 1, std::nullopt, 10});
+  const auto hours =
+      store_->read_history({0, Interval::hour, kMidnight - 1, kMidnight + 1, std::nullopt, 10});
   ASSERT_EQ(hours.size(), 2u);
   EXPECT_EQ(hours[0].start, kMidnight - kHour);
   EXPECT_EQ(hours[1].start, kMidnight);
@@ -647,8 +658,8 @@ TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
   ASSERT_EQ(days.size(), 1u);
   EXPECT_EQ(days[0].start, kMidnight - kDay);
   // Seconds: `from` inside a second gives that second.
-  const auto secs =
-      store_->read_history({0, Interval::second, kMidnight + 700 * kMs + 5, kMidnight + 2 * kSec, std::nullopt, 10});
+  const auto secs = store_->read_history(
+      {0, Interval::second, kMidnight + 700 * kMs + 5, kMidnight + 2 * kSec, std::nullopt, 10});
   ASSERT_EQ(secs.size(), 2u);
   EXPECT_EQ(secs[0].start, kMidnight);
   EXPECT_EQ(secs[1].start, kMidnight + kSec);
@@ -666,7 +677,8 @@ TEST_P(SqliteStoreTest, RestoreOnEmptyDatabase) {
   EXPECT_EQ(s.last_seq, 0u);
   EXPECT_TRUE(s.tags.empty());
   EXPECT_TRUE(s.live.empty());
-  EXPECT_TRUE(store->read_history({0, Interval::raw, 0, std::numeric_limits<TimeNs>::max(), std::nullopt, 10}).empty());
+  EXPECT_TRUE(store->read_history({0, Interval::raw, 0, std::numeric_limits<TimeNs>::max(), std::nullopt, 10})
+                  .empty());
 }
 
 TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
@@ -784,11 +796,11 @@ TEST_P(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
   EXPECT_EQ(before[4], 2u);
 
   Retention r;
-  r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;       // raw: last hour
-  r.seconds[static_cast<std::size_t>(Interval::second)] = 0;       // forever
-  r.seconds[static_cast<std::size_t>(Interval::minute)] = 7200;    // two hours
-  r.seconds[static_cast<std::size_t>(Interval::hour)] = 0;         // forever
-  r.seconds[static_cast<std::size_t>(Interval::day)] = 3600;       // cutoff 2026-11-25T23:30:05Z
+  r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;     // raw: last hour
+  r.seconds[static_cast<std::size_t>(Interval::second)] = 0;     // forever
+  r.seconds[static_cast<std::size_t>(Interval::minute)] = 7200;  // two hours
+  r.seconds[static_cast<std::size_t>(Interval::hour)] = 0;       // forever
+  r.seconds[static_cast<std::size_t>(Interval::day)] = 3600;     // cutoff 2026-11-25T23:30:05Z
 
   // Raw: ts < now - 3600 s, i.e. k*10 s > 3600 s → k > 360: kCount - 361 rows per tag.
   const std::size_t raw_expired = kCount - 361;
@@ -1046,12 +1058,20 @@ TEST_P(SqliteStoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
 }
 
 std::string flush_mode_name(const ::testing::TestParamInfo<std::size_t>& info) {
-  return info.param == 1 ? "FlushEveryWrite" : info.param < 100000 ? "FlushEvery" + std::to_string(info.param) : "Unflushed";
+  return info.param == 1       ? "FlushEveryWrite"
+         : info.param < 100000 ? "FlushEvery" + std::to_string(info.param)
+                               : "Unflushed";
 }
 
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreTest, ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}), flush_mode_name);
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStorePaging, ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}), flush_mode_name);
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreRetention, ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}), flush_mode_name);
+INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreTest,
+                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
+                         flush_mode_name);
+INSTANTIATE_TEST_SUITE_P(Store, SqliteStorePaging,
+                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
+                         flush_mode_name);
+INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreRetention,
+                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
+                         flush_mode_name);
 
 }  // namespace
 }  // namespace tagstream

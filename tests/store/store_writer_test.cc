@@ -304,7 +304,8 @@ TEST_F(StoreWriterTest, DoneDoesNotWaitForTheStoresMaintenance) {
   DoneLog log;
   ASSERT_TRUE(writer.submit(batch(3), log.make(0)));
   ASSERT_TRUE(log.wait_for(1));
-  EXPECT_TRUE(gated.wait_started(GatedStore::Call::maintain, 1));  // maintenance came after the commit and is still held
+  EXPECT_TRUE(gated.wait_started(GatedStore::Call::maintain,
+                                 1));  // maintenance came after the commit and is still held
   ASSERT_TRUE(writer.submit(batch(2), log.make(1)));
   gated.hold(GatedStore::Call::maintain, false);
   ASSERT_TRUE(log.wait_for(2));
@@ -358,8 +359,8 @@ TEST_F(StoreWriterTest, ManySubmitsFromFourThreadsAreEachCommittedExactlyOnce) {
         const std::size_t n = 1 + static_cast<std::size_t>((i * 7 + static_cast<int>(t)) % 13);
         std::vector<StoredSample> samples;
         for (std::size_t j = 0; j < n; ++j)
-          samples.push_back(ss(t, kMidnight + (i * 16 + static_cast<TimeNs>(j)) * 100 * kMs, static_cast<double>(j),
-                               ++seq));
+          samples.push_back(ss(t, kMidnight + (i * 16 + static_cast<TimeNs>(j)) * 100 * kMs,
+                               static_cast<double>(j), ++seq));
         const std::size_t id = t * kPerThread + static_cast<std::size_t>(i);
         while (!writer.submit(samples, log.make(id))) std::this_thread::yield();
         submitted_samples += n;
@@ -676,8 +677,8 @@ TEST_F(StoreWriterTest, EnforcesRetentionPeriodically) {
   writer.start();
   writer.submit_tag(0, info("a"));
   const TimeNs now = now_ns();
-  ASSERT_TRUE(writer.submit({ss(0, now - 2 * 3600 * kSec, 1.0), ss(0, now - 1800 * kSec, 2.0), ss(0, now, 3.0)},
-                            log.make(0)));
+  ASSERT_TRUE(writer.submit(
+      {ss(0, now - 2 * 3600 * kSec, 1.0), ss(0, now - 1800 * kSec, 2.0), ss(0, now, 3.0)}, log.make(0)));
   ASSERT_TRUE(log.wait_for(1));
   EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 3u) << "retention ran before its period";
   clock.step(writer, 1min);
