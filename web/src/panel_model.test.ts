@@ -249,7 +249,7 @@ describe('aggregated panels', () => {
     m.addRaw('a', T0 - 15000, 1000, 0); // before history's end: already counted
     m.addRaw('a', T0 - 5000, 20, 0);
     expect(m.points.a).toHaveLength(1);
-    expect(m.points.a[0]).toMatchObject({ t, count: 5, avg: 12, min: 10, max: 20 });
+    expect(m.points.a[0]).toMatchObject({ t, count: 5, avg: 12, min: 10, max: 20, first: 10, last: 20 });
     expect(m.display.ys[0]).toEqual([12]);
   });
 });

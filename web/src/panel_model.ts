@@ -287,7 +287,7 @@ export class PanelModel {
   addBucket(p: AggPoint) {
     const ti = this.tagIndex.get(p.tag);
     if (ti === undefined) return;
-    const b = aggFromPoint(p, this.tw);
+    const b = aggFromPoint(p);
     this.buckets[ti].set(p.t, b);
     this.lastRawT[ti] = Math.max(this.lastRawT[ti], p.t);
     this.liveCount++;
@@ -363,7 +363,7 @@ export class PanelModel {
       const m = this.buckets[ti];
       const cur = m.get(p.t);
       if (cur && cur.count >= (p.count ?? 1)) return;
-      const b = aggFromPoint(p, this.tw);
+      const b = aggFromPoint(p);
       b.seededTo = seededTo;
       m.set(p.t, b);
       if (this.G === this.tw) this.setGroup(ti, gi, b);
@@ -374,7 +374,7 @@ export class PanelModel {
     if (lf !== undefined && gi >= lf) return; // live data holds it
     this.ensure(gi);
     if (this.groups[ti][gi - this.base]) return;
-    this.setGroup(ti, gi, aggFromPoint(p, this.G));
+    this.setGroup(ti, gi, aggFromPoint(p));
   }
 
   /**
@@ -407,7 +407,7 @@ export class PanelModel {
       for (const p of s.points) {
         const gi = this.idx(p.t);
         this.ensure(gi);
-        if (!this.groups[ti][gi - this.base]) this.setGroup(ti, gi, aggFromPoint(p, this.G));
+        if (!this.groups[ti][gi - this.base]) this.setGroup(ti, gi, aggFromPoint(p));
       }
     }
   }

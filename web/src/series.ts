@@ -38,7 +38,7 @@ export function aggAddSample(a: Agg, t: number, v: number, q: number) {
 }
 
 /** From a point of the history or the stream ({t,avg,min,max,first,last,count,q}, or {t,v,q}). */
-export function aggFromPoint(p: any, width: number): Agg {
+export function aggFromPoint(p: any): Agg {
   if (p.v !== undefined && p.avg === undefined) return aggFromSample(p.t, p.t, p.v, Q_CODE[p.q] ?? 0);
   const count = p.count ?? 1;
   const avg = p.avg ?? p.last ?? p.v;
@@ -51,7 +51,9 @@ export function aggFromPoint(p: any, width: number): Agg {
     first: p.first ?? avg,
     firstT: p.t,
     last: p.last ?? avg,
-    lastT: p.t + Math.max(0, width - 1),
+    // When its last sample came is not sent: the start stands for it, so a live
+    // sample that lands in the bucket later replaces `last`, as it is newer.
+    lastT: p.t,
     q: Q_CODE[p.q] ?? 0,
   };
 }
