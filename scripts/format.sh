@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Applies .clang-format to every C++ file the repository tracks (`make
+# Applies .clang-format to every C++ file of the repository (`make
 # format`), or with --check lists the files that differ and exits 1 (`make
 # test` runs it first). Debian 12's clang-format 14 is the reference version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files -- '*.cc' '*.h')
+# Tracked files and new ones git does not ignore, so a file not yet added is
+# checked too.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- '*.cc' '*.h')
 if [[ ${1:-} == --check ]]; then
   bad=()
   for f in "${files[@]}"; do

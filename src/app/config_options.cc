@@ -27,8 +27,6 @@ namespace {
 // the cap keeps every duration representable as std::chrono nanoseconds.
 constexpr double kMaxSeconds = 86400;
 
-
-
 std::string format_size(std::uint64_t v) {
   if (v != 0 && v % (1ull << 30) == 0) return std::to_string(v >> 30) + "G";
   if (v != 0 && v % (1ull << 20) == 0) return std::to_string(v >> 20) + "M";
