@@ -294,6 +294,10 @@ const std::vector<Option>& options() {
     t.push_back(seconds("slow-client-timeout", "TAGSTREAM_SLOW_CLIENT_TIMEOUT",
                         "Seconds a write may stall before the stream is dropped.", &C::slow_client_timeout, 0,
                         true));
+    t.push_back(seconds("max-clock-skew", "TAGSTREAM_MAX_CLOCK_SKEW",
+                        "Seconds a written sample may be ahead of the server clock; a later one is refused "
+                        "with a line error and never becomes a live value.",
+                        &C::max_clock_skew, 0, false));
     t.push_back(count("replay-buffer", "TAGSTREAM_REPLAY_BUFFER",
                       "Samples kept in memory to resume streams after Last-Event-ID; 0 disables resume "
                       "from memory.",

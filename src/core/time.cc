@@ -19,4 +19,18 @@ std::string format_iso8601(TimeNs t) {
   return buf;
 }
 
+std::string sample_time_error(TimeNs ts, TimeNs now, std::chrono::nanoseconds max_ahead) {
+  if (ts < kMinSampleTime || ts > kMaxSampleTime)
+    return "timestamp " + format_iso8601(ts) + " is outside the supported range (" +
+           format_iso8601(kMinSampleTime) + " to " + format_iso8601(kMaxSampleTime) + ")";
+  if (ts <= now) return {};
+  // ts > now, so their difference fits unsigned whatever the clock says.
+  const std::uint64_t ahead = static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(now);
+  if (ahead > static_cast<std::uint64_t>(max_ahead.count()))
+    return "timestamp " + format_iso8601(ts) + " is " + std::to_string(ahead / kNanosPerSecond) +
+           " s ahead of the server clock (at most " + std::to_string(max_ahead.count() / kNanosPerSecond) +
+           " s allowed, --max-clock-skew)";
+  return {};
+}
+
 }  // namespace tagstream

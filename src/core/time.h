@@ -12,6 +12,20 @@ using TimeNs = std::int64_t;
 inline constexpr TimeNs kNanosPerMilli = 1'000'000;
 inline constexpr TimeNs kNanosPerSecond = 1'000'000'000;
 
+/// The sample times tagstream accepts from any source, about 1823..2116:
+/// inside them a bucket's start and end (a day at most) and every rollup's
+/// arithmetic stay far inside int64.
+inline constexpr TimeNs kMinSampleTime = -(TimeNs{1} << 62);
+inline constexpr TimeNs kMaxSampleTime = TimeNs{1} << 62;
+/// How far ahead of the server clock a sample may be, by default: enough for
+/// a device clock that runs a little fast, far too little for a sample in a
+/// later year to become a live value no later sample can replace.
+inline constexpr std::chrono::seconds kDefaultMaxClockSkew{300};
+
+/// Why `ts` cannot be a sample's time, or "" when it can: outside
+/// kMin/kMaxSampleTime, or more than `max_ahead` after `now`.
+[[nodiscard]] std::string sample_time_error(TimeNs ts, TimeNs now, std::chrono::nanoseconds max_ahead);
+
 /// Wall-clock now, in nanoseconds since the epoch.
 inline TimeNs now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

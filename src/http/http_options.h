@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "core/time.h"
+
 namespace tagstream {
 
 /// The most network threads (--threads, or one per core) the server runs.
@@ -31,8 +33,10 @@ struct HttpOptions {
   double header_timeout = 10.0;  // seconds to receive a request's headers
   double idle_timeout = 60.0;    // seconds a keep-alive connection may sit idle
   double shutdown_grace = 2.0;   // seconds to flush final events on shutdown
-  bool sse_gzip = true;          // gzip streams for clients that accept it
-  bool io_uring = true;          // batch each write pass's sends through io_uring where the kernel allows
+  // Seconds a written sample may be ahead of the server clock; later ones are refused per line.
+  double max_clock_skew = static_cast<double>(kDefaultMaxClockSkew.count());
+  bool sse_gzip = true;  // gzip streams for clients that accept it
+  bool io_uring = true;  // batch each write pass's sends through io_uring where the kernel allows
 };
 
 }  // namespace tagstream

@@ -81,7 +81,8 @@ std::optional<TimeNs> millis_to_ns(const json::value& v) {
 
 /// One item; returns the error message (without the "item N: " prefix), or
 /// an empty string on success.
-std::string parse_item(const json::value& item, TimeNs now, JsonSample& out) {
+std::string parse_item(const json::value& item, TimeNs now, std::chrono::nanoseconds max_ahead,
+                       JsonSample& out) {
   const json::object* obj = item.if_object();
   if (!obj) return "must be an object, not " + std::string(kind_name(item));
 
@@ -114,6 +115,7 @@ std::string parse_item(const json::value& item, TimeNs now, JsonSample& out) {
   } else {
     return "\"ts\" must be a string or a number of epoch milliseconds, not " + std::string(kind_name(*ts));
   }
+  if (std::string e = sample_time_error(out.sample.ts, now, max_ahead); !e.empty()) return "\"ts\": " + e;
 
   // value
   const json::value* value = obj->if_contains("value");
@@ -153,7 +155,7 @@ std::string parse_item(const json::value& item, TimeNs now, JsonSample& out) {
 
 }  // namespace
 
-JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now) {
+JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now, std::chrono::nanoseconds max_ahead) {
   JsonSamplesResult result;
 
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
@@ -193,7 +195,7 @@ JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now) {
 
   auto handle = [&](std::size_t index, const json::value& item) {
     JsonSample sample;
-    std::string error = parse_item(item, now, sample);
+    std::string error = parse_item(item, now, max_ahead, sample);
     if (error.empty()) {
       result.samples.push_back(std::move(sample));
     } else {

@@ -61,6 +61,9 @@ struct [[nodiscard]] JsonSamplesResult {
   std::string fatal;  // non-empty: the whole body is unusable, e.g. not JSON
 };
 
-[[nodiscard]] JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now);
+/// An item whose "ts" sample_time_error refuses (more than `max_ahead` after
+/// `now`, or outside the supported range) is an item error.
+[[nodiscard]] JsonSamplesResult parse_json_samples(std::string_view body, TimeNs now,
+                                                   std::chrono::nanoseconds max_ahead = kDefaultMaxClockSkew);
 
 }  // namespace tagstream

@@ -291,11 +291,13 @@ struct TagTok {
 
 class Parser {
  public:
-  Parser(std::string_view body, Precision precision, TimeNs now, LineParseResult& out)
+  Parser(std::string_view body, Precision precision, TimeNs now, std::chrono::nanoseconds max_ahead,
+         LineParseResult& out)
       : begin_(body.data()),
         end_(body.data() + body.size()),
         factor_(precision_factor(precision)),
         now_(now),
+        max_ahead_(max_ahead),
         out_(out),
         dedup_(16, IndexHash{&out.points}, IndexEq{&out.points}) {}
 
@@ -619,6 +621,8 @@ class Parser {
         return fail_and_skip(t_pos, "invalid timestamp " + quoted(text), p, Section::timestamp);
       if (ec == std::errc::result_out_of_range || __builtin_mul_overflow(n, factor_, &ts))
         return fail_and_skip(t_pos, "timestamp out of range: " + quoted(text), p, Section::timestamp);
+      if (std::string e = sample_time_error(ts, now_, max_ahead_); !e.empty())
+        return fail_and_skip(t_pos, std::move(e), p, Section::timestamp);
       while (p < end_ && is_blank(*p)) ++p;
       if (!at_eol(p)) {
         const char* garbage = p;
@@ -734,6 +738,7 @@ class Parser {
   const char* const end_;
   const TimeNs factor_;
   const TimeNs now_;
+  const std::chrono::nanoseconds max_ahead_;
   LineParseResult& out_;
 
   std::size_t line_no_ = 1;  // physical line of the parse position
@@ -754,9 +759,10 @@ class Parser {
 
 }  // namespace
 
-LineParseResult parse_line_protocol(std::string_view body, Precision precision, TimeNs now) {
+LineParseResult parse_line_protocol(std::string_view body, Precision precision, TimeNs now,
+                                    std::chrono::nanoseconds max_ahead) {
   LineParseResult out;
-  Parser parser(body, precision, now, out);
+  Parser parser(body, precision, now, max_ahead, out);
   parser.run();
   return out;
 }

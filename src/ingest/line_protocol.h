@@ -97,6 +97,9 @@ struct [[nodiscard]] LineParseResult {
 /// Never throws (except std::bad_alloc); never reads past `body`. Points come
 /// in body order, fields in line order (a duplicate field key keeps the
 /// position of its first occurrence and the value of its last).
-[[nodiscard]] LineParseResult parse_line_protocol(std::string_view body, Precision precision, TimeNs now);
+/// A line whose timestamp sample_time_error refuses (more than `max_ahead`
+/// after `now`, or outside the supported range) is a line error.
+[[nodiscard]] LineParseResult parse_line_protocol(std::string_view body, Precision precision, TimeNs now,
+                                                  std::chrono::nanoseconds max_ahead = kDefaultMaxClockSkew);
 
 }  // namespace tagstream

@@ -93,7 +93,7 @@ TEST(JsonSamplesFields, TimestampNumbersAreEpochMilliseconds) {
     {"tag":"a","value":1,"ts":-14182940000},
     {"tag":"a","value":1,"ts":1795600800123.5},
     {"tag":"a","value":1,"ts":1.7956008e12},
-    {"tag":"a","value":1,"ts":9223372036854},
+    {"tag":"a","value":1,"ts":-4102444800000},
     {"tag":"a","value":1,"ts":-1.5}
   ])",
                                     kNow);
@@ -105,7 +105,7 @@ TEST(JsonSamplesFields, TimestampNumbersAreEpochMilliseconds) {
   EXPECT_EQ(r.samples[3].sample.ts, -14'182'940LL * kNanosPerSecond);  // 1969-07-20T20:17:40Z
   EXPECT_EQ(r.samples[4].sample.ts, kT0 + 123'500'000);
   EXPECT_EQ(r.samples[5].sample.ts, kT0);
-  EXPECT_EQ(r.samples[6].sample.ts, 9'223'372'036'854LL * kNanosPerMilli);
+  EXPECT_EQ(r.samples[6].sample.ts, -4'102'444'800'000LL * kNanosPerMilli);  // 1840
   EXPECT_EQ(r.samples[7].sample.ts, -1'500'000);
 }
 
@@ -384,6 +384,22 @@ TEST(JsonSamplesGarbage, DepthLimitIs32) {
   // A hostile 1 MB of '[' fails fast, without recursion.
   EXPECT_EQ(parse_json_samples(std::string(1'000'000, '['), kNow).fatal,
             "invalid JSON at offset 32: too deep");
+}
+
+TEST(JsonSamples, ASampleAheadOfTheClockByMoreThanTheSkewIsAnItemError) {
+  const auto r = parse_json_samples(R"([{"tag":"a","ts":"2200-01-01T00:00:00Z","value":1},)"
+                                    R"({"tag":"b","ts":"2026-11-25T10:04:00Z","value":2},)"
+                                    R"({"tag":"c","ts":4102444800000,"value":3}])",
+                                    kNow, std::chrono::minutes(5));
+  ASSERT_EQ(r.samples.size(), 1u);
+  EXPECT_EQ(r.samples[0].tag, "b");
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].index, 0u);
+  EXPECT_NE(r.errors[0].message.find("2200-01-01T00:00:00.000Z is outside the supported range"),
+            std::string::npos)
+      << r.errors[0].message;
+  EXPECT_EQ(r.errors[1].index, 2u);  // 2100, as epoch milliseconds
+  EXPECT_NE(r.errors[1].message.find("ahead of the server clock"), std::string::npos) << r.errors[1].message;
 }
 
 }  // namespace

@@ -145,6 +145,37 @@ TEST(Historian, JsonSamplesWithPartialFailureAndContentTypeCheck) {
   EXPECT_EQ(post(server.port(), "/api/samples", "[{", {"Content-Type: application/json"}).status, 400);
 }
 
+TEST(Historian, ASampleFromTheFarFutureIsRefusedAndNeverBecomesTheLiveValue) {
+  TestServer server;
+  const std::string now_ms = std::to_string(now_ns() / kNanosPerMilli);
+  ASSERT_EQ(post(server.port(), "/api/samples",
+                 R"([{"tag":"boiler1.temperature","ts":)" + now_ms + R"(,"value":80}])",
+                 {"Content-Type: application/json"})
+                .status,
+            200);
+  // The year 2200 by JSON, the year 2100 by line protocol: each refused with its reason.
+  const auto json = post(server.port(), "/api/samples",
+                         R"([{"tag":"boiler1.temperature","ts":"2200-01-01T00:00:00Z","value":999}])",
+                         {"Content-Type: application/json"});
+  EXPECT_EQ(json.status, 400);
+  EXPECT_NE(json.body.find("outside the supported range"), std::string::npos) << json.body;
+  const auto lp = post(server.port(), "/write?precision=s", "boiler1 temperature=999 4102444800");
+  EXPECT_EQ(lp.status, 400);
+  EXPECT_NE(lp.body.find("ahead of the server clock"), std::string::npos) << lp.body;
+  // The live value is still the real one, and a newer real sample replaces it.
+  const auto latest =
+      boost::json::parse(http_get(server.port(), "/api/data/latest?tags[]=boiler1.temperature").body);
+  ASSERT_EQ(latest.at("points").as_array().size(), 1u);
+  EXPECT_EQ(latest.at("points").at(0).at("v").to_number<double>(), 80);
+  ASSERT_EQ(post(server.port(), "/write", "boiler1 temperature=81").status, 204);
+  EXPECT_EQ(boost::json::parse(http_get(server.port(), "/api/data/latest?tags[]=boiler1.temperature").body)
+                .at("points")
+                .at(0)
+                .at("v")
+                .to_number<double>(),
+            81);
+}
+
 TEST(Historian, HistoryInJsonAndCsvWithFunctionsAndMaxPoints) {
   TestServer server;
   std::string lines;
