@@ -111,7 +111,8 @@ std::span<const http::verb> methods_of(Route r) {
 }
 
 bool method_allowed(Route r, http::verb m) {
-  return std::ranges::find(methods_of(r), m) != methods_of(r).end();
+  const auto methods = methods_of(r);
+  return std::ranges::find(methods, m) != methods.end();
 }
 
 std::string allowed_methods(Route r) {

@@ -126,8 +126,8 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
   std::string body;
   if (auto bad = decoded_body(req, server.config, body)) co_return std::move(*bad);
 
-  LineParseResult parsed = parse_line_protocol(body, *precision, now_ns(),
-                                               seconds_to_duration(shard.server.config.max_clock_skew));
+  LineParseResult parsed =
+      parse_line_protocol(body, *precision, now_ns(), seconds_to_duration(server.config.max_clock_skew));
   if (parsed.lines == 0)
     co_return error_response(http::status::bad_request, "invalid", "the body holds no line protocol lines",
                              req.version(), req.keep_alive());
@@ -173,7 +173,7 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
   if (auto bad = decoded_body(req, server.config, body)) co_return std::move(*bad);
 
   JsonSamplesResult parsed =
-      parse_json_samples(body, now_ns(), seconds_to_duration(shard.server.config.max_clock_skew));
+      parse_json_samples(body, now_ns(), seconds_to_duration(server.config.max_clock_skew));
   if (!parsed.fatal.empty())
     co_return error_response(http::status::bad_request, "invalid_json", parsed.fatal, req.version(),
                              req.keep_alive());

@@ -217,6 +217,22 @@ export class PanelModel {
     this.dirty = true;
   }
 
+  /**
+   * Whether live data owns group gi of tag ti. The first live group of a tag
+   * makes it and every later group live (what history put there is cleared);
+   * groups before it stay history's.
+   */
+  private takeLive(ti: number, gi: number): boolean {
+    const lf = this.liveFrom[ti];
+    if (lf === undefined) {
+      this.liveFrom[ti] = gi;
+      this.ensure(gi);
+      this.clearFrom(ti, gi);
+      return true;
+    }
+    return gi >= lf;
+  }
+
   private clearFrom(ti: number, gi: number) {
     for (let i = Math.max(0, gi - this.base); i < this.xs.length; i++) {
       this.groups[ti][i] = null;
@@ -245,14 +261,7 @@ export class PanelModel {
     this.liveCount++;
     if (!this.accepts(t)) return;
     const gi = this.idx(t);
-    const lf = this.liveFrom[ti];
-    if (lf === undefined) {
-      this.liveFrom[ti] = gi;
-      this.ensure(gi);
-      this.clearFrom(ti, gi);
-    } else if (gi < lf) {
-      return; // history's span
-    }
+    if (!this.takeLive(ti, gi)) return; // history's span
     this.ensure(gi);
     const i = gi - this.base;
     const g = this.groups[ti][i];
@@ -301,14 +310,7 @@ export class PanelModel {
       this.setGroup(ti, gi, this.buckets[ti].get(bt) || null);
       return;
     }
-    const lf = this.liveFrom[ti];
-    if (lf === undefined) {
-      this.liveFrom[ti] = gi;
-      this.ensure(gi);
-      this.clearFrom(ti, gi);
-    } else if (gi < lf) {
-      return;
-    }
+    if (!this.takeLive(ti, gi)) return;
     this.regroup(ti, gi);
   }
 
