@@ -147,6 +147,11 @@ std::string Authenticator::reload_if_changed() {
   return {};
 }
 
+std::size_t Authenticator::key_count() const {
+  std::lock_guard lock(mutex_);
+  return keys_->size();
+}
+
 std::uint64_t Authenticator::generation() const {
   std::lock_guard lock(mutex_);
   return generation_;

@@ -66,6 +66,8 @@ class Authenticator {
   /// Counts changes of the key set: open streams recheck their credential
   /// when it moves (a revoked key ends its streams).
   std::uint64_t generation() const;
+  /// API keys in force.
+  std::size_t key_count() const;
 
  private:
   Authenticator(const AuthOptions& options, Clock now);

@@ -6,6 +6,7 @@
 
 #include "auth/authenticator.h"
 #include "core/log.h"
+#include "http/audit_log.h"
 #include "http/http_session.h"
 #include "http/listen_address.h"
 #include "http/sse_connection.h"
@@ -86,10 +87,18 @@ void HttpServer::check_access_every_second() {
     if (ec || server_.shutting_down.load()) return;
     Authenticator& auth = *server_.services.auth;
     const std::uint64_t before = auth.generation();
-    if (std::string error = auth.reload_if_changed(); !error.empty())
-      log(LogLevel::error, "token file not reloaded, the previous keys stay in force: {}", error);
+    const std::string error = auth.reload_if_changed();
     const std::uint64_t generation = auth.generation();
-    if (generation != before) log(LogLevel::info, "token file reloaded");
+    if (!error.empty())
+      log(LogLevel::error, "token file not reloaded, the previous keys stay in force: {}", error);
+    if (generation != before) log(LogLevel::info, "token file reloaded: {} keys", auth.key_count());
+    // Who may do what changed (or failed to): an administrative event.
+    if (server_.services.audit && (!error.empty() || generation != before))
+      server_.services.audit->record({{"action", "token_file_reloaded"},
+                                      {"token", "-"},
+                                      {"outcome", error.empty() ? "ok" : "failed"},
+                                      {"keys", auth.key_count()},
+                                      {"error", error}});
     const TimeNs now = auth.now();
     for (auto& shard : shards_) {
       ShardContext* s = shard.get();

@@ -1,6 +1,7 @@
 // Authentication end to end: a real server with a token file and a JWT
 // secret, clients presenting credentials the way each kind of client does.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -273,6 +274,8 @@ TEST_F(AuthTest, ARevokedKeyEndsItsOpenStreams) {
   EXPECT_TRUE(stream.wait_closed(10s));
   EXPECT_EQ(http_get(port(), "/api/tags", {bearer(area1_)}).status, 401);
   EXPECT_EQ(http_get(port(), "/api/tags", {bearer(reader_only)}).status, 200);
+  EXPECT_TRUE(
+      eventually([&] { return audit().find(R"("action":"token_file_reloaded")") != std::string::npos; }));
 }
 
 TEST_F(AuthTest, AStreamEndsWhenItsTokenExpires) {
@@ -320,6 +323,35 @@ TEST_F(AuthTest, WritesMetadataChangesAndRefusalsAreAuditedWithoutTheCredential)
   EXPECT_EQ(events[2].at("outcome"), "denied");
   for (const std::string& secret : {writer_, admin_, std::string("tsk_guess")})
     EXPECT_EQ(log.find(secret), std::string::npos);
+}
+
+TEST(TokenCommand, AKeyItCreatesOpensTheServerAndTheFileHoldsOnlyItsHash) {
+  const std::string dir = make_temp_dir();
+  const std::string file = dir + "/tokens.toml";
+  Child made({TAGSTREAM_BINARY, "token", "new", "--id", "telegraf", "--write", "area1.*", "--read", "*",
+              "--file", file});
+  ASSERT_EQ(made.wait_exit(10s), 0) << made.err;
+  std::string key = made.out;
+  while (!key.empty() && key.back() == '\n') key.pop_back();
+  ASSERT_TRUE(key.starts_with("tsk_")) << made.out;
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "the token file is the operator's alone";
+  std::ifstream in(file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str().find(key), std::string::npos);
+
+  Child bad({TAGSTREAM_BINARY, "token", "new", "--id", "x", "--write", "bad pattern!", "--file", file});
+  EXPECT_EQ(bad.wait_exit(10s), 2);
+  EXPECT_NE(bad.err.find("neither a tag name nor a tag pattern"), std::string::npos) << bad.err;
+
+  ServerConfig c = test_config();
+  c.token_file = file;
+  TestServer server(std::move(c));
+  EXPECT_EQ(post(server.port(), "/write", "area1 level=1", {bearer(key)}).status, 204);
+  EXPECT_EQ(post(server.port(), "/write", "area2 level=1", {bearer(key)}).status, 403);
+  EXPECT_EQ(http_get(server.port(), "/api/tags", {bearer(key)}).status, 200);
 }
 
 TEST(ProtectedMode, ListeningBeyondLoopbackWithoutAuthenticationIsRefused) {
