@@ -20,6 +20,7 @@
 #include "core/time.h"
 #include "core/time_parse.h"
 #include "http/compression.h"
+#include "http/tag_limits.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
 
@@ -130,7 +131,8 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
   return res;
 }
 
-HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard) {
+HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
+                         const std::string& client) {
   ServerContext& server = shard.server;
   TagRegistry& registry = server.registry;
   const std::string prefix = "/api/tags/";
@@ -143,11 +145,21 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
     if (!single) return bad_request(req, "missing_tag", "PUT /api/tags/{name} names the tag to describe");
     if (!is_valid_tag_name(name))
       return bad_request(req, "bad_tag", "'" + name + "' is not a valid tag name ([A-Za-z0-9_.:-], dotted)");
+    // Room for the longest unit and description even fully \u-escaped; a
+    // bigger body is refused before it is parsed.
+    constexpr std::size_t kMaxTagBodyBytes = 16 * 1024;
+    if (req.body().size() > kMaxTagBodyBytes)
+      return error_response(http::status::payload_too_large, "body_too_large",
+                            "a tag description body is at most " + std::to_string(kMaxTagBodyBytes) +
+                                " bytes (unit at most " + std::to_string(kMaxUnitLength) +
+                                ", description at most " + std::to_string(kMaxDescriptionLength) + ")",
+                            req.version(), req.keep_alive());
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(req.body(), ec);
     if (ec || !doc.is_object())
       return bad_request(req, "invalid_json",
-                         "the body must be a JSON object with unit, description and/or type");
+                         "the body must be a JSON object with unit, description and/or type" +
+                             (ec ? " (" + ec.message() + ")" : std::string()));
     const auto& o = doc.as_object();
     const auto existing_id = registry.find(name);
     TagInfo info = existing_id ? registry.info(*existing_id).value_or(unknown_tag) : unknown_tag;
@@ -155,7 +167,10 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
       if (key == "unit" || key == "description") {
         if (!value.is_string())
           return bad_request(req, "invalid", "\"" + std::string(key) + "\" must be a string");
-        (key == "unit" ? info.unit : info.description) = std::string(value.as_string());
+        const std::string_view text = value.as_string();
+        if (std::string e = key == "unit" ? unit_error(text) : description_error(text); !e.empty())
+          return bad_request(req, "invalid", e);
+        (key == "unit" ? info.unit : info.description) = std::string(text);
       } else if (key == "type") {
         const auto t = value.is_string() ? parse_data_type(value.as_string()) : std::nullopt;
         if (!t) return bad_request(req, "invalid", "\"type\" must be number, integer or boolean");
@@ -165,7 +180,13 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
                            "unknown field \"" + std::string(key) + "\" (unit, description, type)");
       }
     }
-    const TagId id = registry.upsert(info, /*update=*/true);
+    if (!existing_id) {
+      const TagHint hint[] = {{info.name, info.unit, info.description, info.type}};
+      std::vector<TagId> created;
+      if (auto refused = ensure_tags_within_limits(server, req, client, hint, created)) return *refused;
+    }
+    // The tag exists now: this sets its metadata exactly, an empty unit included.
+    const TagId id = registry.upsert(info, /*update=*/true).value();
     const TagId ids[] = {id};
     std::string body;
     append_tag_json(body, info, server.services.live->current(ids)[0]);

@@ -15,7 +15,8 @@ namespace tagstream {
 HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard);
 
 /// GET /api/tags, GET /api/tags/{name}, PUT /api/tags/{name}
-HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard);
+HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
+                         const std::string& client);
 
 /// GET /api/data/history. Streams its answer (chunked) when the query is
 /// good and returns nullopt; otherwise returns the error to send.

@@ -30,6 +30,14 @@ namespace http = beast::http;
 
 namespace {
 
+/// What per-client limits on writes (new tags per minute) are kept by: the
+/// peer's address, as the stream limiter keys its clients.
+std::string client_key(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  auto ep = stream.socket().remote_endpoint(ec);
+  return ec ? std::string("unknown") : ep.address().to_string();
+}
+
 /// Registers the connection with its shard for the shutdown sequence.
 class Connection : public Closable {
  public:
@@ -261,16 +269,28 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
           case Route::stream: reply = serve_tag_stream(stream, req, *target, shard); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
-          case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard); break;
-          case Route::samples: reply = co_await handle_json_samples(req, *target, shard); break;
+          case Route::write:
+            reply = co_await handle_line_protocol_write(req, *target, shard, client_key(stream));
+            break;
+          case Route::samples:
+            reply = co_await handle_json_samples(req, *target, shard, client_key(stream));
+            break;
           case Route::latest: reply = handle_latest(req, *target, shard); break;
-          case Route::tags: reply = handle_tags(req, *target, shard); break;
+          case Route::tags: reply = handle_tags(req, *target, shard, client_key(stream)); break;
           case Route::stats: {
             reply = json_response(http::status::ok, server.services.stats->json(), version, keep_alive);
             break;
           }
           case Route::metrics: {
-            reply = json_response(http::status::ok, server.services.stats->prometheus(), version, keep_alive);
+            const std::string tags = target->get("tags").value_or("");
+            if (!tags.empty() && !is_valid_tag_name(tags) && !is_tag_pattern(tags)) {
+              reply = error_response(http::status::bad_request, "bad_pattern",
+                                     "tags must be a tag name or glob: " + tag_name_rule() + ", * and ?",
+                                     version, keep_alive);
+              break;
+            }
+            reply =
+                json_response(http::status::ok, server.services.stats->prometheus(tags), version, keep_alive);
             reply->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             break;
           }

@@ -13,6 +13,7 @@
 #include "ingest/ingestor.h"
 #include "ingest/json_samples.h"
 #include "ingest/line_protocol.h"
+#include "http/tag_limits.h"
 
 namespace tagstream {
 
@@ -84,24 +85,28 @@ HttpResponse store_refused(const HttpRequest& req, const CommitResult& r) {
                         req.version(), req.keep_alive());
 }
 
-DataType type_of(const LinePoint& p) {
-  return p.type;
+TagHint hint_of(const LinePoint& p) {
+  return {p.tag, p.unit(), p.description(), p.type};
 }
-DataType type_of(const JsonSample& s) {
-  return s.type.value_or(DataType::number);
+TagHint hint_of(const JsonSample& s) {
+  return {s.tag, s.unit, s.description, s.type.value_or(DataType::number)};
 }
 
-/// The parsed points with their tags resolved (new tags created).
+/// The parsed points with their tags resolved (new tags created), or the
+/// 429 of a tag-creation cap (nothing created). The hints view the points'
+/// metadata: a line's unit is held once however many fields carry it.
 template <class Point>
-std::vector<TaggedSample> tagged_samples(TagRegistry& registry, const std::vector<Point>& points) {
+std::optional<HttpResponse> tagged_samples(ServerContext& server, const HttpRequest& req,
+                                           const std::string& client, const std::vector<Point>& points,
+                                           std::vector<TaggedSample>& samples) {
   std::vector<TagHint> hints;
   hints.reserve(points.size());
-  for (const Point& p : points) hints.push_back({p.tag, p.unit, p.description, type_of(p)});
-  const std::vector<TagId> ids = registry.ensure_all(hints);
-  std::vector<TaggedSample> samples;
+  for (const Point& p : points) hints.push_back(hint_of(p));
+  std::vector<TagId> ids;
+  if (auto refused = ensure_tags_within_limits(server, req, client, hints, ids)) return refused;
   samples.reserve(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) samples.push_back({ids[i], points[i].sample});
-  return samples;
+  return std::nullopt;
 }
 
 HttpResponse no_content(const HttpRequest& req) {
@@ -115,7 +120,7 @@ HttpResponse no_content(const HttpRequest& req) {
 }  // namespace
 
 asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req, const ParsedTarget& target,
-                                                         ShardContext& shard) {
+                                                         ShardContext& shard, const std::string& client) {
   ServerContext& server = shard.server;
   server.stats.ingest_requests.fetch_add(1, std::memory_order_relaxed);
   const auto precision = parse_precision(target.get("precision").value_or(""));
@@ -132,7 +137,8 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
     co_return error_response(http::status::bad_request, "invalid", "the body holds no line protocol lines",
                              req.version(), req.keep_alive());
 
-  const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.points);
+  std::vector<TaggedSample> samples;
+  if (auto refused = tagged_samples(server, req, client, parsed.points, samples)) co_return std::move(*refused);
 
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);
@@ -159,7 +165,7 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
 }
 
 asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
-                                                  ShardContext& shard) {
+                                                  ShardContext& shard, const std::string& client) {
   ServerContext& server = shard.server;
   server.stats.ingest_requests.fetch_add(1, std::memory_order_relaxed);
   auto type = req.find(http::field::content_type);
@@ -178,7 +184,8 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
     co_return error_response(http::status::bad_request, "invalid_json", parsed.fatal, req.version(),
                              req.keep_alive());
 
-  const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.samples);
+  std::vector<TaggedSample> samples;
+  if (auto refused = tagged_samples(server, req, client, parsed.samples, samples)) co_return std::move(*refused);
   ApplyResult applied;
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);

@@ -177,7 +177,7 @@ TEST(TagRegistry, IdsAreDenseFromZero) {
 
 TEST(TagRegistry, UpsertIsIdempotentAndKeepsMetadataUnlessUpdate) {
   TagRegistry reg;
-  const TagId id = reg.upsert(info("boiler1.temperature", "degC", "Boiler 1 outlet", DataType::number));
+  const TagId id = reg.upsert(info("boiler1.temperature", "degC", "Boiler 1 outlet", DataType::number)).value();
   EXPECT_EQ(reg.upsert(info("boiler1.temperature")), id);
   EXPECT_EQ(reg.upsert(info("boiler1.temperature", "K", "other", DataType::integer)), id);
   EXPECT_EQ(reg.size(), 1u);
@@ -208,13 +208,13 @@ TEST(TagRegistry, EnsureAllResolvesABatchInOrderCreatingEachNewTagOnce) {
   TagRegistry reg;
   std::vector<std::pair<TagId, TagInfo>> observed;
   reg.set_observer([&](TagId id, const TagInfo& i) { observed.emplace_back(id, i); });
-  const TagId known = reg.ensure(info("boiler1.temperature", "degC"));
+  const TagId known = reg.ensure(info("boiler1.temperature", "degC")).value();
   const std::vector<TagHint> hints = {
       {"boiler1.temperature", "", "", DataType::number},        {"pump.flow", "m3/h", "", DataType::number},
       {"boiler1.temperature", "", "", DataType::number},        {"pump.flow", "", "", DataType::integer},
       {"boiler1.temperature", "K", "outlet", DataType::number},
   };
-  const std::vector<TagId> ids = reg.ensure_all(hints);
+  const std::vector<TagId> ids = reg.ensure_all(hints).ids;
   EXPECT_EQ(ids, (std::vector<TagId>{known, known + 1, known, known + 1, known}));
   EXPECT_EQ(reg.size(), 2u);
   ASSERT_EQ(observed.size(), 3u) << "created boiler1, created pump.flow, changed boiler1's unit";
@@ -223,7 +223,7 @@ TEST(TagRegistry, EnsureAllResolvesABatchInOrderCreatingEachNewTagOnce) {
   EXPECT_EQ(observed[1].second.type, DataType::number) << "the type is set at creation only";
   EXPECT_EQ(observed[2].second.unit, "K");
   EXPECT_EQ(reg.info(known)->description, "outlet");
-  EXPECT_EQ(reg.ensure_all(std::vector<TagHint>{}), std::vector<TagId>{});
+  EXPECT_EQ(reg.ensure_all(std::vector<TagHint>{}).ids, std::vector<TagId>{});
 }
 
 TEST(TagRegistry, MatchIsSortedByName) {
@@ -272,7 +272,7 @@ TEST(TagRegistry, ConcurrentUpsertsOfOverlappingNamesGiveUniqueDenseIds) {
         // Threads 0 and 2 stride by 1 and 3 (coprime with kNames), thread 1 goes
         // backwards, thread 3 starts in the middle: every name is visited once each.
         const int i = t == 1 ? kNames - 1 - k : t == 3 ? (k + kNames / 2) % kNames : (k * (t + 1)) % kNames;
-        seen[t][i] = reg.upsert(info("area" + std::to_string(i % 7) + ".tag" + std::to_string(i)));
+        seen[t][i] = reg.upsert(info("area" + std::to_string(i % 7) + ".tag" + std::to_string(i))).value();
       }
     });
   }
