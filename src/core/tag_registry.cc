@@ -49,8 +49,8 @@ bool TagRegistry::differs(const TagInfo& known, const TagHint& hint) {
 }
 
 std::optional<TagId> TagRegistry::ensure(const TagInfo& hint) {
-  EnsuredTags r = ensure_all(
-      std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}));
+  EnsuredTags r =
+      ensure_all(std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}));
   if (r.refused != TagRefusal::none) return std::nullopt;
   return r.ids[0];
 }

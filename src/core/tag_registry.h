@@ -36,8 +36,8 @@ enum class TagRefusal {
 /// missing tags was created (and `ids` is empty).
 struct [[nodiscard]] EnsuredTags {
   std::vector<TagId> ids;
-  std::size_t created = 0;    // distinct tags created by this call
-  std::size_t new_tags = 0;   // distinct unknown names it needed (= created unless refused)
+  std::size_t created = 0;   // distinct tags created by this call
+  std::size_t new_tags = 0;  // distinct unknown names it needed (= created unless refused)
   TagRefusal refused = TagRefusal::none;
 };
 

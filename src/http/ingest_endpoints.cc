@@ -9,11 +9,11 @@
 
 #include "core/json_text.h"
 #include "core/time.h"
+#include "http/tag_limits.h"
 #include "ingest/gzip.h"
 #include "ingest/ingestor.h"
 #include "ingest/json_samples.h"
 #include "ingest/line_protocol.h"
-#include "http/tag_limits.h"
 
 namespace tagstream {
 
@@ -138,7 +138,8 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
                              req.version(), req.keep_alive());
 
   std::vector<TaggedSample> samples;
-  if (auto refused = tagged_samples(server, req, client, parsed.points, samples)) co_return std::move(*refused);
+  if (auto refused = tagged_samples(server, req, client, parsed.points, samples))
+    co_return std::move(*refused);
 
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);
@@ -185,7 +186,8 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
                              req.keep_alive());
 
   std::vector<TaggedSample> samples;
-  if (auto refused = tagged_samples(server, req, client, parsed.samples, samples)) co_return std::move(*refused);
+  if (auto refused = tagged_samples(server, req, client, parsed.samples, samples))
+    co_return std::move(*refused);
   ApplyResult applied;
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);

@@ -14,7 +14,8 @@ namespace tagstream {
 
 boost::asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
                                                                 const ParsedTarget& target,
-                                                                ShardContext& shard, const std::string& client);
+                                                                ShardContext& shard,
+                                                                const std::string& client);
 boost::asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
                                                          ShardContext& shard, const std::string& client);
 

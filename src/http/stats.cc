@@ -125,7 +125,8 @@ std::string StatsSampler::json() const {
   const std::size_t listed = std::min(order.size(), kMaxListedTags);
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(listed), order.end(),
                     [&](std::size_t a, std::size_t b) {
-                      return r.tag_updates[a] != r.tag_updates[b] ? r.tag_updates[a] > r.tag_updates[b] : a < b;
+                      return r.tag_updates[a] != r.tag_updates[b] ? r.tag_updates[a] > r.tag_updates[b]
+                                                                  : a < b;
                     });
   out += ",\"tags\":[";
   for (std::size_t k = 0; k < listed; ++k) {
@@ -203,7 +204,8 @@ std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
     ids = server_.registry.match(tag_pattern);
   }
   metric("tagstream_tag_series_matched", "gauge",
-         "Tags matching ?tags=; at most the first 1000 by name get a series.", static_cast<double>(ids.size()));
+         "Tags matching ?tags=; at most the first 1000 by name get a series.",
+         static_cast<double>(ids.size()));
   out +=
       "# HELP tagstream_tag_updates_per_second Live updates per second, per tag.\n"
       "# TYPE tagstream_tag_updates_per_second gauge\n";

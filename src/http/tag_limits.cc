@@ -8,7 +8,8 @@ namespace http = boost::beast::http;
 
 std::optional<HttpResponse> ensure_tags_within_limits(ServerContext& server, const HttpRequest& req,
                                                       const std::string& client,
-                                                      std::span<const TagHint> hints, std::vector<TagId>& ids) {
+                                                      std::span<const TagHint> hints,
+                                                      std::vector<TagId>& ids) {
   const HttpOptions& config = server.config;
   enum class Limit { none, per_request, per_minute } hit = Limit::none;
   const auto now = NewTagBudget::Clock::now();

@@ -549,10 +549,10 @@ class Parser {
         return fail_and_skip(tag.key_pos, "tag key " + quoted(view(tag.key)) + " is not valid UTF-8", p,
                              Section::key);
       if (!is_valid_utf8(view(tag.value)))
-        return fail_and_skip(tag.value_pos,
-                             "the value of tag " + quoted(view(tag.key)) + " is not valid UTF-8: " +
-                                 quoted(view(tag.value)),
-                             p, Section::key);
+        return fail_and_skip(
+            tag.value_pos,
+            "the value of tag " + quoted(view(tag.key)) + " is not valid UTF-8: " + quoted(view(tag.value)),
+            p, Section::key);
       tags_.push_back(tag);
     }
     if (at_eol(p)) return fail_and_skip(p, "missing fields", p, Section::key);

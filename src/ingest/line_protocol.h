@@ -86,9 +86,9 @@ struct LineMetadata {
 };
 
 struct LinePoint {
-  std::string tag;                   // tagstream tag name, see the mapping above
-  Sample sample;                     // ts (ns), value, quality
-  DataType type = DataType::number;  // number (float), integer (i/u), boolean
+  std::string tag;                               // tagstream tag name, see the mapping above
+  Sample sample;                                 // ts (ns), value, quality
+  DataType type = DataType::number;              // number (float), integer (i/u), boolean
   std::shared_ptr<const LineMetadata> metadata;  // null when the line names neither
 
   std::string_view unit() const { return metadata ? std::string_view(metadata->unit) : std::string_view(); }

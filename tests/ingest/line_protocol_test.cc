@@ -637,8 +637,9 @@ TEST(LineProtocolNames, UnitAndDescriptionLengthLimits) {
             std::string(kMaxUnitLength, 'u'));
   EXPECT_EQ(error_of("m,unit=" + std::string(kMaxUnitLength + 1, 'u') + " v=1"),
             "line 1: unit is 65 bytes long, at most 64 allowed (column 8)");
-  EXPECT_EQ(point_of("m,description=" + std::string(kMaxDescriptionLength, 'd') + " v=1").description().size(),
-            kMaxDescriptionLength);
+  EXPECT_EQ(
+      point_of("m,description=" + std::string(kMaxDescriptionLength, 'd') + " v=1").description().size(),
+      kMaxDescriptionLength);
   EXPECT_EQ(error_of("m,description=" + std::string(kMaxDescriptionLength + 1, 'd') + " v=1"),
             "line 1: description is 1025 bytes long, at most 1024 allowed (column 15)");
 }
