@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <string>
 
+#include "http/access.h"
 #include "http/responses.h"
 #include "http/server_context.h"
 #include "http/stream_query.h"
@@ -14,9 +15,10 @@ namespace tagstream {
 
 boost::asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
                                                                 const ParsedTarget& target,
-                                                                ShardContext& shard,
+                                                                ShardContext& shard, Access& access,
                                                                 const std::string& client);
 boost::asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
-                                                         ShardContext& shard, const std::string& client);
+                                                         ShardContext& shard, Access& access,
+                                                         const std::string& client);
 
 }  // namespace tagstream

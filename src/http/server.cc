@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <stdexcept>
 
+#include "auth/authenticator.h"
 #include "core/log.h"
 #include "http/http_session.h"
 #include "http/listen_address.h"
@@ -27,7 +28,11 @@ tcp::endpoint resolve_listen(const std::string& listen) {
 }  // namespace
 
 HttpServer::HttpServer(ServerContext& server, const std::vector<asio::io_context*>& contexts, Hub& hub)
-    : server_(server), contexts_(contexts), acceptor_(*contexts.front()), drain_timer_(*contexts.front()) {
+    : server_(server),
+      contexts_(contexts),
+      acceptor_(*contexts.front()),
+      drain_timer_(*contexts.front()),
+      access_timer_(*contexts.front()) {
   for (std::size_t i = 0; i < contexts.size(); ++i)
     shards_.push_back(std::make_unique<ShardContext>(ShardContext{server, hub.shard(i), i, {}, 0}));
 }
@@ -72,6 +77,29 @@ void HttpServer::listen() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + server_.config.listen + ": " + ec.message());
   accept_next();
+  if (server_.services.auth && server_.services.auth->enabled()) check_access_every_second();
+}
+
+void HttpServer::check_access_every_second() {
+  access_timer_.expires_after(std::chrono::seconds(1));
+  access_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || server_.shutting_down.load()) return;
+    Authenticator& auth = *server_.services.auth;
+    const std::uint64_t before = auth.generation();
+    if (std::string error = auth.reload_if_changed(); !error.empty())
+      log(LogLevel::error, "token file not reloaded, the previous keys stay in force: {}", error);
+    const std::uint64_t generation = auth.generation();
+    if (generation != before) log(LogLevel::info, "token file reloaded");
+    const TimeNs now = auth.now();
+    for (auto& shard : shards_) {
+      ShardContext* s = shard.get();
+      asio::post(*contexts_[s->index], [s, generation, now] {
+        std::vector<Closable*> open(s->connections.begin(), s->connections.end());
+        for (Closable* c : open) c->recheck_access(generation, now);
+      });
+    }
+    check_access_every_second();
+  });
 }
 
 tcp::endpoint HttpServer::local_endpoint() const {
@@ -118,6 +146,7 @@ void HttpServer::shutdown(std::function<void()> done) {
     boost::system::error_code ec;
     acceptor_.close(ec);
     drain_timer_.cancel();
+    access_timer_.cancel();
     log(LogLevel::info, "shutting down: closing {} streams", server_.limiter.open());
     close_connections(false);
     const auto force_at =
