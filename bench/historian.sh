@@ -136,6 +136,7 @@ log "starting tagstream (--sync $tagstream_sync)"
 : >"$work/tagstream.log"
 "$tagstream" serve --no-simulator --data-dir "$work/tagstream" --listen 127.0.0.1:0 \
   --sync "$tagstream_sync" --retention-raw forever --retention-second forever \
+  --max-tags 2000000 --max-new-tags-per-request 1000000 --max-new-tags-per-minute 10000000 \
   >>"$work/tagstream.log" 2>&1 &
 ts_pid=$!
 pids+=("$ts_pid")

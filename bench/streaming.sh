@@ -139,8 +139,11 @@ start_tagstream() {  # extra serve flags...
   dir=$(mktemp -d "$work/tagstream.XXXXXX")
   # --log-level warn: no log line per stream (nginx runs with access_log off).
   # --max-streams 19500: the default 10,000 is below scenario 1's 18,000.
+  # The new-tag caps: the seed creates up to 99,999 tags at once, in
+  # requests of 20,000 lines.
   "$tagstream" serve --no-simulator --data-dir "$dir" --listen "127.0.0.1:$port" --threads "$threads" \
-    --log-level warn --heartbeat-interval "$heartbeat_s" --max-streams 19500 "$@" >"$dir/log" 2>&1 &
+    --log-level warn --heartbeat-interval "$heartbeat_s" --max-streams 19500 \
+    --max-new-tags-per-request 100000 --max-new-tags-per-minute 1000000 "$@" >"$dir/log" 2>&1 &
   srv_pid=$!
   pids+=("$srv_pid")
   srv_url=http://127.0.0.1:$port

@@ -166,6 +166,11 @@ void App::open_store(const ServerConfig& config) {
     if (registry_.upsert(t.info) != t.id)
       throw std::runtime_error("store " + path + " has a gap in its tag ids at " + t.info.name);
   }
+  // After the restore: tags already stored stay, even past a lowered cap.
+  registry_.set_max_tags(config.max_tags);
+  if (registry_.size() > config.max_tags)
+    log(LogLevel::warn, "the store holds {} tags, more than --max-tags {}: no new tag will be created",
+        registry_.size(), config.max_tags);
   for (const auto& l : restored.live) {
     live_.restore(l.tag, l.latest, l.buckets);
     // Marked with the restored position: older than any new change.
@@ -204,13 +209,17 @@ void App::start() {
     SimulatorOptions opts;
     opts.rate_hz = config.simulator_rate;
     opts.seed = config.simulator_seed.value_or(static_cast<unsigned>(now_ns()));
-    simulator_ =
-        std::make_unique<SimulatorThread>(registry_, opts, [this](std::vector<TaggedSample> samples) {
-          // A simulated plant may lose history under overload, never block.
-          if (!ingestor_->ingest(samples, nullptr).queued)
-            log(LogLevel::warn, "store queue full: {} simulated samples not recorded", samples.size());
-        });
-    simulator_->start();
+    try {
+      simulator_ =
+          std::make_unique<SimulatorThread>(registry_, opts, [this](std::vector<TaggedSample> samples) {
+            // A simulated plant may lose history under overload, never block.
+            if (!ingestor_->ingest(samples, nullptr).queued)
+              log(LogLevel::warn, "store queue full: {} simulated samples not recorded", samples.size());
+          });
+      simulator_->start();
+    } catch (const std::runtime_error& e) {
+      log(LogLevel::error, "simulator off: {}", e.what());
+    }
   }
   const auto ep = http_->local_endpoint();
   log(LogLevel::info, "tagstream listening on {}:{} ({} threads, {} tags, heartbeat {}s, coalescing {}s{})",

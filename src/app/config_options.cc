@@ -309,6 +309,17 @@ const std::vector<Option>& options() {
                         "Seconds a written sample may be ahead of the server clock; a later one is refused "
                         "with a line error and never becomes a live value.",
                         &C::max_clock_skew, 0, false));
+    t.push_back(count("max-tags", "TAGSTREAM_MAX_TAGS",
+                      "Most tags the server holds; a write or PUT that would create more is refused "
+                      "(429, too_many_tags) and creates none. Tags already stored are kept.",
+                      &C::max_tags, 1000000000));
+    t.push_back(count("max-new-tags-per-request", "TAGSTREAM_MAX_NEW_TAGS_PER_REQUEST",
+                      "Most new tags one write request may create; more: 429, nothing written.",
+                      &C::max_new_tags_per_request, 1000000000));
+    t.push_back(count("max-new-tags-per-minute", "TAGSTREAM_MAX_NEW_TAGS_PER_MINUTE",
+                      "Most new tags one client address may create per minute; more: 429 with "
+                      "Retry-After, nothing written.",
+                      &C::max_new_tags_per_minute, 1000000000));
     t.push_back(count("replay-buffer", "TAGSTREAM_REPLAY_BUFFER",
                       "Samples kept in memory to resume streams after Last-Event-ID; 0 disables resume "
                       "from memory.",

@@ -1,5 +1,7 @@
 #include "core/tag.h"
 
+#include "core/json_text.h"
+
 namespace tagstream {
 
 std::string_view to_string(DataType t) {
@@ -37,6 +39,24 @@ bool check_name(std::string_view s, bool allow_glob) {
   return true;
 }
 }  // namespace
+
+namespace {
+std::string metadata_error(const std::string& what, std::string_view text, std::size_t max) {
+  if (text.size() > max)
+    return what + " is " + std::to_string(text.size()) + " bytes long, at most " + std::to_string(max) +
+           " allowed";
+  if (!is_valid_utf8(text)) return what + " is not valid UTF-8";
+  return {};
+}
+}  // namespace
+
+std::string unit_error(std::string_view unit) {
+  return metadata_error("unit", unit, kMaxUnitLength);
+}
+
+std::string description_error(std::string_view description) {
+  return metadata_error("description", description, kMaxDescriptionLength);
+}
 
 std::string tag_name_rule() {
   return "1-" + std::to_string(kMaxTagNameLength) +

@@ -24,6 +24,18 @@ struct TagInfo {
 /// paths, short enough that a name costs little in every point it is sent in.
 inline constexpr std::size_t kMaxTagNameLength = 200;
 
+/// The longest unit and description, in bytes: room for "kg/(m2*h)" and a
+/// paragraph, while a tag's metadata stays a small, bounded part of every
+/// ingest request, registry entry, stored row and `connected` event.
+inline constexpr std::size_t kMaxUnitLength = 64;
+inline constexpr std::size_t kMaxDescriptionLength = 1024;
+
+/// Why `unit` / `description` cannot describe a tag, or "" when it can: too
+/// long, or not UTF-8 (every output is JSON, which must be UTF-8; refusing
+/// bad bytes at the door beats silently rewriting them later).
+[[nodiscard]] std::string unit_error(std::string_view unit);
+[[nodiscard]] std::string description_error(std::string_view description);
+
 /// A valid tag name: 1..kMaxTagNameLength characters of [A-Za-z0-9_.:-], not
 /// starting or ending with a dot, with no empty dotted segment.
 [[nodiscard]] bool is_valid_tag_name(std::string_view name);

@@ -2,10 +2,21 @@
 
 #include <algorithm>
 #include <mutex>
+#include <unordered_set>
 
 namespace tagstream {
 
-TagId TagRegistry::upsert(const TagInfo& info, bool update) {
+void TagRegistry::set_max_tags(std::size_t max) {
+  std::unique_lock lock(mutex_);
+  max_tags_ = max;
+}
+
+std::size_t TagRegistry::max_tags() const {
+  std::shared_lock lock(mutex_);
+  return max_tags_;
+}
+
+std::optional<TagId> TagRegistry::upsert(const TagInfo& info, bool update) {
   {
     std::shared_lock lock(mutex_);
     auto it = by_name_.find(info.name);
@@ -20,6 +31,7 @@ TagId TagRegistry::upsert(const TagInfo& info, bool update) {
     }
     return it->second;
   }
+  if (tags_.size() >= max_tags_) return std::nullopt;
   return create_locked(info);
 }
 
@@ -36,30 +48,51 @@ bool TagRegistry::differs(const TagInfo& known, const TagHint& hint) {
          (!hint.description.empty() && hint.description != known.description);
 }
 
-TagId TagRegistry::ensure(const TagInfo& hint) {
-  return ensure_all(
-      std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}))[0];
+std::optional<TagId> TagRegistry::ensure(const TagInfo& hint) {
+  EnsuredTags r =
+      ensure_all(std::span<const TagHint>({TagHint{hint.name, hint.unit, hint.description, hint.type}}));
+  if (r.refused != TagRefusal::none) return std::nullopt;
+  return r.ids[0];
 }
 
-std::vector<TagId> TagRegistry::ensure_all(std::span<const TagHint> hints) {
+EnsuredTags TagRegistry::ensure_all(std::span<const TagHint> hints, const CreationCheck& may_create) {
   constexpr TagId kUnresolved = ~TagId{0};
-  std::vector<TagId> ids(hints.size(), kUnresolved);
+  EnsuredTags out;
+  out.ids.assign(hints.size(), kUnresolved);
   bool unresolved = false;
   {
     std::shared_lock lock(mutex_);
     for (std::size_t i = 0; i < hints.size(); ++i) {
       auto it = by_name_.find(hints[i].name);
       if (it != by_name_.end() && !differs(tags_[it->second], hints[i]))
-        ids[i] = it->second;
+        out.ids[i] = it->second;
       else
         unresolved = true;
     }
   }
-  if (!unresolved) return ids;
+  if (!unresolved) return out;
   std::unique_lock lock(mutex_);
+  // Every limit is checked against the distinct new names before the first
+  // is created: a refused request leaves no tag behind.
+  std::unordered_set<std::string_view> fresh;
   for (std::size_t i = 0; i < hints.size(); ++i)
-    if (ids[i] == kUnresolved) ids[i] = ensure_locked(hints[i]);
-  return ids;
+    if (out.ids[i] == kUnresolved && !by_name_.contains(hints[i].name)) fresh.insert(hints[i].name);
+  out.new_tags = fresh.size();
+  if (!fresh.empty()) {
+    if (fresh.size() > max_tags_ || tags_.size() > max_tags_ - fresh.size())
+      out.refused = TagRefusal::max_tags;
+    else if (may_create && !may_create(fresh.size()))
+      out.refused = TagRefusal::not_allowed;
+    if (out.refused != TagRefusal::none) {
+      out.ids.clear();
+      return out;
+    }
+  }
+  const std::size_t before = tags_.size();
+  for (std::size_t i = 0; i < hints.size(); ++i)
+    if (out.ids[i] == kUnresolved) out.ids[i] = ensure_locked(hints[i]);
+  out.created = tags_.size() - before;
+  return out;
 }
 
 TagId TagRegistry::ensure_locked(const TagHint& hint) {

@@ -2,6 +2,7 @@
 // The set of known tags, numbered densely from 0. Thread safe: lookups take a
 // shared lock, creation an exclusive one. Ids never change and are never
 // reused, so they can index arrays elsewhere.
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <shared_mutex>
@@ -24,20 +25,53 @@ struct TagHint {
   DataType type = DataType::number;
 };
 
+/// Why a call that needed new tags created none.
+enum class TagRefusal {
+  none,
+  max_tags,    // the registry would hold more than set_max_tags()
+  not_allowed  // the caller's CreationCheck said no
+};
+
+/// The ids of the hinted tags, or, when `refused` is set, why none of the
+/// missing tags was created (and `ids` is empty).
+struct [[nodiscard]] EnsuredTags {
+  std::vector<TagId> ids;
+  std::size_t created = 0;   // distinct tags created by this call
+  std::size_t new_tags = 0;  // distinct unknown names it needed (= created unless refused)
+  TagRefusal refused = TagRefusal::none;
+};
+
 class TagRegistry {
  public:
-  /// Returns the id of `info.name`, creating the tag if needed. An existing
-  /// tag keeps its metadata unless `update` is set.
-  TagId upsert(const TagInfo& info, bool update = false);
+  /// Decides whether a call may create `new_tags` (at least one) tags.
+  /// Runs under the registry's exclusive lock, after the total cap was
+  /// checked and before anything is created, so what it grants (a per-client
+  /// budget, say) is exactly what gets created. It must not call the registry.
+  using CreationCheck = std::function<bool(std::size_t new_tags)>;
 
-  /// Returns the id of `hint.name`, creating the tag from `hint` if needed.
-  /// For an existing tag, a non-empty unit or description in the hint that
-  /// differs from what is known replaces it (an ingest that names the unit
-  /// is the best source for it); the type is only set at creation.
-  TagId ensure(const TagInfo& hint);
-  /// ensure() for each hint, in order: one shared lock for all the tags
-  /// already known as hinted (every line of a bulk write but the first few).
-  std::vector<TagId> ensure_all(std::span<const TagHint> hints);
+  /// The most tags the registry creates: a call that would go past it
+  /// creates nothing. Tags already held (restored from the store) stay even
+  /// when they are more. Unlimited until set.
+  void set_max_tags(std::size_t max);
+  std::size_t max_tags() const;
+
+  /// Returns the id of `info.name`, creating the tag if needed; nullopt when
+  /// it would be created past max_tags(). An existing tag keeps its metadata
+  /// unless `update` is set.
+  std::optional<TagId> upsert(const TagInfo& info, bool update = false);
+
+  /// Returns the id of `hint.name`, creating the tag from `hint` if needed
+  /// (nullopt past max_tags()). For an existing tag, a non-empty unit or
+  /// description in the hint that differs from what is known replaces it (an
+  /// ingest that names the unit is the best source for it); the type is only
+  /// set at creation.
+  std::optional<TagId> ensure(const TagInfo& hint);
+  /// ensure() for each hint, in order, all or nothing: when the distinct new
+  /// names would pass max_tags() or `may_create` refuses them, no tag is
+  /// created (metadata of known tags is not changed either). One shared lock
+  /// for all the tags already known as hinted (every line of a bulk write
+  /// but the first few).
+  EnsuredTags ensure_all(std::span<const TagHint> hints, const CreationCheck& may_create = {});
 
   /// Called with every created or changed tag, under the registry's lock,
   /// so observers see changes in the order they happened. Set before use.
@@ -65,6 +99,7 @@ class TagRegistry {
   static bool differs(const TagInfo& known, const TagHint& hint);
 
   mutable std::shared_mutex mutex_;
+  std::size_t max_tags_ = static_cast<std::size_t>(-1);
   std::vector<TagInfo> tags_;
   std::unordered_map<std::string, TagId, Hash, std::equal_to<>> by_name_;
   Observer observer_;

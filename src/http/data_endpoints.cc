@@ -13,6 +13,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
 #include <cctype>
+#include <limits>
 
 #include "core/json_text.h"
 #include "core/live_state.h"
@@ -20,6 +21,7 @@
 #include "core/time.h"
 #include "core/time_parse.h"
 #include "http/compression.h"
+#include "http/tag_limits.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
 
@@ -134,7 +136,7 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
 }
 
 HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
-                         Access& access) {
+                         Access& access, const std::string& client) {
   ServerContext& server = shard.server;
   TagRegistry& registry = server.registry;
   const std::string prefix = "/api/tags/";
@@ -152,11 +154,21 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
     if (!access.may(Scope::admin, name))
       return forbidden(req, "describing tag '" + name + "' needs the admin scope");
     access.tags_touched = 1;
+    // Room for the longest unit and description even fully \u-escaped; a
+    // bigger body is refused before it is parsed.
+    constexpr std::size_t kMaxTagBodyBytes = 16 * 1024;
+    if (req.body().size() > kMaxTagBodyBytes)
+      return error_response(http::status::payload_too_large, "body_too_large",
+                            "a tag description body is at most " + std::to_string(kMaxTagBodyBytes) +
+                                " bytes (unit at most " + std::to_string(kMaxUnitLength) +
+                                ", description at most " + std::to_string(kMaxDescriptionLength) + ")",
+                            req.version(), req.keep_alive());
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(req.body(), ec);
     if (ec || !doc.is_object())
       return bad_request(req, "invalid_json",
-                         "the body must be a JSON object with unit, description and/or type");
+                         "the body must be a JSON object with unit, description and/or type" +
+                             (ec ? " (" + ec.message() + ")" : std::string()));
     const auto& o = doc.as_object();
     const auto existing_id = registry.find(name);
     TagInfo info = existing_id ? registry.info(*existing_id).value_or(unknown_tag) : unknown_tag;
@@ -164,7 +176,10 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
       if (key == "unit" || key == "description") {
         if (!value.is_string())
           return bad_request(req, "invalid", "\"" + std::string(key) + "\" must be a string");
-        (key == "unit" ? info.unit : info.description) = std::string(value.as_string());
+        const std::string_view text = value.as_string();
+        if (std::string e = key == "unit" ? unit_error(text) : description_error(text); !e.empty())
+          return bad_request(req, "invalid", e);
+        (key == "unit" ? info.unit : info.description) = std::string(text);
       } else if (key == "type") {
         const auto t = value.is_string() ? parse_data_type(value.as_string()) : std::nullopt;
         if (!t) return bad_request(req, "invalid", "\"type\" must be number, integer or boolean");
@@ -174,7 +189,13 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
                            "unknown field \"" + std::string(key) + "\" (unit, description, type)");
       }
     }
-    const TagId id = registry.upsert(info, /*update=*/true);
+    if (!existing_id) {
+      const TagHint hint[] = {{info.name, info.unit, info.description, info.type}};
+      std::vector<TagId> created;
+      if (auto refused = ensure_tags_within_limits(server, req, client, hint, created)) return *refused;
+    }
+    // The tag exists now: this sets its metadata exactly, an empty unit included.
+    const TagId id = registry.upsert(info, /*update=*/true).value();
     const TagId ids[] = {id};
     std::string body;
     append_tag_json(body, info, server.services.live->current(ids)[0]);
@@ -268,7 +289,9 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
                          "to: expected RFC 3339 (2026-11-25T10:00:00Z), epoch or now-1h, got '" + *t + "'");
     plan.to = *v;
   }
-  plan.from = plan.to - 3600 * kNanosPerSecond;
+  constexpr TimeNs kDefaultSpan = 3600 * kNanosPerSecond;
+  plan.from = plan.to < std::numeric_limits<TimeNs>::min() + kDefaultSpan ? std::numeric_limits<TimeNs>::min()
+                                                                          : plan.to - kDefaultSpan;
   if (auto f = target.get("from")) {
     auto v = parse_time(*f, now);
     if (!v)
@@ -277,6 +300,11 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
     plan.from = *v;
   }
   if (plan.from >= plan.to) return bad_request(req, "bad_range", "from must be before to");
+  // No sample lies outside kMin/kMaxSampleTime, so a range reaching past
+  // them reads the same points clamped, and every bucket and group sum below
+  // stays inside int64 (from 1677 to 2262 it would not).
+  plan.from = std::clamp(plan.from, kMinSampleTime, kMaxSampleTime);
+  plan.to = std::clamp(plan.to, kMinSampleTime + 1, kMaxSampleTime + 1);
 
   if (auto fn = target.get("fn")) {
     plan.fns.fill(false);
@@ -314,19 +342,36 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
     // Points narrower than range/N would not fit: read the coarsest tier no
     // wider than that (it still fills the N points) and merge its rows
     // into groups of range/N or more.
-    const TimeNs range = plan.to - plan.from;
-    const TimeNs want = (range + static_cast<TimeNs>(n) - 1) / static_cast<TimeNs>(n);
+    // Unsigned: the clamped range is up to 2^63 + 1 ns, one past int64.
+    const std::uint64_t range = static_cast<std::uint64_t>(plan.to) - static_cast<std::uint64_t>(plan.from);
+    const std::uint64_t want = range / n + (range % n != 0);
     if (!interval_given) {
       plan.tier = Interval::raw;
       for (Interval iv : kAggregatedIntervals)
-        if (interval_width(iv) <= want) plan.tier = iv;
+        if (static_cast<std::uint64_t>(interval_width(iv)) <= want) plan.tier = iv;
     }
-    const TimeNs tier_width = std::max<TimeNs>(interval_width(plan.tier), 1);
-    const TimeNs k = (want + tier_width - 1) / tier_width;
-    if (plan.tier == Interval::raw || k > 1) plan.group_width = std::max<TimeNs>(k * tier_width, 1);
+    const auto tier_width = static_cast<std::uint64_t>(std::max<TimeNs>(interval_width(plan.tier), 1));
+    const std::uint64_t k = want / tier_width + (want % tier_width != 0);
+    // Only maxPoints=1 over the whole supported range needs a wider group
+    // than int64 holds; the widest that fits gives it two points.
+    const std::uint64_t widest = static_cast<std::uint64_t>(std::numeric_limits<TimeNs>::max()) / tier_width;
+    if (plan.tier == Interval::raw || k > 1)
+      plan.group_width = static_cast<TimeNs>(std::max<std::uint64_t>(std::min(k, widest) * tier_width, 1));
   }
   plan.raw_points = plan.tier == Interval::raw && plan.group_width == 0;
   return std::nullopt;
+}
+
+/// The start of the group of `width` counted from `origin` that holds `t`.
+/// In 128 bits: `t - origin` spans more than int64 when a range covers every
+/// supported year; the start itself is clamped to int64.
+TimeNs group_start(TimeNs t, TimeNs origin, TimeNs width) {
+  const __int128 offset = static_cast<__int128>(t) - origin;
+  __int128 groups = offset / width;
+  if (offset % width != 0 && offset < 0) --groups;
+  const __int128 start = origin + groups * width;
+  return static_cast<TimeNs>(
+      std::clamp<__int128>(start, std::numeric_limits<TimeNs>::min(), std::numeric_limits<TimeNs>::max()));
 }
 
 /// Writes one point in the requested format.
@@ -454,7 +499,7 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
           first = false;
           continue;
         }
-        const TimeNs start = plan.from + floor_div(a.start - plan.from, plan.group_width) * plan.group_width;
+        const TimeNs start = group_start(a.start, plan.from, plan.group_width);
         if (group && group->start != start) {
           append_history_point(chunk, plan, info.name, *group, first);
           first = false;

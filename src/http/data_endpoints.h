@@ -18,7 +18,7 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
 
 /// GET /api/tags, GET /api/tags/{name}, PUT /api/tags/{name}
 HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
-                         Access& access);
+                         Access& access, const std::string& client);
 
 /// GET /api/data/history. Streams its answer (chunked) when the query is
 /// good and returns nullopt; otherwise returns the error to send.

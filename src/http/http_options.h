@@ -35,7 +35,11 @@ struct HttpOptions {
   double shutdown_grace = 2.0;   // seconds to flush final events on shutdown
   // Seconds a written sample may be ahead of the server clock; later ones are refused per line.
   double max_clock_skew = static_cast<double>(kDefaultMaxClockSkew.count());
-  bool sse_gzip = true;  // gzip streams for clients that accept it
+  // Tag creation, checked before any tag of a request is created (429 past them).
+  std::size_t max_tags = 250'000;                 // in the registry, from every source
+  std::size_t max_new_tags_per_request = 10'000;  // one write or PUT
+  std::size_t max_new_tags_per_minute = 20'000;   // per client address
+  bool sse_gzip = true;                           // gzip streams for clients that accept it
   bool io_uring = true;  // batch each write pass's sends through io_uring where the kernel allows
 };
 

@@ -347,10 +347,14 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
           case Route::stream: reply = serve_tag_stream(stream, req, *target, shard, access); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard, access); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
-          case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard, access); break;
-          case Route::samples: reply = co_await handle_json_samples(req, *target, shard, access); break;
+          case Route::write:
+            reply = co_await handle_line_protocol_write(req, *target, shard, access, peer_address(stream));
+            break;
+          case Route::samples:
+            reply = co_await handle_json_samples(req, *target, shard, access, peer_address(stream));
+            break;
           case Route::latest: reply = handle_latest(req, *target, shard, access); break;
-          case Route::tags: reply = handle_tags(req, *target, shard, access); break;
+          case Route::tags: reply = handle_tags(req, *target, shard, access, peer_address(stream)); break;
           case Route::auth_status: reply = handle_auth_status(req, *target, shard); break;
           case Route::auth_login: reply = handle_login(req, shard, access); break;
           case Route::auth_logout: reply = handle_logout(req); break;
@@ -359,7 +363,15 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
             break;
           }
           case Route::metrics: {
-            reply = json_response(http::status::ok, server.services.stats->prometheus(), version, keep_alive);
+            const std::string tags = target->get("tags").value_or("");
+            if (!tags.empty() && !is_valid_tag_name(tags) && !is_tag_pattern(tags)) {
+              reply = error_response(http::status::bad_request, "bad_pattern",
+                                     "tags must be a tag name or glob: " + tag_name_rule() + ", * and ?",
+                                     version, keep_alive);
+              break;
+            }
+            reply =
+                json_response(http::status::ok, server.services.stats->prometheus(tags), version, keep_alive);
             reply->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             break;
           }

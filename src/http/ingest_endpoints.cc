@@ -10,6 +10,7 @@
 
 #include "core/json_text.h"
 #include "core/time.h"
+#include "http/tag_limits.h"
 #include "ingest/gzip.h"
 #include "ingest/ingestor.h"
 #include "ingest/json_samples.h"
@@ -85,24 +86,28 @@ HttpResponse store_refused(const HttpRequest& req, const CommitResult& r) {
                         req.version(), req.keep_alive());
 }
 
-DataType type_of(const LinePoint& p) {
-  return p.type;
+TagHint hint_of(const LinePoint& p) {
+  return {p.tag, p.unit(), p.description(), p.type};
 }
-DataType type_of(const JsonSample& s) {
-  return s.type.value_or(DataType::number);
+TagHint hint_of(const JsonSample& s) {
+  return {s.tag, s.unit, s.description, s.type.value_or(DataType::number)};
 }
 
-/// The parsed points with their tags resolved (new tags created).
+/// The parsed points with their tags resolved (new tags created), or the
+/// 429 of a tag-creation cap (nothing created). The hints view the points'
+/// metadata: a line's unit is held once however many fields carry it.
 template <class Point>
-std::vector<TaggedSample> tagged_samples(TagRegistry& registry, const std::vector<Point>& points) {
+std::optional<HttpResponse> tagged_samples(ServerContext& server, const HttpRequest& req,
+                                           const std::string& client, const std::vector<Point>& points,
+                                           std::vector<TaggedSample>& samples) {
   std::vector<TagHint> hints;
   hints.reserve(points.size());
-  for (const Point& p : points) hints.push_back({p.tag, p.unit, p.description, type_of(p)});
-  const std::vector<TagId> ids = registry.ensure_all(hints);
-  std::vector<TaggedSample> samples;
+  for (const Point& p : points) hints.push_back(hint_of(p));
+  std::vector<TagId> ids;
+  if (auto refused = ensure_tags_within_limits(server, req, client, hints, ids)) return refused;
   samples.reserve(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) samples.push_back({ids[i], points[i].sample});
-  return samples;
+  return std::nullopt;
 }
 
 /// Drops the points whose tag `access` may not write. Returns how many were
@@ -141,7 +146,8 @@ HttpResponse no_content(const HttpRequest& req) {
 }  // namespace
 
 asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req, const ParsedTarget& target,
-                                                         ShardContext& shard, Access& access) {
+                                                         ShardContext& shard, Access& access,
+                                                         const std::string& client) {
   ServerContext& server = shard.server;
   server.stats.ingest_requests.fetch_add(1, std::memory_order_relaxed);
   const auto precision = parse_precision(target.get("precision").value_or(""));
@@ -163,7 +169,9 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
     parsed.errors.insert(parsed.errors.begin(), LineError{0, unwritable_message(refused, refused_tag)});
   }
 
-  const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.points);
+  std::vector<TaggedSample> samples;
+  if (auto refused = tagged_samples(server, req, client, parsed.points, samples))
+    co_return std::move(*refused);
   if (server.services.audit) access.tags_touched = distinct_tags(samples);
 
   if (!samples.empty()) {
@@ -192,7 +200,8 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
 }
 
 asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
-                                                  ShardContext& shard, Access& access) {
+                                                  ShardContext& shard, Access& access,
+                                                  const std::string& client) {
   ServerContext& server = shard.server;
   server.stats.ingest_requests.fetch_add(1, std::memory_order_relaxed);
   auto type = req.find(http::field::content_type);
@@ -216,7 +225,9 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
     parsed.errors.insert(parsed.errors.begin(), JsonSampleError{0, unwritable_message(refused, refused_tag)});
   }
 
-  const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.samples);
+  std::vector<TaggedSample> samples;
+  if (auto refused = tagged_samples(server, req, client, parsed.samples, samples))
+    co_return std::move(*refused);
   if (server.services.audit) access.tags_touched = distinct_tags(samples);
   ApplyResult applied;
   if (!samples.empty()) {

@@ -1,8 +1,10 @@
 #pragma once
 // Writing samples over HTTP: InfluxDB line protocol on /write (v1) and
 // /api/v2/write (v2), JSON on /api/samples. A request is answered only once
-// its samples are committed to the store.
+// its samples are committed to the store. `client` is the key per-client
+// limits (new tags per minute) are kept by.
 #include <boost/asio/awaitable.hpp>
+#include <string>
 
 #include "http/access.h"
 #include "http/responses.h"
@@ -13,8 +15,10 @@ namespace tagstream {
 
 boost::asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
                                                                 const ParsedTarget& target,
-                                                                ShardContext& shard, Access& access);
+                                                                ShardContext& shard, Access& access,
+                                                                const std::string& client);
 boost::asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
-                                                         ShardContext& shard, Access& access);
+                                                         ShardContext& shard, Access& access,
+                                                         const std::string& client);
 
 }  // namespace tagstream

@@ -12,6 +12,7 @@
 
 #include "core/tag_registry.h"
 #include "http/http_options.h"
+#include "http/new_tag_budget.h"
 #include "http/send_batch.h"
 #include "http/stream_limiter.h"
 
@@ -43,6 +44,7 @@ struct ServerStats {
   std::atomic<std::uint64_t> samples_ingested{0};  // over HTTP
   std::atomic<std::uint64_t> ingest_requests{0};
   std::atomic<std::uint64_t> ingest_rejected_lines{0};
+  std::atomic<std::uint64_t> tag_limit_refusals{0};  // requests refused by a tag-creation cap
 
   /// What the streams of one I/O thread wrote and hold queued. Each thread
   /// adds only to its own, on a cache line of its own: one counter shared
@@ -95,12 +97,16 @@ struct ServerContext {
   TagRegistry& registry;
   Services services;
   StreamLimiter limiter;
+  NewTagBudget new_tags;
   ServerStats stats;
   std::atomic<bool> shutting_down{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   ServerContext(HttpOptions c, TagRegistry& r)
-      : config(std::move(c)), registry(r), limiter(config.max_streams, config.max_streams_per_client) {}
+      : config(std::move(c)),
+        registry(r),
+        limiter(config.max_streams, config.max_streams_per_client),
+        new_tags(config.max_new_tags_per_minute) {}
 };
 
 /// One per io_context thread. Only touched from that thread.

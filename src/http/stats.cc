@@ -1,5 +1,8 @@
 #include "http/stats.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "core/json_text.h"
 #include "core/live_state.h"
 #include "ingest/ingestor.h"
@@ -113,9 +116,22 @@ std::string StatsSampler::json() const {
           false);
     field(out, "committedSamples", server_.services.writer->committed_samples());
   }
-  out += "},\"tags\":[";
-  for (std::size_t i = 0; i < r.tag_updates.size(); ++i) {
-    if (i) out += ',';
+  out += "},\"tagCount\":";
+  append_json_integer(out, static_cast<std::int64_t>(server_.registry.size()));
+  // The busiest tags only: with 100,000 tags a list of all of them would be
+  // megabytes, polled every second by the status page.
+  std::vector<std::size_t> order(r.tag_updates.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const std::size_t listed = std::min(order.size(), kMaxListedTags);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(listed), order.end(),
+                    [&](std::size_t a, std::size_t b) {
+                      return r.tag_updates[a] != r.tag_updates[b] ? r.tag_updates[a] > r.tag_updates[b]
+                                                                  : a < b;
+                    });
+  out += ",\"tags\":[";
+  for (std::size_t k = 0; k < listed; ++k) {
+    const std::size_t i = order[k];
+    if (k) out += ',';
     out += "{\"name\":";
     append_json_string(out, server_.registry.name(static_cast<TagId>(i)));
     field(out, "updatesPerSecond", r.tag_updates[i]);
@@ -125,7 +141,7 @@ std::string StatsSampler::json() const {
   return out;
 }
 
-std::string StatsSampler::prometheus() const {
+std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
   const Rates r = rates();
   const ServerStats& st = server_.stats;
   std::string out;
@@ -172,14 +188,33 @@ std::string StatsSampler::prometheus() const {
     metric("tagstream_store_committed_samples_total", "counter", "Samples committed.",
            static_cast<double>(server_.services.writer->committed_samples()));
   }
+  metric("tagstream_tags", "gauge", "Tags in the registry.", static_cast<double>(server_.registry.size()));
+  metric("tagstream_tags_max", "gauge", "The most tags the registry creates (--max-tags).",
+         static_cast<double>(server_.registry.max_tags()));
+  metric("tagstream_tag_limit_refusals_total", "counter",
+         "Write requests refused (429) by a cap on creating tags; nothing of them was written.",
+         static_cast<double>(st.tag_limit_refusals.load()));
+  // A series per tag only on request: a scrape of every tag of a big plant
+  // would be tens of megabytes and as many Prometheus series.
+  if (tag_pattern.empty()) return out;
+  std::vector<TagId> ids;
+  if (is_valid_tag_name(tag_pattern)) {
+    if (auto id = server_.registry.find(tag_pattern)) ids.push_back(*id);
+  } else {
+    ids = server_.registry.match(tag_pattern);
+  }
+  metric("tagstream_tag_series_matched", "gauge",
+         "Tags matching ?tags=; at most the first 1000 by name get a series.",
+         static_cast<double>(ids.size()));
   out +=
       "# HELP tagstream_tag_updates_per_second Live updates per second, per tag.\n"
       "# TYPE tagstream_tag_updates_per_second gauge\n";
-  for (std::size_t i = 0; i < r.tag_updates.size(); ++i) {
+  for (std::size_t k = 0; k < ids.size() && k < kMaxTagSeries; ++k) {
+    const TagId id = ids[k];
     out += "tagstream_tag_updates_per_second{tag=\"";
-    out += server_.registry.name(static_cast<TagId>(i));  // tag names need no escaping
+    out += server_.registry.name(id);  // tag names need no escaping
     out += "\"} ";
-    append_json_number(out, r.tag_updates[i]);
+    append_json_number(out, id < r.tag_updates.size() ? r.tag_updates[id] : 0.0);
     out += '\n';
   }
   return out;

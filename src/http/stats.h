@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/server_context.h"
@@ -15,9 +16,17 @@ class StatsSampler {
  public:
   explicit StatsSampler(ServerContext& server) : server_(server) {}
 
+  /// The most tags /api/stats lists (the busiest) and /metrics?tags= gives a
+  /// series each: both stay small however many tags the plant has.
+  static constexpr std::size_t kMaxListedTags = 100;
+  static constexpr std::size_t kMaxTagSeries = 1000;
+
   void sample();
+  /// /api/stats: counters, rates and the kMaxListedTags busiest tags.
   std::string json() const;
-  std::string prometheus() const;
+  /// /metrics: no per-tag series unless `tag_pattern` (a tag name or glob,
+  /// validated by the caller) asks for them, and then at most kMaxTagSeries.
+  std::string prometheus(std::string_view tag_pattern = {}) const;
 
  private:
   struct Snapshot {

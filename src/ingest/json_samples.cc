@@ -148,7 +148,9 @@ std::string parse_item(const json::value& item, TimeNs now, std::chrono::nanosec
     if (!v || v->is_null()) continue;
     const json::string* s = v->if_string();
     if (!s) return "\"" + std::string(key) + "\" must be a string, not " + std::string(kind_name(*v));
-    field->assign(s->data(), s->size());
+    const std::string_view text(s->data(), s->size());
+    if (std::string e = key == "unit" ? unit_error(text) : description_error(text); !e.empty()) return e;
+    field->assign(text);
   }
   return {};
 }

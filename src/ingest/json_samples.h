@@ -21,7 +21,8 @@
 //                large for a double (1e999) are rejected.
 //   quality      optional, default good: "good", "uncertain" or "bad"
 //                (ASCII case-insensitive)
-//   unit, description   optional strings (null = absent)
+//   unit, description   optional strings (null = absent), at most
+//                kMaxUnitLength / kMaxDescriptionLength bytes of UTF-8
 //   Other members are ignored, so clients may send more than we read.
 // A bad item yields an error with its 0-based index (the good items are
 // kept, like InfluxDB's partial writes); a body that is not JSON, not an

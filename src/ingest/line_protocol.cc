@@ -9,6 +9,8 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "core/json_text.h"
+
 namespace tagstream {
 
 std::optional<Precision> parse_precision(std::string_view s) {
@@ -504,6 +506,7 @@ class Parser {
     line_start_ = line_start;
     line_first_no_ = line_no_;
     first_point_ = out_.points.size();
+    line_metadata_.reset();
     scratch_.clear();
     tags_.clear();
     unit_.clear();
@@ -519,6 +522,9 @@ class Parser {
     const char* const m_pos = p;
     p = scan_name<kStopMeasurement>(p, measurement);
     if (measurement.len == 0) return fail_and_skip(m_pos, "empty measurement", p, Section::key);
+    if (!is_valid_utf8(view(measurement)))
+      return fail_and_skip(m_pos, "measurement " + quoted(view(measurement)) + " is not valid UTF-8", p,
+                           Section::key);
 
     // Tag set.
     while (p < end_ && *p == ',') {
@@ -539,6 +545,14 @@ class Parser {
                              Section::key);
       if (tag.value.len == 0)
         return fail_and_skip(tag.value_pos, "empty value for tag " + quoted(view(tag.key)), p, Section::key);
+      if (!is_valid_utf8(view(tag.key)))
+        return fail_and_skip(tag.key_pos, "tag key " + quoted(view(tag.key)) + " is not valid UTF-8", p,
+                             Section::key);
+      if (!is_valid_utf8(view(tag.value)))
+        return fail_and_skip(
+            tag.value_pos,
+            "the value of tag " + quoted(view(tag.key)) + " is not valid UTF-8: " + quoted(view(tag.value)),
+            p, Section::key);
       tags_.push_back(tag);
     }
     if (at_eol(p)) return fail_and_skip(p, "missing fields", p, Section::key);
@@ -547,6 +561,8 @@ class Parser {
     if (at_eol(p)) return fail_and_skip(p, "missing fields", p, Section::key);
 
     if (!tags_.empty() && !process_tags()) return recover(p, Section::field_key);
+    if (!unit_.empty() || !description_.empty())
+      line_metadata_ = std::make_shared<const LineMetadata>(LineMetadata{unit_, description_});
     prefix_.clear();
     append_segment(prefix_, view(measurement));
     for (const TagTok& t : tags_)
@@ -563,6 +579,9 @@ class Parser {
         return fail_and_skip(p, "missing '=' after field key " + quoted(view(key)), p, Section::field_key);
       }
       if (key.len == 0) return fail_and_skip(k_pos, "empty field key", p, Section::field_key);
+      if (!is_valid_utf8(view(key)))
+        return fail_and_skip(k_pos, "field key " + quoted(view(key)) + " is not valid UTF-8", p,
+                             Section::field_key);
       ++p;  // '='
       const char* const v_pos = p;
       if (p < end_ && *p == '"') {
@@ -646,12 +665,14 @@ class Parser {
   bool process_tags() {
     for (TagTok& t : tags_) {
       const std::string_view key = view(t.key);
-      if (key == "unit") {
+      if (key == "unit" || key == "description") {
         t.reserved = true;
-        unit_.assign(view(t.value));
-      } else if (key == "description") {
-        t.reserved = true;
-        description_.assign(view(t.value));
+        const std::string_view text = view(t.value);
+        if (std::string e = key == "unit" ? unit_error(text) : description_error(text); !e.empty()) {
+          fail(t.value_pos, std::move(e));
+          return false;
+        }
+        (key == "unit" ? unit_ : description_).assign(text);
       } else if (key == "quality") {
         t.reserved = true;
         const std::string_view v = view(t.value);
@@ -702,8 +723,7 @@ class Parser {
     pt.sample.value = value;
     pt.sample.quality = quality_;
     pt.type = type;
-    if (!unit_.empty()) pt.unit = unit_;
-    if (!description_.empty()) pt.description = description_;
+    pt.metadata = line_metadata_;
 
     const std::size_t idx = out_.points.size() - 1;
     const std::size_t on_line = idx - first_point_;
@@ -747,6 +767,7 @@ class Parser {
   const char* line_start_ = nullptr;
   std::size_t line_first_no_ = 1;
   std::size_t first_point_ = 0;
+  std::shared_ptr<const LineMetadata> line_metadata_;  // shared by the line's points
   std::string scratch_;
   std::vector<TagTok> tags_;
   std::string prefix_;

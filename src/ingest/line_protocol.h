@@ -32,7 +32,10 @@
 //   The reserved tag keys `unit`, `description` and `quality` are not part of
 //   the name: they set the tag's unit, its description and the sample quality
 //   (`good`, `uncertain` or `bad`, ASCII case-insensitive; anything else
-//   rejects the line). In each part, every character outside
+//   rejects the line). A unit longer than kMaxUnitLength bytes, a description
+//   longer than kMaxDescriptionLength, or either not valid UTF-8 rejects the
+//   line; so does invalid UTF-8 in the measurement, a tag key or value, or a
+//   field key. In each part, every character outside
 //   [A-Za-z0-9_.:-] becomes `_` (a multi-byte UTF-8 character gives a single
 //   `_`); dots are kept, since they are tagstream's hierarchy separator, and
 //   empty dotted segments are dropped (no leading, trailing or doubled dots).
@@ -53,6 +56,7 @@
 // first newline after the opening quote, so one stray quote does not swallow
 // the rest of the body.
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,12 +77,24 @@ enum class Precision { ns, us, ms, s, m, h };
 /// Nanoseconds per unit of `p` (1 for ns, 3'600'000'000'000 for h).
 TimeNs precision_factor(Precision p);
 
+/// A line's unit and description, held once and shared by the points of
+/// all its fields (a 1 KB description on a line of 10,000 fields is 1 KB,
+/// not 10 MB).
+struct LineMetadata {
+  std::string unit;         // from the reserved tag key `unit`
+  std::string description;  // from the reserved tag key `description`
+};
+
 struct LinePoint {
-  std::string tag;                   // tagstream tag name, see the mapping above
-  Sample sample;                     // ts (ns), value, quality
-  DataType type = DataType::number;  // number (float), integer (i/u), boolean
-  std::string unit;                  // from the reserved tag key `unit`, may be empty
-  std::string description;           // from the reserved tag key `description`
+  std::string tag;                               // tagstream tag name, see the mapping above
+  Sample sample;                                 // ts (ns), value, quality
+  DataType type = DataType::number;              // number (float), integer (i/u), boolean
+  std::shared_ptr<const LineMetadata> metadata;  // null when the line names neither
+
+  std::string_view unit() const { return metadata ? std::string_view(metadata->unit) : std::string_view(); }
+  std::string_view description() const {
+    return metadata ? std::string_view(metadata->description) : std::string_view();
+  }
 };
 
 struct LineError {

@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "core/thread_name.h"
@@ -549,9 +552,12 @@ PlantSimulator::PlantSimulator(TagRegistry& registry, SimulatorOptions opts)
   model_->ids.reserve(kTagCount);
   for (std::size_t i = 0; i < kTagCount; ++i) {
     const TagSpec& s = kSpecs[i];
-    const TagId id = registry.upsert(TagInfo{s.name, s.unit, s.description, s.type});
-    model_->ids.push_back(id);
-    model_->channels[i].id = id;
+    const std::optional<TagId> id = registry.upsert(TagInfo{s.name, s.unit, s.description, s.type});
+    if (!id)
+      throw std::runtime_error("the simulator's " + std::to_string(kTagCount) + " tags do not fit under " +
+                               "--max-tags " + std::to_string(registry.max_tags()));
+    model_->ids.push_back(*id);
+    model_->channels[i].id = *id;
   }
 }
 

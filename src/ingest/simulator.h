@@ -33,6 +33,8 @@ class PlantSimulator {
  public:
   /// Registers the plant's tags (with unit, description and type). A tag that
   /// already exists keeps its metadata. `registry` must outlive the simulator.
+  /// Throws std::runtime_error when its tags do not fit under the registry's
+  /// max_tags(): the simulator obeys the cap like every other source.
   PlantSimulator(TagRegistry& registry, SimulatorOptions opts);
   ~PlantSimulator();
   PlantSimulator(PlantSimulator&&) noexcept;

@@ -177,7 +177,8 @@ TEST(TagRegistry, IdsAreDenseFromZero) {
 
 TEST(TagRegistry, UpsertIsIdempotentAndKeepsMetadataUnlessUpdate) {
   TagRegistry reg;
-  const TagId id = reg.upsert(info("boiler1.temperature", "degC", "Boiler 1 outlet", DataType::number));
+  const TagId id =
+      reg.upsert(info("boiler1.temperature", "degC", "Boiler 1 outlet", DataType::number)).value();
   EXPECT_EQ(reg.upsert(info("boiler1.temperature")), id);
   EXPECT_EQ(reg.upsert(info("boiler1.temperature", "K", "other", DataType::integer)), id);
   EXPECT_EQ(reg.size(), 1u);
@@ -208,13 +209,13 @@ TEST(TagRegistry, EnsureAllResolvesABatchInOrderCreatingEachNewTagOnce) {
   TagRegistry reg;
   std::vector<std::pair<TagId, TagInfo>> observed;
   reg.set_observer([&](TagId id, const TagInfo& i) { observed.emplace_back(id, i); });
-  const TagId known = reg.ensure(info("boiler1.temperature", "degC"));
+  const TagId known = reg.ensure(info("boiler1.temperature", "degC")).value();
   const std::vector<TagHint> hints = {
       {"boiler1.temperature", "", "", DataType::number},        {"pump.flow", "m3/h", "", DataType::number},
       {"boiler1.temperature", "", "", DataType::number},        {"pump.flow", "", "", DataType::integer},
       {"boiler1.temperature", "K", "outlet", DataType::number},
   };
-  const std::vector<TagId> ids = reg.ensure_all(hints);
+  const std::vector<TagId> ids = reg.ensure_all(hints).ids;
   EXPECT_EQ(ids, (std::vector<TagId>{known, known + 1, known, known + 1, known}));
   EXPECT_EQ(reg.size(), 2u);
   ASSERT_EQ(observed.size(), 3u) << "created boiler1, created pump.flow, changed boiler1's unit";
@@ -223,7 +224,59 @@ TEST(TagRegistry, EnsureAllResolvesABatchInOrderCreatingEachNewTagOnce) {
   EXPECT_EQ(observed[1].second.type, DataType::number) << "the type is set at creation only";
   EXPECT_EQ(observed[2].second.unit, "K");
   EXPECT_EQ(reg.info(known)->description, "outlet");
-  EXPECT_EQ(reg.ensure_all(std::vector<TagHint>{}), std::vector<TagId>{});
+  EXPECT_EQ(reg.ensure_all(std::vector<TagHint>{}).ids, std::vector<TagId>{});
+}
+
+// Issue 15: the registry is the one place tags are created, so its cap
+// holds for every source, and a batch past it creates none of its tags.
+TEST(TagRegistry, MaxTagsRefusesAWholeBatchAndEveryLaterCreation) {
+  TagRegistry reg;
+  reg.set_max_tags(3);
+  EXPECT_EQ(reg.max_tags(), 3u);
+  ASSERT_TRUE(reg.upsert(info("a")).has_value());
+  const std::vector<TagHint> batch = {{"a", "", "", DataType::number},
+                                      {"b", "", "", DataType::number},
+                                      {"c", "", "", DataType::number},
+                                      {"d", "", "", DataType::number},
+                                      {"b", "", "", DataType::number}};
+  const EnsuredTags refused = reg.ensure_all(batch);
+  EXPECT_EQ(refused.refused, TagRefusal::max_tags);
+  EXPECT_EQ(refused.new_tags, 3u) << "b, c and d: b counted once";
+  EXPECT_TRUE(refused.ids.empty());
+  EXPECT_EQ(reg.size(), 1u) << "nothing of the batch was created";
+
+  const EnsuredTags ok = reg.ensure_all(std::span(batch).subspan(0, 3));
+  EXPECT_EQ(ok.refused, TagRefusal::none);
+  EXPECT_EQ(ok.created, 2u);
+  EXPECT_EQ(reg.size(), 3u);
+  EXPECT_FALSE(reg.upsert(info("e")).has_value());
+  EXPECT_FALSE(reg.ensure(info("e")).has_value());
+  EXPECT_TRUE(reg.upsert(info("a", "K"), true).has_value()) << "known tags are still updated";
+  EXPECT_EQ(reg.ensure_all(std::span(batch).subspan(0, 3)).refused, TagRefusal::none);
+}
+
+TEST(TagRegistry, CreationCheckSeesTheDistinctNewTagsBeforeAnyIsCreated) {
+  TagRegistry reg;
+  ASSERT_TRUE(reg.upsert(info("known")).has_value());
+  const std::vector<TagHint> batch = {{"known", "", "", DataType::number},
+                                      {"x", "", "", DataType::number},
+                                      {"x", "", "", DataType::number},
+                                      {"y", "", "", DataType::number}};
+  std::vector<std::size_t> asked;
+  const EnsuredTags no = reg.ensure_all(batch, [&](std::size_t n) {
+    asked.push_back(n);
+    return false;
+  });
+  EXPECT_EQ(no.refused, TagRefusal::not_allowed);
+  EXPECT_EQ(reg.size(), 1u);
+  EXPECT_EQ(asked, std::vector<std::size_t>{2});
+  const EnsuredTags yes = reg.ensure_all(batch, [](std::size_t n) { return n == 2; });
+  EXPECT_EQ(yes.refused, TagRefusal::none);
+  EXPECT_EQ(yes.ids.size(), 4u);
+  EXPECT_EQ(reg.size(), 3u);
+  bool called = false;
+  EXPECT_EQ(reg.ensure_all(batch, [&](std::size_t) { return called = true; }).refused, TagRefusal::none);
+  EXPECT_FALSE(called) << "no new tag, no check";
 }
 
 TEST(TagRegistry, MatchIsSortedByName) {
@@ -272,7 +325,7 @@ TEST(TagRegistry, ConcurrentUpsertsOfOverlappingNamesGiveUniqueDenseIds) {
         // Threads 0 and 2 stride by 1 and 3 (coprime with kNames), thread 1 goes
         // backwards, thread 3 starts in the middle: every name is visited once each.
         const int i = t == 1 ? kNames - 1 - k : t == 3 ? (k + kNames / 2) % kNames : (k * (t + 1)) % kNames;
-        seen[t][i] = reg.upsert(info("area" + std::to_string(i % 7) + ".tag" + std::to_string(i)));
+        seen[t][i] = reg.upsert(info("area" + std::to_string(i % 7) + ".tag" + std::to_string(i))).value();
       }
     });
   }

@@ -62,8 +62,8 @@ struct ShardFixture : ::testing::Test {
     hub = std::make_unique<Hub>(std::vector<boost::asio::io_context*>{&io}, registry, options, 0);
     live = std::make_unique<LiveState>(0);
     live->set_publisher([this](ChangeBatchPtr b) { hub->publish(b); });
-    a = registry.upsert({"a", "", "", DataType::number});
-    b = registry.upsert({"b", "", "", DataType::number});
+    a = registry.upsert({"a", "", "", DataType::number}).value();
+    b = registry.upsert({"b", "", "", DataType::number}).value();
   }
   void push(TagId tag, double v, int second) {
     TaggedSample s{tag, Sample{kT0 + second * kNanosPerSecond, v, Quality::good}};

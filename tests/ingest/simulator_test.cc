@@ -137,6 +137,18 @@ TEST(SimulatorTest, SecondSimulatorReusesTheSameTags) {
   EXPECT_EQ(registry.size(), a.tags().size() + 1);
 }
 
+// The registry's --max-tags holds for the simulator as for every source.
+TEST(SimulatorTest, RefusesToStartPastTheRegistrysTagCap) {
+  TagRegistry registry;
+  registry.set_max_tags(5);
+  EXPECT_THROW(PlantSimulator(registry, {}), std::runtime_error);
+  EXPECT_EQ(registry.size(), 5u);
+  TagRegistry roomy;
+  roomy.set_max_tags(1000);
+  PlantSimulator fits(roomy, {});
+  EXPECT_EQ(roomy.size(), fits.tags().size());
+}
+
 TEST(SimulatorTest, DeterministicForTheSameSeed) {
   auto a = simulate(42, 1800);
   auto b = simulate(42, 1800);

@@ -92,7 +92,7 @@ void TestServer::stop() {
 }
 
 TagId TestServer::tag(const std::string& name, const std::string& unit) {
-  return app_->registry().upsert(TagInfo{name, unit, "test tag " + name, DataType::number});
+  return app_->registry().upsert(TagInfo{name, unit, "test tag " + name, DataType::number}).value();
 }
 
 void TestServer::push(const std::string& name, double value, TimeNs ts, Quality q) {
