@@ -2,7 +2,7 @@
 // real binary. A minimal runner: tests run one after another, each in a
 // fresh browser context; a screenshot of each is kept in $ARTIFACTS.
 // Ends with `browser tests: N passed, M failed` (exit 1 on failure).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -590,6 +590,191 @@ test('status page: live counters from /api/stats that increase', async (t) => {
   assertSameOrigin(t);
 });
 
+// --- authentication: a second server, with a token file ---
+//
+// Started by the first test that needs it (on its own free port, with its
+// own data directory and token file), stopped at the end; run.sh stops it
+// too if the runner dies (TAGSTREAM_AUTH_PIDFILE).
+
+const AUTH_DIR = path.join(env.TAGSTREAM_TMP || fs.mkdtempSync('/tmp/tagstream-auth-'), 'auth');
+let authSrv = null;
+
+/** `tagstream token new`: appends the key's hash to `file`, returns the key. */
+function newKey(id, file) {
+  const out = execFileSync(env.TAGSTREAM_BIN, ['token', 'new', '--id', id, '--read', '*', '--file', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const key = out.match(/tsk_\S+/)?.[0];
+  assert(key, 'token new printed a key: ' + out);
+  return key;
+}
+
+/** Replaces the token file at once (the server re-reads it within a second). */
+function writeTokens(file, text) {
+  fs.writeFileSync(file + '.tmp', text);
+  fs.renameSync(file + '.tmp', file);
+}
+
+async function authServer() {
+  if (authSrv) return authSrv;
+  fs.mkdirSync(AUTH_DIR, { recursive: true });
+  const tokenFile = path.join(AUTH_DIR, 'tokens.toml');
+  const key = newKey('operator', tokenFile);
+  const logPath = path.join(AUTH_DIR, 'server.log');
+  const log = fs.openSync(logPath, 'a');
+  const child = spawn(
+    env.TAGSTREAM_BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(AUTH_DIR, 'data'), '--heartbeat-interval', '2',
+      '--simulator-rate', '5', '--web-root', env.TAGSTREAM_WEB_ROOT, '--token-file', tokenFile],
+    { stdio: ['ignore', 'ignore', log] },
+  );
+  fs.closeSync(log);
+  if (env.TAGSTREAM_AUTH_PIDFILE) fs.writeFileSync(env.TAGSTREAM_AUTH_PIDFILE, String(child.pid));
+  const port = await until('the server with authentication to listen', () => {
+    if (child.exitCode !== null) throw new Error('the server exited: ' + child.exitCode);
+    const m = fs.readFileSync(logPath, 'utf8').match(/listening on 127\.0\.0\.1:(\d+)/);
+    return m ? Number(m[1]) : false;
+  }, 15000, 50);
+  authSrv = { pid: child.pid, base: `http://127.0.0.1:${port}`, tokenFile, key };
+  console.log(`    server with authentication on 127.0.0.1:${port} (pid ${child.pid})`);
+  return authSrv;
+}
+
+async function stopAuthServer() {
+  if (!authSrv) return;
+  const { pid } = authSrv;
+  authSrv = null;
+  process.kill(pid, 'SIGTERM');
+  await until('the server with authentication to exit', () => !alive(pid), 15000, 50);
+  if (env.TAGSTREAM_AUTH_PIDFILE) fs.writeFileSync(env.TAGSTREAM_AUTH_PIDFILE, ''); // stopped: nothing for run.sh to stop
+}
+
+const formShown = async (page) => (await page.isVisible('#signin-token')) && !(await page.isVisible('#dash'));
+const dashShown = async (page) => (await page.isVisible('#dash')) && !(await page.isVisible('#signin'));
+
+async function submitToken(page, token) {
+  await page.fill('#signin-token', token);
+  await page.click('#signin-btn');
+}
+
+/** Live, and the overview's value of a tag updated after that. */
+async function valuesArriving(page, tag = 'boiler1.temperature') {
+  await waitLive(page);
+  const t0 = await ev(page, (tag) => window.__tagstream.overview.value(tag)?.t || 0, tag);
+  await until('values arriving', async () => (await ev(page, (tag) => window.__tagstream.overview.value(tag)?.t || 0, tag)) > t0);
+}
+
+test('auth on: the sign-in form; a wrong token is refused; the right one shows the live dashboard; a reload stays signed in', async (t) => {
+  const srv = await authServer();
+  const page = await openPage(t, srv.base + '/', { origin: srv.base });
+  await until('the sign-in form instead of the dashboard', () => formShown(page));
+  assert((await page.getAttribute('#signin-token', 'type')) === 'password', 'the token field is a password field');
+  assert(!(await page.isVisible('#tags')) && !(await page.isVisible('#status')), 'no tag table, no stream status before signing in');
+  assert((await ev(page, () => window.__es.created)) === 0, 'no stream before signing in');
+
+  await submitToken(page, 'tsk_' + 'x'.repeat(43));
+  const err = await until('an error under the form', async () => (await page.isVisible('#signin-error')) && (await page.textContent('#signin-error')));
+  assert(/not accepted/.test(err), 'the error says the token was not accepted: ' + err);
+  assert(await formShown(page), 'still the form after a wrong token');
+
+  await submitToken(page, srv.key);
+  await until('the dashboard', () => dashShown(page));
+  await valuesArriving(page);
+  const who = await page.textContent('#who');
+  assert(/signed in as\s*operator/.test(who), 'the header shows who is signed in: ' + who);
+  assert(await page.isVisible('#sign-out'), 'a Sign out button');
+  assert(!(await page.isVisible('#signin-error')), 'the error is gone');
+  assert(!(await ev(page, () => document.cookie)).includes('tagstream_session'), 'the session cookie is HttpOnly');
+  assert(!t.requests.some((u) => u.includes('tsk_')), 'the key is never in a URL');
+
+  await page.reload({ waitUntil: 'load' });
+  await until('the dashboard after a reload (the cookie)', () => dashShown(page));
+  await valuesArriving(page);
+  assert(!(await page.isVisible('#signin-token')), 'no form after the reload');
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('auth on: sign out returns to the form, the stream closes, and the API then answers 401', async (t) => {
+  const srv = await authServer();
+  const page = await openPage(t, srv.base + '/#/?p=raw~15m~boiler1.temperature', { origin: srv.base });
+  await until('the sign-in form', () => formShown(page));
+  await submitToken(page, srv.key);
+  await until('the dashboard', () => dashShown(page));
+  await valuesArriving(page);
+  await until('the panel filled', () => ev(page, () => window.__tagstream.panels[0]?.history === 'ready'));
+
+  await page.click('#sign-out');
+  await until('the sign-in form after signing out', () => formShown(page));
+  const notice = await page.textContent('#signin-notice');
+  assert(/Signed out/.test(notice), 'the notice says signed out: ' + notice);
+  const st = await ev(page, async () => ({
+    tags: (await fetch('/api/tags')).status,
+    latest: (await fetch('/api/data/latest?tags[]=boiler1.temperature')).status,
+    auth: await (await fetch('/api/auth')).json(),
+    open: window.__es.open,
+    mode: window.__tagstream.stream.mode,
+  }));
+  assert(st.tags === 401 && st.latest === 401, 'the API answers 401 after signing out: ' + JSON.stringify(st));
+  assert(st.auth.enabled === true && st.auth.principal === null, 'no principal: ' + JSON.stringify(st.auth));
+  assert(st.open === 0 && st.mode === 'signedout', 'the stream is closed: ' + JSON.stringify(st));
+  assert(!(await page.isVisible('#sign-out')), 'no Sign out button on the form');
+
+  await page.reload({ waitUntil: 'load' });
+  await until('still the form after a reload (the cookie is gone)', () => formShown(page));
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
+test('auth on: a key revoked while the page is open brings back the sign-in form, "session ended", no reconnect', async (t) => {
+  const srv = await authServer();
+  const before = fs.readFileSync(srv.tokenFile, 'utf8');
+  const key = newKey('revoked-soon', srv.tokenFile);
+  t.cleanup = () => writeTokens(srv.tokenFile, before);
+  await until('the server to know the new key', async () => {
+    const r = await fetch(srv.base + '/api/auth', { headers: { Authorization: 'Bearer ' + key } });
+    return (await r.json()).principal?.id === 'revoked-soon';
+  });
+  const page = await openPage(t, srv.base + '/#/?p=raw~15m~boiler1.temperature', { origin: srv.base });
+  await until('the sign-in form', () => formShown(page));
+  await submitToken(page, key);
+  await until('the dashboard', () => dashShown(page));
+  await valuesArriving(page);
+  assert(/revoked-soon/.test(await page.textContent('#who')), 'signed in as revoked-soon');
+
+  const opened = await ev(page, () => window.__es.created);
+  writeTokens(srv.tokenFile, before); // the file without the key
+  await until('the sign-in form after the key was revoked', () => formShown(page), 15000, 100);
+  const notice = await page.textContent('#signin-notice');
+  assert(/Your session has ended: sign in again/.test(notice), 'the notice says the session ended: ' + notice);
+  const st = await ev(page, () => ({
+    mode: window.__tagstream.stream.mode,
+    open: window.__es.open,
+    created: window.__es.created,
+    errors: window.__tagstream.stream.errors.map((e) => e.code),
+  }));
+  assert(st.errors.includes('token_expired'), "the stream's token_expired event ended it: " + JSON.stringify(st));
+  assert(st.open === 0 && st.mode === 'signedout', 'no stream, no reconnect: ' + JSON.stringify(st));
+  assert(st.created === opened, `no reconnect after token_expired: ${opened} EventSources before, ${st.created} after`);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'session-ended.png') });
+
+  // The revoked key is refused; meanwhile the page opened no stream.
+  await submitToken(page, key);
+  await until('an error under the form', async () => /not accepted/.test((await page.textContent('#signin-error')) || ''));
+  const created = await ev(page, () => window.__es.created);
+  assert(created === st.created, `no EventSource opened since the session ended: ${st.created} then ${created}`);
+  assert((await ev(page, () => window.__tagstream.stream.mode)) === 'signedout', 'still signed out');
+
+  // Another key signs in again: a fresh dashboard, live.
+  await submitToken(page, srv.key);
+  await until('the dashboard again', () => dashShown(page));
+  await valuesArriving(page);
+  assert(/operator/.test(await page.textContent('#who')), 'signed in as operator');
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+});
+
 // --- runner ---
 
 function safeName(s) {
@@ -642,6 +827,7 @@ async function main() {
     }
   }
   await browser.close();
+  await stopAuthServer().catch((e) => console.log('    stopping the server with authentication: ' + e.message));
   console.log(`browser tests: ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }

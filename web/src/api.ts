@@ -1,5 +1,6 @@
 // The REST endpoints the dashboard reads (docs/API.md). Every URL is
 // relative to the page's origin.
+import { parseAuthInfo, session, sessionEndOf, type AuthInfo } from './session';
 import type { HistoryResponse, Interval, TagInfo } from './types';
 
 export function tagsQuery(tags: string[]): string {
@@ -10,15 +11,23 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
   const res = await fetch(url, init);
   if (!res.ok) {
     let msg = res.status + ' ' + res.statusText;
+    let body: any = null;
     try {
-      const body = await res.json();
+      body = await res.json();
       if (body && body.message) msg += ': ' + body.message;
     } catch {
       /* not JSON */
     }
+    reportSessionEnd(res.status, body);
     throw new Error(msg);
   }
   return (await res.json()) as T;
+}
+
+/** A 401: the credential is gone (revoked, expired, signed out elsewhere). */
+function reportSessionEnd(status: number, body: unknown) {
+  const end = sessionEndOf(status, body);
+  if (end) session.end(end);
 }
 
 export function fetchTags(): Promise<{ tags: TagInfo[]; total: number }> {
@@ -53,7 +62,10 @@ export async function fetchLatest(tags: string[], interval: Interval, etag: stri
   if (etag) headers['If-None-Match'] = etag;
   const res = await fetch(`/api/data/latest?${tagsQuery(tags)}&interval=${interval}`, { headers, cache: 'no-store' });
   if (res.status === 304) return { status: 304, etag, body: null };
-  if (!res.ok) throw new Error('latest: ' + res.status);
+  if (!res.ok) {
+    if (res.status === 401) reportSessionEnd(401, await res.json().catch(() => null));
+    throw new Error('latest: ' + res.status);
+  }
   return { status: res.status, etag: res.headers.get('ETag'), body: await res.json() };
 }
 
@@ -69,4 +81,37 @@ export interface Stats {
 
 export function fetchStats(): Promise<Stats> {
   return json('/api/stats', { cache: 'no-store' });
+}
+
+// --- signing in (no token needed for these three) ---
+
+export async function fetchAuth(): Promise<AuthInfo> {
+  const res = await fetch('/api/auth', { cache: 'no-store' });
+  return parseAuthInfo(res.status, await res.json().catch(() => null));
+}
+
+export type LoginResult = { ok: true; info: AuthInfo } | { ok: false; status: number; body: unknown };
+
+/** POST /api/auth/login: on success the server sets the session cookie (HttpOnly). */
+export async function login(token: string): Promise<LoginResult> {
+  let res: Response;
+  try {
+    res = await fetch('/api/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token }),
+      cache: 'no-store',
+    });
+  } catch {
+    return { ok: false, status: 0, body: null };
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) return { ok: false, status: res.status, body };
+  return { ok: true, info: parseAuthInfo(200, body) };
+}
+
+/** POST /api/auth/logout: clears the cookie. */
+export async function logout(): Promise<void> {
+  const res = await fetch('/api/auth/logout', { method: 'POST', cache: 'no-store' });
+  if (!res.ok) throw new Error('logout: ' + res.status);
 }

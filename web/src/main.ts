@@ -1,14 +1,18 @@
 // The dashboard: wires the tag table, the panels, the one stream and the
 // status page, keeps the view in the URL, and paints at most once per frame.
+// With authentication on, the sign-in form comes first (signin.ts) and the
+// dashboard stops when the session ends.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { fetchTags } from './api';
+import { fetchAuth, fetchTags, logout } from './api';
 import { config } from './config';
 import { formatTime } from './format';
 import { Overview } from './overview';
 import { Panel } from './panel';
 import { panelKey, parseWindow } from './panel_spec';
 import { formatHash, parseHash, type ViewState } from './state';
+import { authView, principalLabel, session, sessionEndedMessage, SIGNED_OUT, type AuthInfo } from './session';
+import { SignInForm } from './signin';
 import { StatusPage } from './status';
 import { StreamManager, type StreamSpec } from './stream';
 import { Q_CODE, type AggPoint, type ConnectedInfo, type Interval, type PanelSpec, type RawPoint, type StreamPoint, type TagInfo } from './types';
@@ -24,6 +28,10 @@ class App {
   overview: Overview;
   status: StatusPage;
   tagsLoaded = false;
+  /** Started and not stopped (signed out): nothing opens a stream or polls otherwise. */
+  running = false;
+  /** A stream attempt was refused (set by the sign-in logic: is the session still valid?). */
+  onRefused: () => void = () => {};
   /** Performance counters, for tests and bench/dashboard. */
   frames = 0;
   dataEvents = 0;
@@ -33,6 +41,7 @@ class App {
   private statusEl = $('#status');
   private timesEl = $('#last-times');
   private panelsEl = $('#panels');
+  private timers: number[] = [];
 
   constructor() {
     this.state = parseHash(location.hash);
@@ -41,6 +50,7 @@ class App {
       onData: (iv, pts, polled) => this.onData(iv, pts, polled),
       onGap: (since, reason) => this.onGap(since, reason),
       onStatus: () => this.schedule(),
+      onRefused: () => this.onRefused(),
     });
     this.overview = new Overview(
       $('#browser'),
@@ -78,17 +88,23 @@ class App {
       this.updateStreamSpec();
     });
     $('#reconnect').addEventListener('click', () => this.stream.reconnectNow());
-    window.addEventListener('hashchange', () => this.applyState(parseHash(location.hash)));
-    // Keeps the status countdown and sliding charts moving without data.
-    window.setInterval(() => {
-      const now = Date.now();
-      for (const p of this.panels) p.maintain(now);
-      this.schedule();
-    }, 500);
-    window.setInterval(() => void this.loadTags(), config.tagsRefreshMs);
+    window.addEventListener('hashchange', () => {
+      if (this.running) this.applyState(parseHash(location.hash));
+    });
   }
 
+  /** Once per page: a new session after stop() reloads the page. */
   async start() {
+    this.running = true;
+    // Keeps the status countdown and sliding charts moving without data.
+    this.timers.push(
+      window.setInterval(() => {
+        const now = Date.now();
+        for (const p of this.panels) p.maintain(now);
+        this.schedule();
+      }, 500),
+      window.setInterval(() => void this.loadTags(), config.tagsRefreshMs),
+    );
     this.applyFormState();
     this.overview.setFilter(this.state.q);
     this.route();
@@ -96,7 +112,20 @@ class App {
     this.applyState(this.state, true);
   }
 
+  /** The session ended: no stream, no polling, nothing shown. */
+  stop() {
+    this.running = false;
+    for (const t of this.timers) window.clearInterval(t);
+    this.timers = [];
+    this.stream.signOut();
+    this.status.hide();
+    $('#dash').hidden = true;
+    $('#status-page').hidden = true;
+    this.schedule();
+  }
+
   private async loadTags() {
+    if (!this.running) return;
     try {
       const r = await fetchTags();
       let added = false;
@@ -284,6 +313,7 @@ class App {
   }
 
   private updateStreamSpec(force = false) {
+    if (!this.running) return;
     const spec = this.streamSpecFor();
     if (force && spec && this.stream.spec && (this.stream.mode === 'live' || this.stream.mode === 'connecting')) {
       // Same spec (a glob) but new tags behind it: reopen, resuming.
@@ -367,6 +397,9 @@ class App {
       case 'offline':
         text = `offline (retry in ${Math.max(0, Math.ceil((st.reconnectAt - now) / 1000))} s)`;
         break;
+      case 'signedout':
+        text = 'signed out';
+        break;
       default:
         text = this.tagsLoaded ? 'idle' : 'loading…';
     }
@@ -388,9 +421,99 @@ function toLocalInput(t: number): string {
 }
 
 const app = new App();
+
+// --- signing in (GET /api/auth first; with authentication off, the dashboard starts as it always did) ---
+
+const signIn = new SignInForm($('#signin'), (info) => signedIn(info));
+let started = false;
+
+function signedIn(info: AuthInfo) {
+  if (started) {
+    // A new session on a page whose dashboard was stopped: start afresh
+    // (another key may see other tags); the view is kept in the URL.
+    location.reload();
+    return;
+  }
+  session.arm();
+  const who = principalLabel(info.principal!);
+  $('#who-name').textContent = who.text;
+  $('#who').title = who.title;
+  $('#who').hidden = false;
+  $('#sign-out').hidden = false;
+  signIn.hide();
+  document.body.dataset.auth = 'signedin';
+  started = true;
+  void app.start();
+}
+
+function signedOut(notice: string) {
+  session.disarm();
+  app.stop();
+  $('#who').hidden = true;
+  $('#sign-out').hidden = true;
+  document.body.dataset.auth = 'signin';
+  signIn.show(notice);
+}
+
+// A 401 from any endpoint, or the stream's token_expired.
+session.listen((end) => signedOut(sessionEndedMessage(end)));
+
+// A refused stream attempt: the stream says nothing more (no status), so
+// ask whether this page is still signed in.
+app.onRefused = () => {
+  if (!session.active) return;
+  fetchAuth().then(
+    (info) => {
+      if (info.enabled && !info.principal) session.end({ code: 'unauthorized', message: 'the session is no longer valid' });
+    },
+    () => {
+      /* the server is unreachable: the stream keeps retrying */
+    },
+  );
+};
+
+$('#sign-out').addEventListener('click', async () => {
+  const btn = $<HTMLButtonElement>('#sign-out');
+  btn.disabled = true;
+  try {
+    await logout();
+    signedOut(SIGNED_OUT);
+  } catch (e) {
+    alert('Sign-out failed (the server could not clear the session): ' + String((e as Error).message || e));
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+async function boot() {
+  for (;;) {
+    try {
+      const info = await fetchAuth();
+      switch (authView(info)) {
+        case 'open':
+          document.body.dataset.auth = 'open';
+          started = true;
+          void app.start();
+          return;
+        case 'signin':
+          signedOut('');
+          return;
+        case 'signedin':
+          signedIn(info);
+          return;
+      }
+    } catch (e) {
+      console.warn('auth:', e);
+      await new Promise((r) => window.setTimeout(r, 2000));
+    }
+  }
+}
+
 // For tests and benchmarks (tests/browser, bench/dashboard).
 (window as any).__tagstream = {
   app,
+  signIn,
+  session,
   get panels() {
     return app.panels;
   },
@@ -404,4 +527,4 @@ const app = new App();
     return app.status;
   },
 };
-void app.start();
+void boot();

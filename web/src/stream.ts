@@ -9,12 +9,16 @@
 //   connectTimeout has failed (a proxy that hangs or buffers);
 // - after maxReconnectAttempts consecutive failed attempts, polling of
 //   /api/data/latest with If-None-Match, while SSE is retried in the
-//   background now and then; back to SSE as soon as an attempt connects.
+//   background now and then; back to SSE as soon as an attempt connects;
+// - with authentication on, a `token_expired` (or `unauthorized`) error
+//   event ends the session: the stream stops for good (no reconnect, which
+//   would only be refused) until the page signs in again.
 import { config, DEFAULT_MAX_RECONNECT } from './config';
 import { fetchLatest, tagsQuery } from './api';
+import { session, sessionEndOf } from './session';
 import type { ConnectedInfo, Interval, StreamPoint } from './types';
 
-export type StreamMode = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'polling' | 'offline';
+export type StreamMode = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'polling' | 'offline' | 'signedout';
 
 export interface StreamSpec {
   tags: string[];
@@ -28,6 +32,12 @@ export interface StreamHandlers {
   /** history_lost: the changes after `sinceMs` (wall clock) may be missing: refetch them. */
   onGap(sinceMs: number, reason: string): void;
   onStatus(): void;
+  /**
+   * An attempt was refused (an HTTP error, not a dropped connection): with
+   * authentication on, the credential may be gone (the page asks
+   * GET /api/auth). The stream goes on retrying meanwhile.
+   */
+  onRefused?(): void;
 }
 
 function specKey(s: StreamSpec | null): string {
@@ -107,6 +117,14 @@ export class StreamManager {
     // live, connecting, reconnecting or idle: (re)open now.
     this.failures = 0;
     this.open(false);
+  }
+
+  /** The session ended: closes everything and stays closed until setSpec() opens again. */
+  signOut() {
+    this.stopAll();
+    this.spec = null;
+    this.mode = 'signedout';
+    this.status();
   }
 
   reconnectNow() {
@@ -232,6 +250,13 @@ export class StreamManager {
         this.errors.push({ code, message: err.message || '', at: Date.now() });
         if (this.errors.length > 20) this.errors.shift();
         this.lastError = code;
+        const end = sessionEndOf(0, err);
+        if (end) {
+          // The server closes the stream: reconnecting would only be refused.
+          this.signOut();
+          session.end(end);
+          return;
+        }
         if (code === 'history_lost') {
           this.handlers.onGap(this.lastLiveWall || Date.now(), 'history_lost');
         } else if (code === 'server_shutdown') {
@@ -256,6 +281,7 @@ export class StreamManager {
     const wasConnected = this.esConnected;
     this.closeEs();
     this.lastError = reason;
+    if (reason === 'refused') this.handlers.onRefused?.();
     if (this.probing) {
       // Background attempt while polling: stay polling, try again later.
       this.probing = false;
