@@ -13,7 +13,9 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/client_address.h"
 #include "http/compression.h"
+#include "http/cross_site.h"
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
 #include "http/responses.h"
@@ -93,7 +95,8 @@ Route route_of(const std::string& path) {
 }
 
 /// The methods each route takes: the one place that says it, for dispatch
-/// and for the Allow header of a 405.
+/// and for the Allow header of a 405. Every route also answers OPTIONS
+/// (Allow, and CORS preflights), the same way for all of them.
 std::span<const http::verb> methods_of(Route r) {
   static constexpr http::verb get[] = {http::verb::get};
   static constexpr http::verb post[] = {http::verb::post};
@@ -112,16 +115,43 @@ std::span<const http::verb> methods_of(Route r) {
 
 bool method_allowed(Route r, http::verb m) {
   const auto methods = methods_of(r);
-  return std::ranges::find(methods, m) != methods.end();
+  return m == http::verb::options || std::ranges::find(methods, m) != methods.end();
 }
 
 std::string allowed_methods(Route r) {
   std::string allow;
   for (http::verb m : methods_of(r)) {
-    if (!allow.empty()) allow += ", ";
     allow += http::to_string(m);
+    allow += ", ";
   }
-  return allow;
+  return allow + "OPTIONS";
+}
+
+/// The request-rate bucket a request draws from, if any: writes and
+/// history queries cost the server work (a commit, a scan of the store).
+RateLimiter* rate_limit_of(Route r, http::verb m, ServerContext& server) {
+  if (r == Route::write || r == Route::samples || (r == Route::tags && m == http::verb::put))
+    return &server.write_rate;
+  if (r == Route::history) return &server.history_rate;
+  return nullptr;
+}
+
+/// 429 with Retry-After when `client` is over the rate of the route.
+std::optional<HttpResponse> check_rate(Route r, const HttpRequest& req, const std::string& client,
+                                       ServerContext& server) {
+  RateLimiter* limiter = rate_limit_of(r, req.method(), server);
+  if (!limiter) return std::nullopt;
+  const RateLimiter::Verdict verdict = limiter->take(client);
+  if (verdict.allowed) return std::nullopt;
+  const bool write = limiter == &server.write_rate;
+  const double rate = write ? server.config.write_rate_limit : server.config.history_rate_limit;
+  auto res = error_response(http::status::too_many_requests, "rate_limited",
+                            std::string(write ? "writes" : "history queries") + " from this client exceed " +
+                                fmt::format("{:g}", rate) + " per second; retry after " +
+                                std::to_string(verdict.retry_after.count()) + " s",
+                            req.version(), req.keep_alive());
+  res.set(http::field::retry_after, std::to_string(verdict.retry_after.count()));
+  return res;
 }
 
 /// The dashboard's files: gzip when the client takes it, ETag and 304,
@@ -191,6 +221,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
   server.stats.connections.fetch_add(1, std::memory_order_relaxed);
   beast::flat_buffer buffer(config.max_header_bytes + 1024);
   bool first = true;
+  boost::system::error_code peer_error;
+  const asio::ip::address peer = stream.socket().remote_endpoint(peer_error).address();
 
   while (!connection.closing()) {
     http::request_parser<http::string_body> parser;
@@ -240,9 +272,12 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     std::optional<HttpResponse> reply;
     bool streamed = false;
     ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
+    const std::string client = client_key(peer, req, config);
     if (!target) {
       reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
                              keep_alive);
+    } else if (auto refused = check_cross_site(req, config)) {
+      reply = std::move(*refused);
     } else {
       const std::string& path = target->path;
       const Route route = route_of(path);
@@ -256,6 +291,10 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                    " (allowed: " + allowed_methods(route) + ")",
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
+      } else if (method == http::verb::options) {
+        reply = options_response(req, allowed_methods(route), config);
+      } else if (auto limited = check_rate(route, req, client, server)) {
+        reply = std::move(*limited);
       } else {
         switch (route) {
           case Route::stream: reply = serve_tag_stream(stream, req, *target, shard); break;
@@ -294,6 +333,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     }
 
     reply->keep_alive(keep_alive && reply->keep_alive());
+    add_cors_headers(*reply, req, config);
     if (req.method() == http::verb::head) {
       reply->prepare_payload();
       reply->body().clear();

@@ -7,6 +7,7 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/client_address.h"
 #include "http/compression.h"
 #include "http/sse_connection.h"
 #include "http/tag_resolution.h"
@@ -40,12 +41,6 @@ constexpr std::string_view kGzipStreamHeaders =
     "Vary: Accept-Encoding\r\n"
     "Connection: close\r\n"
     "\r\n";
-
-std::string client_address(beast::tcp_stream& stream) {
-  boost::system::error_code ec;
-  auto ep = stream.socket().remote_endpoint(ec);
-  return ec ? std::string("unknown") : ep.address().to_string();
-}
 
 /// The id to resume after: the Last-Event-ID header (what a browser's
 /// EventSource sends on its own) wins over the lastEventId parameter.
@@ -241,7 +236,8 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   }
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
+  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+    return std::move(*refused);
 
   auto conn =
       std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket), compress(req, config));
@@ -285,7 +281,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   if (auto bad = resume_point(req, from_query, resume)) return std::move(*bad);
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
+  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+    return std::move(*refused);
 
   auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),
                                            compress(req, server.config), resume.value_or(0));
