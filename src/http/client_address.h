@@ -29,6 +29,10 @@ boost::asio::ip::address forwarded_client(const boost::asio::ip::address& peer,
 /// THE client key of a request: its client address as text. Every
 /// per-client limit keys on it, so a client counts as one client for all of
 /// them, and as its own address (not the proxy's) behind a trusted proxy.
+/// `peer` is the connection's remote address.
+std::string client_key(const boost::asio::ip::address& peer, const HttpRequest& req,
+                       const HttpOptions& config);
+/// The same for a request read from `stream`.
 std::string client_key(const boost::beast::tcp_stream& stream, const HttpRequest& req,
                        const HttpOptions& config);
 
