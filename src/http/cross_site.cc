@@ -101,7 +101,7 @@ HttpResponse options_response(const HttpRequest& req, std::string_view allowed_m
   return res;
 }
 
-void add_cors_headers(HttpResponse& res, const HttpRequest& req, const HttpOptions& config) {
+void add_cors_headers(http::fields& res, const HttpRequest& req, const HttpOptions& config) {
   const std::string origin = allowed_origin(req, config);
   // A preflight's answer has its CORS headers already.
   if (origin.empty() || res.count(http::field::access_control_allow_origin)) return;
@@ -112,6 +112,12 @@ void add_cors_headers(HttpResponse& res, const HttpRequest& req, const HttpOptio
     res.set(http::field::vary, "Origin");
   else
     res.set(http::field::vary, std::string(vary->value()) + ", Origin");
+}
+
+std::string cors_header_lines(const HttpRequest& req, const HttpOptions& config) {
+  const std::string origin = allowed_origin(req, config);
+  if (origin.empty()) return {};
+  return "Access-Control-Allow-Origin: " + origin + "\r\nVary: Origin\r\n";
 }
 
 }  // namespace tagstream

@@ -33,8 +33,11 @@ std::optional<HttpResponse> check_cross_site(const HttpRequest& req, const HttpO
 HttpResponse options_response(const HttpRequest& req, std::string_view allowed_methods,
                               const HttpOptions& config);
 
-/// Lets an allow-listed Origin's page read `res`; other responses are left
-/// alone.
-void add_cors_headers(HttpResponse& res, const HttpRequest& req, const HttpOptions& config);
+/// Lets an allow-listed Origin's page read the response whose headers these
+/// are; other responses are left alone.
+void add_cors_headers(boost::beast::http::fields& res, const HttpRequest& req, const HttpOptions& config);
+/// The same as raw header lines ("Name: value\r\n"), for response heads
+/// written by hand (streams); "" for other origins.
+std::string cors_header_lines(const HttpRequest& req, const HttpOptions& config);
 
 }  // namespace tagstream

@@ -9,6 +9,7 @@
 #include "core/time.h"
 #include "http/client_address.h"
 #include "http/compression.h"
+#include "http/cross_site.h"
 #include "http/sse_connection.h"
 #include "http/tag_resolution.h"
 
@@ -91,6 +92,13 @@ bool compress(const HttpRequest& req, const HttpOptions& config) {
   return config.sse_gzip && accepts_gzip(req);
 }
 
+/// The response head of a stream; a page of an allow-listed origin may read it.
+std::string stream_head(const HttpRequest& req, const HttpOptions& config) {
+  std::string head(compress(req, config) ? kGzipStreamHeaders : kStreamHeaders);
+  head.insert(head.size() - 2, cors_header_lines(req, config));
+  return head;
+}
+
 std::string_view reason_name(SseConnection::EndReason r) {
   switch (r) {
     case SseConnection::EndReason::client_closed: return "client_closed";
@@ -119,8 +127,9 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
 /// admission ticket it holds; and the log line and counters when it ends.
 class CountedStream : public SseConnection {
  public:
-  CountedStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, bool gzip)
-      : SseConnection(std::move(socket), shard, gzip ? kGzipStreamHeaders : kStreamHeaders, gzip),
+  CountedStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket,
+                std::string_view head, bool gzip)
+      : SseConnection(std::move(socket), shard, head, gzip),
         ticket_(std::move(ticket)),
         number_(++shard.next_stream),
         started_(Clock::now()) {
@@ -181,9 +190,9 @@ class TagStream final : public CountedStream {
 /// /api/sse/test: one diagnostic event a second.
 class TestStream final : public CountedStream {
  public:
-  TestStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, bool gzip,
-             std::uint64_t counter)
-      : CountedStream(std::move(socket), shard, std::move(ticket), gzip),
+  TestStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket,
+             std::string_view head, bool gzip, std::uint64_t counter)
+      : CountedStream(std::move(socket), shard, std::move(ticket), head, gzip),
         timer_(shard.hub.io()),
         counter_(counter) {}
 
@@ -239,8 +248,8 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
     return std::move(*refused);
 
-  auto conn =
-      std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket), compress(req, config));
+  auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
+                                          stream_head(req, config), compress(req, config));
   json::array tags_json;
   for (TagId id : spec.tags) {
     auto info = server.registry.info(id);
@@ -285,7 +294,8 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
     return std::move(*refused);
 
   auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),
-                                           compress(req, server.config), resume.value_or(0));
+                                           stream_head(req, server.config), compress(req, server.config),
+                                           resume.value_or(0));
   json::object hello{{"streamId", conn->id()},
                      {"diagnostic", true},
                      {"retry", server.config.retry_ms},

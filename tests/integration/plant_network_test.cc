@@ -209,6 +209,18 @@ TEST(PlantNetwork, AllowListedOriginsGetCors) {
   EXPECT_EQ(written.header("access-control-allow-origin"), "https://hmi.example");
   EXPECT_NE(written.header("vary").find("Origin"), std::string::npos);
 
+  // A page there may read history and the live stream too.
+  server.tag("a");
+  const HttpReply history =
+      http_get(server.port(), "/api/data/history?tags[]=a&from=now-1h", {"Origin: https://hmi.example"});
+  EXPECT_EQ(history.status, 200);
+  EXPECT_EQ(history.header("access-control-allow-origin"), "https://hmi.example");
+  SseClient stream(server.port(), "/api/sse/test", {"Origin: https://hmi.example"});
+  ASSERT_TRUE(stream.read_head());
+  EXPECT_EQ(stream.status(), 200);
+  EXPECT_EQ(stream.header("access-control-allow-origin"), "https://hmi.example");
+  ASSERT_TRUE(stream.next_of("connected"));
+
   // Other origins get no CORS header, and their writes are refused.
   const HttpReply other_preflight =
       post(server.port(), "/write", "",
