@@ -143,6 +143,7 @@ std::optional<HttpResponse> check_rate(Route r, const HttpRequest& req, const st
   if (!limiter) return std::nullopt;
   const RateLimiter::Verdict verdict = limiter->take(client);
   if (verdict.allowed) return std::nullopt;
+  server.stats.requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
   const bool write = limiter == &server.write_rate;
   const double rate = write ? server.config.write_rate_limit : server.config.history_rate_limit;
   auto res = error_response(http::status::too_many_requests, "rate_limited",
@@ -277,6 +278,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
                              keep_alive);
     } else if (auto refused = check_cross_site(req, config)) {
+      server.stats.requests_cross_origin.fetch_add(1, std::memory_order_relaxed);
       reply = std::move(*refused);
     } else {
       const std::string& path = target->path;

@@ -90,11 +90,8 @@ tcp::endpoint resolve_listen(const std::string& listen) {
   return {asio::ip::make_address(host), parts->port};
 }
 
-std::optional<Refusal> admit_connection(ServerContext& server, const tcp::socket& socket,
+std::optional<Refusal> admit_connection(ServerContext& server, const asio::ip::address& peer,
                                         ConnectionLimiter::Ticket& ticket) {
-  boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  if (ec) return Refusal{http::status::bad_request, "bad_request", "connection closed"};
   const HttpOptions& config = server.config;
   // Streams hold descriptors too: they count against the total.
   if (config.max_connections > 0 &&
@@ -104,8 +101,8 @@ std::optional<Refusal> admit_connection(ServerContext& server, const tcp::socket
                        std::to_string(config.max_connections) + "); retry later"};
   // A trusted proxy carries many clients' connections; their streams and
   // request rates are still limited per client, by client_key().
-  const bool proxy = config.trusted_proxies.contains(peer.address());
-  const std::string client = unmapped(peer.address()).to_string();
+  const bool proxy = config.trusted_proxies.contains(peer);
+  const std::string client = unmapped(peer).to_string();
   if (server.connection_limiter.acquire(client, ticket, !proxy) != ConnectionLimiter::Verdict::ok)
     return Refusal{http::status::too_many_requests, "too_many_connections_for_client",
                    "this address holds its maximum number of connections (" +
@@ -201,12 +198,18 @@ void HttpServer::accept_next() {
     }
     accept_backoff_logged_ = false;
     socket.set_option(tcp::no_delay(true), ec);
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) {  // gone already
+      accept_next();
+      return;
+    }
     ShardContext& shard = *shards_[index];
     ConnectionLimiter::Ticket ticket;
-    if (auto refusal = admit_connection(server_, socket, ticket))
+    if (auto refusal = admit_connection(server_, peer.address(), ticket)) {
+      server_.stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
       asio::co_spawn(socket.get_executor(), refuse_connection(std::move(socket), std::move(*refusal)),
                      log_exception);
-    else
+    } else
       asio::co_spawn(socket.get_executor(), serve_counted(std::move(socket), shard, std::move(ticket)),
                      log_exception);
     accept_next();

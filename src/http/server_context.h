@@ -34,8 +34,13 @@ class StoreWriter;
 
 /// Process-wide counters; relaxed atomics, read by stats and tests.
 struct ServerStats {
-  std::atomic<std::uint64_t> connections{0};       // accepted, ever
-  std::atomic<std::uint64_t> connections_shed{0};  // accepted and closed at once: no descriptor to serve them
+  std::atomic<std::uint64_t> connections{0};  // accepted, ever
+  // Turned away (issue 15): over a connection cap, out of descriptors (accepted
+  // and closed at once), over a request rate, a cross-site write.
+  std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> connections_shed{0};
+  std::atomic<std::uint64_t> requests_rate_limited{0};
+  std::atomic<std::uint64_t> requests_cross_origin{0};
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> streams_opened{0};

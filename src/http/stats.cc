@@ -101,6 +101,11 @@ std::string StatsSampler::json() const {
   field(out, "total", st.bytes_sent(), false);
   field(out, "perSecond", r.bytes);
   field(out, "queued", static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.queued_bytes())));
+  out += "},\"refused\":{";
+  field(out, "connections", st.connections_refused.load(), false);
+  field(out, "connectionsShed", st.connections_shed.load());
+  field(out, "rateLimited", st.requests_rate_limited.load());
+  field(out, "crossOrigin", st.requests_cross_origin.load());
   out += "},\"ingest\":{";
   field(out, "samplesTotal", server_.services.ingestor ? server_.services.ingestor->ingested() : 0, false);
   field(out, "httpSamplesTotal", st.samples_ingested.load());
@@ -160,6 +165,16 @@ std::string StatsSampler::prometheus() const {
          static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes())));
   metric("tagstream_http_requests_total", "counter", "HTTP requests.",
          static_cast<double>(st.requests.load()));
+  metric("tagstream_connections_refused_total", "counter",
+         "Connections over a connection cap, answered 503/429.",
+         static_cast<double>(st.connections_refused.load()));
+  metric("tagstream_connections_shed_total", "counter",
+         "Connections closed at once for want of a descriptor.",
+         static_cast<double>(st.connections_shed.load()));
+  metric("tagstream_requests_rate_limited_total", "counter", "Requests over a client's rate, answered 429.",
+         static_cast<double>(st.requests_rate_limited.load()));
+  metric("tagstream_requests_cross_origin_total", "counter", "Cross-site writes refused with 403.",
+         static_cast<double>(st.requests_cross_origin.load()));
   metric("tagstream_ingest_samples_total", "counter", "Samples ingested from every source.",
          static_cast<double>(server_.services.ingestor ? server_.services.ingestor->ingested() : 0));
   metric("tagstream_ingest_http_samples_total", "counter", "Samples written over HTTP.",

@@ -106,6 +106,9 @@ TEST(PlantNetwork, PastTheTotalCapConnectionsGet503AndTheServerRecovers) {
   idle.clear();
   EXPECT_TRUE(
       eventually([&] { return http_get(server.port(), "/healthz", {}, "127.0.0.20").status == 200; }));
+  // Operators see it.
+  const auto stats = boost::json::parse(http_get(server.port(), "/api/stats").body).as_object();
+  EXPECT_GE(stats.at("refused").at("connections").to_number<double>(), 1);
 }
 
 TEST(PlantNetwork, OutOfFileDescriptorsNewConnectionsAreClosedAndServingResumes) {
