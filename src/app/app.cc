@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "core/time.h"
+#include "http/audit_log.h"
+#include "http/listen_address.h"
 #include "http/server.h"
 #include "http/static_files.h"
 #include "http/stats.h"
@@ -87,9 +89,34 @@ void fit_file_limit(ServerConfig& config) {
       config.max_connections_per_client);
 }
 
+/// Protected mode, as Redis has it: a server anyone on the network can
+/// reach must not also let anyone write process values. Throws with how to
+/// fix it.
+void refuse_open_network_without_auth(const ServerConfig& config, const Authenticator& auth) {
+  if (auth.enabled() || config.allow_unauthenticated) return;
+  const auto listen = parse_listen(config.listen);
+  if (!listen) return;  // the listener reports a bad address itself
+  const std::string& host = listen->host;
+  const bool loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (loopback) return;
+  throw std::runtime_error(
+      "refusing to listen on " + config.listen +
+      " without authentication: anyone who can reach it could read and write every tag. Either listen on "
+      "loopback (--listen 127.0.0.1:8080, behind nginx), or turn authentication on (--token-file FILE, "
+      "made with `tagstream token new`; or --jwt-secret-file / --jwt-public-key), or accept the risk with "
+      "--allow-unauthenticated");
+}
+
 }  // namespace
 
 App::App(ServerConfig config) : config_(std::move(config)) {
+  {
+    auto auth = Authenticator::create(config_);
+    if (!auth) throw std::runtime_error("authentication: " + auth.error);
+    auth_ = std::move(*auth);
+  }
+  refuse_open_network_without_auth(config_, *auth_);
+  if (!config_.audit_log.empty()) audit_ = std::make_unique<AuditLog>(config_.audit_log);
   fit_file_limit(config_);
   if (auto level = parse_log_level(config_.log_level)) set_log_level(*level);
   open_store(config_);
@@ -105,8 +132,8 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)",
         web_root);
   sampler_ = std::make_unique<StatsSampler>(*server_);
-  server_->services = Services{&live_,         ingestor_.get(), store_.get(), writer_.get(),
-                               readers_.get(), sampler_.get(),  web_.get()};
+  server_->services = Services{&live_,         ingestor_.get(), store_.get(), writer_.get(), readers_.get(),
+                               sampler_.get(), web_.get(),      auth_.get(),  audit_.get()};
 
   std::vector<asio::io_context*> raw;
   for (unsigned i = 0; i < threads; ++i) {

@@ -21,6 +21,7 @@ class thread_pool;
 
 namespace tagstream {
 
+class AuditLog;
 class Hub;
 class HttpServer;
 class Ingestor;
@@ -55,6 +56,7 @@ class App {
   StoreWriter& writer() { return *writer_; }
   Hub& hub() { return *hub_; }
   ServerStats& stats() { return server_->stats; }
+  Authenticator& auth() { return *auth_; }
   const ServerConfig& config() const { return config_; }
 
  private:
@@ -76,6 +78,8 @@ class App {
   std::unique_ptr<Hub> hub_;
   std::vector<Change> restored_latest_;  // from the store, for the hub at start-up
   Seq durable_seq_ = 0;                  // the last id the store held at start-up
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SimulatorThread> simulator_;
   struct Signals;

@@ -9,13 +9,15 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/authenticator.h"
 #include "http/http_options.h"
 
 namespace tagstream {
 
 /// Everything `serve` can be told: the HTTP layer's options (listen
-/// address, SSE contract, limits) and what the app wires up beside them.
-struct ServerConfig : HttpOptions {
+/// address, SSE contract, limits), authentication, and what the app wires
+/// up beside them.
+struct ServerConfig : HttpOptions, AuthOptions {
   std::size_t replay_buffer = 100000;  // samples kept in memory for Last-Event-ID resume
 
   // Store

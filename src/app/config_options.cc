@@ -159,6 +159,17 @@ Option size(std::string_view flag, std::string_view env, std::string_view help, 
   return o;
 }
 
+Option file_path(std::string_view flag, std::string_view env, std::string_view help,
+                 std::string ServerConfig::*m) {
+  Option o{flag, env, {}, "FILE", help, Kind::string, {}, {}};
+  o.set = [=](ServerConfig& c, std::string_view text) -> std::string {
+    c.*m = std::string(text);
+    return {};
+  };
+  o.show = [=](const ServerConfig& c) { return (c.*m).empty() ? std::string("(none)") : c.*m; };
+  return o;
+}
+
 // A retention period: a number with an optional unit s, m, h, d, w or y
 // (365 days); 0 or "forever" keeps data forever.
 std::optional<std::int64_t> parse_period(std::string_view text) {
@@ -448,6 +459,30 @@ const std::vector<Option>& options() {
                        &C::retention_hour));
     t.push_back(period("retention-day", "TAGSTREAM_RETENTION_DAY", "How long per-day aggregates are kept.",
                        &C::retention_day));
+
+    // Authentication and audit
+    t.push_back(file_path("token-file", "TAGSTREAM_TOKEN_FILE",
+                          "API keys (TOML, hashed; `tagstream token new` adds one). Re-read when it changes: "
+                          "a removed key ends its streams. Setting it turns authentication on.",
+                          &C::token_file));
+    t.push_back(
+        file_path("jwt-secret-file", "TAGSTREAM_JWT_SECRET_FILE",
+                  "File holding the HS256 secret (at least 32 bytes) JWTs are signed with. Setting it "
+                  "turns authentication on.",
+                  &C::jwt_secret_file));
+    t.push_back(file_path("jwt-public-key", "TAGSTREAM_JWT_PUBLIC_KEY",
+                          "PEM public key JWTs are verified with: RSA (RS256) or P-256 (ES256). Setting it "
+                          "turns authentication on.",
+                          &C::jwt_public_key_file));
+    t.push_back(file_path("audit-log", "TAGSTREAM_AUDIT_LOG",
+                          "Append one JSON line per write request, metadata change, sign-in and refused "
+                          "credential to FILE (\"-\": standard error).",
+                          &C::audit_log));
+    t.push_back(boolean("allow-unauthenticated", "TAGSTREAM_ALLOW_UNAUTHENTICATED",
+                        "Serve on an address other than loopback without authentication, letting anyone "
+                        "who reaches the port read and write every tag. Without it tagstream refuses to "
+                        "start that way.",
+                        &C::allow_unauthenticated));
 
     // Dashboard
     t.push_back(

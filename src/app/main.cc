@@ -8,6 +8,7 @@
 
 #include "app/app.h"
 #include "app/config.h"
+#include "app/token_command.h"
 #include "client/watch.h"
 #include "core/log.h"
 
@@ -19,7 +20,9 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  serve   run the server (see tagstream serve --help)\n"
     "  watch   print the events of an SSE stream, reconnecting and resuming\n"
-    "          (see tagstream watch --help)\n";
+    "          (see tagstream watch --help)\n"
+    "  token   create API keys and JWTs for the server's authentication\n"
+    "          (see tagstream token --help)\n";
 
 int serve(const std::vector<std::string>& args) {
   tagstream::ConfigResult loaded = tagstream::load_server_config(args, tagstream::process_env);
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "serve") return serve(args);
   if (command == "watch") return tagstream::run_watch(args);
+  if (command == "token") return tagstream::run_token_command(args);
   std::fprintf(stderr, "tagstream: unknown command '%s'\n\n%s", command.c_str(), kUsage.data());
   return 2;
 }

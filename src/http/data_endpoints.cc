@@ -78,12 +78,15 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard) {
+HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
+                           const Access& access) {
   ServerContext& server = shard.server;
   StreamQueryResult parsed = parse_stream_query(target);
   if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
   ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
   if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
+  if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
+    return std::move(*refused);
 
   const Interval interval = parsed->interval;
   const auto current = server.services.live->current(resolved.ids);
@@ -131,7 +134,8 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
   return res;
 }
 
-HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard) {
+HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
+                         Access& access) {
   ServerContext& server = shard.server;
   TagRegistry& registry = server.registry;
   const std::string prefix = "/api/tags/";
@@ -144,6 +148,11 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
     if (!single) return bad_request(req, "missing_tag", "PUT /api/tags/{name} names the tag to describe");
     if (!is_valid_tag_name(name))
       return bad_request(req, "bad_tag", "'" + name + "' is not a valid tag name ([A-Za-z0-9_.:-], dotted)");
+    // Metadata is configuration: describing a tag wrongly (its unit, its
+    // type) falsifies every value shown with it, so it takes admin.
+    if (!access.may(Scope::admin, name))
+      return forbidden(req, "describing tag '" + name + "' needs the admin scope");
+    access.tags_touched = 1;
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(req.body(), ec);
     if (ec || !doc.is_object())
@@ -175,6 +184,7 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
   }
 
   if (single) {
+    if (!access.may(Scope::read, name)) return forbidden(req, "this token may not read tag '" + name + "'");
     const auto id = registry.find(name);
     if (!id)
       return error_response(http::status::not_found, "unknown_tag", "unknown tag '" + name + "'",
@@ -200,7 +210,9 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
   std::vector<TagId> ids;
   std::vector<const TagInfo*> picked;
   std::size_t matched = 0;
+  const bool every_tag = access.may_all(Scope::read);
   for (const TagInfo& info : all) {
+    if (!every_tag && !access.may(Scope::read, info.name)) continue;
     const bool hit = q.empty() || (glob ? glob_match(q, info.name)
                                         : lower(info.name).find(needle) != std::string::npos ||
                                               lower(info.description).find(needle) != std::string::npos);
@@ -239,11 +251,13 @@ struct HistoryPlan {
 };
 
 std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTarget& target,
-                                         ServerContext& server, HistoryPlan& plan) {
+                                         ServerContext& server, HistoryPlan& plan, const Access& access) {
   StreamQueryResult parsed = parse_stream_query(target);
   if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
   ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
   if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
+  if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
+    return std::move(*refused);
   plan.tags = std::move(resolved.ids);
 
   const TimeNs now = now_ns();
@@ -366,10 +380,11 @@ void append_history_point(std::string& out, const HistoryPlan& plan, const std::
 }  // namespace
 
 asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& stream, const HttpRequest& req,
-                                                            const ParsedTarget& target, ShardContext& shard) {
+                                                            const ParsedTarget& target, ShardContext& shard,
+                                                            const Access& access) {
   ServerContext& server = shard.server;
   HistoryPlan plan;
-  if (auto bad = plan_history(req, target, server, plan)) co_return std::move(*bad);
+  if (auto bad = plan_history(req, target, server, plan, access)) co_return std::move(*bad);
 
   http::response<http::empty_body> head{http::status::ok, req.version()};
   head.set(http::field::server, "tagstream");

@@ -5,6 +5,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <optional>
 
+#include "http/access.h"
 #include "http/responses.h"
 #include "http/server_context.h"
 #include "http/stream_query.h"
@@ -12,16 +13,18 @@
 namespace tagstream {
 
 /// GET /api/data/latest
-HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard);
+HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
+                           const Access& access);
 
 /// GET /api/tags, GET /api/tags/{name}, PUT /api/tags/{name}
-HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard);
+HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
+                         Access& access);
 
 /// GET /api/data/history. Streams its answer (chunked) when the query is
 /// good and returns nullopt; otherwise returns the error to send.
 boost::asio::awaitable<std::optional<HttpResponse>> handle_history(boost::beast::tcp_stream& stream,
                                                                    const HttpRequest& req,
                                                                    const ParsedTarget& target,
-                                                                   ShardContext& shard);
+                                                                   ShardContext& shard, const Access& access);
 
 }  // namespace tagstream

@@ -10,9 +10,13 @@
 #include <boost/json.hpp>
 #include <span>
 
+#include "auth/authenticator.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/access.h"
+#include "http/audit_log.h"
+#include "http/auth_endpoints.h"
 #include "http/client_address.h"
 #include "http/compression.h"
 #include "http/cross_site.h"
@@ -76,6 +80,9 @@ enum class Route {
   tags,
   stats,
   metrics,
+  auth_status,
+  auth_login,
+  auth_logout,
   web
 };
 
@@ -90,6 +97,9 @@ Route route_of(const std::string& path) {
   if (path == "/api/tags" || path.starts_with("/api/tags/")) return Route::tags;
   if (path == "/api/stats") return Route::stats;
   if (path == "/metrics") return Route::metrics;
+  if (path == "/api/auth") return Route::auth_status;
+  if (path == "/api/auth/login") return Route::auth_login;
+  if (path == "/api/auth/logout") return Route::auth_logout;
   if (!path.starts_with("/api/")) return Route::web;
   return Route::none;
 }
@@ -107,7 +117,9 @@ std::span<const http::verb> methods_of(Route r) {
     case Route::test_stream:
     case Route::history: return get;
     case Route::write:
-    case Route::samples: return post;
+    case Route::samples:
+    case Route::auth_login:
+    case Route::auth_logout: return post;
     case Route::tags: return get_head_put;
     default: return get_head;
   }
@@ -116,6 +128,70 @@ std::span<const http::verb> methods_of(Route r) {
 bool method_allowed(Route r, http::verb m) {
   const auto methods = methods_of(r);
   return m == http::verb::options || std::ranges::find(methods, m) != methods.end();
+}
+
+/// The scope a request needs before it reaches its endpoint; none for what
+/// must work signed out (health checks, sign-in, the dashboard's files,
+/// which hold no data). Endpoints narrow further by tag.
+std::optional<Scope> required_scope(Route r, http::verb m) {
+  switch (r) {
+    case Route::stream:
+    case Route::test_stream:
+    case Route::latest:
+    case Route::history:
+    case Route::stats:
+    case Route::metrics: return Scope::read;
+    case Route::tags: return m == http::verb::put ? Scope::admin : Scope::read;
+    case Route::write:
+    case Route::samples: return Scope::write;
+    default: return std::nullopt;
+  }
+}
+
+/// Requests whose every outcome goes to the audit log; others go there
+/// only when refused for want of a credential.
+std::string_view audited_action(Route r, http::verb m) {
+  switch (r) {
+    case Route::write:
+    case Route::samples: return "write";
+    case Route::tags: return m == http::verb::put ? "tag_metadata" : "";
+    case Route::auth_login: return "login";
+    case Route::auth_logout: return "logout";
+    default: return "";
+  }
+}
+
+/// Checks the request's credential against what the route needs. Fills
+/// `access` and returns nothing when it may go on.
+std::optional<HttpResponse> authorize(Route route, const HttpRequest& req, const ParsedTarget& target,
+                                      const Authenticator& auth, Access& access) {
+  if (!auth.enabled()) return std::nullopt;
+  const std::optional<Scope> scope = required_scope(route, req.method());
+  if (!scope) return std::nullopt;
+  std::string credential = credential_of(req, target);
+  auto who = auth.authenticate(credential);
+  if (!who) return unauthorized(req, who.error);
+  access.principal = std::move(*who);
+  access.credential = std::move(credential);
+  if (!access.principal->may(*scope))
+    return forbidden(req, "this token has no " + std::string(scope_name(*scope)) + " scope");
+  return std::nullopt;
+}
+
+void audit(AuditLog& log, std::string_view action, const HttpRequest& req, const std::string& path,
+           const Access& access, const std::string& client, unsigned status) {
+  boost::json::object event{{"action", action},
+                            {"token", access.who()},
+                            {"client", client},
+                            {"method", std::string_view(http::to_string(req.method()))},
+                            {"path", path},
+                            {"status", status},
+                            {"outcome", status < 300                     ? "ok"
+                                        : status == 401 || status == 403 ? "denied"
+                                                                         : "failed"}};
+  if (access.tags_touched) event["tags"] = access.tags_touched;
+  if (access.samples_written) event["samples"] = access.samples_written;
+  log.record(event);
 }
 
 std::string allowed_methods(Route r) {
@@ -272,6 +348,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
 
     std::optional<HttpResponse> reply;
     bool streamed = false;
+    Access access;
+    std::string_view audit_action;
     ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
     const std::string client = client_key(peer, req, config);
     if (!target) {
@@ -294,18 +372,24 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
       } else if (method == http::verb::options) {
+        // Before authorization: a browser's preflight carries no credential.
         reply = options_response(req, allowed_methods(route), config);
+      } else if (audit_action = audited_action(route, method);
+                 (reply = authorize(route, req, *target, *server.services.auth, access))) {
       } else if (auto limited = check_rate(route, req, client, server)) {
         reply = std::move(*limited);
       } else {
         switch (route) {
-          case Route::stream: reply = serve_tag_stream(stream, req, *target, shard); break;
-          case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard); break;
+          case Route::stream: reply = serve_tag_stream(stream, req, *target, shard, access); break;
+          case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard, access); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
-          case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard); break;
-          case Route::samples: reply = co_await handle_json_samples(req, *target, shard); break;
-          case Route::latest: reply = handle_latest(req, *target, shard); break;
-          case Route::tags: reply = handle_tags(req, *target, shard); break;
+          case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard, access); break;
+          case Route::samples: reply = co_await handle_json_samples(req, *target, shard, access); break;
+          case Route::latest: reply = handle_latest(req, *target, shard, access); break;
+          case Route::tags: reply = handle_tags(req, *target, shard, access); break;
+          case Route::auth_status: reply = handle_auth_status(req, *target, shard); break;
+          case Route::auth_login: reply = handle_login(req, shard, access); break;
+          case Route::auth_logout: reply = handle_logout(req); break;
           case Route::stats: {
             reply = json_response(http::status::ok, server.services.stats->json(), version, keep_alive);
             break;
@@ -317,7 +401,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
           }
           case Route::web: reply = handle_static(req, target->path, shard); break;
           case Route::history:
-            reply = co_await handle_history(stream, req, *target, shard);
+            reply = co_await handle_history(stream, req, *target, shard, access);
             if (!reply) {  // streamed its own answer
               streamed = true;
             }
@@ -334,6 +418,17 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
       continue;
     }
 
+    if (server.services.audit) {
+      const unsigned status = reply->result_int();
+      // A refused credential is audited wherever it was presented; a
+      // refused tag inside an allowed request is audited with its action.
+      const std::string_view action = !audit_action.empty()              ? audit_action
+                                      : (status == 401 || status == 403) ? "auth"
+                                                                         : "";
+      if (!action.empty())
+        audit(*server.services.audit, action, req, target ? target->path : std::string("-"), access, client,
+              status);
+    }
     reply->keep_alive(keep_alive && reply->keep_alive());
     add_cors_headers(*reply, req, config);
     if (req.method() == http::verb::head) {

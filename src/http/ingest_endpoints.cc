@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
+#include <unordered_set>
 
 #include "core/json_text.h"
 #include "core/time.h"
@@ -104,6 +105,31 @@ std::vector<TaggedSample> tagged_samples(TagRegistry& registry, const std::vecto
   return samples;
 }
 
+/// Drops the points whose tag `access` may not write. Returns how many were
+/// dropped; `first` names one of them for the error message.
+template <class Point>
+std::size_t drop_unwritable(const Access& access, std::vector<Point>& points, std::string& first) {
+  if (access.may_all(Scope::write)) return 0;
+  const std::size_t before = points.size();
+  std::erase_if(points, [&](const Point& p) {
+    if (access.may(Scope::write, p.tag)) return false;
+    if (first.empty()) first = p.tag;
+    return true;
+  });
+  return before - points.size();
+}
+
+std::size_t distinct_tags(const std::vector<TaggedSample>& samples) {
+  std::unordered_set<TagId> tags;
+  for (const TaggedSample& s : samples) tags.insert(s.tag);
+  return tags.size();
+}
+
+std::string unwritable_message(std::size_t n, const std::string& first) {
+  return std::to_string(n) + " samples refused: this token may not write tag '" + first + "'" +
+         (n > 1 ? " (and others)" : "");
+}
+
 HttpResponse no_content(const HttpRequest& req) {
   HttpResponse res{http::status::no_content, req.version()};
   res.set(http::field::server, "tagstream");
@@ -115,7 +141,7 @@ HttpResponse no_content(const HttpRequest& req) {
 }  // namespace
 
 asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req, const ParsedTarget& target,
-                                                         ShardContext& shard) {
+                                                         ShardContext& shard, Access& access) {
   ServerContext& server = shard.server;
   server.stats.ingest_requests.fetch_add(1, std::memory_order_relaxed);
   const auto precision = parse_precision(target.get("precision").value_or(""));
@@ -131,13 +157,20 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
   if (parsed.lines == 0)
     co_return error_response(http::status::bad_request, "invalid", "the body holds no line protocol lines",
                              req.version(), req.keep_alive());
+  std::string refused_tag;
+  if (const std::size_t refused = drop_unwritable(access, parsed.points, refused_tag)) {
+    if (parsed.points.empty()) co_return forbidden(req, unwritable_message(refused, refused_tag));
+    parsed.errors.insert(parsed.errors.begin(), LineError{0, unwritable_message(refused, refused_tag)});
+  }
 
   const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.points);
+  if (server.services.audit) access.tags_touched = distinct_tags(samples);
 
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);
     if (!r.queued || !r.error.empty()) co_return store_refused(req, r);
     server.stats.samples_ingested.fetch_add(samples.size(), std::memory_order_relaxed);
+    access.samples_written = samples.size();
   }
   if (parsed.errors.empty()) co_return no_content(req);
 
@@ -159,7 +192,7 @@ asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
 }
 
 asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
-                                                  ShardContext& shard) {
+                                                  ShardContext& shard, Access& access) {
   ServerContext& server = shard.server;
   server.stats.ingest_requests.fetch_add(1, std::memory_order_relaxed);
   auto type = req.find(http::field::content_type);
@@ -177,14 +210,21 @@ asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const 
   if (!parsed.fatal.empty())
     co_return error_response(http::status::bad_request, "invalid_json", parsed.fatal, req.version(),
                              req.keep_alive());
+  std::string refused_tag;
+  if (const std::size_t refused = drop_unwritable(access, parsed.samples, refused_tag)) {
+    if (parsed.samples.empty()) co_return forbidden(req, unwritable_message(refused, refused_tag));
+    parsed.errors.insert(parsed.errors.begin(), JsonSampleError{0, unwritable_message(refused, refused_tag)});
+  }
 
   const std::vector<TaggedSample> samples = tagged_samples(server.registry, parsed.samples);
+  if (server.services.audit) access.tags_touched = distinct_tags(samples);
   ApplyResult applied;
   if (!samples.empty()) {
     CommitResult r = co_await async_ingest(*server.services.ingestor, samples, asio::use_awaitable);
     if (!r.queued || !r.error.empty()) co_return store_refused(req, r);
     applied = r.applied;
     server.stats.samples_ingested.fetch_add(samples.size(), std::memory_order_relaxed);
+    access.samples_written = samples.size();
   }
   boost::json::array errors;
   for (std::size_t i = 0; i < parsed.errors.size() && i < 100; ++i)

@@ -4,6 +4,7 @@
 // its samples are committed to the store.
 #include <boost/asio/awaitable.hpp>
 
+#include "http/access.h"
 #include "http/responses.h"
 #include "http/server_context.h"
 #include "http/stream_query.h"
@@ -12,8 +13,8 @@ namespace tagstream {
 
 boost::asio::awaitable<HttpResponse> handle_line_protocol_write(const HttpRequest& req,
                                                                 const ParsedTarget& target,
-                                                                ShardContext& shard);
+                                                                ShardContext& shard, Access& access);
 boost::asio::awaitable<HttpResponse> handle_json_samples(const HttpRequest& req, const ParsedTarget& target,
-                                                         ShardContext& shard);
+                                                         ShardContext& shard, Access& access);
 
 }  // namespace tagstream

@@ -12,7 +12,9 @@
 #include <boost/beast/http/write.hpp>
 #include <stdexcept>
 
+#include "auth/authenticator.h"
 #include "core/log.h"
+#include "http/audit_log.h"
 #include "http/http_session.h"
 #include "http/listen_address.h"
 #include "http/responses.h"
@@ -113,7 +115,11 @@ std::optional<Refusal> admit_connection(ServerContext& server, const asio::ip::a
 }  // namespace
 
 HttpServer::HttpServer(ServerContext& server, const std::vector<asio::io_context*>& contexts, Hub& hub)
-    : server_(server), contexts_(contexts), acceptor_(*contexts.front()), drain_timer_(*contexts.front()) {
+    : server_(server),
+      contexts_(contexts),
+      acceptor_(*contexts.front()),
+      drain_timer_(*contexts.front()),
+      access_timer_(*contexts.front()) {
   for (std::size_t i = 0; i < contexts.size(); ++i)
     shards_.push_back(std::make_unique<ShardContext>(ShardContext{server, hub.shard(i), i, {}, 0}));
 }
@@ -163,6 +169,37 @@ void HttpServer::listen() {
   if (ec) throw std::runtime_error("cannot listen on " + server_.config.listen + ": " + ec.message());
   spare_fd_ = open_spare_descriptor();
   accept_next();
+  if (server_.services.auth && server_.services.auth->enabled()) check_access_every_second();
+}
+
+void HttpServer::check_access_every_second() {
+  access_timer_.expires_after(std::chrono::seconds(1));
+  access_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || server_.shutting_down.load()) return;
+    Authenticator& auth = *server_.services.auth;
+    const std::uint64_t before = auth.generation();
+    const std::string error = auth.reload_if_changed();
+    const std::uint64_t generation = auth.generation();
+    if (!error.empty())
+      log(LogLevel::error, "token file not reloaded, the previous keys stay in force: {}", error);
+    if (generation != before) log(LogLevel::info, "token file reloaded: {} keys", auth.key_count());
+    // Who may do what changed (or failed to): an administrative event.
+    if (server_.services.audit && (!error.empty() || generation != before))
+      server_.services.audit->record({{"action", "token_file_reloaded"},
+                                      {"token", "-"},
+                                      {"outcome", error.empty() ? "ok" : "failed"},
+                                      {"keys", auth.key_count()},
+                                      {"error", error}});
+    const TimeNs now = auth.now();
+    for (auto& shard : shards_) {
+      ShardContext* s = shard.get();
+      asio::post(*contexts_[s->index], [s, generation, now] {
+        std::vector<Closable*> open(s->connections.begin(), s->connections.end());
+        for (Closable* c : open) c->recheck_access(generation, now);
+      });
+    }
+    check_access_every_second();
+  });
 }
 
 tcp::endpoint HttpServer::local_endpoint() const {
@@ -237,6 +274,7 @@ void HttpServer::shutdown(std::function<void()> done) {
     boost::system::error_code ec;
     acceptor_.close(ec);
     drain_timer_.cancel();
+    access_timer_.cancel();
     log(LogLevel::info, "shutting down: closing {} streams", server_.limiter.open());
     close_connections(false);
     const auto force_at =

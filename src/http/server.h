@@ -45,12 +45,17 @@ class HttpServer {
   /// Asks every connection of every thread to close, each on its own thread.
   void close_connections(bool force);
   void poll_drained(std::function<void()> done, std::chrono::steady_clock::time_point force_at, bool forced);
+  /// Once a second while authentication is on: re-reads the key file if it
+  /// changed and has every connection recheck its credential, so a revoked
+  /// or expired token ends its streams within about a second.
+  void check_access_every_second();
 
   ServerContext& server_;
   std::vector<boost::asio::io_context*> contexts_;
   std::vector<std::unique_ptr<ShardContext>> shards_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer access_timer_;
   std::size_t next_ = 0;
   bool accept_backoff_logged_ = false;
   int spare_fd_ = -1;  // held open for shed_one_connection()

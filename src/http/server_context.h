@@ -23,6 +23,8 @@ class thread_pool;
 
 namespace tagstream {
 
+class AuditLog;
+class Authenticator;
 class HubShard;
 class SseConnection;
 class Ingestor;
@@ -74,6 +76,12 @@ class Closable {
   /// Graceful: finish what is in flight, send streams a final event, close.
   /// Forced: close the socket now.
   virtual void shutdown(bool force) = 0;
+  /// The key set changed or time passed: a connection that lives on one
+  /// credential (a stream) checks it again and ends if it no longer holds.
+  virtual void recheck_access(std::uint64_t key_generation, std::int64_t now) {
+    (void)key_generation;
+    (void)now;
+  }
 };
 
 /// The parts of the server the HTTP handlers reach. Set up by App before
@@ -86,6 +94,8 @@ struct Services {
   boost::asio::thread_pool* readers = nullptr;  // where store reads run, off the I/O threads
   StatsSampler* stats = nullptr;
   const StaticFiles* web = nullptr;  // the dashboard's files
+  Authenticator* auth = nullptr;     // always set; auth->enabled() says whether requests need a token
+  AuditLog* audit = nullptr;         // null: no audit log configured
 };
 
 struct ServerContext {

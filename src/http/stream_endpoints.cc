@@ -4,6 +4,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
 
+#include "auth/authenticator.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -138,6 +139,30 @@ class CountedStream : public SseConnection {
 
   std::string id() const { return std::to_string(shard_.index) + "-" + std::to_string(number_); }
 
+  /// The credential the stream was opened with: it must keep holding.
+  void set_credential(const Access& access) {
+    credential_ = access.credential;
+    if (access.principal) expires_ = access.principal->expires;
+    key_generation_ = shard_.server.services.auth->generation();
+  }
+
+  /// An expired or revoked credential ends the stream with an error event
+  /// saying so; the client signs in again rather than reconnecting.
+  void recheck_access(std::uint64_t key_generation, TimeNs now) override {
+    if (credential_.empty()) return;
+    // Most seconds nothing changed for most streams: check only when the
+    // keys did or this credential's time is up.
+    if (key_generation == key_generation_ && (!expires_ || now < *expires_)) return;
+    key_generation_ = key_generation;
+    auto who = shard_.server.services.auth->authenticate(credential_);
+    if (who) return;
+    credential_.clear();
+    const std::string why =
+        who.error.code == "token_expired" ? who.error.message : "the token is no longer valid (revoked)";
+    close_after_flush(make_sse_frame("error", error_json("token_expired", why)),
+                      seconds_to_duration(shard_.server.config.shutdown_grace));
+  }
+
  protected:
   void count_end(std::string_view kind, std::string_view tags, Interval interval, EndReason reason) {
     ServerStats& stats = shard_.server.stats;
@@ -154,6 +179,9 @@ class CountedStream : public SseConnection {
 
  private:
   StreamLimiter::Ticket ticket_;
+  std::string credential_;  // empty: authentication is off
+  std::optional<TimeNs> expires_;
+  std::uint64_t key_generation_ = 0;
   std::uint64_t number_;
   Clock::time_point started_;
 };
@@ -223,7 +251,8 @@ class TestStream final : public CountedStream {
 }  // namespace
 
 std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const HttpRequest& req,
-                                             const ParsedTarget& target, ShardContext& shard) {
+                                             const ParsedTarget& target, ShardContext& shard,
+                                             const Access& access) {
   ServerContext& server = shard.server;
   const HttpOptions& config = server.config;
   const unsigned version = req.version();
@@ -240,6 +269,8 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
     if (resolved.error)
       return error_response(http::status::bad_request, resolved.error->code, resolved.error->message, version,
                             keep_alive);
+    if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
+      return std::move(*refused);
     spec.tags = std::move(resolved.ids);
     if (auto bad = resume_point(req, parsed->last_event_id, spec.resume_after)) return std::move(*bad);
   }
@@ -250,6 +281,7 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
 
   auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
                                           stream_head(req, config), compress(req, config));
+  conn->set_credential(access);
   json::array tags_json;
   for (TagId id : spec.tags) {
     auto info = server.registry.info(id);
@@ -280,7 +312,8 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
 }
 
 std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const HttpRequest& req,
-                                              const ParsedTarget& target, ShardContext& shard) {
+                                              const ParsedTarget& target, ShardContext& shard,
+                                              const Access& access) {
   ServerContext& server = shard.server;
   std::optional<Seq> resume;
   std::optional<Seq> from_query;
@@ -296,6 +329,7 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),
                                            stream_head(req, server.config), compress(req, server.config),
                                            resume.value_or(0));
+  conn->set_credential(access);
   json::object hello{{"streamId", conn->id()},
                      {"diagnostic", true},
                      {"retry", server.config.retry_ms},

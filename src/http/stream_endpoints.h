@@ -4,6 +4,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <optional>
 
+#include "http/access.h"
 #include "http/responses.h"
 #include "http/server_context.h"
 #include "http/stream_query.h"
@@ -15,9 +16,11 @@ namespace tagstream {
 /// `stream` for an SseConnection of its own and returns nullopt: the HTTP
 /// session is over.
 std::optional<HttpResponse> serve_tag_stream(boost::beast::tcp_stream& stream, const HttpRequest& req,
-                                             const ParsedTarget& target, ShardContext& shard);
+                                             const ParsedTarget& target, ShardContext& shard,
+                                             const Access& access);
 
 std::optional<HttpResponse> serve_test_stream(boost::beast::tcp_stream& stream, const HttpRequest& req,
-                                              const ParsedTarget& target, ShardContext& shard);
+                                              const ParsedTarget& target, ShardContext& shard,
+                                              const Access& access);
 
 }  // namespace tagstream
