@@ -134,9 +134,12 @@ log "starting tagstream (--sync $tagstream_sync)"
 # background, in the middle of the history measurements).
 # (The log is created here: the background child opens it only when it runs.)
 : >"$work/tagstream.log"
+# No per-client request rate limits: one load generator on one address
+# measures the engine, not the limiter that protects it on a plant network.
 "$tagstream" serve --no-simulator --data-dir "$work/tagstream" --listen 127.0.0.1:0 \
   --sync "$tagstream_sync" --retention-raw forever --retention-second forever \
   --max-tags 2000000 --max-new-tags-per-request 1000000 --max-new-tags-per-minute 10000000 \
+  --write-rate-limit 0 --history-rate-limit 0 \
   >>"$work/tagstream.log" 2>&1 &
 ts_pid=$!
 pids+=("$ts_pid")

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include "core/log.h"
@@ -53,8 +54,9 @@ namespace {
 
 using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
 
-/// Raises the open-file soft limit to the hard one (a stream is a file) and
-/// keeps max_streams under what the process can actually hold.
+/// Raises the open-file soft limit to the hard one (as nginx does: a
+/// connection is a file) and fits the connection and stream caps in what
+/// the process can then hold.
 void fit_file_limit(ServerConfig& config) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
@@ -66,13 +68,25 @@ void fit_file_limit(ServerConfig& config) {
     else
       getrlimit(RLIMIT_NOFILE, &lim);
   }
-  const long reserve = 64;  // listener, store, logs, ingest connections
-  const long usable = static_cast<long>(lim.rlim_cur) - reserve;
-  if (usable > 0 && config.max_streams > usable) {
+  const long reserve = 64;  // listener, store, logs, io_uring rings, the spare descriptor
+  const long limit = static_cast<long>(std::min<rlim_t>(lim.rlim_cur, std::numeric_limits<int>::max()));
+  const long usable = std::max(limit - reserve, 1L);
+  if (config.max_connections == 0) {
+    config.max_connections = static_cast<int>(usable);
+  } else if (config.max_connections > usable) {
+    // Kept as configured: past the file limit, new connections are closed
+    // at once (the spare descriptor) rather than left unanswered.
+    log(LogLevel::warn, "max_connections {} exceeds the open-file limit {} less {} reserved",
+        config.max_connections, limit, reserve);
+  }
+  if (config.max_streams > usable) {
     log(LogLevel::warn, "max_streams {} exceeds the open-file limit {}; using {}", config.max_streams,
         lim.rlim_cur, usable);
     config.max_streams = static_cast<int>(usable);
   }
+  log(LogLevel::info, "open-file limit {}: up to {} connections, {} of them streams, {} per client address",
+      limit, config.max_connections, std::min(config.max_streams, config.max_connections),
+      config.max_connections_per_client);
 }
 
 /// Protected mode, as Redis has it: a server anyone on the network can

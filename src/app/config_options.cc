@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/log.h"
+#include "http/cross_site.h"
 #include "http/listen_address.h"
 
 namespace tagstream {
@@ -217,6 +218,20 @@ Option period(std::string_view flag, std::string_view env, std::string_view help
   return o;
 }
 
+// Requests per second: 0 turns the limit off.
+Option rate(std::string_view flag, std::string_view env, std::string_view help, double ServerConfig::*m) {
+  Option o{flag, env, {}, "N", help, Kind::number, {}, {}};
+  o.set = [=](ServerConfig& c, std::string_view text) -> std::string {
+    auto v = parse_double(text);
+    if (!v) return "expected a number of requests, got " + in_quotes(text);
+    if (*v < 0 || *v > 1e9) return range_error(text, "between 0 and 1000000000");
+    c.*m = *v;
+    return {};
+  };
+  o.show = [=](const ServerConfig& c) { return format_double(c.*m); };
+  return o;
+}
+
 }  // namespace
 
 const std::vector<Option>& options() {
@@ -347,6 +362,64 @@ const std::vector<Option>& options() {
                         "sendmsg per stream (falls back by itself where io_uring is unavailable). "
                         "--no-io-uring turns it off.",
                         &C::io_uring));
+
+    // Plant-network hardening: connection caps, proxies, cross-site writes, request rates
+    t.push_back(integer("max-connections", "TAGSTREAM_MAX_CONNECTIONS", "N",
+                        "Open connections (streams included) allowed in total; more are answered 503 and "
+                        "closed. 0 = the open-file limit (raised to its hard limit at start) less 64 kept "
+                        "for the store and files.",
+                        &C::max_connections, 0, std::numeric_limits<int>::max()));
+    t.push_back(integer("max-connections-per-client", "TAGSTREAM_MAX_CLIENT_CONNECTIONS", "N",
+                        "Open connections that are not streams allowed per client address (streams have "
+                        "max-streams-per-client); more are answered 429 and closed. Trusted proxies are "
+                        "exempt.",
+                        &C::max_connections_per_client, 1, std::numeric_limits<int>::max()));
+    t.push_back(Option{"trusted-proxies",
+                       "TAGSTREAM_TRUSTED_PROXIES",
+                       {},
+                       "LIST",
+                       "Proxies whose X-Forwarded-For (or, without it, Forwarded) names the client, "
+                       "comma-separated addresses or CIDR ranges (127.0.0.1,10.0.0.0/8,::1); behind nginx, "
+                       "name nginx. Default: none, every client is its TCP address.",
+                       Kind::string,
+                       [](C& c, std::string_view text) -> std::string {
+                         auto parsed = TrustedProxies::parse(text);
+                         if (!parsed) return parsed.error;
+                         c.trusted_proxies = std::move(*parsed);
+                         return {};
+                       },
+                       [](const C& c) { return c.trusted_proxies.text(); }});
+    t.push_back(Option{"cors-origins",
+                       "TAGSTREAM_CORS_ORIGINS",
+                       {},
+                       "LIST",
+                       "Origins of other sites' pages allowed to call the API from a browser, "
+                       "comma-separated (https://hmi.example,http://10.0.0.5:3000): their writes are "
+                       "accepted and they get CORS headers. Default: none, cross-site writes get 403.",
+                       Kind::string,
+                       [](C& c, std::string_view text) -> std::string {
+                         auto parsed = parse_cors_origins(text);
+                         if (!parsed) return parsed.error;
+                         c.cors_origins = std::move(*parsed);
+                         return {};
+                       },
+                       [](const C& c) {
+                         std::string list;
+                         for (const auto& o : c.cors_origins) list += (list.empty() ? "" : ",") + o;
+                         return list;
+                       }});
+    t.push_back(rate("write-rate-limit", "TAGSTREAM_WRITE_RATE_LIMIT",
+                     "Write requests (/write, /api/v2/write, /api/samples, PUT /api/tags/...) per second per "
+                     "client; more are answered 429 with Retry-After. 0 = unlimited.",
+                     &C::write_rate_limit));
+    t.push_back(rate("write-rate-burst", "TAGSTREAM_WRITE_RATE_BURST",
+                     "Write requests a client may make at once above its rate.", &C::write_rate_burst));
+    t.push_back(rate("history-rate-limit", "TAGSTREAM_HISTORY_RATE_LIMIT",
+                     "History queries (/api/data/history) per second per client; more are answered 429 "
+                     "with Retry-After. 0 = unlimited.",
+                     &C::history_rate_limit));
+    t.push_back(rate("history-rate-burst", "TAGSTREAM_HISTORY_RATE_BURST",
+                     "History queries a client may make at once above its rate.", &C::history_rate_burst));
 
     // Store
     t.push_back(Option{"data-dir",

@@ -21,6 +21,7 @@
 #include "core/time.h"
 #include "core/time_parse.h"
 #include "http/compression.h"
+#include "http/cross_site.h"
 #include "http/tag_limits.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
@@ -436,6 +437,7 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
   head.set(http::field::cache_control, "no-store");
   head.keep_alive(req.keep_alive());
   head.chunked(true);
+  add_cors_headers(head, req, server.config);
   http::response_serializer<http::empty_body> serializer{head};
   stream.expires_after(std::chrono::seconds(60));
   auto [hec, hn] = co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable));

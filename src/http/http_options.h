@@ -4,8 +4,10 @@
 // struct; the app fills it from defaults, environment, file and flags.
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "core/time.h"
+#include "http/trusted_proxies.h"
 
 namespace tagstream {
 
@@ -41,6 +43,17 @@ struct HttpOptions {
   std::size_t max_new_tags_per_minute = 20'000;   // per client address
   bool sse_gzip = true;                           // gzip streams for clients that accept it
   bool io_uring = true;  // batch each write pass's sends through io_uring where the kernel allows
+
+  // Plant-network hardening (issue 15). Per-client limits key on
+  // client_key() (http/client_address.h).
+  int max_connections = 0;                // 503 past this; 0 = the open-file limit less a reserve
+  int max_connections_per_client = 1000;  // 429 past this, per peer address (trusted proxies exempt)
+  TrustedProxies trusted_proxies;         // whose X-Forwarded-For / Forwarded is believed; default no one
+  std::vector<std::string> cors_origins;  // origins (scheme://host[:port], lower case) allowed cross-site
+  double write_rate_limit = 1000;         // write requests per second per client; 0 = unlimited
+  double write_rate_burst = 2000;
+  double history_rate_limit = 50;  // history queries per second per client; 0 = unlimited
+  double history_rate_burst = 100;
 };
 
 }  // namespace tagstream

@@ -17,7 +17,9 @@
 #include "http/access.h"
 #include "http/audit_log.h"
 #include "http/auth_endpoints.h"
+#include "http/client_address.h"
 #include "http/compression.h"
+#include "http/cross_site.h"
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
 #include "http/responses.h"
@@ -103,7 +105,8 @@ Route route_of(const std::string& path) {
 }
 
 /// The methods each route takes: the one place that says it, for dispatch
-/// and for the Allow header of a 405.
+/// and for the Allow header of a 405. Every route also answers OPTIONS
+/// (Allow, and CORS preflights), the same way for all of them.
 std::span<const http::verb> methods_of(Route r) {
   static constexpr http::verb get[] = {http::verb::get};
   static constexpr http::verb post[] = {http::verb::post};
@@ -124,7 +127,7 @@ std::span<const http::verb> methods_of(Route r) {
 
 bool method_allowed(Route r, http::verb m) {
   const auto methods = methods_of(r);
-  return std::ranges::find(methods, m) != methods.end();
+  return m == http::verb::options || std::ranges::find(methods, m) != methods.end();
 }
 
 /// The scope a request needs before it reaches its endpoint; none for what
@@ -175,12 +178,6 @@ std::optional<HttpResponse> authorize(Route route, const HttpRequest& req, const
   return std::nullopt;
 }
 
-std::string peer_address(const beast::tcp_stream& stream) {
-  boost::system::error_code ec;
-  const auto ep = stream.socket().remote_endpoint(ec);
-  return ec ? std::string("-") : ep.address().to_string();
-}
-
 void audit(AuditLog& log, std::string_view action, const HttpRequest& req, const std::string& path,
            const Access& access, const std::string& client, unsigned status) {
   boost::json::object event{{"action", action},
@@ -200,10 +197,44 @@ void audit(AuditLog& log, std::string_view action, const HttpRequest& req, const
 std::string allowed_methods(Route r) {
   std::string allow;
   for (http::verb m : methods_of(r)) {
-    if (!allow.empty()) allow += ", ";
     allow += http::to_string(m);
+    allow += ", ";
   }
-  return allow;
+  return allow + "OPTIONS";
+}
+
+/// The request-rate bucket a request draws from, if any: writes and
+/// history queries cost the server work (a commit, a scan of the store);
+/// sign-in attempts are how a key would be guessed.
+RateLimiter* rate_limit_of(Route r, http::verb m, ServerContext& server) {
+  if (r == Route::write || r == Route::samples || r == Route::auth_login ||
+      (r == Route::tags && m == http::verb::put))
+    return &server.write_rate;
+  if (r == Route::history) return &server.history_rate;
+  return nullptr;
+}
+
+/// 429 with Retry-After when `client`, or the token the request presents,
+/// is over the rate of the route: a token shared by many sources is limited
+/// as one, and an address as one whatever tokens it tries.
+std::optional<HttpResponse> check_rate(Route r, const HttpRequest& req, const std::string& client,
+                                       const Access& access, ServerContext& server) {
+  RateLimiter* limiter = rate_limit_of(r, req.method(), server);
+  if (!limiter) return std::nullopt;
+  RateLimiter::Verdict verdict = limiter->take(client);
+  if (verdict.allowed && access.principal) verdict = limiter->take("token:" + access.principal->id);
+  if (verdict.allowed) return std::nullopt;
+  server.stats.requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
+  const bool write = limiter == &server.write_rate;
+  const double rate = write ? server.config.write_rate_limit : server.config.history_rate_limit;
+  auto res =
+      error_response(http::status::too_many_requests, "rate_limited",
+                     std::string(write ? "writes" : "history queries") +
+                         " from this client or token exceed " + fmt::format("{:g}", rate) +
+                         " per second; retry after " + std::to_string(verdict.retry_after.count()) + " s",
+                     req.version(), req.keep_alive());
+  res.set(http::field::retry_after, std::to_string(verdict.retry_after.count()));
+  return res;
 }
 
 /// The dashboard's files: gzip when the client takes it, ETag and 304,
@@ -273,6 +304,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
   server.stats.connections.fetch_add(1, std::memory_order_relaxed);
   beast::flat_buffer buffer(config.max_header_bytes + 1024);
   bool first = true;
+  boost::system::error_code peer_error;
+  const asio::ip::address peer = stream.socket().remote_endpoint(peer_error).address();
 
   while (!connection.closing()) {
     http::request_parser<http::string_body> parser;
@@ -324,9 +357,13 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     Access access;
     std::string_view audit_action;
     ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
+    const std::string client = client_key(peer, req, config);
     if (!target) {
       reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
                              keep_alive);
+    } else if (auto refused = check_cross_site(req, config)) {
+      server.stats.requests_cross_origin.fetch_add(1, std::memory_order_relaxed);
+      reply = std::move(*refused);
     } else {
       const std::string& path = target->path;
       const Route route = route_of(path);
@@ -340,26 +377,35 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                    " (allowed: " + allowed_methods(route) + ")",
                                version, keep_alive);
         reply->set(http::field::allow, allowed_methods(route));
+      } else if (method == http::verb::options) {
+        // Before authorization: a browser's preflight carries no credential.
+        reply = options_response(req, allowed_methods(route), config);
       } else if (audit_action = audited_action(route, method);
                  (reply = authorize(route, req, *target, *server.services.auth, access))) {
+      } else if (auto limited = check_rate(route, req, client, access, server)) {
+        reply = std::move(*limited);
       } else {
         switch (route) {
           case Route::stream: reply = serve_tag_stream(stream, req, *target, shard, access); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard, access); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write:
-            reply = co_await handle_line_protocol_write(req, *target, shard, access, peer_address(stream));
+            reply = co_await handle_line_protocol_write(req, *target, shard, access, client);
             break;
           case Route::samples:
-            reply = co_await handle_json_samples(req, *target, shard, access, peer_address(stream));
+            reply = co_await handle_json_samples(req, *target, shard, access, client);
             break;
           case Route::latest: reply = handle_latest(req, *target, shard, access); break;
-          case Route::tags: reply = handle_tags(req, *target, shard, access, peer_address(stream)); break;
+          case Route::tags: reply = handle_tags(req, *target, shard, access, client); break;
           case Route::auth_status: reply = handle_auth_status(req, *target, shard); break;
           case Route::auth_login: reply = handle_login(req, shard, access); break;
           case Route::auth_logout: reply = handle_logout(req); break;
           case Route::stats: {
-            reply = json_response(http::status::ok, server.services.stats->json(), version, keep_alive);
+            std::function<bool(std::string_view)> may_list;
+            if (!access.may_all(Scope::read))
+              may_list = [&access](std::string_view tag) { return access.may(Scope::read, tag); };
+            reply =
+                json_response(http::status::ok, server.services.stats->json(may_list), version, keep_alive);
             break;
           }
           case Route::metrics: {
@@ -368,6 +414,10 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
               reply = error_response(http::status::bad_request, "bad_pattern",
                                      "tags must be a tag name or glob: " + tag_name_rule() + ", * and ?",
                                      version, keep_alive);
+              break;
+            }
+            if (!tags.empty() && !access.may_all(Scope::read)) {
+              reply = forbidden(req, "per-tag series need a token that may read every tag");
               break;
             }
             reply =
@@ -402,10 +452,11 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
                                       : (status == 401 || status == 403) ? "auth"
                                                                          : "";
       if (!action.empty())
-        audit(*server.services.audit, action, req, target ? target->path : std::string("-"), access,
-              peer_address(stream), status);
+        audit(*server.services.audit, action, req, target ? target->path : std::string("-"), access, client,
+              status);
     }
     reply->keep_alive(keep_alive && reply->keep_alive());
+    add_cors_headers(*reply, req, config);
     if (req.method() == http::verb::head) {
       reply->prepare_payload();
       reply->body().clear();

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "http/server_context.h"
@@ -36,6 +37,11 @@ class HttpServer {
 
  private:
   void accept_next();
+  /// Out of descriptors: frees the spare one, accepts and closes one
+  /// pending connection with it (a 503 on the way), and takes it back, so
+  /// connections are turned away instead of waiting unanswered in the
+  /// backlog. False when there is no spare descriptor to use.
+  bool shed_one_connection();
   /// Asks every connection of every thread to close, each on its own thread.
   void close_connections(bool force);
   void poll_drained(std::function<void()> done, std::chrono::steady_clock::time_point force_at, bool forced);
@@ -52,6 +58,7 @@ class HttpServer {
   boost::asio::steady_timer access_timer_;
   std::size_t next_ = 0;
   bool accept_backoff_logged_ = false;
+  int spare_fd_ = -1;  // held open for shed_one_connection()
 };
 
 }  // namespace tagstream

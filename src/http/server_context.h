@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -13,6 +14,7 @@
 #include "core/tag_registry.h"
 #include "http/http_options.h"
 #include "http/new_tag_budget.h"
+#include "http/rate_limiter.h"
 #include "http/send_batch.h"
 #include "http/stream_limiter.h"
 
@@ -36,6 +38,12 @@ class StoreWriter;
 /// Process-wide counters; relaxed atomics, read by stats and tests.
 struct ServerStats {
   std::atomic<std::uint64_t> connections{0};  // accepted, ever
+  // Turned away (issue 15): over a connection cap, out of descriptors (accepted
+  // and closed at once), over a request rate, a cross-site write.
+  std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> connections_shed{0};
+  std::atomic<std::uint64_t> requests_rate_limited{0};
+  std::atomic<std::uint64_t> requests_cross_origin{0};
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> streams_opened{0};
@@ -98,6 +106,9 @@ struct ServerContext {
   Services services;
   StreamLimiter limiter;
   NewTagBudget new_tags;
+  ConnectionLimiter connection_limiter;  // connections not (yet) streams: a stream counts in `limiter`
+  RateLimiter write_rate;                // per client_key(), on the ingest endpoints
+  RateLimiter history_rate;              // per client_key(), on /api/data/history
   ServerStats stats;
   std::atomic<bool> shutting_down{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -106,7 +117,12 @@ struct ServerContext {
       : config(std::move(c)),
         registry(r),
         limiter(config.max_streams, config.max_streams_per_client),
-        new_tags(config.max_new_tags_per_minute) {}
+        new_tags(config.max_new_tags_per_minute),
+        connection_limiter(
+            config.max_connections > 0 ? config.max_connections : std::numeric_limits<int>::max(),
+            config.max_connections_per_client),
+        write_rate(config.write_rate_limit, config.write_rate_burst),
+        history_rate(config.history_rate_limit, config.history_rate_burst) {}
 };
 
 /// One per io_context thread. Only touched from that thread.

@@ -85,7 +85,7 @@ void field(std::string& out, const char* name, std::uint64_t v, bool comma = tru
 }
 }  // namespace
 
-std::string StatsSampler::json() const {
+std::string StatsSampler::json(const std::function<bool(std::string_view)>& may_list) const {
   const Rates r = rates();
   const ServerStats& st = server_.stats;
   std::string out = "{";
@@ -104,6 +104,11 @@ std::string StatsSampler::json() const {
   field(out, "total", st.bytes_sent(), false);
   field(out, "perSecond", r.bytes);
   field(out, "queued", static_cast<std::uint64_t>(std::max<std::int64_t>(0, st.queued_bytes())));
+  out += "},\"refused\":{";
+  field(out, "connections", st.connections_refused.load(), false);
+  field(out, "connectionsShed", st.connections_shed.load());
+  field(out, "rateLimited", st.requests_rate_limited.load());
+  field(out, "crossOrigin", st.requests_cross_origin.load());
   out += "},\"ingest\":{";
   field(out, "samplesTotal", server_.services.ingestor ? server_.services.ingestor->ingested() : 0, false);
   field(out, "httpSamplesTotal", st.samples_ingested.load());
@@ -120,8 +125,10 @@ std::string StatsSampler::json() const {
   append_json_integer(out, static_cast<std::int64_t>(server_.registry.size()));
   // The busiest tags only: with 100,000 tags a list of all of them would be
   // megabytes, polled every second by the status page.
-  std::vector<std::size_t> order(r.tag_updates.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::vector<std::size_t> order;
+  order.reserve(r.tag_updates.size());
+  for (std::size_t i = 0; i < r.tag_updates.size(); ++i)
+    if (!may_list || may_list(server_.registry.name(static_cast<TagId>(i)))) order.push_back(i);
   const std::size_t listed = std::min(order.size(), kMaxListedTags);
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(listed), order.end(),
                     [&](std::size_t a, std::size_t b) {
@@ -176,6 +183,16 @@ std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
          static_cast<double>(std::max<std::int64_t>(0, st.queued_bytes())));
   metric("tagstream_http_requests_total", "counter", "HTTP requests.",
          static_cast<double>(st.requests.load()));
+  metric("tagstream_connections_refused_total", "counter",
+         "Connections over a connection cap, answered 503/429.",
+         static_cast<double>(st.connections_refused.load()));
+  metric("tagstream_connections_shed_total", "counter",
+         "Connections closed at once for want of a descriptor.",
+         static_cast<double>(st.connections_shed.load()));
+  metric("tagstream_requests_rate_limited_total", "counter", "Requests over a client's rate, answered 429.",
+         static_cast<double>(st.requests_rate_limited.load()));
+  metric("tagstream_requests_cross_origin_total", "counter", "Cross-site writes refused with 403.",
+         static_cast<double>(st.requests_cross_origin.load()));
   metric("tagstream_ingest_samples_total", "counter", "Samples ingested from every source.",
          static_cast<double>(server_.services.ingestor ? server_.services.ingestor->ingested() : 0));
   metric("tagstream_ingest_http_samples_total", "counter", "Samples written over HTTP.",

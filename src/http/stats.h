@@ -3,6 +3,7 @@
 // (sample(), from a timer) and rates are the difference between the last
 // two samples. Thread safe.
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -23,7 +24,9 @@ class StatsSampler {
 
   void sample();
   /// /api/stats: counters, rates and the kMaxListedTags busiest tags.
-  std::string json() const;
+  /// `may_list`, when set, says which tags the busiest-tags list may name
+  /// (a token limited to some tags learns nothing of the others).
+  std::string json(const std::function<bool(std::string_view)>& may_list = {}) const;
   /// /metrics: no per-tag series unless `tag_pattern` (a tag name or glob,
   /// validated by the caller) asks for them, and then at most kMaxTagSeries.
   std::string prometheus(std::string_view tag_pattern = {}) const;

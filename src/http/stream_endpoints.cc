@@ -8,7 +8,9 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/client_address.h"
 #include "http/compression.h"
+#include "http/cross_site.h"
 #include "http/sse_connection.h"
 #include "http/tag_resolution.h"
 
@@ -41,12 +43,6 @@ constexpr std::string_view kGzipStreamHeaders =
     "Vary: Accept-Encoding\r\n"
     "Connection: close\r\n"
     "\r\n";
-
-std::string client_address(beast::tcp_stream& stream) {
-  boost::system::error_code ec;
-  auto ep = stream.socket().remote_endpoint(ec);
-  return ec ? std::string("unknown") : ep.address().to_string();
-}
 
 /// The id to resume after: the Last-Event-ID header (what a browser's
 /// EventSource sends on its own) wins over the lastEventId parameter.
@@ -97,6 +93,13 @@ bool compress(const HttpRequest& req, const HttpOptions& config) {
   return config.sse_gzip && accepts_gzip(req);
 }
 
+/// The response head of a stream; a page of an allow-listed origin may read it.
+std::string stream_head(const HttpRequest& req, const HttpOptions& config) {
+  std::string head(compress(req, config) ? kGzipStreamHeaders : kStreamHeaders);
+  head.insert(head.size() - 2, cors_header_lines(req, config));
+  return head;
+}
+
 std::string_view reason_name(SseConnection::EndReason r) {
   switch (r) {
     case SseConnection::EndReason::client_closed: return "client_closed";
@@ -125,8 +128,9 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
 /// admission ticket it holds; and the log line and counters when it ends.
 class CountedStream : public SseConnection {
  public:
-  CountedStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, bool gzip)
-      : SseConnection(std::move(socket), shard, gzip ? kGzipStreamHeaders : kStreamHeaders, gzip),
+  CountedStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket,
+                std::string_view head, bool gzip)
+      : SseConnection(std::move(socket), shard, head, gzip),
         ticket_(std::move(ticket)),
         number_(++shard.next_stream),
         started_(Clock::now()) {
@@ -214,9 +218,9 @@ class TagStream final : public CountedStream {
 /// /api/sse/test: one diagnostic event a second.
 class TestStream final : public CountedStream {
  public:
-  TestStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket, bool gzip,
-             std::uint64_t counter)
-      : CountedStream(std::move(socket), shard, std::move(ticket), gzip),
+  TestStream(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket,
+             std::string_view head, bool gzip, std::uint64_t counter)
+      : CountedStream(std::move(socket), shard, std::move(ticket), head, gzip),
         timer_(shard.hub.io()),
         counter_(counter) {}
 
@@ -272,10 +276,11 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   }
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
+  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+    return std::move(*refused);
 
-  auto conn =
-      std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket), compress(req, config));
+  auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
+                                          stream_head(req, config), compress(req, config));
   conn->set_credential(access);
   json::array tags_json;
   for (TagId id : spec.tags) {
@@ -318,10 +323,12 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   if (auto bad = resume_point(req, from_query, resume)) return std::move(*bad);
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_address(stream), ticket)) return std::move(*refused);
+  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+    return std::move(*refused);
 
   auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),
-                                           compress(req, server.config), resume.value_or(0));
+                                           stream_head(req, server.config), compress(req, server.config),
+                                           resume.value_or(0));
   conn->set_credential(access);
   json::object hello{{"streamId", conn->id()},
                      {"diagnostic", true},

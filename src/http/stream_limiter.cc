@@ -15,11 +15,11 @@ StreamLimiter::Ticket::~Ticket() {
   if (owner_) owner_->release(client_);
 }
 
-StreamLimiter::Verdict StreamLimiter::acquire(const std::string& client, Ticket& ticket) {
+StreamLimiter::Verdict StreamLimiter::acquire(const std::string& client, Ticket& ticket, bool cap_client) {
   std::lock_guard lock(mutex_);
   if (open_ >= max_total_) return Verdict::too_many_total;
   int& mine = per_client_[client];
-  if (mine >= max_per_client_) {
+  if (cap_client && mine >= max_per_client_) {
     if (mine == 0) per_client_.erase(client);
     return Verdict::too_many_for_client;
   }

@@ -28,7 +28,9 @@ class StreamLimiter {
 
   StreamLimiter(int max_total, int max_per_client) : max_total_(max_total), max_per_client_(max_per_client) {}
 
-  Verdict acquire(const std::string& client, Ticket& ticket);
+  /// `cap_client` false counts the slot under `client` without holding it
+  /// to the per-client cap (a trusted proxy speaks for many clients).
+  Verdict acquire(const std::string& client, Ticket& ticket, bool cap_client = true);
   int open() const;
 
  private:
@@ -40,5 +42,9 @@ class StreamLimiter {
   int open_ = 0;
   std::unordered_map<std::string, int> per_client_;
 };
+
+/// Open connections are counted the same way: in total (503) and per peer
+/// address (429).
+using ConnectionLimiter = StreamLimiter;
 
 }  // namespace tagstream

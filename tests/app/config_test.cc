@@ -312,6 +312,34 @@ TEST_F(Config, ValidationErrorsNameTheFlag) {
       StartsWith(err({"--log-level", "verbose"}), "--log-level: expected debug, info, warn or error"));
 }
 
+TEST_F(Config, PlantNetworkLimits) {
+  const ServerConfig defaults = ok({});
+  EXPECT_EQ(defaults.max_connections, 0);  // derived from the open-file limit at start
+  EXPECT_EQ(defaults.max_connections_per_client, 1000);
+  EXPECT_TRUE(defaults.trusted_proxies.empty());
+  EXPECT_TRUE(defaults.cors_origins.empty());
+  EXPECT_GT(defaults.write_rate_limit, 0);
+  EXPECT_GT(defaults.history_rate_limit, 0);
+
+  g_env["TAGSTREAM_TRUSTED_PROXIES"] = "127.0.0.1, 10.0.0.0/8";
+  const auto file = write("t.toml", "cors_origins = \"https://HMI.example\"\nwrite_rate_limit = 0\n");
+  const ServerConfig c = ok({"--config", file, "--history-rate-limit", "2.5", "--max-connections", "500"});
+  EXPECT_TRUE(c.trusted_proxies.contains(boost::asio::ip::make_address("10.1.2.3")));
+  EXPECT_FALSE(c.trusted_proxies.contains(boost::asio::ip::make_address("192.168.1.1")));
+  EXPECT_EQ(c.cors_origins, std::vector<std::string>{"https://hmi.example"});
+  EXPECT_EQ(c.write_rate_limit, 0);
+  EXPECT_EQ(c.history_rate_limit, 2.5);
+  EXPECT_EQ(c.max_connections, 500);
+
+  g_env.clear();
+  EXPECT_TRUE(
+      StartsWith(err({"--trusted-proxies", "nginx"}), "--trusted-proxies: \"nginx\" is not an IP address"));
+  EXPECT_TRUE(StartsWith(err({"--trusted-proxies", "10.0.0.0/40"}), "--trusted-proxies: bad prefix length"));
+  EXPECT_TRUE(StartsWith(err({"--cors-origins", "hmi.example"}), "--cors-origins:"));
+  EXPECT_TRUE(StartsWith(err({"--write-rate-limit", "-1"}), "--write-rate-limit:"));
+  EXPECT_TRUE(StartsWith(err({"--max-connections-per-client", "0"}), "--max-connections-per-client:"));
+}
+
 TEST_F(Config, SizeErrors) {
   EXPECT_TRUE(StartsWith(err({"--client-buffer-bytes", "10X"}), "--client-buffer-bytes: expected a size"));
   EXPECT_TRUE(StartsWith(err({"--client-buffer-bytes", "k"}), "--client-buffer-bytes:"));

@@ -370,3 +370,26 @@ TEST(ProtectedMode, ListeningBeyondLoopbackWithoutAuthenticationIsRefused) {
 
 }  // namespace
 }  // namespace tagstream::test
+
+namespace tagstream::test {
+namespace {
+
+TEST_F(AuthTest, ACorsPreflightNeedsNoTokenAndAnotherSitesPageCannotWriteWithOne) {
+  start([](ServerConfig& c) { c.cors_origins = {"https://hmi.example"}; });
+  // A browser sends its preflight without the Authorization header it asks about.
+  const HttpReply preflight = post(port(), "/write", "",
+                                   {"Origin: https://hmi.example", "Access-Control-Request-Method: POST",
+                                    "Access-Control-Request-Headers: authorization"},
+                                   "OPTIONS");
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.header("access-control-allow-origin"), "https://hmi.example");
+
+  EXPECT_EQ(post(port(), "/write", "area1 level=9", {bearer(writer_), "Origin: https://hmi.example"}).status,
+            204);
+  // A cookie or a token the browser attaches by itself must not let another site's page write.
+  EXPECT_EQ(post(port(), "/write", "area1 level=9", {bearer(writer_), "Origin: https://evil.example"}).status,
+            403);
+}
+
+}  // namespace
+}  // namespace tagstream::test
