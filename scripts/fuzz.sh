@@ -90,15 +90,21 @@ for target in "${targets[@]}"; do
   log=$(mktemp)
   before=$(find "$crashes" -type f | wc -l)
   start=$(date +%s)
-  "$dir/fuzz/$target" "${args[@]}" "$corpus" "fuzz/corpus/$target" >"$log" 2>&1
+  # CPU seconds as well as wall seconds: on a shared machine they differ a lot.
+  TIMEFORMAT='%U %S'
+  cpu_log=$(mktemp)
+  { time "$dir/fuzz/$target" "${args[@]}" "$corpus" "fuzz/corpus/$target" >"$log" 2>&1; } 2>"$cpu_log"
   rc=$?
   elapsed=$(($(date +%s) - start))
+  cpu=$(awk '{ printf "%d", $1 + $2 }' "$cpu_log")
+  rm -f "$cpu_log"
   if [[ -n $target_runs ]]; then rm -rf "$corpus"; fi
   execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
   found=$(($(find "$crashes" -type f | wc -l) - before))
   if [[ $rc -ne 0 && $found -eq 0 ]]; then found=1; fi  # died without saving an input
   execs=${execs:-0}
-  line="${target}: ${execs} executions in ${elapsed} s ($((execs / (elapsed > 0 ? elapsed : 1)))/s), ${found} crashes"
+  line="${target}: ${execs} executions in ${elapsed} s, ${cpu} s of CPU"
+  line+=" ($((execs / (elapsed > 0 ? elapsed : 1)))/s), ${found} crashes"
   if ((found == 0 && rc == 0)); then
     passed=$((passed + 1))
   else
