@@ -60,10 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_sample_time_error(*t, kNow, kDefaultMaxClockSkew);
     check_sample_time_error(*t, kEarliest, kDefaultMaxClockSkew);
     check_sample_time_error(*t, kLatest, std::chrono::nanoseconds(kLatest));
-  }
-  // Every now against the parsed time, including the ends of TimeNs.
-  for (const TimeNs ts : {kEarliest, kMinSampleTime - 1, kMinSampleTime, kMaxSampleTime, kLatest}) {
-    check_sample_time_error(ts, t.value_or(kNow), kDefaultMaxClockSkew);
+    // The parsed time as the server clock, against the edges of the window.
+    for (const TimeNs ts : {kEarliest, kMinSampleTime - 1, kMinSampleTime, kMaxSampleTime, kLatest}) {
+      check_sample_time_error(ts, *t, kDefaultMaxClockSkew);
+    }
   }
   return 0;
 }
