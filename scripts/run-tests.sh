@@ -72,8 +72,8 @@ if [[ ${SANITIZERS:-1} != 0 ]]; then
 fi
 
 # --- Fuzzing: each libFuzzer target of fuzz/ for a fixed number of inputs
-# from its seeds (the same work however fast the machine; about 2 minutes in
-# all), each counted as one test; scripts/fuzz.sh prints "fuzz: N passed, M
+# from its seeds (the same work however fast the machine; about 2 minutes of
+# CPU in all), each counted as one test; scripts/fuzz.sh prints "fuzz: N passed, M
 # failed". FUZZ_TESTS=0 skips them; `make fuzz` runs them long.
 if [[ ${FUZZ_TESTS:-1} != 0 ]]; then
   flog=$(mktemp)
