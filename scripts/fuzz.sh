@@ -25,8 +25,8 @@ all_targets=(line_protocol_fuzz json_samples_fuzz gzip_fuzz time_parse_fuzz stre
 # seeds with -seed=1; the targets differ tenfold in speed). A machine shared
 # with other builds takes longer in wall time, never less work.
 declare -A brief_runs=(
-  [line_protocol_fuzz]=300000 [json_samples_fuzz]=2000000 [gzip_fuzz]=250000
-  [time_parse_fuzz]=3000000 [stream_query_fuzz]=600000 [sse_parser_fuzz]=800000
+  [line_protocol_fuzz]=450000 [json_samples_fuzz]=2000000 [gzip_fuzz]=250000
+  [time_parse_fuzz]=3000000 [stream_query_fuzz]=600000 [sse_parser_fuzz]=450000
 )
 brief=0
 runs=""
