@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser format bench bench-streaming bench-historian bench-dashboard clean
+.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard clean
 
 all: build
 
@@ -43,6 +43,13 @@ test-fast: build
 test-browser: build
 	@./tests/browser/run.sh $(BUILD)
 
+# The libFuzzer targets of fuzz/ (clang, ASan + UBSan, built in build-fuzz),
+# each for FUZZ_SECONDS (default 600) seconds, one after the other: prints
+# executions and crashes per target. `make test` runs them briefly.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
 # Applies .clang-format to the C++ sources; `make test` fails when they differ.
 format: deps
 	@./scripts/format.sh
@@ -76,4 +83,4 @@ bench-dashboard: build
 	@./bench/dashboard/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libtomlplusplus-dev libjwt-dev libssl-dev libfmt-dev zlib1g-dev liburing-dev
   libgtest-dev
+  clang libclang-rt-14-dev
   chromium
 )
 # The dashboard (web/) and its browser tests need Node.js and npm: the

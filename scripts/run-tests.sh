@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: the release build, then the same tests built with
 # AddressSanitizer + UBSan and with ThreadSanitizer (set SANITIZERS=0 to skip
-# those), the dashboard's unit tests and its browser tests. Ends with one
-# line: how many passed and failed in all.
+# those), a brief run of each fuzz target, the dashboard's unit tests and its
+# browser tests. Ends with one line: how many passed and failed in all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -70,6 +70,30 @@ if [[ ${SANITIZERS:-1} != 0 ]]; then
     fi
   done
 fi
+
+# --- Fuzzing: each libFuzzer target of fuzz/ for a fixed number of inputs
+# from its seeds (the same work however fast the machine; about 2 minutes of
+# CPU in all), each counted as one test; scripts/fuzz.sh prints "fuzz: N passed, M
+# failed". FUZZ_TESTS=0 skips them; `make fuzz` runs them long.
+if [[ ${FUZZ_TESTS:-1} != 0 ]]; then
+  flog=$(mktemp)
+  scripts/fuzz.sh --brief 2>&1 | tee "$flog"
+  frc=${PIPESTATUS[0]}
+  fsummary=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$flog" | tail -1)
+  rm -f "$flog"
+  if [[ -z $fsummary ]]; then
+    echo "=== fuzz: no test summary (exit ${frc})"
+    failed=$((failed + 1))
+    status=1
+  else
+    fp=$(sed -E 's/^fuzz: ([0-9]+) passed.*/\1/' <<<"$fsummary")
+    ff=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$fsummary")
+    total=$((total + fp + ff))
+    failed=$((failed + ff))
+    if [[ $frc -ne 0 || $ff -ne 0 ]]; then status=1; fi
+  fi
+fi
+# --- end of fuzzing
 
 # --- Web unit tests: the dashboard's pure modules under Vitest (web/, npm
 # test); its summary line is "Tests  N passed (T)" or "Tests  F failed | N
