@@ -54,6 +54,8 @@ class App {
   Ingestor& ingestor() { return *ingestor_; }
   StoreWriter& writer() { return *writer_; }
   Hub& hub() { return *hub_; }
+  /// Where store reads and tag pattern resolution run, off the network threads.
+  boost::asio::thread_pool& readers() { return *readers_; }
   ServerStats& stats() { return server_->stats; }
   const ServerConfig& config() const { return config_; }
 

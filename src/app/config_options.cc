@@ -291,6 +291,10 @@ const std::vector<Option>& options() {
     t.push_back(size("client-buffer-bytes", "TAGSTREAM_CLIENT_BUFFER_BYTES",
                      "Bytes queued per stream before its pending updates coalesce (latest value wins).",
                      &C::client_buffer_bytes, 1));
+    t.push_back(count("max-tags-per-query", "TAGSTREAM_MAX_TAGS_PER_QUERY",
+                      "Tags a stream or query may name after its patterns are expanded; more are answered "
+                      "400 too_many_tags.",
+                      &C::max_tags_per_query, 100000000));
     t.push_back(seconds("slow-client-timeout", "TAGSTREAM_SLOW_CLIENT_TIMEOUT",
                         "Seconds a write may stall before the stream is dropped.", &C::slow_client_timeout, 0,
                         true));

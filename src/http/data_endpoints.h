@@ -12,7 +12,8 @@
 namespace tagstream {
 
 /// GET /api/data/latest
-HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard);
+boost::asio::awaitable<HttpResponse> handle_latest(const HttpRequest& req, const ParsedTarget& target,
+                                                   ShardContext& shard);
 
 /// GET /api/tags, GET /api/tags/{name}, PUT /api/tags/{name}
 HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard);

@@ -258,12 +258,12 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
         reply->set(http::field::allow, allowed_methods(route));
       } else {
         switch (route) {
-          case Route::stream: reply = serve_tag_stream(stream, req, *target, shard); break;
+          case Route::stream: reply = co_await serve_tag_stream(stream, req, *target, shard); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write: reply = co_await handle_line_protocol_write(req, *target, shard); break;
           case Route::samples: reply = co_await handle_json_samples(req, *target, shard); break;
-          case Route::latest: reply = handle_latest(req, *target, shard); break;
+          case Route::latest: reply = co_await handle_latest(req, *target, shard); break;
           case Route::tags: reply = handle_tags(req, *target, shard); break;
           case Route::stats: {
             reply = json_response(http::status::ok, server.services.stats->json(), version, keep_alive);
