@@ -60,6 +60,7 @@ class StoreWriter final : public CommitQueue {
   void submit_tag(TagId id, const TagInfo& info);
 
   bool has_room(std::size_t n) const override;
+  std::optional<HeldValue> held(TagId tag) const override { return store_.read_newest(tag); }
   std::size_t pending_samples() const;
   std::uint64_t committed_samples() const;
   /// Makes the writer read its clock again. Needed only with a clock that
