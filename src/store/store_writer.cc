@@ -81,19 +81,20 @@ void StoreWriter::slice_late_samples(Request& request) {
     if (parts->done) parts->done(first_error);
   };
   std::vector<StoredSample> in_order;
-  Request current{{}, part_done};
-  for (StoredSample& s : request.samples) {
-    if (s.seq != 0) {
-      in_order.push_back(s);
-      continue;
-    }
-    current.samples.push_back(s);
-    if (current.samples.size() == slice) {
-      late_slices_.push_back(std::move(current));
-      current = Request{{}, part_done};
-    }
+  std::vector<StoredSample> late_samples;
+  late_samples.reserve(late);
+  for (StoredSample& s : request.samples) (s.seq != 0 ? in_order : late_samples).push_back(s);
+  // By tag, each tag's in arrival order (a later one at the same time
+  // replaces an earlier): a slice then reads the stored blocks of a few
+  // tags, not of every tag the back-fill touches.
+  std::stable_sort(late_samples.begin(), late_samples.end(),
+                   [](const StoredSample& a, const StoredSample& b) { return a.tag < b.tag; });
+  for (std::size_t first = 0; first < late_samples.size(); first += slice) {
+    const auto begin = late_samples.begin() + static_cast<std::ptrdiff_t>(first);
+    const auto end =
+        late_samples.begin() + static_cast<std::ptrdiff_t>(std::min(first + slice, late_samples.size()));
+    late_slices_.push_back(Request{std::vector<StoredSample>(begin, end), part_done});
   }
-  if (!current.samples.empty()) late_slices_.push_back(std::move(current));
   request.samples = std::move(in_order);
   request.done = part_done;
 }
