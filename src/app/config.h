@@ -23,8 +23,8 @@ struct ServerConfig : HttpOptions {
   bool sync_full = true;            // fsync every commit (power-loss safe); false: process-crash safe
   std::size_t store_queue_samples = 2'000'000;  // samples waiting for commit before ingest gets 503
   std::size_t store_flush_samples = 500'000;    // committed samples held in memory before a flush to blocks
-  std::size_t store_late_samples_per_commit = 2'000;  // a request's late samples beyond this go in slices
-  double store_commit_interval = 0.01;  // seconds from one commit's start to the next one's, at least
+  std::size_t store_late_slice = 2'000;         // a request's late samples beyond this go in slices
+  double store_commit_interval = 0.01;          // seconds from one commit's start to the next one's, at least
   // Retention per tier in seconds, 0 = forever: raw, second, minute, hour, day.
   std::int64_t retention_raw = 30LL * 86400;
   std::int64_t retention_second = 90LL * 86400;

@@ -364,11 +364,11 @@ const std::vector<Option>& options() {
                       "Committed samples kept in memory (and in the journal) before they are folded into the "
                       "store's blocks: more means faster ingest and more memory (about 100 bytes each).",
                       &C::store_flush_samples, 100000000));
-    t.push_back(count("store-late-samples-per-commit", "TAGSTREAM_STORE_LATE_SAMPLES_PER_COMMIT",
+    t.push_back(count("store-late-slice", "TAGSTREAM_STORE_LATE_SLICE",
                       "Late samples (older than their tag's live value) of one request committed together; "
                       "a request with more has them committed in slices of this many, one per commit, so "
                       "a back-fill holds other writers up by one slice.",
-                      &C::store_late_samples_per_commit, 100000000));
+                      &C::store_late_slice, 100000000));
     t.push_back(seconds("store-commit-interval", "TAGSTREAM_STORE_COMMIT_INTERVAL",
                         "Least time between the starts of two commits: what arrives meanwhile shares one "
                         "commit (one fsync), and waits at most this long for it. 0 commits as soon as the "
