@@ -13,9 +13,11 @@ int run_ingest(Args& args);
 int run_history(Args& args);
 int run_sse(Args& args);
 int run_poll(Args& args);
+int run_resolve(Args& args);
 void ingest_usage();
 void history_usage();
 void sse_usage();
 void poll_usage();
+void resolve_usage();
 
 }  // namespace tagstream_bench

@@ -6,6 +6,7 @@
 //   history  history_load.cc  sequential GETs of one query URL
 //   sse      sse_load.cc      thousands of SSE streams and their latency
 //   poll     poll_load.cc     dashboards polling instead of streaming
+//   resolve  resolve_bench.cc tag pattern resolution with a large registry
 //
 // Only loopback addresses are accepted (url.h). Every run is bounded in time
 // and in requests and stops by itself.
@@ -30,6 +31,7 @@ void usage() {
       stderr);
   tagstream_bench::sse_usage();
   tagstream_bench::poll_usage();
+  tagstream_bench::resolve_usage();
 }
 
 }  // namespace
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     if (cmd == "history") return tagstream_bench::run_history(args);
     if (cmd == "sse") return tagstream_bench::run_sse(args);
     if (cmd == "poll") return tagstream_bench::run_poll(args);
+    if (cmd == "resolve") return tagstream_bench::run_resolve(args);
   } catch (const std::exception& e) {
     tagstream_bench::die(e.what());
   }

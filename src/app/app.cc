@@ -194,6 +194,7 @@ void App::open_store(const ServerConfig& config) {
 
   StoreWriterOptions wopts;
   wopts.max_pending_samples = config.store_queue_samples;
+  wopts.late_samples_per_commit = config.store_late_slice;
   wopts.commit_interval = seconds_to_duration(config.store_commit_interval);
   wopts.retention.seconds = {config.retention_raw, config.retention_second, config.retention_minute,
                              config.retention_hour, config.retention_day};

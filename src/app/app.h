@@ -55,6 +55,8 @@ class App {
   Ingestor& ingestor() { return *ingestor_; }
   StoreWriter& writer() { return *writer_; }
   Hub& hub() { return *hub_; }
+  /// Where store reads and tag pattern resolution run, off the network threads.
+  boost::asio::thread_pool& readers() { return *readers_; }
   ServerStats& stats() { return server_->stats; }
   Authenticator& auth() { return *auth_; }
   const ServerConfig& config() const { return config_; }

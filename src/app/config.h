@@ -25,6 +25,7 @@ struct ServerConfig : HttpOptions, AuthOptions {
   bool sync_full = true;            // fsync every commit (power-loss safe); false: process-crash safe
   std::size_t store_queue_samples = 2'000'000;  // samples waiting for commit before ingest gets 503
   std::size_t store_flush_samples = 500'000;    // committed samples held in memory before a flush to blocks
+  std::size_t store_late_slice = 2'000;         // a request's late samples beyond this go in slices
   double store_commit_interval = 0.01;          // seconds from one commit's start to the next one's, at least
   // Retention per tier in seconds, 0 = forever: raw, second, minute, hour, day.
   std::int64_t retention_raw = 30LL * 86400;

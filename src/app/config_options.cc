@@ -317,6 +317,10 @@ const std::vector<Option>& options() {
     t.push_back(size("client-buffer-bytes", "TAGSTREAM_CLIENT_BUFFER_BYTES",
                      "Bytes queued per stream before its pending updates coalesce (latest value wins).",
                      &C::client_buffer_bytes, 1));
+    t.push_back(count("max-tags-per-query", "TAGSTREAM_MAX_TAGS_PER_QUERY",
+                      "Tags a stream or query may name after its patterns are expanded; more are answered "
+                      "400 too_many_tags.",
+                      &C::max_tags_per_query, 100000000));
     t.push_back(seconds("slow-client-timeout", "TAGSTREAM_SLOW_CLIENT_TIMEOUT",
                         "Seconds a write may stall before the stream is dropped.", &C::slow_client_timeout, 0,
                         true));
@@ -455,6 +459,11 @@ const std::vector<Option>& options() {
                       "Committed samples kept in memory (and in the journal) before they are folded into the "
                       "store's blocks: more means faster ingest and more memory (about 100 bytes each).",
                       &C::store_flush_samples, 100000000));
+    t.push_back(count("store-late-slice", "TAGSTREAM_STORE_LATE_SLICE",
+                      "Late samples (older than their tag's live value) of one request committed together; "
+                      "a request with more has them committed in slices of this many, one per commit, so "
+                      "a back-fill holds other writers up by one slice.",
+                      &C::store_late_slice, 100000000));
     t.push_back(seconds("store-commit-interval", "TAGSTREAM_STORE_COMMIT_INTERVAL",
                         "Least time between the starts of two commits: what arrives meanwhile shares one "
                         "commit (one fsync), and waits at most this long for it. 0 commits as soon as the "

@@ -48,6 +48,47 @@ std::vector<LiveState::Current> LiveState::current(std::span<const TagId> tags) 
   return out;
 }
 
+std::size_t LiveState::retract(std::span<const std::pair<TagId, Seq>> failed,
+                               const std::function<std::optional<HeldValue>(TagId)>& held) {
+  const auto still_live = [this](TagId tag, Seq seq) {
+    return tag < tags_.size() && tags_[tag].has_sample && tags_[tag].seq == seq;
+  };
+  std::vector<std::pair<TagId, Seq>> showing;  // failed samples that are still live values
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [tag, seq] : failed)
+      if (seq != 0 && still_live(tag, seq)) showing.emplace_back(tag, seq);
+  }
+  if (showing.empty()) return 0;
+  // The store is asked without the live lock: ingest goes on meanwhile, and
+  // whatever it makes live is newer than the failed sample and stays.
+  std::vector<std::optional<HeldValue>> restored;
+  restored.reserve(showing.size());
+  for (const auto& entry : showing) restored.push_back(held(entry.first));
+
+  auto batch = std::make_shared<ChangeBatch>();
+  std::size_t retracted = 0;
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < showing.size(); ++i) {
+    const auto [tag, seq] = showing[i];
+    if (!still_live(tag, seq)) continue;
+    TagLive& live = tags_[tag];
+    ++retracted;
+    if (!restored[i]) {
+      // History holds nothing of this tag: it has no value to show.
+      live.has_sample = false;
+      live.seq = 0;
+      continue;
+    }
+    live.latest = restored[i]->latest;
+    live.buckets = restored[i]->buckets;
+    live.seq = ++last_seq_;
+    batch->changes.push_back(Change{live.seq, tag, live.latest, live.buckets});
+  }
+  if (!batch->changes.empty() && publisher_) publisher_(std::move(batch));
+  return retracted;
+}
+
 ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs) {
   ApplyResult result;
   if (seqs) seqs->assign(samples.size(), 0);

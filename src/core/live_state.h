@@ -4,10 +4,13 @@
 // under it, so every subscriber sees batches in sequence order.
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/change.h"
+#include "core/commit_queue.h"
 
 namespace tagstream {
 
@@ -30,6 +33,14 @@ class LiveState {
   /// late: it is not a live change (it belongs to history). When `seqs` is
   /// given it receives each sample's sequence number, 0 for late ones.
   ApplyResult apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs = nullptr);
+
+  /// A commit failed: history will not hold these samples (tag, seq). A
+  /// tag whose live value is still one of them gets back what history
+  /// holds (`held`, asked outside the lock), published as a new change;
+  /// a tag that has moved on to a newer sample keeps it. Returns how many
+  /// tags were put back.
+  std::size_t retract(std::span<const std::pair<TagId, Seq>> failed,
+                      const std::function<std::optional<HeldValue>(TagId)>& held);
 
   /// Start-up only, before any apply(): the state a store kept.
   void restore(TagId tag, const Sample& latest, const TierBuckets& buckets);

@@ -137,14 +137,54 @@ std::size_t TagRegistry::size() const {
   return tags_.size();
 }
 
-std::vector<TagId> TagRegistry::match(std::string_view pattern) const {
+namespace {
+// Names created since the index was last brought up to date are scanned
+// until this many wait: a scan of them stays around a millisecond.
+constexpr std::size_t kUnindexedNames = 16 * 1024;
+}  // namespace
+
+void TagRegistry::index_new_names() const {
+  const std::size_t indexed = sorted_.size();
+  if (tags_.size() - indexed < kUnindexedNames) return;
+  const auto by_name = [this](TagId a, TagId b) { return tags_[a].name < tags_[b].name; };
+  for (std::size_t id = indexed; id < tags_.size(); ++id) sorted_.push_back(static_cast<TagId>(id));
+  const auto middle = sorted_.begin() + static_cast<std::ptrdiff_t>(indexed);
+  std::sort(middle, sorted_.end(), by_name);
+  std::inplace_merge(sorted_.begin(), middle, sorted_.end(), by_name);
+}
+
+std::vector<TagId> TagRegistry::match(std::string_view pattern, std::size_t limit) const {
+  const std::string_view prefix = pattern.substr(0, pattern.find_first_of("*?"));
+  const std::size_t most = limit == SIZE_MAX ? limit : limit + 1;
+  const auto by_name = [this](TagId a, TagId b) { return tags_[a].name < tags_[b].name; };
   std::vector<TagId> out;
-  {
-    std::shared_lock lock(mutex_);
-    for (TagId id = 0; id < tags_.size(); ++id)
-      if (glob_match(pattern, tags_[id].name)) out.push_back(id);
-    std::sort(out.begin(), out.end(), [&](TagId a, TagId b) { return tags_[a].name < tags_[b].name; });
+  std::shared_lock lock(mutex_);
+  if (prefix.empty()) {
+    // Every name is a candidate: read them in id order, the order they lie
+    // in memory (the index's order would jump around it).
+    for (std::size_t id = 0; id < tags_.size() && out.size() < most; ++id)
+      if (glob_match(pattern, tags_[id].name)) out.push_back(static_cast<TagId>(id));
+    std::sort(out.begin(), out.end(), by_name);
+    return out;
   }
+  // Brought up to date here, not when tags are created: creating a tag (on
+  // an ingest request's thread) stays a hash insert, and the merge runs
+  // where patterns are resolved, off the network threads.
+  std::lock_guard index_lock(index_mutex_);
+  index_new_names();
+  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), prefix,
+                             [this](TagId id, std::string_view p) { return tags_[id].name < p; });
+  for (; it != sorted_.end() && out.size() < most; ++it) {
+    const std::string& name = tags_[*it].name;
+    if (!name.starts_with(prefix)) break;
+    if (glob_match(pattern, name)) out.push_back(*it);
+  }
+  const auto indexed_end = static_cast<std::ptrdiff_t>(out.size());
+  for (std::size_t id = sorted_.size(); id < tags_.size() && out.size() < most; ++id)
+    if (tags_[id].name.starts_with(prefix) && glob_match(pattern, tags_[id].name))
+      out.push_back(static_cast<TagId>(id));
+  std::sort(out.begin() + indexed_end, out.end(), by_name);
+  std::inplace_merge(out.begin(), out.begin() + indexed_end, out.end(), by_name);
   return out;
 }
 

@@ -3,7 +3,9 @@
 // shared lock, creation an exclusive one. Ids never change and are never
 // reused, so they can index arrays elsewhere.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -83,8 +85,12 @@ class TagRegistry {
   std::string name(TagId id) const;
   std::size_t size() const;
 
-  /// Every tag whose name matches the glob, sorted by name.
-  std::vector<TagId> match(std::string_view pattern) const;
+  /// Every tag whose name matches the glob, sorted by name; at most
+  /// `limit` + 1 of them, so a caller can tell "more than limit" without
+  /// holding them all. The literal prefix before the first wildcard is a
+  /// range of the name index: `area1.*` costs the tags under area1, not
+  /// the registry; only a leading wildcard (`*i*`) scans every name.
+  std::vector<TagId> match(std::string_view pattern, std::size_t limit = SIZE_MAX) const;
   /// Every tag, sorted by name.
   std::vector<TagInfo> all() const;
 
@@ -96,12 +102,20 @@ class TagRegistry {
   /// Under the exclusive lock.
   TagId ensure_locked(const TagHint& hint);
   TagId create_locked(TagInfo info);
+  /// Under a shared lock of mutex_ and index_mutex_.
+  void index_new_names() const;
   static bool differs(const TagInfo& known, const TagHint& hint);
 
   mutable std::shared_mutex mutex_;
   std::size_t max_tags_ = static_cast<std::size_t>(-1);
   std::vector<TagInfo> tags_;
   std::unordered_map<std::string, TagId, Hash, std::equal_to<>> by_name_;
+  // Ids 0..sorted_.size()-1 ordered by name; ids created since (always the
+  // highest, as ids are dense) are matched by a scan until enough of them
+  // are merged in at once. Kept up to date by match(), under index_mutex_
+  // (taken after mutex_).
+  mutable std::mutex index_mutex_;
+  mutable std::vector<TagId> sorted_;
   Observer observer_;
 };
 

@@ -80,15 +80,15 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
-                           const Access& access) {
+asio::awaitable<HttpResponse> handle_latest(const HttpRequest& req, const ParsedTarget& target,
+                                            ShardContext& shard, const Access& access) {
   ServerContext& server = shard.server;
   StreamQueryResult parsed = parse_stream_query(target);
-  if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
-  ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
-  if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
+  if (!parsed) co_return bad_request(req, parsed.error.code, parsed.error.message);
+  ResolvedTags resolved = co_await resolve_request_tags(server, parsed->tags);
+  if (resolved.error) co_return bad_request(req, resolved.error->code, resolved.error->message);
   if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
-    return std::move(*refused);
+    co_return std::move(*refused);
 
   const Interval interval = parsed->interval;
   const auto current = server.services.live->current(resolved.ids);
@@ -122,7 +122,7 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
     res.set(http::field::cache_control, "no-cache");
     res.set(http::field::vary, "Accept-Encoding");
     res.keep_alive(req.keep_alive());
-    return res;
+    co_return res;
   }
   std::string compressed = gzip ? gzip_compress(body) : std::string();
   const bool compressed_ok = !compressed.empty();
@@ -133,7 +133,7 @@ HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, S
   res.set(http::field::vary, "Accept-Encoding");
   // Revalidate every time: the answer changes as the plant does.
   res.set(http::field::cache_control, "no-cache");
-  return res;
+  co_return res;
 }
 
 HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
@@ -271,16 +271,9 @@ struct HistoryPlan {
   std::optional<std::size_t> max_points;
 };
 
+/// After the query's tags are resolved into plan.tags.
 std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTarget& target,
-                                         ServerContext& server, HistoryPlan& plan, const Access& access) {
-  StreamQueryResult parsed = parse_stream_query(target);
-  if (!parsed) return bad_request(req, parsed.error.code, parsed.error.message);
-  ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
-  if (resolved.error) return bad_request(req, resolved.error->code, resolved.error->message);
-  if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
-    return std::move(*refused);
-  plan.tags = std::move(resolved.ids);
-
+                                         const StreamQuery& query, HistoryPlan& plan) {
   const TimeNs now = now_ns();
   plan.to = now;
   if (auto t = target.get("to")) {
@@ -333,7 +326,7 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
     return bad_request(req, "bad_format", "format must be json or csv");
 
   const bool interval_given = target.get("interval").has_value();
-  plan.tier = interval_given ? parsed->interval : Interval::minute;
+  plan.tier = interval_given ? query.interval : Interval::minute;
   if (auto mp = target.get("maxPoints")) {
     const auto parsed_n = parse_unsigned(*mp);
     if (!parsed_n || *parsed_n == 0 || *parsed_n > 1'000'000)
@@ -429,7 +422,14 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
                                                             const Access& access) {
   ServerContext& server = shard.server;
   HistoryPlan plan;
-  if (auto bad = plan_history(req, target, server, plan, access)) co_return std::move(*bad);
+  StreamQueryResult parsed = parse_stream_query(target);
+  if (!parsed) co_return bad_request(req, parsed.error.code, parsed.error.message);
+  ResolvedTags resolved = co_await resolve_request_tags(server, parsed->tags);
+  if (resolved.error) co_return bad_request(req, resolved.error->code, resolved.error->message);
+  if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
+    co_return std::move(*refused);
+  plan.tags = std::move(resolved.ids);
+  if (auto bad = plan_history(req, target, *parsed, plan)) co_return std::move(*bad);
 
   http::response<http::empty_body> head{http::status::ok, req.version()};
   head.set(http::field::server, "tagstream");

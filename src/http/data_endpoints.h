@@ -13,8 +13,8 @@
 namespace tagstream {
 
 /// GET /api/data/latest
-HttpResponse handle_latest(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,
-                           const Access& access);
+boost::asio::awaitable<HttpResponse> handle_latest(const HttpRequest& req, const ParsedTarget& target,
+                                                   ShardContext& shard, const Access& access);
 
 /// GET /api/tags, GET /api/tags/{name}, PUT /api/tags/{name}
 HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, ShardContext& shard,

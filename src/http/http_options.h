@@ -29,6 +29,7 @@ struct HttpOptions {
   int max_streams = 10000;                       // 503 past this
   int max_streams_per_client = 200;              // 429 past this, per client address
   std::size_t client_buffer_bytes = 256 * 1024;  // per-stream queued bytes before coalescing
+  std::size_t max_tags_per_query = 100'000;      // tags a stream or query resolves to; 400 past this
   double slow_client_timeout = 30.0;             // seconds a write may stall before the stream is dropped
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 16 * 1024 * 1024;

@@ -386,7 +386,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
         reply = std::move(*limited);
       } else {
         switch (route) {
-          case Route::stream: reply = serve_tag_stream(stream, req, *target, shard, access); break;
+          case Route::stream: reply = co_await serve_tag_stream(stream, req, *target, shard, access); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard, access); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write:
@@ -395,7 +395,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
           case Route::samples:
             reply = co_await handle_json_samples(req, *target, shard, access, client);
             break;
-          case Route::latest: reply = handle_latest(req, *target, shard, access); break;
+          case Route::latest: reply = co_await handle_latest(req, *target, shard, access); break;
           case Route::tags: reply = handle_tags(req, *target, shard, access, client); break;
           case Route::auth_status: reply = handle_auth_status(req, *target, shard); break;
           case Route::auth_login: reply = handle_login(req, shard, access); break;

@@ -115,6 +115,8 @@ std::string StatsSampler::json(const std::function<bool(std::string_view)>& may_
   field(out, "samplesPerSecond", r.samples);
   field(out, "requestsTotal", st.ingest_requests.load());
   field(out, "rejectedLines", st.ingest_rejected_lines.load());
+  field(out, "retractedLiveValues",
+        server_.services.ingestor ? server_.services.ingestor->retracted() : std::uint64_t{0});
   out += "},\"store\":{";
   if (server_.services.writer) {
     field(out, "pendingSamples", static_cast<std::uint64_t>(server_.services.writer->pending_samples()),
@@ -199,6 +201,9 @@ std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
          static_cast<double>(st.samples_ingested.load()));
   metric("tagstream_ingest_rejected_lines_total", "counter", "Line protocol lines rejected.",
          static_cast<double>(st.ingest_rejected_lines.load()));
+  metric("tagstream_ingest_retracted_live_values_total", "counter",
+         "Live values put back to what history holds after their commit failed.",
+         static_cast<double>(server_.services.ingestor ? server_.services.ingestor->retracted() : 0));
   if (server_.services.writer) {
     metric("tagstream_store_pending_samples", "gauge", "Samples waiting for commit.",
            static_cast<double>(server_.services.writer->pending_samples()));

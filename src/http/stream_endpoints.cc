@@ -1,5 +1,6 @@
 #include "http/stream_endpoints.h"
 
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
@@ -186,33 +187,97 @@ class CountedStream : public SseConnection {
   Clock::time_point started_;
 };
 
-/// A stream of tag values fed by the shard's hub.
+/// A stream of tag values fed by the shard's hub. Its `connected` event
+/// lists every tag, which for a wide pattern is megabytes: it is written a
+/// piece at a time, the next piece only once the socket took the last, so a
+/// client that does not read holds one piece, not the whole event. The hub
+/// feeds the stream only once that event is complete.
 class TagStream final : public CountedStream {
  public:
   using CountedStream::CountedStream;
 
-  void subscribe(const StreamSpec& spec) {
-    interval_ = spec.interval;
-    member_ = shard_.hub.subscribe(this, spec);
+  /// `hello` is the connected event's object without its tag list.
+  void greet_then_subscribe(const json::object& hello, StreamSpec spec) {
+    spec_ = std::move(spec);
+    interval_ = spec_.interval;
+    std::string text = json_text(hello);
+    text.pop_back();  // the closing brace: the tag list goes last
+    text += ",\"tags\":[";
+    hello_piece_.reserve(piece_bytes());
+    // What append_sse_event writes ahead of a one-line payload.
+    hello_piece_ += "retry: " + std::to_string(shard_.server.config.retry_ms) + "\nevent: connected\ndata: ";
+    hello_piece_ += text;
+    queue_hello_piece();
+  }
+
+  void shutdown(bool force) override {
+    // Half a connected event followed by the shutdown event would read as
+    // one malformed event: end such a stream at once.
+    CountedStream::shutdown(force || greeting());
   }
 
  private:
+  bool greeting() const { return !member_ && !ended_; }
+
+  std::size_t piece_bytes() const {
+    return std::clamp<std::size_t>(shard_.server.config.client_buffer_bytes, 1024, 64 * 1024);
+  }
+
+  void queue_hello_piece() {
+    const TagRegistry& registry = shard_.server.registry;
+    const std::size_t budget = piece_bytes();
+    for (; next_tag_ < spec_.tags.size() && hello_piece_.size() < budget; ++next_tag_) {
+      const auto info = registry.info(spec_.tags[next_tag_]);
+      if (!info) continue;
+      if (!first_tag_) hello_piece_ += ',';
+      first_tag_ = false;
+      hello_piece_ += "{\"name\":";
+      append_json_string(hello_piece_, info->name);
+      hello_piece_ += ",\"unit\":";
+      append_json_string(hello_piece_, info->unit);
+      hello_piece_ += ",\"description\":";
+      append_json_string(hello_piece_, info->description);
+      hello_piece_ += ",\"type\":\"";
+      hello_piece_ += to_string(info->type);
+      hello_piece_ += "\"}";
+    }
+    const bool last = next_tag_ == spec_.tags.size();
+    if (last) hello_piece_ += "]}\n\n";
+    force(std::make_shared<const std::string>(std::move(hello_piece_)));
+    hello_piece_ = std::string();
+    if (last) {
+      member_ = shard_.hub.subscribe(this, spec_);
+      spec_.tags = std::vector<TagId>();
+    }
+  }
+
   void on_drained() override {
-    if (member_) shard_.hub.on_drained(member_);
+    if (member_)
+      shard_.hub.on_drained(member_);
+    else if (!ended_)
+      queue_hello_piece();
   }
 
   void on_end(EndReason reason) override {
+    ended_ = true;
     std::string tags;
     if (member_) {
       if (log_enabled(LogLevel::info)) tags = tag_names(shard_.server.registry, shard_.hub.tags_of(member_));
       shard_.hub.unsubscribe(member_);
       member_ = nullptr;
+    } else if (log_enabled(LogLevel::info)) {
+      tags = tag_names(shard_.server.registry, spec_.tags);
     }
     count_end("tags", tags, interval_, reason);
   }
 
   Member* member_ = nullptr;
   Interval interval_ = Interval::raw;
+  StreamSpec spec_;  // until subscribed
+  std::size_t next_tag_ = 0;
+  bool first_tag_ = true;
+  bool ended_ = false;
+  std::string hello_piece_;
 };
 
 /// /api/sse/test: one diagnostic event a second.
@@ -250,9 +315,10 @@ class TestStream final : public CountedStream {
 
 }  // namespace
 
-std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const HttpRequest& req,
-                                             const ParsedTarget& target, ShardContext& shard,
-                                             const Access& access) {
+asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream& stream,
+                                                              const HttpRequest& req,
+                                                              const ParsedTarget& target, ShardContext& shard,
+                                                              const Access& access) {
   ServerContext& server = shard.server;
   const HttpOptions& config = server.config;
   const unsigned version = req.version();
@@ -262,38 +328,28 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
   {
     StreamQueryResult parsed = parse_stream_query(target);
     if (!parsed)
-      return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
-                            keep_alive);
+      co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
+                               keep_alive);
     spec.interval = parsed->interval;
-    ResolvedTags resolved = resolve_tags(server.registry, parsed->tags);
+    ResolvedTags resolved = co_await resolve_request_tags(server, parsed->tags);
     if (resolved.error)
-      return error_response(http::status::bad_request, resolved.error->code, resolved.error->message, version,
-                            keep_alive);
+      co_return error_response(http::status::bad_request, resolved.error->code, resolved.error->message,
+                               version, keep_alive);
     if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
-      return std::move(*refused);
+      co_return std::move(*refused);
     spec.tags = std::move(resolved.ids);
-    if (auto bad = resume_point(req, parsed->last_event_id, spec.resume_after)) return std::move(*bad);
+    if (auto bad = resume_point(req, parsed->last_event_id, spec.resume_after)) co_return std::move(*bad);
   }
 
   StreamLimiter::Ticket ticket;
   if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
-    return std::move(*refused);
+    co_return std::move(*refused);
 
   auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
                                           stream_head(req, config), compress(req, config));
   conn->set_credential(access);
-  json::array tags_json;
-  for (TagId id : spec.tags) {
-    auto info = server.registry.info(id);
-    if (!info) continue;
-    tags_json.push_back(json::object{{"name", info->name},
-                                     {"unit", info->unit},
-                                     {"description", info->description},
-                                     {"type", to_string(info->type)}});
-  }
   json::object hello{{"streamId", conn->id()},
                      {"interval", to_string(spec.interval)},
-                     {"tags", std::move(tags_json)},
                      {"heartbeatInterval", config.heartbeat_interval},
                      {"dataCheckInterval", config.data_check_interval},
                      {"retry", config.retry_ms},
@@ -301,14 +357,13 @@ std::optional<HttpResponse> serve_tag_stream(beast::tcp_stream& stream, const Ht
                      {"resumed", spec.resume_after.has_value()},
                      {"serverTime", format_iso8601(now_ns())}};
   if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
-  conn->force(make_sse_frame("connected", json_text(hello), std::nullopt, config.retry_ms));
-  conn->subscribe(spec);
   if (log_enabled(LogLevel::info))
     log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", conn->id(),
         endpoint_text(conn->peer()), tag_names(server.registry, spec.tags), to_string(spec.interval),
         spec.resume_after ? std::to_string(*spec.resume_after) : std::string("none"));
+  conn->greet_then_subscribe(hello, std::move(spec));
   conn->start();
-  return std::nullopt;
+  co_return std::nullopt;
 }
 
 std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const HttpRequest& req,

@@ -1,6 +1,7 @@
 #pragma once
 // The two SSE endpoints: /api/sse/stream (tag values from the hub) and
 // /api/sse/test (a diagnostic counter).
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <optional>
 
@@ -15,9 +16,11 @@ namespace tagstream {
 /// 503) when the stream cannot start; otherwise takes the socket from
 /// `stream` for an SseConnection of its own and returns nullopt: the HTTP
 /// session is over.
-std::optional<HttpResponse> serve_tag_stream(boost::beast::tcp_stream& stream, const HttpRequest& req,
-                                             const ParsedTarget& target, ShardContext& shard,
-                                             const Access& access);
+boost::asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(boost::beast::tcp_stream& stream,
+                                                                     const HttpRequest& req,
+                                                                     const ParsedTarget& target,
+                                                                     ShardContext& shard,
+                                                                     const Access& access);
 
 std::optional<HttpResponse> serve_test_stream(boost::beast::tcp_stream& stream, const HttpRequest& req,
                                               const ParsedTarget& target, ShardContext& shard,

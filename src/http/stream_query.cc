@@ -217,6 +217,7 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
   StreamQueryResult r;
   StreamQuery q;
   std::unordered_set<std::string_view> seen;
+  std::size_t patterns = 0;
   for (const auto& [key, value] : target.params) {
     if (!is_tags_key(key)) continue;
     std::string_view rest = value;
@@ -234,6 +235,12 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
           if (seen.size() > kMaxStreamTags) {
             r.error = {"too_many_tags",
                        "more than " + std::to_string(kMaxStreamTags) + " tags or patterns in one stream"};
+            return r;
+          }
+          if (is_tag_pattern(entry) && ++patterns > kMaxStreamPatterns) {
+            r.error = {"too_many_patterns", "more than " + std::to_string(kMaxStreamPatterns) +
+                                                " patterns in one request: name the tags, or use fewer, "
+                                                "wider patterns (area1.* rather than one per tag)"};
             return r;
           }
           q.tags.emplace_back(entry);

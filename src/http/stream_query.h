@@ -18,6 +18,9 @@ namespace tagstream {
 inline constexpr std::size_t kMaxTargetBytes = 8 * 1024;
 /// Most distinct tag entries (names or patterns) one stream may ask for.
 inline constexpr std::size_t kMaxStreamTags = 1000;
+/// Of those, at most this many may be patterns: each may read every tag
+/// name in the registry, a name only a hash lookup.
+inline constexpr std::size_t kMaxStreamPatterns = 100;
 
 struct QueryError {
   std::string code;     // machine readable, e.g. "bad_query", "unknown_interval"

@@ -34,7 +34,7 @@ std::optional<HttpResponse> ensure_tags_within_limits(ServerContext& server, con
   std::string code, message;
   std::chrono::seconds retry_after{60};
   if (r.refused == TagRefusal::max_tags) {
-    code = "too_many_tags";
+    code = "tag_limit_reached";
     message = "the server holds " + std::to_string(server.registry.size()) + " tags, at most " +
               std::to_string(server.registry.max_tags()) + " (--max-tags); " + needs;
   } else if (hit == Limit::per_request) {

@@ -1,5 +1,7 @@
 #include "ingest/ingestor.h"
 
+#include "core/log.h"
+
 namespace tagstream {
 
 Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> samples, CommitQueue::Done done) {
@@ -10,11 +12,36 @@ Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> samples, Commit
   out.applied = live_.apply(samples, &seqs);
   std::vector<StoredSample> stored;
   stored.reserve(samples.size());
-  for (std::size_t i = 0; i < samples.size(); ++i)
+  // What a failed commit would have to take back out of the live state.
+  std::vector<std::pair<TagId, Seq>> live_changes;
+  live_changes.reserve(out.applied.accepted);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
     stored.push_back({samples[i].tag, samples[i].sample, seqs[i]});
-  out.queued = queue_.submit(std::move(stored), std::move(done));
-  if (out.queued) ingested_.fetch_add(samples.size(), std::memory_order_relaxed);
+    if (seqs[i] != 0) live_changes.emplace_back(samples[i].tag, seqs[i]);
+  }
+  out.queued = queue_.submit(std::move(stored), [this, live_changes = std::move(live_changes),
+                                                 done = std::move(done)](const std::string& error) {
+    if (!error.empty()) retract(live_changes, error);
+    if (done) done(error);
+  });
+  if (out.queued) {
+    ingested_.fetch_add(samples.size(), std::memory_order_relaxed);
+  } else {
+    // Room was checked under this lock, so only a stopping writer refuses;
+    // the samples were made live all the same.
+    std::vector<std::pair<TagId, Seq>> made_live;
+    for (std::size_t i = 0; i < samples.size(); ++i)
+      if (seqs[i] != 0) made_live.emplace_back(samples[i].tag, seqs[i]);
+    retract(made_live, "the store's queue refused the samples");
+  }
   return out;
+}
+
+void Ingestor::retract(std::span<const std::pair<TagId, Seq>> live_changes, const std::string& error) {
+  const std::size_t n = live_.retract(live_changes, [this](TagId tag) { return queue_.held(tag); });
+  if (n == 0) return;
+  retracted_.fetch_add(n, std::memory_order_relaxed);
+  log(LogLevel::warn, "store commit failed ({}): {} live values put back to what history holds", error, n);
 }
 
 }  // namespace tagstream

@@ -23,19 +23,26 @@ class Ingestor {
   };
 
   /// `done` runs on the queue's thread once the samples are committed (or
-  /// the commit failed); it is not called when `queued` is false.
+  /// the commit failed); it is not called when `queued` is false. A failed
+  /// commit first takes its samples back out of the live state (see
+  /// LiveState::retract): a live value is never one history will not hold.
   Outcome ingest(std::span<const TaggedSample> samples, CommitQueue::Done done);
 
   /// Samples accepted so far, from every source.
   std::uint64_t ingested() const { return ingested_.load(std::memory_order_relaxed); }
+  /// Live values put back to what history holds after their commit failed.
+  std::uint64_t retracted() const { return retracted_.load(std::memory_order_relaxed); }
 
  private:
+  void retract(std::span<const std::pair<TagId, Seq>> live_changes, const std::string& error);
+
   LiveState& live_;
   CommitQueue& queue_;
   // Keeps live sequence order and commit-queue order the same, and makes
   // the capacity check and the submit one step.
   std::mutex mutex_;
   std::atomic<std::uint64_t> ingested_{0};
+  std::atomic<std::uint64_t> retracted_{0};
 };
 
 }  // namespace tagstream

@@ -231,6 +231,20 @@ std::vector<Aggregate> MemTable::buckets_between(std::size_t tier, TagId tag, Ti
   return out;
 }
 
+std::optional<HeldValue> MemTable::newest(TagId tag) const {
+  std::shared_lock lock(mutex_);
+  if (tag >= tags_.size() || !tags_[tag].latest) return std::nullopt;
+  const TagState& t = tags_[tag];
+  HeldValue held{t.latest->sample(), {}};
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    const Aggregate& open = t.open[i];
+    const bool holds_latest =
+        open.count > 0 && open.start == bucket_start(held.latest.ts, kAggregatedIntervals[i]);
+    held.buckets[i] = holds_latest ? open : aggregate_of(held.latest, kAggregatedIntervals[i]);
+  }
+  return held;
+}
+
 std::vector<StoredSample> MemTable::changes_between(Seq after, Seq upto) const {
   std::vector<StoredSample> out;
   std::shared_lock lock(mutex_);

@@ -61,6 +61,8 @@ class MemTable {
   std::vector<RawPoint> raw_between(TagId tag, TimeNs from, TimeNs to, std::size_t limit = SIZE_MAX) const;
   std::vector<Aggregate> buckets_between(std::size_t tier, TagId tag, TimeNs from, TimeNs to,
                                          std::size_t limit = SIZE_MAX) const;
+  /// A tag's newest committed sample and the buckets holding it.
+  std::optional<HeldValue> newest(TagId tag) const;
   /// Unflushed raw points of every tag with seq in (after, upto].
   std::vector<StoredSample> changes_between(Seq after, Seq upto) const;
 

@@ -64,6 +64,12 @@ std::optional<Aggregate> SqliteStore::read_bucket(TagId tag, Interval interval, 
   return readers_->mine().bucket(tag, interval, start);
 }
 
+std::optional<HeldValue> SqliteStore::read_newest(TagId tag) {
+  // Every committed sample passes through the overlay, which keeps each
+  // tag's newest one and its open buckets: no disk read needed.
+  return mem_.newest(tag);
+}
+
 Seq SqliteStore::retained_after() {
   return retained_after_.load();
 }

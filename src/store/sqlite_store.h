@@ -63,6 +63,7 @@ class SqliteStore : public Store {
   HistoryPage read_history(const HistoryRequest& request) override;
   std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) override;
   std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override;
+  std::optional<HeldValue> read_newest(TagId tag) override;
   Seq retained_after() override;
   void maintain() override;
   bool defers_sync() const override;

@@ -15,6 +15,7 @@
 
 #include "core/aggregate.h"
 #include "core/change.h"
+#include "core/commit_queue.h"
 #include "core/interval.h"
 #include "core/tag.h"
 
@@ -99,6 +100,9 @@ class Store {
   /// Live samples with seq in (after, upto], in seq order, at most `limit`
   /// (all tags: the caller filters). For resuming streams across restarts.
   virtual std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) = 0;
+  /// What the store holds of a tag now: its newest sample and the buckets
+  /// holding it; nothing when it holds no sample of the tag. Thread safe.
+  virtual std::optional<HeldValue> read_newest(TagId /*tag*/) { return std::nullopt; }
   /// The current state of one bucket of an aggregated interval.
   virtual std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) = 0;
   /// Live samples with seq at or below this may have been removed by

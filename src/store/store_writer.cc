@@ -42,20 +42,68 @@ bool StoreWriter::submit(std::vector<StoredSample> samples, Done done) {
     // was empty) or for enough to commit at once. Otherwise it is
     // committing or waiting out the commit interval, and a wake-up per
     // request would cost a context switch each.
-    wake = (requests_.empty() && tags_.empty()) || commit_at_once(pending_samples_) ||
+    wake = (requests_.empty() && late_slices_.empty() && tags_.empty()) || commit_at_once(pending_samples_) ||
            commit_at_once(pending_samples_ + samples.size());
     pending_samples_ += samples.size();
-    requests_.push_back(Request{std::move(samples), std::move(done)});
+    Request request{std::move(samples), std::move(done)};
+    slice_late_samples(request);
+    requests_.push_back(std::move(request));
   }
   if (wake) wake_.notify_one();
   return true;
+}
+
+void StoreWriter::slice_late_samples(Request& request) {
+  const std::size_t slice = std::max<std::size_t>(options_.late_samples_per_commit, 1);
+  const auto late = static_cast<std::size_t>(std::count_if(request.samples.begin(), request.samples.end(),
+                                                           [](const StoredSample& s) { return s.seq == 0; }));
+  if (late <= slice) return;
+  // The request is answered once every part has been: with the first
+  // error, if any part failed.
+  struct Parts {
+    std::mutex mutex;
+    std::size_t left = 0;
+    std::string error;
+    Done done;
+  };
+  const std::size_t slices = (late + slice - 1) / slice;
+  auto parts = std::make_shared<Parts>();
+  parts->left = slices + 1;
+  parts->done = std::move(request.done);
+  auto part_done = [parts](const std::string& error) {
+    std::string first_error;
+    {
+      std::lock_guard lock(parts->mutex);
+      if (parts->error.empty()) parts->error = error;
+      if (--parts->left > 0) return;
+      first_error = parts->error;
+    }
+    if (parts->done) parts->done(first_error);
+  };
+  std::vector<StoredSample> in_order;
+  std::vector<StoredSample> late_samples;
+  late_samples.reserve(late);
+  for (StoredSample& s : request.samples) (s.seq != 0 ? in_order : late_samples).push_back(s);
+  // By tag, each tag's in arrival order (a later one at the same time
+  // replaces an earlier): a slice then reads the stored blocks of a few
+  // tags, not of every tag the back-fill touches.
+  std::stable_sort(late_samples.begin(), late_samples.end(),
+                   [](const StoredSample& a, const StoredSample& b) { return a.tag < b.tag; });
+  for (std::size_t first = 0; first < late_samples.size(); first += slice) {
+    const auto begin = late_samples.begin() + static_cast<std::ptrdiff_t>(first);
+    const auto end =
+        late_samples.begin() + static_cast<std::ptrdiff_t>(std::min(first + slice, late_samples.size()));
+    late_slices_.push_back(Request{std::vector<StoredSample>(begin, end), part_done});
+  }
+  request.samples = std::move(in_order);
+  request.done = part_done;
 }
 
 void StoreWriter::submit_tag(TagId id, const TagInfo& info) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    wake = requests_.empty() && tags_.empty();
+    wake = requests_.empty() && late_slices_.empty() && tags_.empty();
     tags_.push_back(TagRecord{id, info});
   }
   if (wake) wake_.notify_one();
@@ -104,7 +152,9 @@ void StoreWriter::run() {
     bool stop = false;
     {
       std::unique_lock lock(mutex_);
-      wait_until(lock, next_retention, [this] { return stopping_ || !requests_.empty() || !tags_.empty(); });
+      wait_until(lock, next_retention, [this] {
+        return stopping_ || !requests_.empty() || !late_slices_.empty() || !tags_.empty();
+      });
       if (last_commit)
         wait_until(lock, *last_commit + options_.commit_interval,
                    [this] { return stopping_ || commit_at_once(pending_samples_); });
@@ -118,8 +168,15 @@ void StoreWriter::run() {
         done.push_back(std::move(r.done));
         requests_.pop_front();
       }
+      if (!late_slices_.empty()) {
+        Request& r = late_slices_.front();
+        taken += r.samples.size();
+        batch.samples.insert(batch.samples.end(), r.samples.begin(), r.samples.end());
+        done.push_back(std::move(r.done));
+        late_slices_.pop_front();
+      }
       pending_samples_ -= taken;
-      stop = stopping_ && requests_.empty() && tags_.empty();
+      stop = stopping_ && requests_.empty() && late_slices_.empty() && tags_.empty();
     }
 
     if (!batch.tags.empty() || !batch.samples.empty()) {

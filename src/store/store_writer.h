@@ -35,6 +35,12 @@ struct StoreWriterOptions {
   // the interval would only add latency and cap bulk ingest at this many
   // samples per interval.
   std::size_t commit_at_once_samples = 4'096;
+  // Late samples (older than their tag's live value, seq 0) cost the store
+  // block reads each. A request with more than this many has them
+  // committed in slices of this size, one per commit, alongside whatever
+  // else is queued: a back-fill cannot hold other writers up for the whole
+  // of its cost, only for one slice.
+  std::size_t late_samples_per_commit = 2'000;
   Retention retention;
   std::chrono::seconds retention_every{60};
   std::size_t retention_rows_per_pass = 50'000;
@@ -60,6 +66,7 @@ class StoreWriter final : public CommitQueue {
   void submit_tag(TagId id, const TagInfo& info);
 
   bool has_room(std::size_t n) const override;
+  std::optional<HeldValue> held(TagId tag) const override { return store_.read_newest(tag); }
   std::size_t pending_samples() const;
   std::uint64_t committed_samples() const;
   /// Makes the writer read its clock again. Needed only with a clock that
@@ -75,6 +82,10 @@ class StoreWriter final : public CommitQueue {
     std::vector<StoredSample> samples;
     Done done;
   };
+  /// A request with more late samples than one slice: moves them all into
+  /// late_slices_, each slice with a share of the request's Done (the
+  /// request keeps the others and a share too).
+  void slice_late_samples(Request& request);
   /// A commit whose requests wait for it to become durable.
   struct Commit {
     std::vector<Done> done;
@@ -101,6 +112,7 @@ class StoreWriter final : public CommitQueue {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Request> requests_;
+  std::deque<Request> late_slices_;  // one goes into each commit
   std::vector<TagRecord> tags_;
   std::size_t pending_samples_ = 0;
   std::uint64_t committed_samples_ = 0;

@@ -281,5 +281,46 @@ TEST(LiveState, EmptyBatchPublishesNothing) {
   EXPECT_EQ(rec.batches[0]->first_seq(), 43u);
 }
 
+TEST(LiveState, RetractPutsBackWhatHistoryHoldsUnlessANewerSampleTookOver) {
+  LiveState live;
+  Recorder rec;
+  live.set_publisher(rec.publisher());
+  std::vector<Seq> seqs;
+  live.apply(std::vector{TS(0, kT0, 1), TS(1, kT0, 10)});                       // committed
+  live.apply(std::vector{TS(0, kT0 + kSec, 2), TS(1, kT0 + kSec, 20)}, &seqs);  // its commit fails
+  const std::vector<std::pair<TagId, Seq>> failed{{0, seqs[0]}, {1, seqs[1]}};
+  live.apply(std::vector{TS(1, kT0 + 2 * kSec, 30)});  // newer, and fine
+  rec.batches.clear();
+
+  const auto held = [](TagId tag) -> std::optional<HeldValue> {
+    const Sample s{kT0, tag == 0 ? 1.0 : 10.0, Quality::good};
+    HeldValue h{s, {}};
+    for (std::size_t i = 0; i < kTierCount; ++i) h.buckets[i] = aggregate_of(s, kAggregatedIntervals[i]);
+    return h;
+  };
+  EXPECT_EQ(live.retract(failed, held), 1u);
+
+  const auto now = live.current(std::vector<TagId>{0, 1});
+  EXPECT_EQ(now[0].latest.value, 1);                                        // back to the stored sample
+  EXPECT_EQ(now[0].buckets[aggregated_index(Interval::minute)].count, 1u);  // without the failed sample
+  EXPECT_EQ(now[1].latest.value, 30);                                       // the newer value stays
+  const auto published = rec.all_changes();
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].tag, 0u);
+  EXPECT_EQ(published[0].sample.value, 1);
+  EXPECT_GT(published[0].seq, seqs[1]);
+  // A sample older than the failed one is live again, not late.
+  EXPECT_EQ(live.apply(std::vector{TS(0, kT0 + kSec / 2, 1.5)}).accepted, 1u);
+}
+
+TEST(LiveState, RetractOfATagHistoryHoldsNothingOfLeavesItWithoutAValue) {
+  LiveState live;
+  std::vector<Seq> seqs;
+  live.apply(std::vector{TS(3, kT0, 1)}, &seqs);
+  const std::vector<std::pair<TagId, Seq>> failed{{3, seqs[0]}};
+  EXPECT_EQ(live.retract(failed, [](TagId) { return std::optional<HeldValue>(); }), 1u);
+  EXPECT_FALSE(live.current(std::vector<TagId>{3})[0].present);
+}
+
 }  // namespace
 }  // namespace tagstream

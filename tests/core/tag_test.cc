@@ -349,3 +349,43 @@ TEST(TagRegistry, ConcurrentUpsertsOfOverlappingNamesGiveUniqueDenseIds) {
 
 }  // namespace
 }  // namespace tagstream
+
+namespace tagstream {
+namespace {
+
+TEST(TagRegistryMatch, APrefixPatternFindsIndexedAndNewlyCreatedTagsSortedByName) {
+  TagRegistry reg;
+  // Enough tags that most are in the name index and the last few are not
+  // yet: a match must see both, in name order.
+  std::vector<std::string> expected;
+  for (int i = 40'000; i-- > 0;) {
+    const std::string name = "area" + std::to_string(i % 3) + ".t" + std::to_string(i);
+    reg.upsert(TagInfo{name, "", "", DataType::number});
+    if (i % 3 == 1 && name.ends_with("7")) expected.push_back(name);
+  }
+  (void)reg.match("area0.*");  // brings the index up to date
+  for (int i = 40'000; i < 40'100; ++i) {
+    const std::string name = "area" + std::to_string(i % 3) + ".t" + std::to_string(i);
+    reg.upsert(TagInfo{name, "", "", DataType::number});
+    if (i % 3 == 1 && name.ends_with("7")) expected.push_back(name);
+  }
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> got;
+  for (TagId id : reg.match("area1.*7")) got.push_back(reg.name(id));
+  EXPECT_EQ(got, expected);
+  // A leading wildcard, which no prefix narrows, finds the same.
+  got.clear();
+  for (TagId id : reg.match("*1.*7")) got.push_back(reg.name(id));
+  EXPECT_EQ(got, expected);
+}
+
+TEST(TagRegistryMatch, StopsOneMatchPastTheLimit) {
+  TagRegistry reg;
+  for (int i = 0; i < 5000; ++i) reg.upsert(TagInfo{"p.t" + std::to_string(i), "", "", DataType::number});
+  EXPECT_EQ(reg.match("p.*", 100).size(), 101u);
+  EXPECT_EQ(reg.match("*t*", 100).size(), 101u);
+  EXPECT_EQ(reg.match("p.t1*", 5000).size(), 1111u);
+}
+
+}  // namespace
+}  // namespace tagstream

@@ -145,7 +145,7 @@ TEST(TagCaps, TotalCapRefusesAWholeRequestAndCreatesNoTagOfIt) {
   // 20 more would make 60: none is created, not even the first 10 that fit.
   const auto r = post(server.port(), "/write", lines_for("plant", 0, 40) + lines_for("extra", 0, 20));
   ASSERT_EQ(r.status, 429) << r.body;
-  EXPECT_EQ(code_of(r), "too_many_tags");
+  EXPECT_EQ(code_of(r), "tag_limit_reached");
   EXPECT_FALSE(r.header("retry-after").empty());
   EXPECT_NE(r.body.find("at most 50 (--max-tags)"), std::string::npos) << r.body;
   EXPECT_EQ(server.app().registry().size(), 40u);
@@ -160,7 +160,7 @@ TEST(TagCaps, TotalCapRefusesAWholeRequestAndCreatesNoTagOfIt) {
   ASSERT_EQ(post(server.port(), "/write", lines_for("more", 0, 10)).status, 204);
   const auto put_new = put(server.port(), "/api/tags/one.more", R"({"unit":"K"})");
   EXPECT_EQ(put_new.status, 429) << put_new.body;
-  EXPECT_EQ(code_of(put_new), "too_many_tags");
+  EXPECT_EQ(code_of(put_new), "tag_limit_reached");
   EXPECT_EQ(server.app().registry().size(), 50u);
   EXPECT_EQ(post(server.port(), "/write", lines_for("plant", 0, 40)).status, 204);
 

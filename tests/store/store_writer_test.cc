@@ -612,6 +612,40 @@ TEST_F(StoreWriterTest, CommitErrorReachesDoneAndLaterCommitsStillWork) {
   EXPECT_EQ(raw[0].start, kMidnight + 2 * kSec);
 }
 
+// A request of many late samples is committed in slices: it is answered
+// once, after its last slice, with the error of a slice that failed; a
+// request queued behind it commits (and is answered) before that.
+TEST_F(StoreWriterTest, LateSamplesAreCommittedInSlicesAndAnsweredOnce) {
+  PoisonStore poison(sqlite_);
+  StoreWriterOptions options;
+  options.late_samples_per_commit = 10;
+  StoreWriter writer(poison, options);
+  std::mutex mutex;
+  std::vector<std::pair<int, std::string>> answers;  // in the order given
+  std::promise<void> both;
+  auto answer = [&](int id) {
+    return [&, id](const std::string& error) {
+      std::lock_guard lock(mutex);
+      answers.emplace_back(id, error);
+      if (answers.size() == 2) both.set_value();
+    };
+  };
+  std::vector<StoredSample> backfill{ss(1, kMidnight + kSec, 5.0, 7)};  // one live sample
+  for (int i = 0; i < 45; ++i) backfill.push_back(ss(0, kMidnight + i * kMs, i == 33 ? -1.0 : 1.0));
+  ASSERT_TRUE(writer.submit(backfill, answer(0)));
+  ASSERT_TRUE(writer.submit({ss(2, kMidnight, 1.0, 8)}, answer(1)));
+  writer.start();
+  ASSERT_EQ(both.get_future().wait_for(20s), std::future_status::ready);
+  writer.stop();
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(answers.size(), 2u);  // once each
+  EXPECT_EQ(answers[0], std::make_pair(1, std::string()));
+  EXPECT_EQ(answers[1], std::make_pair(0, std::string("sqlite: disk I/O error (test)")));
+  EXPECT_EQ(read_range(sqlite_, 0, Interval::raw).size(), 35u);  // every slice but the one of -1
+  EXPECT_EQ(read_range(sqlite_, 2, Interval::raw).size(), 1u);
+  EXPECT_EQ(writer.pending_samples(), 0u);
+}
+
 // With the real SQLite store: a batch that the store refuses (a NaN value)
 // reports the store's message to Done, and the next batch commits.
 TEST_F(StoreWriterTest, SqliteErrorReachesDone) {
