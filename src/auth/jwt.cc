@@ -175,11 +175,10 @@ Parsed<Principal> JwtVerifier::verify(const std::string& token, TimeNs now) cons
   std::optional<std::string> header = base64url_decode(std::string_view(token).substr(0, dot));
   boost::system::error_code ec;
   json::value header_json = header ? json::parse(*header, ec) : json::value();
-  const json::string* alg = header_json.is_object() ? header_json.as_object().if_contains("alg")
-                                                          ? header_json.as_object().at("alg").if_string()
-                                                          : nullptr
-                                                    : nullptr;
-  if (!header || ec || !alg) {
+  const json::value* alg_value =
+      !ec && header_json.is_object() ? header_json.as_object().if_contains("alg") : nullptr;
+  const json::string* alg = alg_value ? alg_value->if_string() : nullptr;
+  if (!alg) {
     out.error = "the JWT header is not readable";
     return out;
   }
