@@ -6,6 +6,8 @@
 //   history  history_load.cc  sequential GETs of one query URL
 //   sse      sse_load.cc      thousands of SSE streams and their latency
 //   poll     poll_load.cc     dashboards polling instead of streaming
+//   opens    opens_load.cc    streams opened as fast as they are answered
+//   jwts     sign_tokens.cc   distinct JWTs for opens --tokens-file
 //
 // Only loopback addresses are accepted (url.h). Every run is bounded in time
 // and in requests and stops by itself.
@@ -30,6 +32,9 @@ void usage() {
       stderr);
   tagstream_bench::sse_usage();
   tagstream_bench::poll_usage();
+  std::fputs("Stream opens (bench/auth.sh, bench/soak.sh):\n", stderr);
+  tagstream_bench::opens_usage();
+  tagstream_bench::jwts_usage();
 }
 
 }  // namespace
@@ -46,6 +51,8 @@ int main(int argc, char** argv) {
     if (cmd == "history") return tagstream_bench::run_history(args);
     if (cmd == "sse") return tagstream_bench::run_sse(args);
     if (cmd == "poll") return tagstream_bench::run_poll(args);
+    if (cmd == "opens") return tagstream_bench::run_opens(args);
+    if (cmd == "jwts") return tagstream_bench::run_jwts(args);
   } catch (const std::exception& e) {
     tagstream_bench::die(e.what());
   }
