@@ -32,8 +32,8 @@
 # It prints a table of the samples as they come, then the RSS and open-file
 # growth from the end of the warm-up to the end, the requests and answers per
 # kind of load, and whether /healthz still answers. The raw samples go to
-# bench/results/soak-DATE.tsv (a --short run's to bench/results/raw/, which
-# git ignores).
+# bench/results/soak-DATE.tsv (a run under 10 minutes' to bench/results/raw/,
+# which git ignores).
 #
 # Options:
 #   --minutes N         length of the run (default 10)
@@ -91,7 +91,8 @@ tagstream=$build_dir/tagstream
 bench=$build_dir/tagstream-bench
 
 stamp=$(date -u +%Y%m%d-%H%M)
-if ((short)); then tsv_dir=$ROOT/bench/results/raw; else tsv_dir=$ROOT/bench/results; fi
+# Runs shorter than the full 10 minutes keep their samples out of git.
+if ((short || minutes < 10)); then tsv_dir=$ROOT/bench/results/raw; else tsv_dir=$ROOT/bench/results; fi
 mkdir -p "$tsv_dir"
 tsv=$tsv_dir/soak-$stamp.tsv
 
