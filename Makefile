@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard clean
+.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-soak clean
 
 all: build
 
@@ -63,8 +63,16 @@ format: deps
 # charts and raw outputs land in bench/results/. `make bench-historian` runs
 # the side-by-side benchmark against InfluxDB 1.6.7: installs influxdb, builds
 # Release binaries in build-bench/, prints a Markdown report.
-# BENCH_ARGS: more options for the script, e.g. --short (historian),
-# --scenarios 2,3 (streaming).
+# `make bench-auth` measures what authentication costs: ingest samples/s and
+# stream opens/s against two servers, auth off and on (API key, HS256 and
+# ES256 JWTs, cached and a fresh JWT per open), in interleaved rounds
+# (bench/auth.sh: about 15 minutes, --short about 2). `make bench-soak` runs
+# one server (simulator and auth on) for 10 minutes under stream churn, held
+# streams, ingest, history queries and an abusive client, sampling its RSS,
+# open files, threads and streams every 10 s (bench/soak.sh; --short: 2
+# minutes, --minutes N); the samples land in bench/results/soak-*.tsv.
+# BENCH_ARGS: more options for the script, e.g. --short (historian, auth,
+# soak), --scenarios 2,3 (streaming).
 BENCH_ARGS ?=
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
@@ -73,6 +81,12 @@ bench: configure
 bench-streaming: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
 	@./bench/streaming.sh --build-dir $(BUILD) --full $(BENCH_ARGS)
+
+bench-auth: configure
+	@./bench/auth.sh --build-dir $(BUILD) $(BENCH_ARGS)
+
+bench-soak: configure
+	@./bench/soak.sh --build-dir $(BUILD) $(BENCH_ARGS)
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)

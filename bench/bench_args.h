@@ -1,7 +1,9 @@
 #pragma once
 // Command-line handling shared by the tagstream-bench subcommands: every
 // option is --name VALUE or --name=VALUE, and an option nobody asked for is
-// an error (a typo must not silently run a different benchmark).
+// an error (a typo must not silently run a different benchmark). An option
+// given twice keeps its last value, except where a subcommand reads every
+// value (all(): --header).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -29,9 +31,9 @@ class Args {
       a = a.substr(2);
       const auto eq = a.find('=');
       if (eq != std::string::npos) {
-        values_[a.substr(0, eq)] = a.substr(eq + 1);
+        values_[a.substr(0, eq)].push_back(a.substr(eq + 1));
       } else if (i + 1 < argc) {
-        values_[a] = argv[++i];
+        values_[a].push_back(argv[++i]);
       } else {
         die("--" + a + " needs a value");
       }
@@ -40,6 +42,13 @@ class Args {
   std::optional<std::string> get(const std::string& name) {
     auto it = values_.find(name);
     if (it == values_.end()) return std::nullopt;
+    used_.push_back(name);
+    return it->second.back();
+  }
+  /// Every value of a repeatable option, in the order given.
+  std::vector<std::string> all(const std::string& name) {
+    auto it = values_.find(name);
+    if (it == values_.end()) return {};
     used_.push_back(name);
     return it->second;
   }
@@ -80,7 +89,7 @@ class Args {
   }
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> used_;
 };
 

@@ -13,6 +13,7 @@
 #include "keepalive_client.h"
 #include "load_commands.h"
 #include "percentile.h"
+#include "request_headers.h"
 #include "url.h"
 
 namespace tagstream_bench {
@@ -29,12 +30,14 @@ struct HistoryResult {
   std::string first_body;
 };
 
-asio::awaitable<void> history_client(const Url& url, KeepAliveClient& client, std::int64_t warmup,
-                                     std::int64_t requests, double seconds, HistoryResult& out) {
+asio::awaitable<void> history_client(const Url& url, const RequestHeaders& headers, KeepAliveClient& client,
+                                     std::int64_t warmup, std::int64_t requests, double seconds,
+                                     HistoryResult& out) {
   KeepAliveClient::Request req{http::verb::get, url.target, 11};
   req.set(http::field::host, url.host_header);
   req.set(http::field::user_agent, "tagstream-bench");
   req.set(http::field::accept, "application/json");
+  headers.apply(req);
   req.keep_alive(true);
   using Clock = std::chrono::steady_clock;
   const auto deadline =
@@ -64,7 +67,7 @@ asio::awaitable<void> history_client(const Url& url, KeepAliveClient& client, st
 void history_usage() {
   std::fputs(
       "  tagstream-bench history --url 'http://127.0.0.1:PORT/...' [--requests 200] [--warmup 5]\n"
-      "        [--seconds 600] [--show-body true]\n"
+      "        [--seconds 600] [--show-body true] [--header 'Name: value']...\n"
       "      Sequential GETs of one URL over one keep-alive connection: latency median/p90/p99, answer "
       "size.\n",
       stderr);
@@ -77,6 +80,7 @@ int run_history(Args& args) {
   const std::int64_t warmup = args.integer("warmup", 5);
   const double seconds = args.num("seconds", 600);
   const bool show = args.str("show-body", "false") == "true";
+  const RequestHeaders headers = RequestHeaders::from_args(args);
   args.check_all_used();
   if (requests < 1 || requests > 100000) die("--requests must be 1..100000");
   if (warmup < 0 || warmup > 10000) die("--warmup must be 0..10000");
@@ -85,14 +89,15 @@ int run_history(Args& args) {
   asio::io_context io(1);
   KeepAliveClient client(io.get_executor(), resolve_loopback(url));
   HistoryResult r;
-  asio::co_spawn(io, history_client(url, client, warmup, requests, seconds, r), [&r](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      r.error = std::string("exception: ") + ex.what();
-    }
-  });
+  asio::co_spawn(io, history_client(url, headers, client, warmup, requests, seconds, r),
+                 [&r](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     r.error = std::string("exception: ") + ex.what();
+                   }
+                 });
   io.run();
   std::printf("history: %s\n", raw.c_str());
   if (show) std::printf("first answer begins: %s\n", r.first_body.c_str());

@@ -23,6 +23,7 @@
 #include "line_protocol_body.h"
 #include "load_commands.h"
 #include "percentile.h"
+#include "request_headers.h"
 #include "url.h"
 
 namespace tagstream_bench {
@@ -43,9 +44,11 @@ struct IngestConfig {
   double seconds = 20;
   std::uint64_t total_lines = 0;  // 0: until --seconds
   std::uint64_t max_requests = kMaxRequests;
-  bool retry_busy = false;  // resend after 503 instead of counting it
+  bool retry_busy = false;         // resend after 503 instead of counting it
+  double requests_per_second = 0;  // 0: as fast as answered
   std::string precision = "ns";
   BodySpec body;
+  RequestHeaders headers;
 };
 
 struct IngestState {
@@ -54,6 +57,7 @@ struct IngestState {
   std::map<int, std::uint64_t> failures_by_status;
   std::string first_error;
   std::vector<double> latencies_ms;
+  Clock::time_point start;
   Clock::time_point deadline;       // no new requests after it (with --seconds)
   Clock::time_point hard_deadline;  // the run stops here whatever happens
   bool fatal = false;
@@ -68,6 +72,7 @@ asio::awaitable<void> ingest_connection(IngestConfig& cfg, IngestState& st,
   req.set(http::field::host, cfg.url.host_header);
   req.set(http::field::user_agent, "tagstream-bench");
   req.set(http::field::content_type, "text/plain; charset=utf-8");
+  cfg.headers.apply(req);
   req.keep_alive(true);
   const auto L = static_cast<std::uint64_t>(cfg.body.lines_per_request);
 
@@ -88,6 +93,14 @@ asio::awaitable<void> ingest_connection(IngestConfig& cfg, IngestState& st,
       if (st.next_request >= cfg.max_requests) break;
       if (cfg.total_lines && st.next_request * L >= cfg.total_lines) break;
       n = st.next_request++;
+      if (cfg.requests_per_second > 0) {  // paced: request n is due at start + n / rate
+        const auto due = st.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                                        static_cast<double>(n) / cfg.requests_per_second));
+        if (due > Clock::now()) {
+          asio::steady_timer t(executor, due);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+      }
     }
     std::uint64_t lines = L;
     if (cfg.total_lines) lines = std::min<std::uint64_t>(L, cfg.total_lines - n * L);
@@ -148,12 +161,13 @@ void ingest_usage() {
       "5000]\n"
       "        [--tags 1000] [--seconds 20] [--lines N] [--precision ns|us|ms|s] [--start TS] [--step N]\n"
       "        [--measurement plant] [--tag-key dev] [--field v] [--signal ramp|wave] [--retry-busy true]\n"
-      "        [--max-requests N]\n"
+      "        [--max-requests N] [--requests-per-second R] [--header 'Name: value']...\n"
       "      POSTs line protocol over keep-alive connections as fast as answers come back. Timestamps are "
       "in\n"
       "      --precision units (appended to the URL as precision= unless the URL has one); --start defaults\n"
       "      to a day ago and --step to one second. --lines N stops after N lines (with --seconds 0: only\n"
-      "      then). --retry-busy true resends after 503 and stops at any other error (for loading data).\n",
+      "      then). --retry-busy true resends after 503 and stops at any other error (for loading data).\n"
+      "      --requests-per-second R paces the requests (all connections together) instead.\n",
       stderr);
 }
 
@@ -169,6 +183,7 @@ int run_ingest(Args& args) {
   cfg.max_requests =
       static_cast<std::uint64_t>(args.integer("max-requests", static_cast<std::int64_t>(kMaxRequests)));
   cfg.retry_busy = args.str("retry-busy", "false") == "true";
+  cfg.requests_per_second = args.num("requests-per-second", 0);
   cfg.precision = args.str("precision", "ns");
   cfg.body.measurement = args.str("measurement", "plant");
   cfg.body.tag_key = args.str("tag-key", "dev");
@@ -182,6 +197,7 @@ int run_ingest(Args& args) {
           .count();
   cfg.body.start = args.integer("start", static_cast<std::int64_t>((now_s - 86400) * ups));
   cfg.body.step = args.integer("step", static_cast<std::int64_t>(ups));
+  cfg.headers = RequestHeaders::from_args(args);
   args.check_all_used();
 
   if (cfg.connections < 1 || cfg.connections > 256) die("--connections must be 1..256");
@@ -194,6 +210,8 @@ int run_ingest(Args& args) {
   if (cfg.seconds == 0 && cfg.total_lines == 0) die("give --seconds, --lines or both");
   if (cfg.max_requests < 1 || cfg.max_requests > kMaxRequests) die("--max-requests must be 1..10000000");
   if (cfg.body.step < 1) die("--step must be >= 1");
+  if (cfg.requests_per_second < 0 || cfg.requests_per_second > 1e6)
+    die("--requests-per-second must be 0..1000000");
   if (signal == "ramp")
     cfg.body.signal = Signal::ramp;
   else if (signal == "wave")
@@ -234,6 +252,7 @@ int run_ingest(Args& args) {
   IngestState st;
   st.latencies_ms.reserve(1 << 16);
   const auto t0 = Clock::now();
+  st.start = t0;
   st.deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.seconds));
   st.hard_deadline =
       t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kMaxRunSeconds));

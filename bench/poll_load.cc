@@ -29,6 +29,7 @@
 #include "load_commands.h"
 #include "proc_stats.h"
 #include "publisher.h"
+#include "request_headers.h"
 #include "url.h"
 
 namespace tagstream_bench {
@@ -223,8 +224,8 @@ int PollRun::main() {
   raise_fd_limit();
   request_base_ = "GET /api/data/latest?interval=" + o_.interval;
   for (int k = 0; k < o_.tags; ++k) request_base_ += "&tags[]=" + o_.naming.tagstream_name(k);
-  request_base_ += " HTTP/1.1\r\nHost: " + o_.target.host_header +
-                   "\r\nAccept: application/json\r\nUser-Agent: tagstream-bench\r\n";
+  request_base_ += " HTTP/1.1\r\nHost: " + o_.target.host_header + "\r\n" + o_.target.extra_headers +
+                   "Accept: application/json\r\nUser-Agent: tagstream-bench\r\n";
   if (o_.gzip) request_base_ += "Accept-Encoding: gzip\r\n";
   published_.assign(static_cast<std::size_t>(o_.tags), {});
   publisher_ = std::make_unique<Publisher>(loop_, ServerKind::tagstream, o_.target, o_.naming, sources_,
@@ -351,7 +352,7 @@ void poll_usage() {
       "true]\n"
       "        [--rate 1] [--seconds 30] [--prefix poll] [--interval raw] [--server-pids PID] [--label "
       "TEXT]\n"
-      "        [--gzip false]\n"
+      "        [--gzip false] [--header 'Name: value']...\n"
       "      --clients clients poll GET /api/data/latest for --tags tags every --period seconds "
       "(staggered),\n"
       "      with If-None-Match when --etag true, while every tag is written at --rate per second. Reports\n"
@@ -378,6 +379,7 @@ int run_poll(Args& args) {
   if (auto p = args.get("server-pids")) o.server_pids = parse_pid_list(*p);
   o.label = args.str("label", "");
   o.gzip = args.flag("gzip", false);
+  o.target.extra_headers = RequestHeaders::from_args(args).raw();
   args.check_all_used();
   if (o.period < 0.1 || o.period > 600) die("--period must be 0.1..600 s");
   if (o.seconds <= 0 || o.seconds > 1800) die("--seconds must be in (0, 1800]");

@@ -175,8 +175,9 @@ void Publisher::send_on(Conn& c) {
         in_flight_.resize(static_cast<std::size_t>(tag) + 1, 0);
       in_flight_[static_cast<std::size_t>(tag)] = 1;
     }
-    head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + target_.host_header +
-           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) +
+    head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + target_.host_header + "\r\n" +
+           target_.extra_headers +
+           "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) +
            "\r\n\r\n";
   } else {
     const int tag = backlog_.front();
@@ -189,9 +190,9 @@ void Publisher::send_on(Conn& c) {
         naming_.tagstream_name(tag).c_str(), static_cast<long long>(stamp / 1000),
         static_cast<long long>(stamp));
     body_.assign(msg, static_cast<std::size_t>(len));
-    head = "POST " + pub_path_ + naming_.channel(tag) + " HTTP/1.1\r\nHost: " + target_.host_header +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) +
-           "\r\n\r\n";
+    head = "POST " + pub_path_ + naming_.channel(tag) + " HTTP/1.1\r\nHost: " + target_.host_header + "\r\n" +
+           target_.extra_headers +
+           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
     if (on_sent) on_sent(tag, stamp);
   }
   c.busy = true;

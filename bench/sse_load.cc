@@ -55,6 +55,7 @@
 #include "proc_stats.h"
 #include "publisher.h"
 #include "publisher_thread.h"
+#include "request_headers.h"
 #include "sse_scan.h"
 #include "url.h"
 
@@ -343,8 +344,8 @@ void Run::build_requests() {
         path += o_.naming.channel(set[j]);
       }
     }
-    requests_.push_back("GET " + path + " HTTP/1.1\r\nHost: " + o_.target.host_header +
-                        "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n" +
+    requests_.push_back("GET " + path + " HTTP/1.1\r\nHost: " + o_.target.host_header + "\r\n" +
+                        o_.target.extra_headers + "Accept: text/event-stream\r\nCache-Control: no-cache\r\n" +
                         (o_.gzip ? "Accept-Encoding: gzip\r\n" : "") + "User-Agent: tagstream-bench\r\n\r\n");
   }
 }
@@ -839,7 +840,8 @@ void sse_usage() {
       "      stream, wait for the headers, close it, repeat, --seconds per round; server files and\n"
       "      memory are compared before and after each round. --gzip true asks for gzip-encoded streams\n"
       "      (Accept-Encoding: gzip) and inflates those the server compresses before scanning them; the\n"
-      "      bytes reported are still those read (gzip_streams: how many answers were compressed).\n",
+      "      bytes reported are still those read (gzip_streams: how many answers were compressed).\n"
+      "      --header 'Name: value' (repeatable) goes with every request, streams and writes alike.\n",
       stderr);
 }
 
@@ -891,6 +893,7 @@ int run_sse(Args& args) {
   o.label = args.str("label", "");
   if (o.label.find_first_of(" \t\n") != std::string::npos) die("--label must not contain spaces");
   o.gzip = args.flag("gzip", false);
+  o.target.extra_headers = RequestHeaders::from_args(args).raw();
   args.check_all_used();
   Run run(std::move(o));
   return run.main();

@@ -7,6 +7,8 @@
 //   sse      sse_load.cc      thousands of SSE streams and their latency
 //   poll     poll_load.cc     dashboards polling instead of streaming
 //   resolve  resolve_bench.cc tag pattern resolution with a large registry
+//   opens    opens_load.cc    streams opened as fast as they are answered
+//   jwts     sign_tokens.cc   distinct JWTs for opens --tokens-file
 //
 // Only loopback addresses are accepted (url.h). Every run is bounded in time
 // and in requests and stops by itself.
@@ -32,6 +34,9 @@ void usage() {
   tagstream_bench::sse_usage();
   tagstream_bench::poll_usage();
   tagstream_bench::resolve_usage();
+  std::fputs("Stream opens (bench/auth.sh, bench/soak.sh):\n", stderr);
+  tagstream_bench::opens_usage();
+  tagstream_bench::jwts_usage();
 }
 
 }  // namespace
@@ -49,6 +54,8 @@ int main(int argc, char** argv) {
     if (cmd == "sse") return tagstream_bench::run_sse(args);
     if (cmd == "poll") return tagstream_bench::run_poll(args);
     if (cmd == "resolve") return tagstream_bench::run_resolve(args);
+    if (cmd == "opens") return tagstream_bench::run_opens(args);
+    if (cmd == "jwts") return tagstream_bench::run_jwts(args);
   } catch (const std::exception& e) {
     tagstream_bench::die(e.what());
   }

@@ -28,6 +28,9 @@ std::vector<boost::asio::ip::tcp::endpoint> resolve_loopback(const Url& url);
 struct Target {
   sockaddr_in addr{};
   std::string host_header;  // host:port as given
+  /// --header options as "Name: value\r\n" lines, sent with every request
+  /// (streams and publisher alike).
+  std::string extra_headers;
 };
 /// parse_url and resolve_loopback, then the first IPv4 address; dies if
 /// there is none.
