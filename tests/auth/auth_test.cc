@@ -202,6 +202,17 @@ TEST_P(AsymmetricJwt, SignedWithThePrivateKeyVerifiesWithThePublicOne) {
   EXPECT_TRUE(verified->may(Scope::write, "area1.valve"));
   EXPECT_FALSE(verified->may(Scope::write, "area2.valve"));
 
+  // The claims changed after signing (more tags): refused.
+  const std::size_t dot = token->find('.'), dot2 = token->find('.', dot + 1);
+  Principal more = who;
+  more.tags[Principal::index(Scope::admin)] = {"*"};
+  auto other_claims = sign_jwt(more, kNow, pair.private_pem, true);
+  const std::size_t odot = other_claims->find('.'), odot2 = other_claims->find('.', odot + 1);
+  const std::string tampered =
+      token->substr(0, dot + 1) + other_claims->substr(odot + 1, odot2 - odot - 1) + token->substr(dot2);
+  EXPECT_FALSE(verifier->verify(tampered, kNow));
+  EXPECT_FALSE(verifier->verify(token->substr(0, token->size() - 4), kNow)) << "a cut signature";
+
   // Another key pair of the same kind: the signature must not verify.
   const auto other = test::make_key_pair(GetParam());
   auto forged = sign_jwt(who, kNow, other.private_pem, true);
