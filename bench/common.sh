@@ -84,3 +84,23 @@ wait_until_up() {
   cat "$@" >&2
   exit 1
 }
+
+# Builds Release tagstream and tagstream-bench (no tests) in $build_dir,
+# configuring it first if needed, then sets build_dir (absolute), build_type,
+# tagstream and bench. $1 names the caller in the build log's file name.
+build_bench_binaries() {
+  local jobs=${JOBS:-2} build_log
+  log "building Release tagstream and tagstream-bench in $build_dir (-j$jobs)"
+  build_log=$(mktemp "/tmp/$1-build.XXXXXX")
+  quiet() { "$@" >>"$build_log" 2>&1 || { cat "$build_log" >&2; rm -f "$build_log"; exit 1; }; }
+  if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+    ./scripts/install-deps.sh
+    quiet cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAGSTREAM_TESTS=OFF
+  fi
+  quiet cmake --build "$build_dir" -j "$jobs" --target tagstream tagstream-bench
+  rm -f "$build_log"
+  [[ $build_dir = /* ]] || build_dir=$ROOT/$build_dir
+  build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
+  tagstream=$build_dir/tagstream
+  bench=$build_dir/tagstream-bench
+}

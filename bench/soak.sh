@@ -75,20 +75,7 @@ need=()
 command -v curl >/dev/null || need+=(curl)
 install_without_services "${need[@]}"
 
-jobs=${JOBS:-2}
-log "building tagstream and tagstream-bench in $build_dir (-j$jobs)"
-build_log=$(mktemp /tmp/soak-build.XXXXXX)
-quiet() { "$@" >>"$build_log" 2>&1 || { cat "$build_log" >&2; rm -f "$build_log"; exit 1; }; }
-if [[ ! -f $build_dir/CMakeCache.txt ]]; then
-  ./scripts/install-deps.sh
-  quiet cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAGSTREAM_TESTS=OFF
-fi
-quiet cmake --build "$build_dir" -j "$jobs" --target tagstream tagstream-bench
-rm -f "$build_log"
-[[ $build_dir = /* ]] || build_dir=$ROOT/$build_dir
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-tagstream=$build_dir/tagstream
-bench=$build_dir/tagstream-bench
+build_bench_binaries soak
 
 stamp=$(date -u +%Y%m%d-%H%M)
 # Runs shorter than the full 10 minutes keep their samples out of git.

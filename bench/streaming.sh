@@ -101,19 +101,7 @@ install_without_services "${need[@]}"
 
 # ---------------------------------------------------------------------------
 # Build.
-jobs=${JOBS:-2}
-log "building Release tagstream and tagstream-bench in $build_dir (-j$jobs)"
-build_log=$(mktemp /tmp/streaming-build.XXXXXX)
-quiet() { "$@" >>"$build_log" 2>&1 || { cat "$build_log" >&2; rm -f "$build_log"; exit 1; }; }
-if [[ ! -f $build_dir/CMakeCache.txt ]]; then
-  quiet cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAGSTREAM_TESTS=OFF
-fi
-quiet cmake --build "$build_dir" -j "$jobs" --target tagstream tagstream-bench
-rm -f "$build_log"
-[[ $build_dir = /* ]] || build_dir=$ROOT/$build_dir
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-tagstream=$build_dir/tagstream
-bench=$build_dir/tagstream-bench
+build_bench_binaries streaming
 
 if [[ -z $results_dir ]]; then
   if ((full)); then results_dir=$ROOT/bench/results; else results_dir=$build_dir/streaming-results; fi
