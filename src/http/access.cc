@@ -5,6 +5,9 @@
 #include <boost/beast/http/field.hpp>
 
 #include "core/tag.h"
+#include "http/header_text.h"
+#include "http/server_context.h"
+#include "http/tag_resolution.h"
 
 namespace tagstream {
 
@@ -12,23 +15,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 /// The password of `Authorization: Basic base64(user:password)`.
 std::string basic_password(std::string_view encoded) {
-  encoded = trim(encoded);
+  encoded = trim_ows(encoded);
   if (encoded.empty() || encoded.size() > 8192 || encoded.size() % 4 != 0) return {};
   std::string decoded(encoded.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
@@ -49,11 +38,11 @@ std::string basic_password(std::string_view encoded) {
 std::string cookie_value(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     const std::size_t semi = header.find(';');
-    std::string_view pair = trim(header.substr(0, semi));
+    std::string_view pair = trim_ows(header.substr(0, semi));
     header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
     const std::size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name)
-      return std::string(trim(pair.substr(eq + 1)));
+    if (eq != std::string_view::npos && trim_ows(pair.substr(0, eq)) == name)
+      return std::string(trim_ows(pair.substr(eq + 1)));
   }
   return {};
 }
@@ -62,13 +51,13 @@ std::string cookie_value(std::string_view header, std::string_view name) {
 
 std::string credential_of(const HttpRequest& req, const ParsedTarget& target) {
   if (auto auth = req.find(http::field::authorization); auth != req.end()) {
-    const std::string_view value = trim(std::string_view(auth->value().data(), auth->value().size()));
+    const std::string_view value = trim_ows(std::string_view(auth->value().data(), auth->value().size()));
     const std::size_t space = value.find(' ');
     const std::string_view scheme = value.substr(0, space);
     const std::string_view rest =
-        space == std::string_view::npos ? std::string_view() : trim(value.substr(space));
-    if (iequals(scheme, "Bearer") || iequals(scheme, "Token")) return std::string(rest);
-    if (iequals(scheme, "Basic")) return basic_password(rest);
+        space == std::string_view::npos ? std::string_view() : trim_ows(value.substr(space));
+    if (iequals_ascii(scheme, "Bearer") || iequals_ascii(scheme, "Token")) return std::string(rest);
+    if (iequals_ascii(scheme, "Basic")) return basic_password(rest);
     return {};
   }
   if (target.path == "/write")
@@ -104,6 +93,24 @@ std::optional<HttpResponse> restrict_tags(const Access& access, Scope scope, con
   std::erase_if(ids, [&](TagId id) { return !access.may(scope, registry.name(id)); });
   if (ids.empty()) return forbidden(req, "no tag asked for is one this token may read");
   return std::nullopt;
+}
+
+boost::asio::awaitable<ReadableTags> resolve_readable_tags(ServerContext& server, const Access& access,
+                                                           const HttpRequest& req,
+                                                           const std::vector<std::string>& requested) {
+  ReadableTags out;
+  ResolvedTags resolved = co_await resolve_request_tags(server, requested);
+  if (resolved.error) {
+    out.error = error_response(http::status::bad_request, resolved.error->code, resolved.error->message,
+                               req.version(), req.keep_alive());
+    co_return out;
+  }
+  if (auto refused = restrict_tags(access, Scope::read, server.registry, requested, resolved.ids, req)) {
+    out.error = std::move(*refused);
+    co_return out;
+  }
+  out.value = std::move(resolved.ids);
+  co_return out;
 }
 
 std::string session_cookie(std::string_view token, std::optional<TimeNs> expires, TimeNs now, bool secure) {

@@ -1,6 +1,7 @@
 #pragma once
 // What a request may do: the principal its credential names, found once per
 // request before it is dispatched, and the checks endpoints make with it.
+#include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,15 @@ HttpResponse forbidden(const HttpRequest& req, std::string_view message);
 std::optional<HttpResponse> restrict_tags(const Access& access, Scope scope, const TagRegistry& registry,
                                           const std::vector<std::string>& requested, std::vector<TagId>& ids,
                                           const HttpRequest& req);
+
+struct ServerContext;
+/// The tags a reading request asks for (names and patterns, resolved as
+/// resolve_request_tags does) that `access` may read, or the answer to send
+/// instead: 400 for an unknown tag or too broad a query, 403 (restrict_tags).
+using ReadableTags = Parsed<std::vector<TagId>, HttpResponse>;
+boost::asio::awaitable<ReadableTags> resolve_readable_tags(ServerContext& server, const Access& access,
+                                                           const HttpRequest& req,
+                                                           const std::vector<std::string>& requested);
 
 /// Set-Cookie for a signed-in dashboard: HttpOnly (no script reads it),
 /// SameSite=Strict (no other site's page sends it), Secure behind TLS.

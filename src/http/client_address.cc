@@ -3,17 +3,13 @@
 #include <optional>
 #include <vector>
 
+#include "http/header_text.h"
+
 namespace tagstream {
 
 namespace asio = boost::asio;
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 /// Splits at `sep` outside double quotes (a quoted Forwarded value may hold
 /// commas and semicolons).
@@ -27,11 +23,11 @@ std::vector<std::string_view> split_unquoted(std::string_view s, char sep) {
     } else if (s[i] == '"') {
       quoted = !quoted;
     } else if (s[i] == sep && !quoted) {
-      parts.push_back(trim(s.substr(start, i - start)));
+      parts.push_back(trim_ows(s.substr(start, i - start)));
       start = i + 1;
     }
   }
-  parts.push_back(trim(s.substr(start)));
+  parts.push_back(trim_ows(s.substr(start)));
   return parts;
 }
 
@@ -79,9 +75,9 @@ std::vector<std::optional<asio::ip::address>> forwarded_chain(std::string_view h
     for (std::string_view pair : split_unquoted(element, ';')) {
       const auto eq = pair.find('=');
       if (eq == std::string_view::npos) continue;
-      const std::string_view key = trim(pair.substr(0, eq));
+      const std::string_view key = trim_ows(pair.substr(0, eq));
       if (key.size() == 3 && (key[0] | 0x20) == 'f' && (key[1] | 0x20) == 'o' && (key[2] | 0x20) == 'r')
-        node = parse_node(unquote(trim(pair.substr(eq + 1))));
+        node = parse_node(unquote(trim_ows(pair.substr(eq + 1))));
     }
     chain.push_back(node);
   }
@@ -103,9 +99,9 @@ asio::ip::address forwarded_client(const asio::ip::address& peer, std::string_vi
                                    std::string_view forwarded, const TrustedProxies& trusted) {
   asio::ip::address client = unmapped(peer);
   if (!trusted.contains(client)) return client;
-  const auto chain = !trim(x_forwarded_for).empty() ? x_forwarded_for_chain(x_forwarded_for)
-                     : !trim(forwarded).empty()     ? forwarded_chain(forwarded)
-                                                    : std::vector<std::optional<asio::ip::address>>{};
+  const auto chain = !trim_ows(x_forwarded_for).empty() ? x_forwarded_for_chain(x_forwarded_for)
+                     : !trim_ows(forwarded).empty()     ? forwarded_chain(forwarded)
+                                                        : std::vector<std::optional<asio::ip::address>>{};
   for (auto hop = chain.rbegin(); hop != chain.rend(); ++hop) {
     if (!*hop) break;
     client = **hop;

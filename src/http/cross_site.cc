@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "http/header_text.h"
+
 namespace tagstream {
 
 namespace http = boost::beast::http;
@@ -12,12 +14,6 @@ std::string lower(std::string_view s) {
   std::string l(s);
   std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
   return l;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 std::string_view header(const HttpRequest& req, http::field name) {
@@ -33,14 +29,14 @@ bool state_changing(http::verb m) {
 std::string allowed_origin(const HttpRequest& req, const HttpOptions& config) {
   const std::string_view origin = header(req, http::field::origin);
   if (origin.empty() || config.cors_origins.empty()) return {};
-  std::string l = lower(trim(origin));
+  std::string l = lower(trim_ows(origin));
   return std::ranges::find(config.cors_origins, l) != config.cors_origins.end() ? l : std::string();
 }
 
 bool same_origin(std::string_view origin, std::string_view host) {
   const auto scheme_end = origin.find("://");
   if (scheme_end == std::string_view::npos || host.empty()) return false;
-  return lower(origin.substr(scheme_end + 3)) == lower(trim(host));
+  return lower(origin.substr(scheme_end + 3)) == lower(trim_ows(host));
 }
 
 }  // namespace
@@ -48,10 +44,10 @@ bool same_origin(std::string_view origin, std::string_view host) {
 Parsed<std::vector<std::string>> parse_cors_origins(std::string_view list) {
   Parsed<std::vector<std::string>> r;
   std::vector<std::string> origins;
-  list = trim(list);
+  list = trim_ows(list);
   while (!list.empty()) {
     const auto comma = list.find(',');
-    const std::string origin = lower(trim(list.substr(0, comma)));
+    const std::string origin = lower(trim_ows(list.substr(0, comma)));
     const auto scheme_end = origin.find("://");
     const bool web_scheme = origin.starts_with("http://") || origin.starts_with("https://");
     if (!web_scheme || origin.size() == scheme_end + 3 ||
@@ -69,9 +65,9 @@ Parsed<std::vector<std::string>> parse_cors_origins(std::string_view list) {
 
 std::optional<HttpResponse> check_cross_site(const HttpRequest& req, const HttpOptions& config) {
   if (!state_changing(req.method())) return std::nullopt;
-  const std::string_view origin = trim(header(req, http::field::origin));
+  const std::string_view origin = trim_ows(header(req, http::field::origin));
   if (origin.empty()) {
-    if (lower(trim(header(req, http::field::sec_fetch_site))) != "cross-site") return std::nullopt;
+    if (lower(trim_ows(header(req, http::field::sec_fetch_site))) != "cross-site") return std::nullopt;
   } else if (same_origin(origin, header(req, http::field::host)) || !allowed_origin(req, config).empty()) {
     return std::nullopt;
   }

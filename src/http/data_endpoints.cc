@@ -85,22 +85,21 @@ asio::awaitable<HttpResponse> handle_latest(const HttpRequest& req, const Parsed
   ServerContext& server = shard.server;
   StreamQueryResult parsed = parse_stream_query(target);
   if (!parsed) co_return bad_request(req, parsed.error.code, parsed.error.message);
-  ResolvedTags resolved = co_await resolve_request_tags(server, parsed->tags);
-  if (resolved.error) co_return bad_request(req, resolved.error->code, resolved.error->message);
-  if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
-    co_return std::move(*refused);
+  ReadableTags resolved = co_await resolve_readable_tags(server, access, req, parsed->tags);
+  if (!resolved) co_return std::move(resolved.error);
+  const std::vector<TagId>& ids = *resolved;
 
   const Interval interval = parsed->interval;
-  const auto current = server.services.live->current(resolved.ids);
+  const auto current = server.services.live->current(ids);
   std::string body = "{\"interval\":\"";
   body += to_string(interval);
   body += "\",\"points\":[";
   bool first = true;
-  for (std::size_t i = 0; i < resolved.ids.size(); ++i) {
+  for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!current[i].present) continue;
     if (!first) body += ',';
     first = false;
-    const std::string name = server.registry.name(resolved.ids[i]);
+    const std::string name = server.registry.name(ids[i]);
     if (interval == Interval::raw)
       append_point_json(body, name, current[i].latest);
     else
@@ -424,11 +423,9 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
   HistoryPlan plan;
   StreamQueryResult parsed = parse_stream_query(target);
   if (!parsed) co_return bad_request(req, parsed.error.code, parsed.error.message);
-  ResolvedTags resolved = co_await resolve_request_tags(server, parsed->tags);
-  if (resolved.error) co_return bad_request(req, resolved.error->code, resolved.error->message);
-  if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
-    co_return std::move(*refused);
-  plan.tags = std::move(resolved.ids);
+  ReadableTags resolved = co_await resolve_readable_tags(server, access, req, parsed->tags);
+  if (!resolved) co_return std::move(resolved.error);
+  plan.tags = std::move(*resolved);
   if (auto bad = plan_history(req, target, *parsed, plan)) co_return std::move(*bad);
 
   http::response<http::empty_body> head{http::status::ok, req.version()};

@@ -331,13 +331,9 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
       co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
                                keep_alive);
     spec.interval = parsed->interval;
-    ResolvedTags resolved = co_await resolve_request_tags(server, parsed->tags);
-    if (resolved.error)
-      co_return error_response(http::status::bad_request, resolved.error->code, resolved.error->message,
-                               version, keep_alive);
-    if (auto refused = restrict_tags(access, Scope::read, server.registry, parsed->tags, resolved.ids, req))
-      co_return std::move(*refused);
-    spec.tags = std::move(resolved.ids);
+    ReadableTags resolved = co_await resolve_readable_tags(server, access, req, parsed->tags);
+    if (!resolved) co_return std::move(resolved.error);
+    spec.tags = std::move(*resolved);
     if (auto bad = resume_point(req, parsed->last_event_id, spec.resume_after)) co_return std::move(*bad);
   }
 

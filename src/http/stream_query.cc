@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/tag.h"
+#include "http/header_text.h"
 
 namespace tagstream {
 
@@ -125,13 +126,6 @@ bool is_tags_key(std::string_view key) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 std::optional<std::string> ParsedTarget::get(std::string_view key) const {
@@ -223,7 +217,7 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
     std::string_view rest = value;
     while (true) {
       const auto comma = rest.find(',');
-      const std::string_view entry = trim(rest.substr(0, comma));
+      const std::string_view entry = trim_ows(rest.substr(0, comma));
       if (!entry.empty()) {
         if (!is_valid_tag_name(entry) && !is_tag_pattern(entry)) {
           r.error = {"bad_tag", "\"" + printable(entry) + "\" is not a valid tag name or pattern (" +

@@ -2,17 +2,13 @@
 
 #include <charconv>
 
+#include "http/header_text.h"
+
 namespace tagstream {
 
 namespace asio = boost::asio;
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 asio::ip::address_v6::bytes_type as_v6_bytes(const asio::ip::address& a) {
   return a.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()).to_bytes()
@@ -42,11 +38,11 @@ asio::ip::address unmapped(const asio::ip::address& a) {
 Parsed<TrustedProxies> TrustedProxies::parse(std::string_view list) {
   Parsed<TrustedProxies> r;
   TrustedProxies proxies;
-  proxies.text_ = std::string(trim(list));
+  proxies.text_ = std::string(trim_ows(list));
   std::string_view rest = proxies.text_;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
-    const std::string_view item = trim(rest.substr(0, comma));
+    const std::string_view item = trim_ows(rest.substr(0, comma));
     // "a,,b" or "a," is a typo to report, not an entry to skip.
     if (item.empty() || (comma != std::string_view::npos && comma + 1 == rest.size())) {
       r.error = "empty entry in trusted proxies \"" + std::string(list) + "\"";
