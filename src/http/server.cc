@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
 #include <stdexcept>
 
 #include "auth/authenticator.h"
@@ -212,7 +213,11 @@ void HttpServer::accept_next() {
   // lives there for good.
   acceptor_.async_accept(*contexts_[index], [this, index](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+    // Out of descriptors, the process's (EMFILE) or the system's (ENFILE).
+    // Compared by value: matching a generic errc goes through a virtual
+    // call on Boost's category object that UBSan's vptr check rejects.
+    if (ec.category() == asio::error::get_system_category() &&
+        (ec.value() == EMFILE || ec.value() == ENFILE)) {
       if (!accept_backoff_logged_)
         log(LogLevel::warn, "accept failed: {}; closing new connections until descriptors are free",
             ec.message());

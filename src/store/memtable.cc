@@ -94,7 +94,9 @@ bool MemTable::add_late(TagState& t, const StoredSample& s) {
       continue;
     }
     if (i == 0) {
-      if (raw_at != t.raw.end() && raw_at->ts - start < interval_width(Interval::second))
+      // Compared as a sum: the difference of two times at the far ends of the
+      // sample range does not fit TimeNs.
+      if (raw_at != t.raw.end() && raw_at->ts < start + interval_width(Interval::second))
         lone = *raw_at;
       else if (raw_at != t.raw.begin() && std::prev(raw_at)->ts >= start)
         lone = *std::prev(raw_at);
