@@ -112,6 +112,12 @@ TEST(PlantNetwork, PastTheTotalCapConnectionsGet503AndTheServerRecovers) {
 }
 
 TEST(PlantNetwork, OutOfFileDescriptorsNewConnectionsAreClosedAndServingResumes) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan (built with ASan here) checks a vtable by probing the memory
+  // through a pipe; with no descriptor left the probe fails and it aborts
+  // the server, whatever the server does. The release build runs this test.
+  GTEST_SKIP() << "a server built with UBSan cannot run out of descriptors";
+#endif
   // A real server with 128 descriptors and a connection cap far above
   // them: accept fails with EMFILE, as with 20,000 idle connections. The
   // long header timeout keeps the accepted ones open for the whole test.
