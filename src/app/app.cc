@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 
+#include "connect/connector_set.h"
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "core/time.h"
@@ -21,6 +22,7 @@
 #include "http/static_files.h"
 #include "http/stats.h"
 #include "hub/hub.h"
+#include "ingest/deadband.h"
 #include "ingest/ingestor.h"
 #include "ingest/simulator.h"
 #include "store/sqlite_store.h"
@@ -132,8 +134,20 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)",
         web_root);
   sampler_ = std::make_unique<StatsSampler>(*server_);
-  server_->services = Services{&live_,         ingestor_.get(), store_.get(), writer_.get(), readers_.get(),
-                               sampler_.get(), web_.get(),      auth_.get(),  audit_.get()};
+  if (!config_.connectors.connectors.empty()) {
+    ConnectorContext context;
+    context.registry = &registry_;
+    context.ingest = [this](std::vector<TaggedSample> samples) {
+      return ingestor_->ingest(samples, nullptr).queued;
+    };
+    context.ingest_history = [this](std::vector<TaggedSample> samples) {
+      return ingestor_->ingest_history(samples, nullptr).queued;
+    };
+    connectors_ = std::make_unique<ConnectorSet>(config_.connectors.connectors, context);
+  }
+  server_->services =
+      Services{&live_,     ingestor_.get(), store_.get(), writer_.get(),     readers_.get(), sampler_.get(),
+               web_.get(), auth_.get(),     audit_.get(), connectors_.get(), deadband_.get()};
 
   std::vector<asio::io_context*> raw;
   for (unsigned i = 0; i < threads; ++i) {
@@ -205,6 +219,10 @@ void App::open_store(const ServerConfig& config) {
   writer_->start();
   replay_ = std::make_unique<StoreReplay>(*store_, *writer_);
   ingestor_ = std::make_unique<Ingestor>(live_, *writer_);
+  if (!config.connectors.deadbands.empty()) {
+    deadband_ = std::make_unique<DeadbandFilter>(registry_, config.connectors.deadbands);
+    ingestor_->set_deadband(deadband_.get());
+  }
   log(LogLevel::info, "store {}: {} tags, {} with history, last event id {}", path, restored.tags.size(),
       restored.live.size(), restored.last_seq);
 }
@@ -236,6 +254,7 @@ void App::start() {
       log(LogLevel::error, "simulator off: {}", e.what());
     }
   }
+  if (connectors_) connectors_->start();
   const auto ep = http_->local_endpoint();
   log(LogLevel::info, "tagstream listening on {}:{} ({} threads, {} tags, heartbeat {}s, coalescing {}s{})",
       ep.address().to_string(), ep.port(), config.threads, registry_.size(), config.heartbeat_interval,
@@ -257,6 +276,7 @@ unsigned short App::port() const {
 void App::request_stop() {
   if (stop_requested_.exchange(true)) return;
   if (simulator_) simulator_->stop();
+  if (connectors_) connectors_->stop();
   if (threads_.empty()) {
     finish();
     return;

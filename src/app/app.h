@@ -22,6 +22,8 @@ class thread_pool;
 namespace tagstream {
 
 class AuditLog;
+class ConnectorSet;
+class DeadbandFilter;
 class Hub;
 class HttpServer;
 class Ingestor;
@@ -59,6 +61,9 @@ class App {
   boost::asio::thread_pool& readers() { return *readers_; }
   ServerStats& stats() { return server_->stats; }
   Authenticator& auth() { return *auth_; }
+  /// Null when no connector is configured.
+  ConnectorSet* connectors() { return connectors_.get(); }
+  DeadbandFilter* deadband() { return deadband_.get(); }
   const ServerConfig& config() const { return config_; }
 
  private:
@@ -72,6 +77,7 @@ class App {
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<StoreReplay> replay_;
+  std::unique_ptr<DeadbandFilter> deadband_;  // declared first: outlives the ingestor that uses it
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<boost::asio::thread_pool> readers_;
   std::unique_ptr<StaticFiles> web_;
@@ -84,6 +90,7 @@ class App {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SimulatorThread> simulator_;
+  std::unique_ptr<ConnectorSet> connectors_;
   struct Signals;
   std::unique_ptr<Signals> signals_;
   struct StatsTimer;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "app/config_options.h"
+#include "connect/connectors_config.h"
 
 namespace tagstream {
 
@@ -148,7 +149,7 @@ std::string apply_file(const std::string& path, ServerConfig& c) {
   // Typos are checked before anything is applied so the first message is
   // about the key the user got wrong, not a value after it.
   for (const auto& [key, node] : table) {
-    if (!find_toml(key.str()))
+    if (!find_toml(key.str()) && !is_connectors_key(key.str()))
       return label + ":" + std::to_string(key.source().begin.line) + ": unknown key " + in_quotes(key.str()) +
              suggestion(key.str(), true);
   }
@@ -163,6 +164,9 @@ std::string apply_file(const std::string& path, ServerConfig& c) {
     if (!text) return std::string(o.toml) + ": " + type_error + " (" + where + ")";
     if (auto e = apply(o, c, *text, o.toml, where); !e.empty()) return e;
   }
+  auto connectors = parse_connectors_config(table, path);
+  if (!connectors) return connectors.error;
+  c.connectors = std::move(*connectors);
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "connect/connector_spec.h"
 #include "http/http_options.h"
 
 namespace tagstream {
@@ -44,6 +45,10 @@ struct ServerConfig : HttpOptions, AuthOptions {
 
   // Logging
   std::string log_level = "info";  // debug, info, warn, error
+
+  // Plant connectors and deadbands: the [[mqtt]], [[modbus]] and [[deadband]]
+  // tables of the config file (connect/connectors_config.h).
+  ConnectorsConfig connectors;
 };
 
 struct [[nodiscard]] ConfigResult {

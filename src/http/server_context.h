@@ -26,6 +26,8 @@ namespace tagstream {
 
 class AuditLog;
 class Authenticator;
+class DeadbandFilter;
+class FieldDevices;
 class HubShard;
 class SseConnection;
 class Ingestor;
@@ -95,9 +97,11 @@ struct Services {
   StoreWriter* writer = nullptr;
   boost::asio::thread_pool* readers = nullptr;  // where store reads run, off the I/O threads
   StatsSampler* stats = nullptr;
-  const StaticFiles* web = nullptr;  // the dashboard's files
-  Authenticator* auth = nullptr;     // always set; auth->enabled() says whether requests need a token
-  AuditLog* audit = nullptr;         // null: no audit log configured
+  const StaticFiles* web = nullptr;          // the dashboard's files
+  Authenticator* auth = nullptr;             // always set; auth->enabled() says whether requests need a token
+  AuditLog* audit = nullptr;                 // null: no audit log configured
+  FieldDevices* devices = nullptr;           // null: no connectors configured
+  const DeadbandFilter* deadband = nullptr;  // null: no deadband rules
 };
 
 struct ServerContext {

@@ -4,10 +4,20 @@
 
 namespace tagstream {
 
-Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> samples, CommitQueue::Done done) {
+Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> given, CommitQueue::Done done) {
   Outcome out;
   std::lock_guard lock(mutex_);
-  if (!queue_.has_room(samples.size())) return out;
+  if (!queue_.has_room(given.size())) return out;
+  // Deadbands are applied under the lock, so the filter sees each tag's
+  // samples in the order the live state will.
+  std::span<const TaggedSample> samples = given;
+  std::vector<TaggedSample> passed;
+  if (deadband_ && !deadband_->empty()) {
+    passed.assign(given.begin(), given.end());
+    deadband_->filter(passed);
+    samples = passed;
+    out.suppressed = given.size() - passed.size();
+  }
   std::vector<Seq> seqs;
   out.applied = live_.apply(samples, &seqs);
   std::vector<StoredSample> stored;
@@ -34,6 +44,18 @@ Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> samples, Commit
       if (seqs[i] != 0) made_live.emplace_back(samples[i].tag, seqs[i]);
     retract(made_live, "the store's queue refused the samples");
   }
+  return out;
+}
+
+Ingestor::Outcome Ingestor::ingest_history(std::span<const TaggedSample> samples, CommitQueue::Done done) {
+  Outcome out;
+  std::lock_guard lock(mutex_);
+  if (!queue_.has_room(samples.size())) return out;
+  std::vector<StoredSample> stored;
+  stored.reserve(samples.size());
+  for (const auto& s : samples) stored.push_back({s.tag, s.sample, 0});
+  out.queued = queue_.submit(std::move(stored), std::move(done));
+  if (out.queued) ingested_.fetch_add(samples.size(), std::memory_order_relaxed);
   return out;
 }
 

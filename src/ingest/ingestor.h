@@ -10,6 +10,7 @@
 
 #include "core/commit_queue.h"
 #include "core/live_state.h"
+#include "ingest/deadband.h"
 
 namespace tagstream {
 
@@ -20,13 +21,22 @@ class Ingestor {
   struct Outcome {
     bool queued = false;  // false: the store's queue is full; nothing was applied
     ApplyResult applied;
+    std::size_t suppressed = 0;  // dropped by their tag's deadband (not in `applied`)
   };
+
+  /// Exception reporting for every source; set before the first sample.
+  void set_deadband(DeadbandFilter* filter) { deadband_ = filter; }
 
   /// `done` runs on the queue's thread once the samples are committed (or
   /// the commit failed); it is not called when `queued` is false. A failed
   /// commit first takes its samples back out of the live state (see
   /// LiveState::retract): a live value is never one history will not hold.
   Outcome ingest(std::span<const TaggedSample> samples, CommitQueue::Done done);
+
+  /// History only (Sparkplug's historical metrics, backfill from a device's
+  /// buffer): stored, never a live value or a stream event, and not
+  /// deadband-filtered (what a device buffered is the record).
+  Outcome ingest_history(std::span<const TaggedSample> samples, CommitQueue::Done done);
 
   /// Samples accepted so far, from every source.
   std::uint64_t ingested() const { return ingested_.load(std::memory_order_relaxed); }
@@ -38,6 +48,7 @@ class Ingestor {
 
   LiveState& live_;
   CommitQueue& queue_;
+  DeadbandFilter* deadband_ = nullptr;
   // Keeps live sequence order and commit-queue order the same, and makes
   // the capacity check and the submit one step.
   std::mutex mutex_;
