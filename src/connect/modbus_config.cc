@@ -26,6 +26,20 @@ std::vector<const toml::table*> tables_of(const toml::table& t, std::string_view
   return out;
 }
 
+/// A unit (slave) id as Modbus TCP addresses it: 0 to 247, or 255 ("the
+/// server itself", for devices that ignore the unit id).
+std::optional<int> unit_id(const toml::table& t, const f::TableContext& context, std::string& error) {
+  std::string local;
+  auto v = f::integer(t, "unit_id", 0, 255, context, local);
+  if (local.empty() && (!v || *v <= 247 || *v == 255))
+    return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
+  if (error.empty())
+    error = local.find("must be an integer") != std::string::npos
+                ? local
+                : f::where(t, "unit_id", context) + "must be from 0 to 247, or 255";
+  return std::nullopt;
+}
+
 std::string line_error(const toml::table& t, const f::TableContext& context, const std::string& message) {
   return context.file + ":" + std::to_string(t.source().begin.line) + ": " + context.table + ": " + message;
 }
@@ -98,7 +112,7 @@ void parse_tag(const toml::table& t, const f::TableContext& context, int default
       error = f::where(t, "description", context) + e;
   }
   tag.unit_id = default_unit;
-  if (auto v = f::integer(t, "unit_id", 0, 255, context, error)) tag.unit_id = static_cast<int>(*v);
+  if (auto v = unit_id(t, context, error)) tag.unit_id = *v;
   if (auto v = f::boolean(t, "writable", context, error)) tag.writable = *v;
   tag.min = f::number(t, "min", context, error);
   tag.max = f::number(t, "max", context, error);
@@ -126,7 +140,7 @@ Parsed<ModbusConfig> parse_modbus_config(const toml::table& t, const f::TableCon
   if (error.empty() && (c.host.empty() || c.host.size() > 253))
     error = f::where(t, "host", context) + "is required (an address or a host name)";
   if (auto v = f::integer(t, "port", 1, 65535, context, error)) c.port = static_cast<int>(*v);
-  if (auto v = f::integer(t, "unit_id", 0, 255, context, error)) c.unit_id = static_cast<int>(*v);
+  if (auto v = unit_id(t, context, error)) c.unit_id = *v;
   if (auto v = f::seconds(t, "timeout", 0.001, 60, context, error)) c.timeout = *v;
   if (auto v = f::seconds(t, "reconnect_min", 0.001, 3600, context, error)) c.reconnect_min = *v;
   if (auto v = f::seconds(t, "reconnect_max", 0.001, 3600, context, error)) c.reconnect_max = *v;

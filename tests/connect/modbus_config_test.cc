@@ -158,9 +158,11 @@ TEST(ModbusConfig, ErrorsNameTheFieldAndLine) {
   EXPECT_NE(error_of(tag("name = \"a\"\naddress = 1\n[[modbus.group.tag]]\nname = \"a\"\naddress = 2\n"))
                 .find("\"a\" is mapped twice"),
             std::string::npos);
-  EXPECT_NE(
-      error_of(tag("name = \"a\"\naddress = 1\nunit_id = 256\n")).find("unit_id: must be from 0 to 255"),
-      std::string::npos);
+  for (const auto* unit : {"256", "250"})
+    EXPECT_NE(error_of(tag("name = \"a\"\naddress = 1\nunit_id = " + std::string(unit) + "\n"))
+                  .find("unit_id: must be from 0 to 247, or 255"),
+              std::string::npos);
+  EXPECT_TRUE(parse(tag("name = \"a\"\naddress = 1\nunit_id = 255\n")));
 }
 
 TEST(ModbusConfig, ConnectorErrors) {
