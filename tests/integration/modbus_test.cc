@@ -5,13 +5,14 @@
 // writes with their read-back.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "app/config.h"
 #include "connect/connector_set.h"
-#include "connect/connectors_config.h"
 #include "connect/modbus_config.h"
 #include "connect/modbus_connector.h"
 #include "integration/modbus_server.h"
@@ -431,18 +432,19 @@ TEST(Modbus, EndToEndThroughTheServer) {
   ModbusTestServer device;
   device.set_input(7, {0x4049, 0x0FDB});  // float32 3.1415927
   device.set_holding(8, {5});
-  auto config = test_config();
-  auto parsed = parse_connectors_config(
-      toml::parse(
-          "[[modbus]]\nname = \"plc\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(device.port()) + R"(
+  // Through the server's own config loader, as `tagstream serve --config FILE`.
+  const std::string path = make_temp_dir() + "/plant.toml";
+  std::ofstream(path) << "[[modbus]]\nname = \"plc\"\nhost = \"127.0.0.1\"\nport = " << device.port() << R"(
 [[modbus.group]]
 period = 0.05
 tags = [ { name = "plant.pi", area = "input", address = 7, type = "float32", unit = "rad" },
          { name = "plant.sp", address = 8, writable = true, max = 10 } ]
-)"),
-      "test.toml");
-  ASSERT_TRUE(parsed) << parsed.error;
-  config.connectors = *parsed;
+)";
+  auto loaded =
+      load_server_config({"--config", path}, [](const char*) { return std::optional<std::string>(); });
+  ASSERT_TRUE(loaded.error.empty()) << loaded.error;
+  auto config = test_config();
+  config.connectors = loaded.config.connectors;
   TestServer server(config);
   auto& registry = server.app().registry();
   EXPECT_TRUE(eventually([&] {
