@@ -388,7 +388,8 @@ void ModbusConnector::run() {
       const auto now = Clock::now();
       for (auto& p : plans_) p.deadline = now;
     }
-    // Operator writes first: they wait for at most one poll.
+    // One operator write, then a poll if one is due: a write waits for at
+    // most one poll, and a stream of writes does not hold the polls back.
     if (!writes_.empty()) {
       auto pending = std::move(writes_.front());
       writes_.pop_front();
@@ -396,7 +397,7 @@ void ModbusConnector::run() {
       auto result = execute(pending.request);
       pending.done(std::move(result));
       lock.lock();
-      continue;
+      if (!connected_ || stopping_) continue;
     }
     auto next = std::min_element(plans_.begin(), plans_.end(),
                                  [](const Plan& a, const Plan& b) { return a.deadline < b.deadline; });
