@@ -415,9 +415,9 @@ void ModbusConnector::run() {
       lateness_[lateness_next_] = std::chrono::duration_cast<std::chrono::nanoseconds>(late).count();
       lateness_next_ = (lateness_next_ + 1) % kMaxLatenessSamples;
     }
-    const auto missed = late / next->period;
-    skipped_ += static_cast<std::uint64_t>(missed);
-    next->deadline += next->period * (missed + 1);
+    const auto scheduled = next_poll(next->deadline, now, next->period);
+    skipped_ += scheduled.skipped;
+    next->deadline = scheduled.deadline;
     if (now - rate_window_start_ >= std::chrono::seconds(2)) {
       const double elapsed = std::chrono::duration<double>(now - rate_window_start_).count();
       status_.messages_per_second = static_cast<double>(status_.messages - rate_window_messages_) / elapsed;

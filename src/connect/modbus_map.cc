@@ -184,4 +184,11 @@ std::vector<ModbusRead> plan_reads(const std::vector<ModbusTag>& tags, std::span
   return reads;
 }
 
+NextPoll next_poll(std::chrono::steady_clock::time_point deadline, std::chrono::steady_clock::time_point now,
+                   std::chrono::steady_clock::duration period) {
+  if (now < deadline) return {.deadline = deadline + period, .skipped = 0};
+  const auto missed = (now - deadline) / period;
+  return {.deadline = deadline + period * (missed + 1), .skipped = static_cast<std::uint64_t>(missed)};
+}
+
 }  // namespace tagstream

@@ -4,6 +4,7 @@
 // registers decode to a value and a value encodes back to registers, and how
 // a poll group's tags become as few read requests as the protocol allows.
 // Pure functions and plain data: no sockets, no threads.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -95,5 +96,16 @@ struct ModbusRead {
 /// (max_gap 0) only touching or overlapping tags merge.
 std::vector<ModbusRead> plan_reads(const std::vector<ModbusTag>& tags, std::span<const std::size_t> members,
                                    int max_gap);
+
+/// A poll group's next deadline after a poll due at `deadline` started at
+/// `now`: whole periods on from the deadline, so the schedule never drifts,
+/// and past `now`, so a connector that fell behind skips the polls it
+/// missed (counted in `skipped`) instead of running them in a burst.
+struct NextPoll {
+  std::chrono::steady_clock::time_point deadline;
+  std::uint64_t skipped = 0;
+};
+NextPoll next_poll(std::chrono::steady_clock::time_point deadline, std::chrono::steady_clock::time_point now,
+                   std::chrono::steady_clock::duration period);
 
 }  // namespace tagstream

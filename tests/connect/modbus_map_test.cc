@@ -201,3 +201,36 @@ TEST(ModbusPlan, TopOfTheAddressSpace) {
 
 }  // namespace
 }  // namespace tagstream
+
+namespace tagstream {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(ModbusSchedule, DeadlinesStayOnTheGridAndMissedPollsAreSkipped) {
+  const std::chrono::steady_clock::time_point t0{std::chrono::seconds(100)};
+  const auto period = milliseconds(100);
+  // On time or a little late: the next deadline is one period after the
+  // last one, not after the poll's start (no drift).
+  auto n = next_poll(t0, t0 + milliseconds(7), period);
+  EXPECT_EQ(n.deadline, t0 + milliseconds(100));
+  EXPECT_EQ(n.skipped, 0u);
+  n = next_poll(t0, t0 + milliseconds(99), period);
+  EXPECT_EQ(n.deadline, t0 + milliseconds(100));
+  // Three and a half periods late: the three missed polls are skipped, and
+  // the next one keeps the grid.
+  n = next_poll(t0, t0 + milliseconds(350), period);
+  EXPECT_EQ(n.deadline, t0 + milliseconds(400));
+  EXPECT_EQ(n.skipped, 3u);
+  // Exactly one period late: that deadline is due now, so it is skipped.
+  n = next_poll(t0, t0 + milliseconds(100), period);
+  EXPECT_EQ(n.deadline, t0 + milliseconds(200));
+  EXPECT_EQ(n.skipped, 1u);
+  // A thousand polls in a row, each started 30 ms late, end on the grid.
+  auto deadline = t0;
+  for (int i = 0; i < 1000; ++i) deadline = next_poll(deadline, deadline + milliseconds(30), period).deadline;
+  EXPECT_EQ(deadline, t0 + 1000 * period);
+}
+
+}  // namespace
+}  // namespace tagstream
