@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-soak clean
+.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-soak bench-modbus clean
 
 all: build
 
@@ -87,6 +87,11 @@ bench-auth: configure
 
 bench-soak: configure
 	@./bench/soak.sh --build-dir $(BUILD) $(BENCH_ARGS)
+
+# `make bench-modbus`: registers read per second per Modbus connection and
+# poll jitter (bench/modbus.sh, about 4 minutes; --short about 40 s).
+bench-modbus: configure
+	@./bench/modbus.sh --build-dir $(BUILD) $(BENCH_ARGS)
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)
