@@ -35,7 +35,7 @@ std::string topic_text(const Topic& topic);
 
 /// The datatype codes of the specification that carry a number this server
 /// keeps (integers, floats, booleans, DateTime as epoch ms).
-enum DataType : std::uint32_t {
+enum Datatype : std::uint32_t {
   kUnknown = 0,
   kInt8 = 1,
   kInt16 = 2,
