@@ -85,11 +85,14 @@ void MqttConnector::stop() {
     wake_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
-  expire_writes(true);
-  if (mosq_) {
-    mosquitto_destroy(mosq_);
-    mosq_ = nullptr;
+  {
+    std::unique_lock lock(client_mutex_);
+    if (mosq_) {
+      mosquitto_destroy(mosq_);
+      mosq_ = nullptr;
+    }
   }
+  expire_writes(true);
   connected_ = false;
   set_state("stopped");
 }
@@ -212,6 +215,7 @@ void MqttConnector::on_connect(int rc) {
 
 void MqttConnector::on_disconnect(int rc) {
   connected_ = false;
+  set_state("backoff");  // what the loop does next; connected and state never disagree
   if (rc != 0 && !stopping_) error("disconnected by the broker or the network");
 }
 
@@ -344,6 +348,7 @@ ConnectorStatus MqttConnector::status() const {
   s.connected = connected_;
   std::lock_guard lock(status_mutex_);
   s.state = state_;
+  if (!s.connected && s.state == "connected") s.state = "backoff";  // lost, the loop not yet past it
   s.last_message = last_message_;
   s.messages = messages_;
   s.messages_per_second = rate_;
@@ -374,6 +379,7 @@ void MqttConnector::write(SetpointWrite request, FieldDevices::WriteDone done) {
   auto refuse = [&](SetpointOutcome outcome, std::string message) {
     done(SetpointResult{outcome, std::move(message), std::nullopt});
   };
+  std::shared_lock client_lock(client_mutex_);
   if (!mosq_ || !connected_) return refuse(SetpointOutcome::unavailable, "not connected to the MQTT broker");
   std::string topic;
   std::string payload;
@@ -412,6 +418,7 @@ void MqttConnector::write(SetpointWrite request, FieldDevices::WriteDone done) {
                                    payload.data(), qos, retain);
   if (rc != MOSQ_ERR_SUCCESS) {
     lock.unlock();
+    client_lock.unlock();
     return refuse(SetpointOutcome::unavailable, std::string("publish failed: ") + mosquitto_strerror(rc));
   }
   const auto deadline =

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,6 +81,10 @@ class MqttConnector final : public Connector {
   const ConnectorContext context_;
   std::unique_ptr<sparkplug::SparkplugHost> sparkplug_;  // when a subscription is Sparkplug
   mosquitto* mosq_ = nullptr;
+  // Writes publish under a shared lock; stop() destroys the client under
+  // the exclusive one, so a write racing shutdown never touches a freed
+  // client and every write it queued is answered.
+  std::shared_mutex client_mutex_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
