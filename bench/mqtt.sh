@@ -15,6 +15,8 @@
 #               subscriber and an SSE stream (interval raw) of the tag side by
 #               side; p50/p99 of both and of the per-message difference
 #               ("added": what tagstream adds over the broker's own delivery)
+#               The server runs with --data-check-interval 0 (every change sent
+#               at once, no coalescing window) and the connector subscribes at QoS 1.
 # and prints one Markdown table with the medians over the rounds.
 #
 # Options:
@@ -96,6 +98,7 @@ tag = "{1}"
 TOML
 srv_port=$(free_port)
 "$tagstream" serve --no-simulator --data-dir "$work/data" --listen "127.0.0.1:$srv_port" --log-level warn \
+  --data-check-interval 0 \
   --config "$work/tagstream.toml" >"$work/tagstream.log" 2>&1 &
 pid=$!
 pids+=("$pid")

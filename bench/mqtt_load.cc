@@ -76,7 +76,7 @@ std::string http_get(int port, const std::string& target) {
 std::uint64_t samples_total(int port) {
   const auto body = http_get(port, "/api/stats");
   if (body.empty()) die("GET /api/stats failed on port " + std::to_string(port));
-  return boost::json::parse(body).at("samplesTotal").to_number<std::uint64_t>();
+  return boost::json::parse(body).at("ingest").at("samplesTotal").to_number<std::uint64_t>();
 }
 
 struct Client {
