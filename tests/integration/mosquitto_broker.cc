@@ -88,10 +88,19 @@ void MosquittoBroker::start() {
 
 void MosquittoBroker::stop() {
   if (pid_ <= 0) return;
+  ::kill(pid_, SIGCONT);
   ::kill(pid_, SIGTERM);
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+void MosquittoBroker::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void MosquittoBroker::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 MqttClient::MqttClient(int port, const std::string& id, bool clean_session) {

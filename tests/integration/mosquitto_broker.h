@@ -28,6 +28,9 @@ class MosquittoBroker {
   void stop();
   /// Starts again on the same port and directory; waits until it accepts.
   void start();
+  /// SIGSTOP / SIGCONT: connections stay open, nothing is answered.
+  void pause();
+  void resume();
   void restart() {
     stop();
     start();

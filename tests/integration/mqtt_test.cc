@@ -370,3 +370,23 @@ boolean = true
 
 }  // namespace
 }  // namespace tagstream::test
+
+namespace tagstream::test {
+namespace {
+
+TEST(Mqtt, WriteTimesOutWhenTheBrokerNeverAcknowledges) {
+  MosquittoBroker broker;
+  TestServer server(
+      config_with(broker_table(broker, "command_timeout = 0.3\n") +
+                  "[[mqtt.command]]\ntag = \"valve1.position\"\ntopic = \"plant/valve1/set\"\n"));
+  ASSERT_TRUE(connected(server));
+  // A stopped broker keeps the connection open and answers nothing.
+  broker.pause();
+  const auto result = write(server, "valve1.position", 12);
+  broker.resume();
+  EXPECT_EQ(result.outcome, SetpointOutcome::timeout) << result.message;
+  EXPECT_NE(result.message.find("did not acknowledge"), std::string::npos) << result.message;
+}
+
+}  // namespace
+}  // namespace tagstream::test
