@@ -228,6 +228,12 @@ Parsed<MqttConfig> parse_mqtt_config(const toml::table& t, const f::TableContext
       if (auto v = f::boolean(*table, "insecure", tc, error)) out.insecure = *v;
       if (error.empty() && out.cert_file.empty() != out.key_file.empty())
         error = f::where(*table, "cert_file", tc) + "cert_file and key_file go together";
+      const std::pair<std::string_view, const std::string*> files[] = {
+          {"ca_file", &out.ca_file}, {"cert_file", &out.cert_file}, {"key_file", &out.key_file}};
+      for (const auto& [key, file] : files) {
+        if (error.empty() && !file->empty() && !std::ifstream(*file))
+          error = f::where(*table, key, tc) + "cannot read " + *file;
+      }
       config.tls = out;
     }
   }

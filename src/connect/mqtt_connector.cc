@@ -71,7 +71,13 @@ void MqttConnector::start() {
     const int rc =
         mosquitto_tls_set(mosq_, opt(tls.ca_file), tls.ca_file.empty() ? "/etc/ssl/certs" : nullptr,
                           opt(tls.cert_file), opt(tls.key_file), nullptr);
-    if (rc != MOSQ_ERR_SUCCESS) error(std::string("TLS setup: ") + mosquitto_strerror(rc));
+    if (rc != MOSQ_ERR_SUCCESS) {
+      // Never fall back to a plain connection when TLS was asked for.
+      error(std::string("TLS setup failed (") + mosquitto_strerror(rc) +
+            "): check ca_file, cert_file and key_file; not connecting");
+      set_state("stopped");
+      return;
+    }
     mosquitto_tls_insecure_set(mosq_, tls.insecure);
   }
   set_state("connecting");
@@ -162,14 +168,20 @@ void MqttConnector::run() {
     }
     const bool lost = connected_.exchange(false);
     if (stopping_) break;
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+    // A loss on_disconnect saw is counted there; a failed attempt here.
+    if (lost || !was_connected) {
       const std::string what = rc == MOSQ_ERR_ERRNO ? std::string(strerror(errno)) : mosquitto_strerror(rc);
-      error((lost || was_connected
-                 ? "connection lost: "
-                 : "cannot connect to " + config_.host + ":" + std::to_string(config_.port) + ": ") +
+      error((lost ? "connection lost: "
+                  : "cannot connect to " + config_.host + ":" + std::to_string(config_.port) + ": ") +
             what);
     }
     set_state("backoff");
+    {
+      std::lock_guard lock(status_mutex_);
+      rate_ = 0;
+      rate_base_messages_ = messages_;
+      rate_base_time_ = Clock::now();
+    }
     {
       std::unique_lock lock(wake_mutex_);
       wake_.wait_for(lock, secs(backoff), [this] { return stopping_.load(); });
@@ -214,9 +226,10 @@ void MqttConnector::on_connect(int rc) {
 }
 
 void MqttConnector::on_disconnect(int rc) {
-  connected_ = false;
+  // Also called when a connection attempt fails: the loop reports that one.
+  const bool was_connected = connected_.exchange(false);
   set_state("backoff");  // what the loop does next; connected and state never disagree
-  if (rc != 0 && !stopping_) error("disconnected by the broker or the network");
+  if (rc != 0 && was_connected && !stopping_) error("disconnected by the broker or the network");
 }
 
 std::optional<TagId> MqttConnector::tag_for(const std::string& name, const std::string& unit) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "connect/connectors_config.h"
 
 namespace tagstream {
@@ -18,6 +20,8 @@ std::string error_of(const std::string& text) {
 }
 
 TEST(MqttConfig, FullExampleParses) {
+  const std::string ca = ::testing::TempDir() + "mqtt_config_test_ca.pem";
+  std::ofstream(ca) << "not checked at load, only read\n";
   auto t = toml::parse(R"(
 [[mqtt]]
 name = "plant"
@@ -33,7 +37,7 @@ username = "ts"
 password = "secret"
 max_payload = 1024
 [mqtt.tls]
-ca_file = "/etc/ca.pem"
+ca_file = ")" + ca + R"("
 [[mqtt.subscription]]
 topic = "plant/+/temperature"
 tag = "{1}.temperature"
@@ -60,7 +64,7 @@ max = 120
   ASSERT_TRUE(c) << c.error;
   EXPECT_EQ(c->port, 8883);
   EXPECT_FALSE(c->clean_session);
-  EXPECT_EQ(c->tls->ca_file, "/etc/ca.pem");
+  EXPECT_EQ(c->tls->ca_file, ca);
   ASSERT_EQ(c->subscriptions.size(), 3u);
   EXPECT_EQ(c->subscriptions[1].json.value, "v");
   EXPECT_EQ(c->subscriptions[1].json.ts_unit, mqtt::EpochUnit::nanoseconds);
@@ -113,6 +117,12 @@ TEST(MqttConfig, ErrorsNameTheFieldAndLine) {
                             "\"a\"\ntopic = \"c\"\n")
                 .find("cannot read /nonexistent/pw"),
             std::string::npos);
+  EXPECT_NE(
+      error_of(
+          head +
+          "[mqtt.tls]\nca_file = \"/nonexistent/ca.pem\"\n[[mqtt.command]]\ntag = \"a\"\ntopic = \"c\"\n")
+          .find("mqtt[0].tls.ca_file: cannot read /nonexistent/ca.pem"),
+      std::string::npos);
   EXPECT_NE(error_of(head + "[[mqtt.subscription]]\ntopic = \"a\"\ntag = \"a\"\n" + head +
                      "[[mqtt.subscription]]\ntopic = \"a\"\ntag = \"a\"\n")
                 .find("names another connector"),
