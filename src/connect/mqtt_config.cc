@@ -1,5 +1,6 @@
 #include "connect/mqtt_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -269,6 +270,9 @@ Parsed<MqttConfig> parse_mqtt_config(const toml::table& t, const f::TableContext
   if (config.client_id.size() > 65535) return fail("client_id", "is too long");
   if (config.reconnect_min > config.reconnect_max)
     return fail("reconnect_min", "must not be above reconnect_max");
+  if (std::count_if(config.subscriptions.begin(), config.subscriptions.end(),
+                    [](const MqttSubscription& s) { return s.format == MqttFormat::sparkplug; }) > 1)
+    return fail("subscription", "one sparkplug subscription per broker (narrow or widen its topic instead)");
   if (config.subscriptions.empty() && config.commands.empty())
     return fail("subscription", "a broker needs at least one [[mqtt.subscription]] or [[mqtt.command]]");
   return {.value = std::move(config), .error = {}};

@@ -354,22 +354,22 @@ std::string encode(const Payload& payload) {
       case kInt16:
       case kInt32:
         m.value_case = TAGSTREAM__SPARKPLUG__PAYLOAD__METRIC__VALUE_INT_VALUE;
-        m.int_value = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
+        m.int_value = static_cast<std::uint32_t>(static_cast<std::int32_t>(std::llround(v)));
         break;
       case kUInt8:
       case kUInt16:
       case kUInt32:
         m.value_case = TAGSTREAM__SPARKPLUG__PAYLOAD__METRIC__VALUE_INT_VALUE;
-        m.int_value = static_cast<std::uint32_t>(v);
+        m.int_value = static_cast<std::uint32_t>(std::llround(v));
         break;
       case kInt64:
         m.value_case = TAGSTREAM__SPARKPLUG__PAYLOAD__METRIC__VALUE_LONG_VALUE;
-        m.long_value = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+        m.long_value = static_cast<std::uint64_t>(std::llround(v));
         break;
       case kUInt64:
       case kDateTime:
         m.value_case = TAGSTREAM__SPARKPLUG__PAYLOAD__METRIC__VALUE_LONG_VALUE;
-        m.long_value = static_cast<std::uint64_t>(v);
+        m.long_value = v <= 0 ? 0 : static_cast<std::uint64_t>(std::round(v));
         break;
       case kFloat:
         m.value_case = TAGSTREAM__SPARKPLUG__PAYLOAD__METRIC__VALUE_FLOAT_VALUE;

@@ -96,8 +96,8 @@ struct DecodeLimits {
 /// or deeper nesting than `limits` allow, and names longer than allowed.
 Parsed<Payload> decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
 
-/// Encodes a payload; a metric's value goes to the field its datatype
-/// uses (int_value for 8..32-bit integers, long_value for 64-bit and
+/// Encodes a payload; a metric's value (rounded for integer types) goes
+/// to the field its datatype uses (int_value for 8..32-bit integers, long_value for 64-bit and
 /// DateTime, float, double, boolean). A non-empty unit is sent as the
 /// "engUnit" property. Metrics with no value are sent as null.
 std::string encode(const Payload& payload);
