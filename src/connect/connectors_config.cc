@@ -4,6 +4,7 @@
 #include <set>
 
 #include "connect/modbus_config.h"
+#include "connect/mqtt_config.h"
 #include "connect/toml_fields.h"
 
 namespace tagstream {
@@ -34,6 +35,7 @@ Parsed<DeadbandRule> parse_deadband(const toml::table& t, const toml_fields::Tab
 const std::vector<ConnectorKind>& connector_kinds() {
   static const std::vector<ConnectorKind> kinds = {
       {"modbus", &parse_modbus_connector},
+      {"mqtt", &parse_mqtt_connector},
   };
   return kinds;
 }
