@@ -22,6 +22,7 @@ inline constexpr std::string_view kSessionCookie = "tagstream_session";
 struct Access {
   std::shared_ptr<const Principal> principal;  // null: authentication is off, everything is allowed
   std::string credential;                      // as presented; a stream rechecks it while it lives
+  std::string client;                          // the client's address (proxy-aware), for audit lines
   // What the request did, for its audit line: set by the endpoints that change something.
   std::size_t tags_touched = 0;
   std::size_t samples_written = 0;

@@ -11,6 +11,7 @@
 #include <span>
 
 #include "auth/authenticator.h"
+#include "core/field_devices.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -23,6 +24,7 @@
 #include "http/data_endpoints.h"
 #include "http/ingest_endpoints.h"
 #include "http/responses.h"
+#include "http/setpoint.h"
 #include "http/static_files.h"
 #include "http/stats.h"
 #include "http/stream_endpoints.h"
@@ -80,6 +82,7 @@ enum class Route {
   latest,
   history,
   tags,
+  setpoint,
   stats,
   metrics,
   auth_status,
@@ -87,6 +90,16 @@ enum class Route {
   auth_logout,
   web
 };
+
+/// The tag of `/api/tags/{name}/value` (a tag name has no '/').
+std::optional<std::string> setpoint_tag(std::string_view path) {
+  constexpr std::string_view prefix = "/api/tags/", suffix = "/value";
+  if (!path.starts_with(prefix) || !path.ends_with(suffix) || path.size() <= prefix.size() + suffix.size())
+    return std::nullopt;
+  const std::string_view name = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (name.find('/') != std::string_view::npos) return std::nullopt;
+  return std::string(name);
+}
 
 Route route_of(const std::string& path) {
   if (path == "/api/sse/stream") return Route::stream;
@@ -97,6 +110,7 @@ Route route_of(const std::string& path) {
   if (path == "/api/samples") return Route::samples;
   if (path == "/api/data/latest") return Route::latest;
   if (path == "/api/data/history") return Route::history;
+  if (setpoint_tag(path)) return Route::setpoint;
   if (path == "/api/tags" || path.starts_with("/api/tags/")) return Route::tags;
   if (path == "/api/stats") return Route::stats;
   if (path == "/metrics") return Route::metrics;
@@ -122,6 +136,7 @@ std::span<const http::verb> methods_of(Route r) {
     case Route::history: return get;
     case Route::write:
     case Route::samples:
+    case Route::setpoint:
     case Route::auth_login:
     case Route::auth_logout: return post;
     case Route::tags: return get_head_put;
@@ -148,7 +163,8 @@ std::optional<Scope> required_scope(Route r, http::verb m) {
     case Route::metrics: return Scope::read;
     case Route::tags: return m == http::verb::put ? Scope::admin : Scope::read;
     case Route::write:
-    case Route::samples: return Scope::write;
+    case Route::samples:
+    case Route::setpoint: return Scope::write;
     default: return std::nullopt;
   }
 }
@@ -212,7 +228,7 @@ std::string allowed_methods(Route r) {
 /// history queries cost the server work (a commit, a scan of the store);
 /// sign-in attempts are how a key would be guessed.
 RateLimiter* rate_limit_of(Route r, http::verb m, ServerContext& server) {
-  if (r == Route::write || r == Route::samples || r == Route::auth_login ||
+  if (r == Route::write || r == Route::samples || r == Route::setpoint || r == Route::auth_login ||
       (r == Route::tags && m == http::verb::put))
     return &server.write_rate;
   if (r == Route::history) return &server.history_rate;
@@ -286,17 +302,28 @@ HttpResponse handle_static(const HttpRequest& req, const std::string& path, Shar
 
 HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
   const auto& stats = shard.server.stats;
-  boost::json::object body{
-      {"status", shard.server.shutting_down.load() ? "shutting_down" : "ok"},
-      {"uptimeSeconds",
-       std::chrono::duration<double>(std::chrono::steady_clock::now() - shard.server.started).count()},
-      {"streams", shard.server.limiter.open()},
-      {"tags", shard.server.registry.size()},
-      {"eventsSent", stats.events_sent()},
-  };
-  return json_response(
-      shard.server.shutting_down.load() ? http::status::service_unavailable : http::status::ok,
-      json_text(body), req.version(), req.keep_alive());
+  const bool stopping = shard.server.shutting_down.load();
+  // A connector that lost its broker or device leaves the node serving
+  // (200) but degraded: a load balancer keeps it, an operator sees why.
+  bool degraded = false;
+  if (const FieldDevices* devices = shard.server.services.devices)
+    for (const auto& c : devices->status()) degraded = degraded || !c.connected;
+  std::string body = "{\"status\":";
+  append_json_string(body, stopping ? "shutting_down" : degraded ? "degraded" : "ok");
+  body += ",\"uptimeSeconds\":";
+  append_json_number(
+      body, std::chrono::duration<double>(std::chrono::steady_clock::now() - shard.server.started).count());
+  body += ",\"streams\":";
+  append_json_integer(body, static_cast<std::int64_t>(shard.server.limiter.open()));
+  body += ",\"tags\":";
+  append_json_integer(body, static_cast<std::int64_t>(shard.server.registry.size()));
+  body += ",\"eventsSent\":";
+  append_json_integer(body, static_cast<std::int64_t>(stats.events_sent()));
+  body += ",\"connectors\":";
+  append_connectors_json(body, shard.server.services.devices);
+  body += "}";
+  return json_response(stopping ? http::status::service_unavailable : http::status::ok, std::move(body),
+                       req.version(), req.keep_alive());
 }
 
 }  // namespace
@@ -363,6 +390,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
     std::string_view audit_action;
     ParseTargetResult target = parse_target(std::string_view(req.target().data(), req.target().size()));
     const std::string client = client_key(peer, req, config);
+    access.client = client;
     if (!target) {
       reply = error_response(http::status::bad_request, target.error.code, target.error.message, version,
                              keep_alive);
@@ -403,6 +431,9 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
             break;
           case Route::latest: reply = co_await handle_latest(req, *target, shard, access); break;
           case Route::tags: reply = handle_tags(req, *target, shard, access, client); break;
+          case Route::setpoint:
+            reply = co_await handle_setpoint(req, *setpoint_tag(path), server, access);
+            break;
           case Route::auth_status: reply = handle_auth_status(req, *target, shard); break;
           case Route::auth_login: reply = handle_login(req, shard, access); break;
           case Route::auth_logout: reply = handle_logout(req); break;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/field_devices.h"
 #include "core/json_text.h"
 #include "core/live_state.h"
+#include "ingest/deadband.h"
 #include "ingest/ingestor.h"
 #include "store/store_writer.h"
 
@@ -85,6 +87,106 @@ void field(std::string& out, const char* name, std::uint64_t v, bool comma = tru
 }
 }  // namespace
 
+void append_connectors_json(std::string& out, const FieldDevices* devices) {
+  out += '[';
+  if (devices) {
+    bool first = true;
+    for (const ConnectorStatus& c : devices->status()) {
+      if (!first) out += ',';
+      first = false;
+      out += "{\"name\":";
+      append_json_string(out, c.name);
+      out += ",\"kind\":";
+      append_json_string(out, c.kind);
+      out += ",\"endpoint\":";
+      append_json_string(out, c.endpoint);
+      out += ",\"connected\":";
+      out += c.connected ? "true" : "false";
+      out += ",\"state\":";
+      append_json_string(out, c.state);
+      out += ",\"lastMessage\":";
+      if (c.last_message)
+        append_json_integer(out, c.last_message / 1'000'000);  // ms since epoch, as points' "t"
+      else
+        out += "null";
+      field(out, "messages", c.messages);
+      field(out, "messagesPerSecond", c.messages_per_second);
+      field(out, "samples", c.samples);
+      field(out, "errors", c.errors);
+      field(out, "reconnects", c.reconnects);
+      out += ",\"lastError\":";
+      append_json_string(out, c.last_error);
+      out += '}';
+    }
+  }
+  out += ']';
+}
+
+namespace {
+
+// A Prometheus label value: backslash, quote and newline escaped.
+void append_label(std::string& out, std::string_view v) {
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+}
+
+void append_connector_metrics(std::string& out, const std::vector<ConnectorStatus>& connectors, TimeNs now) {
+  if (connectors.empty()) return;
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+    double (*value)(const ConnectorStatus&, TimeNs now);
+  };
+  static const Series series[] = {
+      {"tagstream_connector_up", "gauge", "1 while the connector is connected to its broker or device.",
+       [](const ConnectorStatus& c, TimeNs) { return c.connected ? 1.0 : 0.0; }},
+      {"tagstream_connector_messages_total", "counter", "Messages or poll answers received.",
+       [](const ConnectorStatus& c, TimeNs) { return static_cast<double>(c.messages); }},
+      {"tagstream_connector_samples_total", "counter", "Samples handed to ingest.",
+       [](const ConnectorStatus& c, TimeNs) { return static_cast<double>(c.samples); }},
+      {"tagstream_connector_errors_total", "counter",
+       "Decode errors, timeouts, exceptions, lost connections.",
+       [](const ConnectorStatus& c, TimeNs) { return static_cast<double>(c.errors); }},
+      {"tagstream_connector_reconnects_total", "counter", "Connections made again after a loss.",
+       [](const ConnectorStatus& c, TimeNs) { return static_cast<double>(c.reconnects); }},
+      {"tagstream_connector_last_message_age_seconds", "gauge",
+       "Seconds since the last message; -1 before the first.",
+       [](const ConnectorStatus& c, TimeNs now) {
+         return c.last_message ? static_cast<double>(now - c.last_message) / 1e9 : -1.0;
+       }},
+  };
+  for (const Series& s : series) {
+    out += "# HELP ";
+    out += s.name;
+    out += ' ';
+    out += s.help;
+    out += "\n# TYPE ";
+    out += s.name;
+    out += ' ';
+    out += s.type;
+    out += '\n';
+    for (const ConnectorStatus& c : connectors) {
+      out += s.name;
+      out += "{connector=\"";
+      append_label(out, c.name);
+      out += "\",kind=\"";
+      append_label(out, c.kind);
+      out += "\"} ";
+      append_json_number(out, s.value(c, now));
+      out += '\n';
+    }
+  }
+}
+
+}  // namespace
+
 std::string StatsSampler::json(const std::function<bool(std::string_view)>& may_list) const {
   const Rates r = rates();
   const ServerStats& st = server_.stats;
@@ -123,7 +225,26 @@ std::string StatsSampler::json(const std::function<bool(std::string_view)>& may_
           false);
     field(out, "committedSamples", server_.services.writer->committed_samples());
   }
-  out += "},\"tagCount\":";
+  out += "},\"connectors\":";
+  append_connectors_json(out, server_.services.devices);
+  out += ",\"deadband\":{";
+  const DeadbandFilter* deadband = server_.services.deadband;
+  field(out, "suppressedTotal", deadband ? deadband->suppressed() : std::uint64_t{0}, false);
+  out += ",\"tags\":[";
+  if (deadband) {
+    bool first = true;
+    for (const auto& [tag, n] : deadband->most_suppressed(kMaxListedTags)) {
+      const std::string name = server_.registry.name(tag);
+      if (may_list && !may_list(name)) continue;
+      if (!first) out += ',';
+      first = false;
+      out += "{\"name\":";
+      append_json_string(out, name);
+      field(out, "suppressed", n);
+      out += '}';
+    }
+  }
+  out += "]},\"tagCount\":";
   append_json_integer(out, static_cast<std::int64_t>(server_.registry.size()));
   // The busiest tags only: with 100,000 tags a list of all of them would be
   // megabytes, polled every second by the status page.
@@ -216,6 +337,11 @@ std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
   metric("tagstream_tag_limit_refusals_total", "counter",
          "Write requests refused (429) by a cap on creating tags; nothing of them was written.",
          static_cast<double>(st.tag_limit_refusals.load()));
+  if (const DeadbandFilter* deadband = server_.services.deadband)
+    metric("tagstream_deadband_suppressed_total", "counter",
+           "Samples inside their tag's deadband, neither stored nor sent.",
+           static_cast<double>(deadband->suppressed()));
+  if (server_.services.devices) append_connector_metrics(out, server_.services.devices->status(), now_ns());
   // A series per tag only on request: a scrape of every tag of a big plant
   // would be tens of megabytes and as many Prometheus series.
   if (tag_pattern.empty()) return out;

@@ -13,6 +13,11 @@
 
 namespace tagstream {
 
+class FieldDevices;
+/// The connectors' status as a JSON array (`[]` without connectors): for
+/// /api/stats and /healthz.
+void append_connectors_json(std::string& out, const FieldDevices* devices);
+
 class StatsSampler {
  public:
   explicit StatsSampler(ServerContext& server) : server_(server) {}

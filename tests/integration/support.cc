@@ -233,6 +233,14 @@ HttpReply http_raw(unsigned short port, const std::string& raw, const std::strin
   return reply;
 }
 
+HttpReply http_post(unsigned short port, const std::string& target, const std::string& body,
+                    const std::vector<std::string>& extra, const std::string& method) {
+  std::string raw = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : extra) raw += h + "\r\n";
+  raw += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return http_raw(port, raw);
+}
+
 HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra,
                    const std::string& source) {
   std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";

@@ -68,6 +68,9 @@ struct HttpReply {
 /// A plain GET (Connection: close) with the given extra header lines.
 HttpReply http_get(unsigned short port, const std::string& target, const std::vector<std::string>& extra = {},
                    const std::string& source = "");
+/// A request with a body (Connection: close), POST unless told otherwise.
+HttpReply http_post(unsigned short port, const std::string& target, const std::string& body,
+                    const std::vector<std::string>& extra = {}, const std::string& method = "POST");
 /// Sends `raw` bytes as the request and reads the reply to EOF.
 HttpReply http_raw(unsigned short port, const std::string& raw, const std::string& source = "");
 

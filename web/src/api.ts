@@ -1,6 +1,7 @@
 // The REST endpoints the dashboard reads (docs/API.md). Every URL is
 // relative to the page's origin.
 import { parseAuthInfo, session, sessionEndOf, type AuthInfo } from './session';
+import type { ConnectorStatus } from './connectors_view';
 import type { HistoryResponse, Interval, TagInfo } from './types';
 
 export function tagsQuery(tags: string[]): string {
@@ -77,6 +78,8 @@ export interface Stats {
   ingest: { samplesTotal: number; samplesPerSecond: number; requestsTotal: number; rejectedLines?: number };
   store: { pendingSamples: number; committedSamples: number };
   tags: { name: string; updatesPerSecond: number }[];
+  connectors?: ConnectorStatus[];
+  deadband?: { suppressedTotal: number; tags: { name: string; suppressed: number }[] };
 }
 
 export function fetchStats(): Promise<Stats> {

@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import { fetchStats, type Stats } from './api';
 import { config } from './config';
+import { renderConnectors } from './connectors_view';
 import { formatTime } from './format';
 import type { StreamManager } from './stream';
 
@@ -107,6 +108,7 @@ export class StatusPage {
       this.fetches++;
       this.error = '';
       this.paint(s);
+      renderConnectors(this.el.querySelector('#connectors') as HTMLElement, s.connectors, Date.now());
     } catch (e) {
       this.error = String((e as Error).message || e);
       this.set('error', 'stats unavailable: ' + this.error);
