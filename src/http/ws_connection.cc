@@ -2,7 +2,6 @@
 
 #include <array>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -17,6 +16,7 @@
 #include "core/time.h"
 #include "http/client_address.h"
 #include "http/cross_site.h"
+#include "http/setpoint.h"
 #include "http/stream_endpoints.h"
 #include "http/tag_resolution.h"
 #include "http/ws_protocol.h"
@@ -38,6 +38,19 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
 }
 
 class WsConnection;
+
+/// The completion of a connection's coroutines: what ends one by an
+/// exception is logged, never rethrown into the I/O thread.
+void log_failure(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log(LogLevel::error, "WS message handling failed: {}", ex.what());
+  } catch (...) {
+    log(LogLevel::error, "WS message handling failed");
+  }
+}
 
 /// One subscription of a connection: the hub's sink for it. Its frames go
 /// into the connection's one queue, tagged with the subscription's id.
@@ -73,12 +86,13 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   enum class EndReason { client_closed, protocol_error, write_failed, slow_client, revoked, shutdown };
 
   WsConnection(asio::ip::tcp::socket socket, ShardContext& shard, StreamLimiter::Ticket ticket,
-               const Access& access)
+               const Access& access, std::string client)
       : shard_(shard),
         ws_(std::move(socket)),
         watchdog_(ws_.get_executor()),
         ticket_(std::move(ticket)),
         access_(access),
+        client_(std::move(client)),
         number_(++shard.next_stream),
         started_(Clock::now()) {
     boost::system::error_code ec;
@@ -382,13 +396,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
           if constexpr (std::is_same_v<T, WsSubscribe>) {
             asio::co_spawn(ws_.get_executor(), subscribe(shared_from_this(), std::move(m)),
                            [self = shared_from_this()](std::exception_ptr e) {
-                             if (e) {
-                               try {
-                                 std::rethrow_exception(e);
-                               } catch (const std::exception& ex) {
-                                 log(LogLevel::error, "WS subscribe failed: {}", ex.what());
-                               }
-                             }
+                             log_failure(e);
                              self->read_next();
                            });
             return;
@@ -529,13 +537,54 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     total_tags_ -= sub.tags;
   }
 
+  /// A write message: the same checks, device call and audit line as
+  /// POST /api/tags/{name}/value (http/setpoint.h), and the same request
+  /// rate limit; answered with a write_result carrying that endpoint's
+  /// status and body. Writes run while the connection goes on reading; at
+  /// most kWsMaxWritesInFlight wait for their devices at once.
   void write_setpoint(WsWrite m) {
+    if (writes_in_flight_ >= kWsMaxWritesInFlight) {
+      answer_write(m.request_id,
+                   {429, error_json("too_many_writes",
+                                    "a connection has at most " + std::to_string(kWsMaxWritesInFlight) +
+                                        " writes waiting for their devices; wait for a write_result")});
+      return;
+    }
+    ServerContext& server = shard_.server;
+    RateLimiter::Verdict verdict = server.write_rate.take(client_);
+    if (verdict.allowed && access_.principal)
+      verdict = server.write_rate.take("token:" + access_.principal->id);
+    if (!verdict.allowed) {
+      server.stats.requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      answer_write(m.request_id,
+                   {429, error_json("rate_limited", "writes from this client or token exceed " +
+                                                        fmt::format("{:g}", server.config.write_rate_limit) +
+                                                        " per second; retry after " +
+                                                        std::to_string(verdict.retry_after.count()) + " s")});
+      return;
+    }
+    ++writes_in_flight_;
+    asio::co_spawn(ws_.get_executor(), perform_write(shared_from_this(), std::move(m)), log_failure);
+  }
+
+  static asio::awaitable<void> perform_write(std::shared_ptr<WsConnection> self, WsWrite m) {
+    // The Access as it is now: a key revoked since the upgrade no longer writes.
+    const Access access = self->access_;
+    SetpointAnswer answer;
+    if (self->access_.credential.empty() && self->shard_.server.services.auth->enabled())
+      answer = {401, error_json("token_expired", "the token is no longer valid")};
+    else
+      answer = co_await await_setpoint_write(self->shard_.server, access, m.tag, m.value);
+    --self->writes_in_flight_;
+    self->answer_write(m.request_id, std::move(answer));
+  }
+
+  void answer_write(const std::string& request_id, SetpointAnswer answer) {
     std::string extra = "\"requestId\":";
-    append_json_string(extra, m.request_id);
-    force(ws_message(
-        "error",
-        error_json("writes_unavailable", "writes over the WebSocket are not available on this server"),
-        extra));
+    append_json_string(extra, request_id);
+    extra += ",\"status\":";
+    append_json_integer(extra, answer.status);
+    force(ws_message("write_result", answer.body, extra));
   }
 
   void finish(EndReason reason) {
@@ -579,6 +628,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   asio::steady_timer watchdog_;
   StreamLimiter::Ticket ticket_;
   Access access_;
+  std::string client_;  // client_key(): the key rate limits count by
   std::optional<TimeNs> expires_;
   std::uint64_t key_generation_ = 0;
   std::uint64_t number_;
@@ -590,6 +640,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   std::size_t queued_bytes_ = 0;
   std::unordered_map<std::string, std::unique_ptr<WsSubscription>> subs_;
   std::size_t total_tags_ = 0;
+  std::size_t writes_in_flight_ = 0;
   std::uint64_t events_sent_ = 0;
   std::uint64_t bytes_sent_ = 0;
   Clock::time_point write_started_{};
@@ -628,8 +679,10 @@ std::optional<HttpResponse> serve_websocket(beast::tcp_stream& stream, const Htt
     return refused;
   }
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit_stream(shard, req, client_key(stream, req, server.config), ticket)) return refused;
-  auto connection = std::make_shared<WsConnection>(stream.release_socket(), shard, std::move(ticket), access);
+  const std::string client = client_key(stream, req, server.config);
+  if (auto refused = admit_stream(shard, req, client, ticket)) return refused;
+  auto connection =
+      std::make_shared<WsConnection>(stream.release_socket(), shard, std::move(ticket), access, client);
   connection->accept(req);
   return std::nullopt;
 }

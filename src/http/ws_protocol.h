@@ -28,6 +28,7 @@ inline constexpr std::size_t kWsMaxMessageBytes = 64 * 1024;
 inline constexpr std::size_t kWsMaxSubscriptionIdBytes = 64;
 inline constexpr std::size_t kWsMaxSubscriptions = 16;
 inline constexpr std::size_t kWsMaxRequestIdBytes = 64;
+inline constexpr std::size_t kWsMaxWritesInFlight = 8;
 
 struct WsSubscribe {
   std::string id;

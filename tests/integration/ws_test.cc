@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "auth/api_keys.h"
+#include "connect/connector_spec.h"
 #include "integration/support.h"
 #include "integration/ws_client.h"
 
@@ -414,6 +415,87 @@ TEST(WebSocket, NeverReadingClientIsBoundedAndDropped) {
   EXPECT_TRUE(eventually([&] { return server.app().stats().streams_closed.load() == 1; }));
 }
 
+/// A device the test plays: `plant.valve` is writable between 0 and 100 and
+/// reads back what was written; a write of 13 is refused by the device.
+class ValveConnector final : public Connector {
+ public:
+  const std::string& name() const override { return name_; }
+  void start() override {}
+  void stop() override {}
+  ConnectorStatus status() const override {
+    ConnectorStatus s;
+    s.name = name_;
+    s.kind = "test";
+    s.connected = true;
+    s.state = "connected";
+    return s;
+  }
+  std::optional<WritableTag> writable(std::string_view tag) const override {
+    if (tag != "plant.valve") return std::nullopt;
+    return WritableTag{name_, SetpointLimits{0.0, 100.0}, false};
+  }
+  void write(SetpointWrite request, FieldDevices::WriteDone done) override {
+    // Answered from another thread, as a device's connector would.
+    std::thread([request, done = std::move(done)] {
+      if (request.value == 13)
+        done({SetpointOutcome::refused, "the device refused the value", std::nullopt});
+      else
+        done({SetpointOutcome::accepted, "written", request.value});
+    }).detach();
+  }
+
+ private:
+  std::string name_ = "valves";
+};
+
+ServerConfig with_valve(ServerConfig config) {
+  config.connectors.connectors.push_back(ConnectorSpec{
+      "test", "valves", [](const ConnectorContext&) { return std::make_unique<ValveConnector>(); }});
+  return config;
+}
+
+TEST(WebSocket, WritesGoToTheDeviceAndAreAnsweredLikeThePostEndpoint) {
+  TestServer server(with_valve(ws_config()));
+  server.push("plant.valve", 20, now_ns());
+  server.push("plant.level", 3, now_ns());
+  WsClient ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  auto write = [&](const std::string& id, const std::string& tag, const std::string& value) {
+    ws.send(R"({"type":"write","requestId":")" + id + R"(","tag":")" + tag + R"(","value":)" + value + "}");
+    std::optional<json::object> result;
+    while (true) {
+      result = ws.next_of("write_result");
+      if (!result || result->at("requestId") == id.c_str()) break;
+    }
+    return result;
+  };
+  auto ok = write("r1", "plant.valve", "42.5");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->at("status").as_int64(), 200) << text_of(*ok);
+  EXPECT_EQ(ok->at("data").at("outcome").as_string(), "accepted") << text_of(*ok);
+  // The same body as POST /api/tags/{name}/value answers.
+  HttpReply post = http_post(server.port(), "/api/tags/plant.valve/value", R"({"value":42.5})");
+  EXPECT_EQ(post.status, 200);
+  auto posted = json::parse(post.body).as_object();
+  auto sent = ok->at("data").as_object();
+  for (auto* o : {&posted, &sent}) o->erase("previous");  // the first write changed it
+  EXPECT_EQ(text_of(sent), text_of(posted));
+
+  auto refused = write("r2", "plant.valve", "13");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->at("data").at("outcome").as_string(), "refused") << text_of(*refused);
+  EXPECT_GE(refused->at("status").as_int64(), 400);
+  auto out_of_range = write("r3", "plant.valve", "150");
+  ASSERT_TRUE(out_of_range);
+  EXPECT_EQ(out_of_range->at("data").at("outcome").as_string(), "out_of_range") << text_of(*out_of_range);
+  auto not_writable = write("r4", "plant.level", "1");
+  ASSERT_TRUE(not_writable);
+  EXPECT_EQ(not_writable->at("status").as_int64(), 409);
+  auto unknown = write("r5", "plant.nothing", "1");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->at("status").as_int64(), 404);
+}
+
 /// Authentication on: a token file with a reader of area1 only.
 class WsAuthTest : public ::testing::Test {
  protected:
@@ -425,16 +507,24 @@ class WsAuthTest : public ::testing::Test {
     area1.tags[Principal::index(Scope::read)] = {"area1.*"};
     key_ = generate_api_key();
     std::ofstream(token_file_) << api_key_entry(area1, hash_api_key(key_));
-    ServerConfig c = ws_config();
+    Principal operator_;
+    operator_.id = "operator";
+    operator_.tags[Principal::index(Scope::read)] = {"*"};
+    operator_.tags[Principal::index(Scope::write)] = {"plant.*"};
+    operator_key_ = generate_api_key();
+    std::ofstream(token_file_, std::ios::app) << api_key_entry(operator_, hash_api_key(operator_key_));
+    ServerConfig c = with_valve(ws_config());
+    c.audit_log = dir_ + "/audit.log";
     c.token_file = token_file_;
     c.cors_origins = {"https://hmi.example"};
     server_ = std::make_unique<TestServer>(std::move(c));
     server_->push("area1.level", 1.5, now_ns());
     server_->push("area2.level", 2.5, now_ns());
+    server_->push("plant.valve", 20, now_ns());
   }
   unsigned short port() const { return server_->port(); }
 
-  std::string dir_, token_file_, key_;
+  std::string dir_, token_file_, key_, operator_key_;
   std::unique_ptr<TestServer> server_;
 };
 
@@ -484,6 +574,24 @@ TEST_F(WsAuthTest, ACrossSitePageCannotUseTheSessionCookie) {
     EXPECT_TRUE(ok.connect(port(), "/api/ws", options)) << ok.status() << " " << ok.body();
   }
   EXPECT_EQ(server_->app().stats().requests_cross_origin.load(), 1u);
+}
+
+TEST_F(WsAuthTest, WritesNeedTheWriteScopeOnTheTagAndAreAudited) {
+  for (const auto& [key, status] : {std::pair{key_, 403}, std::pair{operator_key_, 200}}) {
+    WsClient ws;
+    WsClient::Options bearer;
+    bearer.headers = {"Authorization: Bearer " + key};
+    ASSERT_TRUE(ws.connect(port(), "/api/ws", bearer));
+    ws.send(R"({"type":"write","requestId":"w","tag":"plant.valve","value":55})");
+    auto result = ws.next_of("write_result");
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->at("status").as_int64(), status) << text_of(*result);
+  }
+  EXPECT_TRUE(eventually([&] {
+    std::ifstream in(dir_ + "/audit.log");
+    std::string audit((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return audit.find("\"operator\"") != std::string::npos && audit.find("plant.valve") != std::string::npos;
+  }));
 }
 
 TEST_F(WsAuthTest, RevokingTheKeyClosesTheConnection) {
