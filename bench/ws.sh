@@ -9,7 +9,7 @@
 #           the server's RSS and PSS before and after, per connection;
 #   active: --streams N connections (default 1000) on --tags T tags (100:
 #           ten subscribers per tag, as dashboards share screens), every tag
-#           updated --rate HZ (20) for --seconds S through POST /write;
+#           updated --rate HZ (5) for --seconds S through POST /write;
 #           server CPU per delivered update, delivery rate, latency.
 # The WebSocket client holds one subscription per connection, as the SSE
 # client holds one stream: the same events, framed differently.
@@ -31,7 +31,7 @@ seconds=
 idle=1000
 streams=1000
 tags=100
-rate=20
+rate=5
 while (($#)); do
   case $1 in
     --short) short=1 ;;
