@@ -126,10 +126,12 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
         [](websocket::response_type& res) { res.set(http::field::server, "tagstream"); }));
     websocket::permessage_deflate deflate;
     deflate.server_enable = true;
-    // A 4 KiB window and zlib's memLevel 4: about 20 KiB of deflate state
-    // per compressing connection instead of the ~260 KiB of the defaults;
-    // events repeat within a few hundred bytes (names, keys), so the ratio
-    // hardly changes. Messages under 64 bytes are not worth a deflate call.
+    // A 4 KiB window instead of the default 32 KiB: deflate's state is
+    // about four times its window plus the hash table (4 KiB at memLevel
+    // 4), so about 20 KiB per compressing connection instead of about 135
+    // KiB. Events are short and repeat their keys and tag names within a
+    // few hundred bytes, well inside the window. Messages under 64 bytes
+    // are not worth a deflate call.
     deflate.server_max_window_bits = 12;
     deflate.memLevel = 4;
     deflate.compLevel = 6;
@@ -161,7 +163,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   bool offer(const WsEvent& event, const std::shared_ptr<const std::string>& sub) {
     if (finished_ || closing_) return true;  // nothing more will be written: drop quietly
     const std::size_t bytes = event.text->size() + sub->size();
-    if (!queue_.empty() && queued_bytes_ + bytes > shard_.server.config.client_buffer_bytes) return false;
+    if (!queue_empty() && queued_bytes_ + bytes > shard_.server.config.client_buffer_bytes) return false;
     push(Out{event.text, event.split, sub, bytes});
     return true;
   }
@@ -215,6 +217,8 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     std::size_t bytes;
   };
 
+  bool queue_empty() const { return head_ == queue_.size(); }
+
   ServerStats::StreamTotals& totals() { return shard_.server.stats.per_thread[shard_.index]; }
 
   template <class T>
@@ -231,11 +235,11 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
 
   void write_next() {
     if (!accepted_ || writing_ || finished_) return;
-    if (queue_.empty()) {
+    if (queue_empty()) {
       if (closing_) send_close();
       return;
     }
-    const Out& out = queue_.front();
+    const Out& out = queue_[head_];
     std::array<asio::const_buffer, 3> buffers;
     if (out.split == std::string::npos) {
       buffers = {asio::buffer(*out.text), asio::const_buffer(), asio::const_buffer()};
@@ -258,7 +262,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
       finish(EndReason::write_failed);
       return;
     }
-    const Out& out = queue_.front();
+    Out& out = queue_[head_];
     queued_bytes_ -= out.bytes;
     add_own(totals().queued_bytes, -static_cast<std::int64_t>(out.bytes));
     add_own(totals().bytes_sent, static_cast<std::uint64_t>(out.bytes));
@@ -266,15 +270,24 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     add_own(totals().writes, std::uint64_t{1});
     ++events_sent_;
     bytes_sent_ += out.bytes;
-    // A vector, not a deque (as SseConnection's queue): an idle
-    // connection's empty queue costs nothing. Queues are short: the front
-    // goes out one message at a time.
-    queue_.erase(queue_.begin());
-    if (queue_.empty() && !closing_) {
+    // Sent messages leave by moving an index; the vector is reset once all
+    // went out, and the sent part dropped once it is half of it (a queue
+    // that never empties does not grow by a slot per message sent).
+    out = Out{};
+    if (++head_ == queue_.size()) {
+      head_ = 0;
+      queue_.clear();
+    } else if (head_ >= 64 && 2 * head_ >= queue_.size()) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    if (queue_empty() && !closing_) {
       // Subscriptions catching up (replay, resync) queue their next part.
       for (auto& [name, sub] : subs_)
         if (sub->member) shard_.hub.on_drained(sub->member);
-      if (queue_.empty()) std::vector<Out>().swap(queue_);
+      // A vector, not a deque (as SseConnection's queue): an idle
+      // connection's empty queue costs nothing.
+      if (queue_empty()) std::vector<Out>().swap(queue_);
     }
     write_next();
   }
@@ -595,6 +608,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     add_own(totals().queued_bytes, -static_cast<std::int64_t>(queued_bytes_));
     queued_bytes_ = 0;
     queue_.clear();
+    head_ = 0;
     watchdog_.cancel();
     boost::system::error_code ignored;
     auto& socket = beast::get_lowest_layer(ws_);
@@ -636,7 +650,8 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   asio::ip::tcp::endpoint peer_;
   std::unique_ptr<HttpRequest> upgrade_;  // until the handshake is answered
   beast::flat_buffer in_{kWsMaxMessageBytes + 1024};
-  std::vector<Out> queue_;
+  std::vector<Out> queue_;  // messages from head_ on are still to be sent
+  std::size_t head_ = 0;
   std::size_t queued_bytes_ = 0;
   std::unordered_map<std::string, std::unique_ptr<WsSubscription>> subs_;
   std::size_t total_tags_ = 0;
