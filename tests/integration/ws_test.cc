@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -420,8 +421,16 @@ TEST(WebSocket, NeverReadingClientIsBoundedAndDropped) {
 class ValveConnector final : public Connector {
  public:
   const std::string& name() const override { return name_; }
+  ~ValveConnector() override { stop(); }
   void start() override {}
-  void stop() override {}
+  void stop() override {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mutex_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) t.join();
+  }
   ConnectorStatus status() const override {
     ConnectorStatus s;
     s.name = name_;
@@ -436,16 +445,19 @@ class ValveConnector final : public Connector {
   }
   void write(SetpointWrite request, FieldDevices::WriteDone done) override {
     // Answered from another thread, as a device's connector would.
-    std::thread([request, done = std::move(done)] {
+    std::lock_guard lock(mutex_);
+    threads_.emplace_back([request, done = std::move(done)] {
       if (request.value == 13)
         done({SetpointOutcome::refused, "the device refused the value", std::nullopt});
       else
         done({SetpointOutcome::accepted, "written", request.value});
-    }).detach();
+    });
   }
 
  private:
   std::string name_ = "valves";
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;  // joined by stop(): none outlives the server
 };
 
 ServerConfig with_valve(ServerConfig config) {
