@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus clean
+.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws clean
 
 all: build
 
@@ -71,8 +71,11 @@ format: deps
 # streams, ingest, history queries and an abusive client, sampling its RSS,
 # open files, threads and streams every 10 s (bench/soak.sh; --short: 2
 # minutes, --minutes N); the samples land in bench/results/soak-*.tsv.
+# `make bench-ws` compares the WebSocket (/api/ws) with SSE on fresh servers
+# in alternating rounds: server memory per idle connection and CPU per
+# delivered update (bench/ws.sh: about 5 minutes, --short about 2).
 # BENCH_ARGS: more options for the script, e.g. --short (historian, auth,
-# soak), --scenarios 2,3 (streaming).
+# soak, ws), --scenarios 2,3 (streaming).
 BENCH_ARGS ?=
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
@@ -98,6 +101,8 @@ bench-soak: configure
 # poll jitter (bench/modbus.sh, about 4 minutes; --short about 40 s).
 bench-modbus: configure
 	@./bench/modbus.sh --build-dir $(BUILD) $(BENCH_ARGS)
+bench-ws: configure
+	@./bench/ws.sh --build-dir $(BUILD) $(BENCH_ARGS)
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)

@@ -29,6 +29,7 @@
 #include "http/stats.h"
 #include "http/stream_endpoints.h"
 #include "http/stream_query.h"
+#include "http/ws_connection.h"
 
 namespace tagstream {
 
@@ -74,6 +75,7 @@ enum class Route {
   none,
   stream,
   test_stream,
+  ws,
   healthz,
   write,
   samples,
@@ -102,6 +104,7 @@ std::optional<std::string> setpoint_tag(std::string_view path) {
 Route route_of(const std::string& path) {
   if (path == "/api/sse/stream") return Route::stream;
   if (path == "/api/sse/test") return Route::test_stream;
+  if (path == "/api/ws") return Route::ws;
   if (path == "/healthz") return Route::healthz;
   if (path == "/write" || path == "/api/v2/write") return Route::write;
   if (path == "/api/samples") return Route::samples;
@@ -129,6 +132,7 @@ std::span<const http::verb> methods_of(Route r) {
   switch (r) {
     case Route::stream:
     case Route::test_stream:
+    case Route::ws:
     case Route::history: return get;
     case Route::write:
     case Route::samples:
@@ -152,6 +156,7 @@ std::optional<Scope> required_scope(Route r, http::verb m) {
   switch (r) {
     case Route::stream:
     case Route::test_stream:
+    case Route::ws:
     case Route::latest:
     case Route::history:
     case Route::stats:
@@ -416,6 +421,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
         switch (route) {
           case Route::stream: reply = co_await serve_tag_stream(stream, req, *target, shard, access); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard, access); break;
+          case Route::ws: reply = serve_websocket(stream, req, *target, shard, access); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write:
             reply = co_await handle_line_protocol_write(req, *target, shard, access, client);

@@ -63,8 +63,10 @@ std::optional<HttpResponse> resume_point(const HttpRequest& req, std::optional<S
   return std::nullopt;
 }
 
-std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, const std::string& client,
-                                  StreamLimiter::Ticket& ticket) {
+}  // namespace
+
+std::optional<HttpResponse> admit_stream(ShardContext& shard, const HttpRequest& req,
+                                         const std::string& client, StreamLimiter::Ticket& ticket) {
   if (shard.server.shutting_down.load())
     return error_response(http::status::service_unavailable, "shutting_down", "the server is shutting down",
                           req.version(), false);
@@ -89,6 +91,8 @@ std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, c
   }
   return std::nullopt;
 }
+
+namespace {
 
 bool compress(const HttpRequest& req, const HttpOptions& config) {
   return config.sse_gzip && accepts_gzip(req);
@@ -338,7 +342,7 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
   }
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+  if (auto refused = admit_stream(shard, req, client_key(stream, req, server.config), ticket))
     co_return std::move(*refused);
 
   auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
@@ -374,7 +378,7 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   if (auto bad = resume_point(req, from_query, resume)) return std::move(*bad);
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+  if (auto refused = admit_stream(shard, req, client_key(stream, req, server.config), ticket))
     return std::move(*refused);
 
   auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),
