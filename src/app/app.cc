@@ -109,6 +109,17 @@ void refuse_open_network_without_auth(const ServerConfig& config, const Authenti
       "--allow-unauthenticated");
 }
 
+/// The simulator's plant on the first screen: the boilers, the tank and the
+/// pumps as trends, unless someone saved their own default.
+void save_plant_layout(LayoutStore& layouts) {
+  if (layouts.load("default")) return;
+  constexpr std::string_view kPlant =
+      R"({"title":"Plant","panels":["raw~15m~boiler1.temperature,boiler2.temperature,boiler1.setpoint,)"
+      R"(boiler2.setpoint","raw~15m~boiler1.pressure,boiler2.pressure","raw~15m~tank1.level,)"
+      R"(tank1.outlet_valve","raw~15m~pump1.flow,pump2.flow"]})";
+  if (layouts.save("default", kPlant) == LayoutStore::SaveResult::failed)
+    log(LogLevel::warn, "could not save the simulator's default layout");
+}
 }  // namespace
 
 App::App(ServerConfig config) : config_(std::move(config)) {
@@ -126,7 +137,10 @@ App::App(ServerConfig config) : config_(std::move(config)) {
       config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
   threads = std::clamp<unsigned>(threads, 1, kMaxNetworkThreads);
   config_.threads = static_cast<int>(threads);
+  if (config_.layout_dir.empty())
+    config_.layout_dir = (std::filesystem::path(config_.data_dir) / "layouts").string();
   server_ = std::make_unique<ServerContext>(config_, registry_);
+  if (config_.simulator) save_plant_layout(server_->layouts);
   readers_ = std::make_unique<asio::thread_pool>(2);
   web_ = std::make_unique<StaticFiles>();
   const std::string web_root = config_.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : config_.web_root;
