@@ -397,6 +397,9 @@ class App {
     const panelTags = this.panels.filter((p) => p.liveWindow).flatMap((p) => p.tags);
     const rate = Number.isNaN(config.displayRate) ? undefined : config.displayRate;
     if (this.state.ov) {
+      // The rows in view are known once the overview's first page is in:
+      // opening before would open twice.
+      if (!this.overview.loaded) return null;
       const tags = [...new Set([...this.overview.visibleTags(), ...panelTags])].sort();
       if (tags.length === 0) return null;
       return { tags, interval: 'raw', rate };

@@ -338,10 +338,13 @@ export class Overview {
     if (this.countEl.textContent !== text) this.countEl.textContent = text;
     // The stream and the sparklines follow the view once it settles.
     const key = this.visibleTags().join(',');
-    if (key !== this.visibleKey) {
+    if (key !== this.visibleKey && this.loaded) {
+      const firstView = this.visibleKey === '';
       this.visibleKey = key;
       window.clearTimeout(this.visibleTimer);
-      this.visibleTimer = window.setTimeout(() => this.settled(), 250);
+      // The first view goes to the stream at once; later ones once scrolling pauses.
+      if (firstView) this.settled();
+      else this.visibleTimer = window.setTimeout(() => this.settled(), 250);
     }
   }
 
