@@ -725,6 +725,34 @@ test('seven tabs over HTTP/1.1: one stream on the server, every tab live', async
   assertNoPageErrors(t);
 });
 
+test('without SharedWorker: a leader tab holds the one stream; when it closes another takes over', async (t) => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  t.context = context;
+  t.pageErrors = [];
+  const pages = [];
+  for (let i = 0; i < 4; i++) {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => t.pageErrors.push(e.message));
+    await page.goto(BASE + '/?share=leader', { waitUntil: 'load' });
+    pages.push(page);
+  }
+  t.page = pages[3];
+  for (const page of pages) {
+    assert((await ev(page, () => window.__tagstream.sharing)) === 'leader', 'leader mode');
+    await valuesArriving(page);
+  }
+  const leaders = async (ps) => (await Promise.all(ps.map((p) => ev(p, () => window.__tagstream.streamLeader)))).filter(Boolean).length;
+  assert((await leaders(pages)) === 1, 'one leader');
+  await until('one stream open on the server', async () => (await getJson(`${BASE}/api/stats`)).streams.open === 1);
+  const leader = (await Promise.all(pages.map((p) => ev(p, () => window.__tagstream.streamLeader)))).indexOf(true);
+  await pages[leader].close();
+  const rest = pages.filter((_, i) => i !== leader);
+  await until('a new leader', async () => (await leaders(rest)) === 1);
+  for (const page of rest) await valuesArriving(page);
+  await until('still one stream', async () => (await getJson(`${BASE}/api/stats`)).streams.open === 1);
+  assertNoPageErrors(t);
+});
+
 test('display rate: ?rate=1000 asks for at most an event a second; each carries the latest value', async (t) => {
   const page = await openPage(t, BASE + '/?rate=1000#/?ov=0&p=raw~15m~boiler1.temperature');
   await waitLive(page);

@@ -10,7 +10,7 @@ import { formatTime } from './format';
 import { Overview } from './overview';
 import { Panel } from './panel';
 import { panelKey, parsePanel, parseWindow } from './panel_spec';
-import { sourceFactory, streamShared } from './shared_stream';
+import { isStreamLeader, sourceFactory, streamShared, streamSharing } from './shared_stream';
 import { TagTree } from './tree';
 import { formatHash, parseHash, type ViewState } from './state';
 import { authView, principalLabel, session, sessionEndedMessage, SIGNED_OUT, type AuthInfo } from './session';
@@ -610,6 +610,13 @@ function layoutPanels(keys: unknown): PanelSpec[] {
   app,
   get shared() {
     return streamShared;
+  },
+  /** 'own', 'worker' (SharedWorker) or 'leader' (a leader tab over BroadcastChannel). */
+  get sharing() {
+    return streamSharing;
+  },
+  get streamLeader() {
+    return isStreamLeader();
   },
   get tree() {
     return app.tree;
