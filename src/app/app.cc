@@ -142,6 +142,9 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   server_ = std::make_unique<ServerContext>(config_, registry_);
   if (config_.simulator) save_plant_layout(server_->layouts);
   readers_ = std::make_unique<asio::thread_pool>(2);
+  // The tag list's natural order of the restored tags, sorted before the
+  // first operator asks, not while a page waits for it.
+  asio::post(*readers_, [server = server_.get(), this] { (void)server->tag_order.get(registry_); });
   web_ = std::make_unique<StaticFiles>();
   const std::string web_root = config_.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : config_.web_root;
   if (web_->load(web_root) == 0)

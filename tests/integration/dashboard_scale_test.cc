@@ -59,6 +59,15 @@ TEST_F(DashboardScale, TagListIsInNaturalOrder) {
                                          "area0.t11", "area0.t12", "area2.flow", "area2.temp", "area10.flow"};
   EXPECT_EQ(names_of(doc), want);
   EXPECT_EQ(doc.at("total").as_int64(), 15);
+
+  // Tags created since take their places among the others.
+  server_->push("area1.x", 1, now_ns());
+  server_->push("area0.t0", 1, now_ns());
+  const auto again = names_of(get_json(port(), "/api/tags"));
+  ASSERT_EQ(again.size(), 17u);
+  EXPECT_EQ(again.front(), "area0.t0");
+  EXPECT_EQ(again[13], "area1.x");
+  EXPECT_EQ(again[14], "area2.flow");
 }
 
 TEST_F(DashboardScale, SearchPagesThroughTheMatchesWithTheTotal) {

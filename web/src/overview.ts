@@ -162,7 +162,8 @@ export class Overview {
   /** A new search: the server filters; the list starts at the top. */
   setFilter(text: string) {
     if (this.search.value !== text) this.search.value = text;
-    if (text === this.filter && this.loaded) return;
+    // Already shown, or on its way (a first paint may have asked for it).
+    if (text === this.filter && (this.loaded || this.fetching.has(0))) return;
     this.filter = text;
     this.gen++;
     this.pages.clear();
