@@ -65,8 +65,10 @@ class App {
         this.writeUrl();
       },
       onVisible: () => this.updateStreamSpec(),
+      // Only what the panels and the selection need: the overview keeps its own, a few pages' worth.
       onTags: (tags) => {
-        for (const t of tags) this.tags.set(t.name, { ...this.tags.get(t.name), ...t });
+        for (const t of tags)
+          if (this.tags.has(t.name) || this.overview?.selected.has(t.name)) this.tags.set(t.name, { ...this.tags.get(t.name), ...t });
       },
       requestPaint: () => this.schedule(),
     });
@@ -329,6 +331,10 @@ class App {
   }
 
   private addPanelFromForm() {
+    for (const t of this.overview.selected) {
+      const info = this.overview.tagInfo(t);
+      if (info && !this.tags.has(t)) this.tags.set(t, info);
+    }
     const tags = [...this.overview.selected].filter((t) => this.tags.has(t)).sort();
     if (tags.length === 0) return;
     const interval = $<HTMLSelectElement>('#panel-interval').value as Interval;
