@@ -126,7 +126,6 @@ class App {
     );
     this.applyFormState();
     this.overview.setFilter(this.state.q);
-    this.tree.start();
     this.route();
     void this.listLayouts();
     // Trends on the first screen: a link without panels opens the saved default layout.
@@ -140,6 +139,9 @@ class App {
     }
     await this.loadTags();
     this.applyState(this.state, true);
+    // After what the first screen needs: at 100,000 tags the tree's root is
+    // a pass over every tag on the server's reader pool.
+    this.tree.start();
   }
 
   /** The session ended: no stream, no polling, nothing shown. */
