@@ -335,6 +335,12 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
       co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
                                keep_alive);
     spec.interval = parsed->interval;
+    // The display rate: this stream's coalescing window, never shorter than
+    // the server's (which bounds the work every stream may cause).
+    const auto server_window = seconds_to_duration(config.data_check_interval);
+    if (parsed->rate_ms)
+      spec.window =
+          std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(*parsed->rate_ms), server_window);
     ReadableTags resolved = co_await resolve_readable_tags(server, access, req, parsed->tags);
     if (!resolved) co_return std::move(resolved.error);
     spec.tags = std::move(*resolved);
@@ -348,14 +354,17 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
   auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
                                           stream_head(req, config), compress(req, config));
   conn->set_credential(access);
-  json::object hello{{"streamId", conn->id()},
-                     {"interval", to_string(spec.interval)},
-                     {"heartbeatInterval", config.heartbeat_interval},
-                     {"dataCheckInterval", config.data_check_interval},
-                     {"retry", config.retry_ms},
-                     {"maxReconnectAttempts", config.max_reconnect_attempts},
-                     {"resumed", spec.resume_after.has_value()},
-                     {"serverTime", format_iso8601(now_ns())}};
+  json::object hello{
+      {"streamId", conn->id()},
+      {"interval", to_string(spec.interval)},
+      {"heartbeatInterval", config.heartbeat_interval},
+      {"dataCheckInterval", config.data_check_interval},
+      {"rate", spec.window ? std::chrono::duration_cast<std::chrono::milliseconds>(*spec.window).count()
+                           : static_cast<std::int64_t>(config.data_check_interval * 1000)},
+      {"retry", config.retry_ms},
+      {"maxReconnectAttempts", config.max_reconnect_attempts},
+      {"resumed", spec.resume_after.has_value()},
+      {"serverTime", format_iso8601(now_ns())}};
   if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
   if (log_enabled(LogLevel::info))
     log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", conn->id(),

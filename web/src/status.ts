@@ -1,6 +1,7 @@
 // The status page (#/status): the server's counters and rates from
 // GET /api/stats, polled every second while the page is shown, and this
 // page's own connection. Values are updated in place.
+import { isStreamLeader, streamSharing } from './shared_stream';
 import uPlot from 'uplot';
 import { fetchStats, type Stats } from './api';
 import { config } from './config';
@@ -178,6 +179,13 @@ export class StatusPage {
     const st = this.stream;
     this.set('client.mode', st.mode);
     this.set('client.streamId', st.info?.streamId || '–');
+    this.set(
+      'client.sharing',
+      { own: 'no (a stream of its own)', worker: 'yes, through a SharedWorker', leader: isStreamLeader() ? 'yes, this tab leads' : 'yes, through the leader tab' }[
+        streamSharing
+      ],
+    );
+    this.set('client.rate', st.info && typeof st.info.rate === 'number' ? `${st.info.rate} ms` : '–');
     this.set('client.interval', st.spec ? st.spec.interval : '–');
     this.set('client.tags', st.spec ? String(st.spec.tags.join(', ')).slice(0, 200) : '–');
     this.set('client.events', String(st.events));
