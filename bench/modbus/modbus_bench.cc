@@ -12,10 +12,17 @@
 //     one group polled every P seconds: how late each poll starts after its
 //     deadline (p50, p99, max) and how many were skipped.
 //
+//   tagstream-modbus-bench serve [--registers N]
+//     only the server, until SIGTERM or SIGINT: holding register a holds a,
+//     and the listening port is printed as "PORT n" (the dashboard's
+//     setpoint browser test writes to it through a real tagstream).
+//
 // Prints one "RESULT key=value ..." line.
 #include <modbus/modbus.h>
+#include <pthread.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,7 +50,8 @@ struct Args {
 
 [[noreturn]] void usage() {
   std::fprintf(
-      stderr, "usage: tagstream-modbus-bench throughput|jitter [--registers N] [--seconds S] [--period P]\n");
+      stderr,
+      "usage: tagstream-modbus-bench throughput|jitter|serve [--registers N] [--seconds S] [--period P]\n");
   std::exit(2);
 }
 
@@ -51,7 +59,7 @@ Args parse(int argc, char** argv) {
   if (argc < 2) usage();
   Args a;
   a.mode = argv[1];
-  if (a.mode != "throughput" && a.mode != "jitter") usage();
+  if (a.mode != "throughput" && a.mode != "jitter" && a.mode != "serve") usage();
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     const char* v = argv[i + 1];
@@ -169,8 +177,22 @@ double raw_registers_per_second(unsigned short port, int registers, double secon
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   set_log_level(LogLevel::warn);
+  // Blocked before the server's thread starts, so sigwait() below gets them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (args.mode == "serve") pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   test::ModbusTestServer server;
   for (int a = 0; a < args.registers; ++a) server.set_holding(a, {static_cast<std::uint16_t>(a)});
+
+  if (args.mode == "serve") {
+    std::printf("PORT %u\n", static_cast<unsigned>(server.port()));
+    std::fflush(stdout);
+    int signo = 0;
+    sigwait(&stop_signals, &signo);
+    return 0;
+  }
 
   if (args.mode == "throughput") {
     const auto run = run_connector(config_of(server.port(), args.registers, 1e-5), args.seconds);

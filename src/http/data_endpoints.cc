@@ -169,7 +169,7 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
     const TagId id = registry.upsert(info, /*update=*/true).value();
     const TagId ids[] = {id};
     std::string body;
-    append_tag_json(body, info, server.services.live->latest(ids)[0]);
+    append_tag_json(body, info, server.services.live->latest(ids)[0], server.services.devices);
     return json_response(existing_id ? http::status::ok : http::status::created, std::move(body),
                          req.version(), req.keep_alive());
   }
@@ -182,7 +182,8 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
                             req.version(), req.keep_alive());
     const TagId ids[] = {*id};
     std::string body;
-    append_tag_json(body, registry.info(*id).value_or(unknown_tag), server.services.live->latest(ids)[0]);
+    append_tag_json(body, registry.info(*id).value_or(unknown_tag), server.services.live->latest(ids)[0],
+                    server.services.devices);
     return json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
   }
 

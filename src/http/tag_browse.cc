@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/field_devices.h"
 #include "core/json_text.h"
 #include "core/natural_order.h"
 #include "core/time.h"
@@ -19,7 +20,8 @@ namespace tagstream {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Latest& latest) {
+void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Latest& latest,
+                     const FieldDevices* devices) {
   out += "{\"name\":";
   append_json_string(out, info.name);
   out += ",\"unit\":";
@@ -38,6 +40,25 @@ void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Lat
     append_json_integer(out, to_millis(latest.sample.ts));
   } else {
     out += ",\"value\":null,\"quality\":null,\"t\":null";
+  }
+  if (devices) {
+    if (auto w = devices->writable(info.name)) {
+      out += ",\"writable\":{\"min\":";
+      if (w->limits.min)
+        append_json_number(out, *w->limits.min);
+      else
+        out += "null";
+      out += ",\"max\":";
+      if (w->limits.max)
+        append_json_number(out, *w->limits.max);
+      else
+        out += "null";
+      out += ",\"boolean\":";
+      out += w->boolean ? "true" : "false";
+      out += ",\"connector\":";
+      append_json_string(out, w->connector);
+      out += "}";
+    }
   }
   out += "}";
 }
@@ -132,7 +153,7 @@ asio::awaitable<HttpResponse> handle_tag_list(const HttpRequest& req, const Pars
     std::string out = "{\"tags\":[";
     for (std::size_t i = 0; i < page.size(); ++i) {
       if (i) out += ',';
-      append_tag_json(out, infos[i], latest[i]);
+      append_tag_json(out, infos[i], latest[i], server.services.devices);
     }
     out += "],\"total\":";
     append_json_integer(out, static_cast<std::int64_t>(matched));

@@ -16,13 +16,18 @@
 
 namespace tagstream {
 
+class FieldDevices;
+
 /// Tags a list page holds at most (`limit`).
 inline constexpr std::size_t kMaxTagPage = 100'000;
 /// Children a tree level lists at most (`limit`).
 inline constexpr std::size_t kMaxTreeChildren = 10'000;
 
 /// A tag as the list and the single-tag endpoints show it.
-void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Latest& latest);
+/// With `devices`, a tag an operator may write to gets
+/// `"writable":{"min","max","boolean","connector"}` (issue 16).
+void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Latest& latest,
+                     const FieldDevices* devices = nullptr);
 
 /// GET /api/tags?q=&offset=&limit=: tags in natural order of their names,
 /// filtered by q (a glob when it has * or ?, else a case-insensitive

@@ -784,6 +784,109 @@ test('display rate: ?rate=1000 asks for at most an event a second; each carries 
   assertNoPageErrors(t);
 });
 
+// --- operator writes: a real Modbus server, a server that polls it ---
+
+/** Starts the Modbus test server and a tagstream polling one writable register of it. */
+async function startSetpointPlant(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const modbusBin = path.join(path.dirname(env.TAGSTREAM_BIN), 'tagstream-modbus-bench');
+  const modbus = spawn(modbusBin, ['serve', '--registers', '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  modbus.stdout.on('data', (d) => (out += d));
+  const modbusPort = await until('the Modbus server to listen', () => {
+    if (modbus.exitCode !== null) throw new Error('the Modbus server exited: ' + modbus.exitCode);
+    const m = out.match(/PORT (\d+)/);
+    return m ? Number(m[1]) : false;
+  }, 15000, 50);
+  // Holding register 10 holds 10: with scale 0.1 the setpoint reads 1.0 degC.
+  const config = path.join(dir, 'tagstream.toml');
+  fs.writeFileSync(config, `
+[[modbus]]
+name = "plc1"
+host = "127.0.0.1"
+port = ${modbusPort}
+[[modbus.group]]
+period = 0.2
+[[modbus.group.tag]]
+name = "plc1.setpoint"
+address = 10
+type = "int16"
+scale = 0.1
+unit = "degC"
+writable = true
+min = 0
+max = 100
+`);
+  const logPath = path.join(dir, 'server.log');
+  const log = fs.openSync(logPath, 'a');
+  const server = spawn(
+    env.TAGSTREAM_BIN,
+    ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data'), '--no-simulator',
+      '--web-root', env.TAGSTREAM_WEB_ROOT],
+    { stdio: ['ignore', 'ignore', log] },
+  );
+  fs.closeSync(log);
+  const port = await until('the server with a Modbus connector to listen', () => {
+    if (server.exitCode !== null) throw new Error('the server exited: ' + fs.readFileSync(logPath, 'utf8'));
+    const m = fs.readFileSync(logPath, 'utf8').match(/listening on 127\.0\.0\.1:(\d+)/);
+    return m ? Number(m[1]) : false;
+  }, 15000, 50);
+  const stop = async () => {
+    for (const c of [server, modbus]) if (c.exitCode === null) c.kill('SIGTERM');
+    await until('the setpoint servers to exit', () => server.exitCode !== null && modbus.exitCode !== null, 15000, 50);
+  };
+  return { base: `http://127.0.0.1:${port}`, stop };
+}
+
+test('setpoint: a writable tag offers a control; limits, confirm, the device\'s read-back; the connector on the status page', async (t) => {
+  const plant = await startSetpointPlant(path.join(path.dirname(AUTH_DIR), 'setpoint'));
+  try {
+    await until('the register polled', async () => {
+      const h = await getJson(`${plant.base}/api/data/latest?tags[]=plc1.setpoint`);
+      return h.points?.[0]?.v === 1;
+    });
+    const page = await openPage(t, plant.base + '/', { origin: plant.base });
+    const row = 'tr[data-tag="plc1.setpoint"]';
+    await page.waitForSelector(`${row} button.set-btn`, { state: 'visible', timeout: 15000 });
+    await page.click(`${row} button.set-btn`);
+    await page.waitForSelector('#setpoint', { state: 'visible' });
+    const panel = await page.textContent('#setpoint');
+    assert(panel.includes('0 – 100 degC'), 'the limits are shown: ' + panel);
+    assert(panel.includes('Now: 1 degC'), 'the live value is shown: ' + panel);
+
+    // Out of range: refused on the page, nothing sent.
+    await page.fill('#setpoint-value', '150');
+    await page.click('#setpoint .sp-write');
+    assert((await page.textContent('#setpoint .sp-error')).includes('above the maximum 100'), 'limit refused');
+    assert(!(await page.isVisible('#setpoint .sp-confirm')), 'no confirm for an out-of-range value');
+
+    // In range: confirm first, then the device's read-back.
+    await page.fill('#setpoint-value', '42.5');
+    await page.click('#setpoint .sp-write');
+    const ask = await page.textContent('#setpoint .sp-confirm-text');
+    assert(ask === 'Set plc1.setpoint from 1 to 42.5 degC?', 'the confirm names old and new: ' + ask);
+    await page.click('#setpoint .sp-confirm');
+    await until('the device\'s answer', async () =>
+      (await page.textContent('#setpoint .sp-result')) === 'Accepted; the device reads back 42.5 degC');
+    // The register really changed: the connector's next polls read it.
+    await until('the live value follows the device', async () => {
+      const h = await getJson(`${plant.base}/api/data/latest?tags[]=plc1.setpoint`);
+      return h.points?.[0]?.v === 42.5;
+    });
+    await until('the panel shows the new live value', async () =>
+      (await page.textContent('#setpoint .sp-current')) === 'Now: 42.5 degC');
+
+    // The status page lists the connector, connected.
+    await page.click('#nav-status');
+    await page.waitForSelector('#connectors tr[data-connector="plc1"]', { timeout: 15000 });
+    const state = await page.textContent('#connectors tr[data-connector="plc1"] td:nth-child(4)');
+    assert(state === 'connected', 'connector state: ' + state);
+    assertNoPageErrors(t);
+  } finally {
+    await plant.stop();
+  }
+});
+
 // --- authentication: a second server, with a token file ---
 //
 // Started by the first test that needs it (on its own free port, with its

@@ -12,7 +12,11 @@
 //   rows at a time, extended by the live values.
 import { fetchSparks, fetchTagPage } from './api';
 import { formatTime } from './format';
+import { SetpointPanel } from './setpoint';
 import type { TagInfo } from './types';
+
+// One setpoint panel for the page, made when first opened.
+let setpointPanel: SetpointPanel | null = null;
 import { Q_CODE, Q_NAME } from './types';
 
 /** Height of a row in px (style.css sets the same). */
@@ -55,6 +59,7 @@ interface RowEl {
   check: HTMLInputElement;
   name: Text;
   value: Text;
+  set: HTMLButtonElement;
   unit: Text;
   time: Text;
   desc: Text;
@@ -214,6 +219,7 @@ export class Overview {
     l.t = t;
     l.q = q;
     this.updates++;
+    if (setpointPanel && setpointPanel.openTag === tag) setpointPanel.updateCurrent(v);
     const s = this.sparks.get(tag);
     if (s && (s.t.length === 0 || t > s.t[s.t.length - 1])) {
       s.t.push(t);
@@ -368,6 +374,7 @@ export class Overview {
         r.tr.removeAttribute('data-tag');
         r.name.nodeValue = '…';
         r.value.nodeValue = r.unit.nodeValue = r.time.nodeValue = r.desc.nodeValue = '';
+        r.set.hidden = true;
         r.path.setAttribute('d', '');
         r.tr.className = 'q-none';
         r.shownKey = '';
@@ -385,6 +392,7 @@ export class Overview {
       r.unit.nodeValue = t.unit || '';
       r.desc.nodeValue = t.description || '';
       r.check.checked = this.selected.has(t.name);
+      r.set.hidden = !t.writable;
     }
     r.shownKey = key;
     const text = formatValue(l ? l.v : null, t.type);
@@ -417,7 +425,13 @@ export class Overview {
     const name = document.createTextNode('');
     nameTd.append(dot, name);
     const value = document.createTextNode('–');
-    td('value').appendChild(value);
+    const set = document.createElement('button');
+    set.className = 'set-btn';
+    set.textContent = 'set';
+    set.title = 'write a setpoint to the device';
+    set.hidden = true;
+    const valueTd = td('value');
+    valueTd.append(value, ' ', set);
     const unit = document.createTextNode('');
     td('unit').appendChild(unit);
     const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -431,7 +445,14 @@ export class Overview {
     td('time').appendChild(time);
     const desc = document.createTextNode('');
     td('desc').appendChild(desc);
-    const row: RowEl = { tr, check, name, value, unit, time, desc, path, tag: null, shownKey: '' };
+    const row: RowEl = { tr, check, name, value, set, unit, time, desc, path, tag: null, shownKey: '' };
+    set.addEventListener('click', () => {
+      const t = row.tag ? this.info.get(row.tag) : undefined;
+      if (!t || !t.writable) return;
+      setpointPanel ??= new SetpointPanel();
+      const l = this.live.get(t.name);
+      setpointPanel.open({ name: t.name, unit: t.unit, value: l ? l.v : (t.value ?? null), writable: t.writable });
+    });
     check.addEventListener('change', () => {
       if (!row.tag) return;
       if (check.checked) this.selected.add(row.tag);

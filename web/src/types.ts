@@ -21,6 +21,8 @@ export interface TagInfo {
   value?: number | null;
   quality?: Quality;
   t?: number;
+  /** Present when an operator may write a setpoint to the tag's device (issue 16). */
+  writable?: { min?: number | null; max?: number | null; boolean?: boolean; connector?: string };
 }
 
 /** A raw point of a `data` event or /api/data/latest. */
