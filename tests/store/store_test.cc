@@ -1,9 +1,8 @@
-// The embedded SQLite historian: samples with replace-on-same-timestamp,
+// The historian, on each Store implementation (the embedded SQLite store in
+// three flush modes, and PostgreSQL): samples with replace-on-same-timestamp,
 // the four rollup tiers checked bucket by bucket against a brute-force
 // aggregate of the final data, paging and bounds of history reads, restore
 // after a restart, retention and durability across reopen.
-#include "store/sqlite_store.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,6 +25,9 @@
 #include "core/interval.h"
 #include "core/quality.h"
 #include "core/time.h"
+#include "pg_server.h"
+#include "store/pg_store.h"
+#include "store/sqlite_store.h"
 
 namespace tagstream {
 namespace {
@@ -60,26 +62,56 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Every test runs three ways: everything in the unflushed overlay (the
-// default thresholds are never reached by these small data sets), flushed
-// into blocks after every write, and flushed every few hundred samples one
-// tag per step (so flushes span several writes, and a store closed without
-// flushing leaves one half done), so the overlay, the blocks and their
-// merge are all checked.
-class SqliteStoreTest : public ::testing::TestWithParam<std::size_t> {
+// Every test runs on PostgreSQL and three ways on SQLite: everything in the
+// unflushed overlay (the default thresholds are never reached by these small
+// data sets), flushed into blocks after every write, and flushed every few
+// hundred samples one tag per step (so flushes span several writes, and a
+// store closed without flushing leaves one half done), so the overlay, the
+// blocks and their merge are all checked.
+struct Backend {
+  bool postgres = false;
+  std::size_t flush_samples = 1'000'000;  // SQLite only
+};
+
+// The binary's PostgreSQL server, started by the first test that needs it.
+[[maybe_unused]] ::testing::Environment* const kPgEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing::PgEnvironment);
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
  public:
-  static std::size_t flush_tags_per_step() { return GetParam() == 331 ? 1 : 64; }
+  static std::size_t flush_tags_per_step() { return GetParam().flush_samples == 331 ? 1 : 64; }
+  void SetUp() override {
+    if (!GetParam().postgres) return;
+    std::string why;
+    pg_ = testing::PgEnvironment::server(&why);
+    if (!pg_) GTEST_SKIP() << "PostgreSQL runs skipped: " << why;
+    url_ = pg_->create_database();
+  }
 
  protected:
   std::string db_path() const { return (dir_.path() / "history.db").string(); }
-  std::unique_ptr<SqliteStore> open(bool sync_full = false, bool flush_on_close = true) {
-    SqliteOptions options{db_path(), sync_full};
-    options.flush_samples = GetParam();
+  /// The test's store (reopened on each call).
+  std::unique_ptr<Store> open(bool sync_full = false, bool flush_on_close = true) {
+    if (GetParam().postgres) return std::make_unique<PgStore>(PgOptions{url_});
+    return open_sqlite(db_path(), sync_full, flush_on_close);
+  }
+  /// Another store, empty, apart from the test's.
+  std::unique_ptr<Store> open_other() {
+    if (GetParam().postgres) return std::make_unique<PgStore>(PgOptions{pg_->create_database()});
+    others_.push_back(std::make_unique<TempDir>());
+    return open_sqlite((others_.back()->path() / "other.db").string(), false, true);
+  }
+  std::unique_ptr<Store> open_sqlite(const std::string& path, bool sync_full, bool flush_on_close) {
+    SqliteOptions options{path, sync_full};
+    options.flush_samples = GetParam().flush_samples;
     options.flush_tags_per_step = flush_tags_per_step();
     options.flush_on_close = flush_on_close;
     return std::make_unique<SqliteStore>(options);
   }
   TempDir dir_;
+  std::vector<std::unique_ptr<TempDir>> others_;
+  testing::PgServer* pg_ = nullptr;
+  std::string url_;
 };
 
 TagRecord tag_record(TagId id, std::string name, std::string unit = "", std::string description = "",
@@ -286,7 +318,7 @@ void verify_against_brute_force(Store& store, const SampleMap& samples, TagId ta
 // written in random order in batches of random size, with same-timestamp
 // overwrites (within and across batches) and bad/uncertain qualities; every
 // bucket of every tier must equal the aggregate of the final samples.
-TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites) {
+TEST_P(StoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites) {
   auto store = open();
   std::mt19937_64 rng(20261126);
   constexpr TagId kTags = 4;
@@ -406,7 +438,7 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites
 // samples that join a second already holding one, and replacements of a
 // second's only sample. The store keeps no bucket for a second whose only
 // sample is unflushed; every tier must still match the brute force.
-TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWriters) {
+TEST_P(StoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWriters) {
   auto store = open();
   std::mt19937_64 rng(20261127);
   constexpr TagId kTags = 5;
@@ -466,7 +498,7 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWrit
 // A second sample at the same tag and timestamp replaces the first: raw
 // history and every tier reflect only the new value, including min/max that
 // the old value set and a bad quality that is gone.
-TEST_P(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
+TEST_P(StoreTest, SameTimestampReplacesInRawAndEveryTier) {
   auto store = open();
   const TimeNs t = kMidnight - 500 * kMs;  // 23:59:59.5
   WriteBatch b1;
@@ -516,7 +548,7 @@ TEST_P(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
 }
 
 // Within one batch the later of two same-timestamp samples wins.
-TEST_P(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
+TEST_P(StoreTest, SameTimestampWithinOneBatchLastWins) {
   auto store = open();
   const TimeNs t = kMidnight + 3 * kSec;
   WriteBatch b;
@@ -543,9 +575,11 @@ TEST_P(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
 
 // ---------------------------------------------------------------- paging and bounds
 
-class SqliteStorePaging : public SqliteStoreTest {
+class StorePaging : public StoreTest {
  protected:
   void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped()) return;
     store_ = open();
     WriteBatch b;
     b.tags = {tag_record(0, "a"), tag_record(1, "b")};
@@ -557,10 +591,10 @@ class SqliteStorePaging : public SqliteStoreTest {
     b.samples.push_back(ss(1, kMidnight + kSec, 2.0));
     commit(*store_, b);
   }
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
-TEST_P(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
+TEST_P(StorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
   const TimeNs from = kMidnight - 2 * kHour;
   const TimeNs to = kMidnight + 2 * kHour;
   for (Interval iv : {Interval::raw, Interval::second, Interval::minute, Interval::hour, Interval::day}) {
@@ -606,7 +640,7 @@ TEST_P(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
   EXPECT_EQ(store_->read_history({1, Interval::raw, from, to, std::nullopt, 100}).size(), 2u);
 }
 
-TEST_P(SqliteStorePaging, RawBoundsAreHalfOpen) {
+TEST_P(StorePaging, RawBoundsAreHalfOpen) {
   // Samples of tag 0 at kMidnight - 70 min + k * 700 ms.
   const TimeNs t0 = kMidnight - 70 * kMin;
   const TimeNs from = t0 + 10 * 700 * kMs;  // exactly a sample
@@ -634,7 +668,7 @@ TEST_P(SqliteStorePaging, RawBoundsAreHalfOpen) {
   EXPECT_TRUE(store_->read_history({7, Interval::raw, from, to, std::nullopt, 1000}).empty());
 }
 
-TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
+TEST_P(StorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
   // `from` in the middle of minute 23:00 (22:50 is the first minute with data).
   const TimeNs from = kMidnight - kHour + 30 * kSec + 1;
   const TimeNs to = kMidnight - kHour + 5 * kMin;  // a minute start: excluded
@@ -671,7 +705,7 @@ TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
 
 // ---------------------------------------------------------------- restore
 
-TEST_P(SqliteStoreTest, RestoreOnEmptyDatabase) {
+TEST_P(StoreTest, RestoreOnEmptyDatabase) {
   auto store = open();
   const RestoredState s = store->restore();
   EXPECT_EQ(s.last_seq, 0u);
@@ -681,7 +715,7 @@ TEST_P(SqliteStoreTest, RestoreOnEmptyDatabase) {
                   .empty());
 }
 
-TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
+TEST_P(StoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
   auto store = open();
   {
     WriteBatch b;
@@ -763,12 +797,14 @@ TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
 
 // ---------------------------------------------------------------- retention
 
-class SqliteStoreRetention : public SqliteStoreTest {
+class StoreRetention : public StoreTest {
  protected:
   // "now" for retention; samples every 10 s for the 3 hours before it, on two tags.
   static constexpr TimeNs kNow = kMidnight + 30 * kMin + 5 * kSec;
   static constexpr int kCount = 3 * 360;
   void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped()) return;
     store_ = open();
     WriteBatch b;
     b.tags = {tag_record(0, "a"), tag_record(1, "b")};
@@ -782,10 +818,10 @@ class SqliteStoreRetention : public SqliteStoreTest {
   TimeNs oldest(TagId tag, Interval iv) {
     return read_all(*store_, tag, iv, kNow - 10 * kDay, kNow + kDay).front().start;
   }
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
-TEST_P(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
+TEST_P(StoreRetention, DeletesOnlyExpiredRowsPerTier) {
   const std::array<std::size_t, 5> before = {rows(0, Interval::raw), rows(0, Interval::second),
                                              rows(0, Interval::minute), rows(0, Interval::hour),
                                              rows(0, Interval::day)};
@@ -830,14 +866,14 @@ TEST_P(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
   EXPECT_EQ(newest[0].first, 0.0);
 }
 
-TEST_P(SqliteStoreRetention, ZeroKeepsForever) {
+TEST_P(StoreRetention, ZeroKeepsForever) {
   Retention r;  // all zero
   EXPECT_EQ(store_->enforce_retention(r, kNow + 100 * kDay, 1'000'000), 0u);
   EXPECT_EQ(rows(0, Interval::raw), static_cast<std::size_t>(kCount));
   EXPECT_EQ(rows(1, Interval::day), 2u);
 }
 
-TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
+TEST_P(StoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   Retention r;
   r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
   const std::size_t expired_per_tag = kCount - 361;
@@ -866,11 +902,8 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   EXPECT_EQ(rows(0, Interval::second), static_cast<std::size_t>(kCount));
 
   // A first pass of exactly 5 deletes the 5 oldest samples of the first tag.
-  TempDir other;
-  SqliteOptions options{(other.path() / "h.db").string(), false};
-  options.flush_samples = GetParam();
-  options.flush_tags_per_step = flush_tags_per_step();
-  SqliteStore s2(options);
+  auto other = open_other();
+  Store& s2 = *other;
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   for (int k = 0; k < 20; ++k) b.samples.push_back(ss(0, kNow - k * kHour, k));
@@ -884,12 +917,9 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
 // A late sample at a new timestamp joins its buckets as they stand, even
 // when the raw samples and seconds they were built from have expired: the
 // minute, hour and day keep what they had and gain the new sample.
-TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
-  TempDir other;
-  SqliteOptions options{(other.path() / "late.db").string(), false};
-  options.flush_samples = GetParam();
-  options.flush_tags_per_step = flush_tags_per_step();
-  SqliteStore store(options);
+TEST_P(StoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
+  auto other = open_other();
+  Store& store = *other;
   const TimeNs t0 = kMidnight + 10 * kMin;
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -925,7 +955,7 @@ TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
 
 // The first run ends as a crash would (no flush on close: what was not yet
 // folded into blocks is replayed from the journal), the second one cleanly.
-TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
+TEST_P(StoreTest, ReopenSeesEverythingAndKeepsAggregating) {
   std::mt19937_64 rng(7);
   SampleMap samples;
   {
@@ -971,7 +1001,7 @@ TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
   }
 }
 
-TEST_P(SqliteStoreTest, ReaderSeesLaterCommits) {
+TEST_P(StoreTest, ReaderSeesLaterCommits) {
   auto store = open();
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -985,7 +1015,7 @@ TEST_P(SqliteStoreTest, ReaderSeesLaterCommits) {
   EXPECT_EQ(read_all(*store, 0, Interval::day, 0, kMidnight + kDay).at(0).count, 2u);
 }
 
-TEST_P(SqliteStoreTest, ReadsFromManyThreadsAgree) {
+TEST_P(StoreTest, ReadsFromManyThreadsAgree) {
   auto store = open();
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -1008,7 +1038,7 @@ TEST_P(SqliteStoreTest, ReadsFromManyThreadsAgree) {
 // ---------------------------------------------------------------- failures
 
 // A failed commit changes nothing, and the store keeps working after it.
-TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
+TEST_P(StoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   auto store = open();
   WriteBatch ok;
   ok.tags = {tag_record(0, "a")};
@@ -1052,26 +1082,28 @@ TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   EXPECT_EQ(s.tags[1].info.name, "b");
 }
 
-TEST_P(SqliteStoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
+TEST_P(StoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
+  if (GetParam().postgres) {
+    // A database that does not exist on the server.
+    EXPECT_THROW(PgStore(PgOptions{pg_->url("no_such_database")}), std::runtime_error);
+    return;
+  }
   EXPECT_THROW(SqliteStore(SqliteOptions{(dir_.path() / "no" / "such" / "dir" / "h.db").string(), false}),
                std::runtime_error);
 }
 
-std::string flush_mode_name(const ::testing::TestParamInfo<std::size_t>& info) {
-  return info.param == 1       ? "FlushEveryWrite"
-         : info.param < 100000 ? "FlushEvery" + std::to_string(info.param)
-                               : "Unflushed";
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  if (info.param.postgres) return "Postgres";
+  const std::size_t n = info.param.flush_samples;
+  return n == 1 ? "FlushEveryWrite" : n < 100000 ? "FlushEvery" + std::to_string(n) : "Unflushed";
 }
 
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreTest,
-                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
-                         flush_mode_name);
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStorePaging,
-                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
-                         flush_mode_name);
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreRetention,
-                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
-                         flush_mode_name);
+const auto kBackends =
+    ::testing::Values(Backend{false, 1'000'000}, Backend{false, 1}, Backend{false, 331}, Backend{true, 0});
+
+INSTANTIATE_TEST_SUITE_P(Store, StoreTest, kBackends, backend_name);
+INSTANTIATE_TEST_SUITE_P(Store, StorePaging, kBackends, backend_name);
+INSTANTIATE_TEST_SUITE_P(Store, StoreRetention, kBackends, backend_name);
 
 }  // namespace
 }  // namespace tagstream
