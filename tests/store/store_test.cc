@@ -951,6 +951,56 @@ TEST_P(StoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
   EXPECT_EQ(seconds[0].count, 1u);
 }
 
+// Raw retention removed the first half of a minute's samples while its
+// seconds are kept. Replacing a sample still kept rebuilds its second from
+// raw and the minute from the seconds, never the minute from the raw rows
+// that are left; a late sample in the expired half joins the buckets as
+// they stand.
+TEST_P(StoreRetention, ReplacementAfterRawExpiryRebuildsOnlyFromWhatIsKept) {
+  auto other = open_other();
+  Store& store = *other;
+  const TimeNs t0 = kMidnight + 10 * kMin;
+  WriteBatch b;
+  b.tags = {tag_record(0, "a")};
+  for (int k = 0; k < 10; ++k) b.samples.push_back(ss(0, t0 + k * kSec, 1.0 + k, Quality::good, 1 + k));
+  commit(store, b);
+  Retention r;
+  r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
+  ASSERT_EQ(store.enforce_retention(r, t0 + 3600 * kSec + 4500 * kMs, 1'000'000), 5u);
+  ASSERT_EQ(read_all(store, 0, Interval::raw, t0 - kDay, t0 + kDay).size(), 5u);
+
+  WriteBatch replace;
+  replace.samples = {ss(0, t0 + 7 * kSec, 100.0, Quality::uncertain)};  // was 8.0
+  commit(store, replace);
+  WriteBatch late;
+  late.samples = {ss(0, t0 + 2500 * kMs, -1.0)};  // in expired second t0 + 2 s (3.0)
+  commit(store, late);
+
+  const auto seconds = read_all(store, 0, Interval::second, t0 - kDay, t0 + kDay);
+  ASSERT_EQ(seconds.size(), 10u);
+  EXPECT_EQ(seconds[2].count, 2u);
+  EXPECT_EQ(seconds[2].sum, 2.0);
+  EXPECT_EQ(seconds[2].min, -1.0);
+  EXPECT_EQ(seconds[2].first, 3.0);
+  EXPECT_EQ(seconds[2].last, -1.0);
+  EXPECT_EQ(seconds[7].count, 1u);
+  EXPECT_EQ(seconds[7].sum, 100.0);
+  EXPECT_EQ(seconds[7].quality, Quality::uncertain);
+  for (Interval iv : {Interval::minute, Interval::hour, Interval::day}) {
+    SCOPED_TRACE(to_string(iv));
+    const auto rows = read_all(store, 0, iv, t0 - kDay, t0 + kDay);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].count, 11u);
+    EXPECT_EQ(rows[0].sum, 55.0 - 8.0 + 100.0 - 1.0);
+    EXPECT_EQ(rows[0].min, -1.0);
+    EXPECT_EQ(rows[0].max, 100.0);
+    EXPECT_EQ(rows[0].first, 1.0);
+    EXPECT_EQ(rows[0].first_ts, t0);
+    EXPECT_EQ(rows[0].last, 10.0);
+    EXPECT_EQ(rows[0].quality, Quality::uncertain);
+  }
+}
+
 // ---------------------------------------------------------------- durability
 
 // The first run ends as a crash would (no flush on close: what was not yet
@@ -1090,6 +1140,79 @@ TEST_P(StoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
   }
   EXPECT_THROW(SqliteStore(SqliteOptions{(dir_.path() / "no" / "such" / "dir" / "h.db").string(), false}),
                std::runtime_error);
+}
+
+// ---------------------------------------------------------------- several nodes, one database
+
+// Two PostgreSQL stores on one database, as two nodes: each has its own
+// local tag ids (they register the tags in opposite orders) and both write
+// the same tags at once, in small batches with overlapping timestamps, so
+// their transactions touch the same buckets concurrently. Afterwards both
+// read the same raw history, and every bucket of every tier on both equals
+// a brute-force aggregate of that raw history.
+TEST(PgStoreNodes, ConcurrentWritersOnTwoNodesAgreeWithBruteForce) {
+  std::string why;
+  testing::PgServer* pg = testing::PgEnvironment::server(&why);
+  if (!pg) GTEST_SKIP() << "PostgreSQL runs skipped: " << why;
+  const std::string url = pg->create_database();
+  constexpr TagId kTags = 3;
+  std::array<std::unique_ptr<PgStore>, 2> nodes;
+  for (auto& n : nodes) n = std::make_unique<PgStore>(PgOptions{url});
+  const auto name_on = [](std::size_t node, TagId local) {
+    return "plant.tag" + std::to_string(node == 0 ? local : kTags - 1 - local);
+  };
+  const TimeNs start = kMidnight - 2 * kMin;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (std::size_t node = 0; node < 2; ++node) {
+    writers.emplace_back([&, node] {
+      std::mt19937_64 rng(100 + node);
+      std::uniform_int_distribution<int> tenth(0, 4 * 60 * 10 - 1);  // 4 minutes at 100 ms
+      std::uniform_real_distribution<double> value(-50.0, 50.0);
+      std::uniform_int_distribution<int> pct(0, 99);
+      for (int batch = 0; batch < 120; ++batch) {
+        WriteBatch b;
+        if (batch == 0)
+          for (TagId t = 0; t < kTags; ++t) b.tags.push_back(tag_record(t, name_on(node, t)));
+        for (int i = 0; i < 40; ++i) {
+          const Quality q = pct(rng) < 90 ? Quality::good : pct(rng) < 50 ? Quality::uncertain : Quality::bad;
+          b.samples.push_back(
+              ss(static_cast<TagId>(rng() % kTags), start + tenth(rng) * 100 * kMs, value(rng), q));
+        }
+        try {
+          commit(*nodes[node], b);
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << "node " << node << ": " << e.what();
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::array<SampleMap, 2> raw;
+  for (std::size_t node = 0; node < 2; ++node)
+    for (TagId tag = 0; tag < kTags; ++tag)
+      for (const Aggregate& a : read_all(*nodes[node], tag, Interval::raw, start - kDay, start + kDay))
+        raw[node][{tag, a.start}] = Sample{a.start, a.first, a.quality};
+  // The same points on both nodes, under each node's own ids.
+  ASSERT_EQ(raw[0].size(), raw[1].size());
+  for (const auto& [key, sample] : raw[0]) {
+    const auto it = raw[1].find({kTags - 1 - key.first, key.second});
+    ASSERT_NE(it, raw[1].end());
+    EXPECT_EQ(it->second, sample);
+  }
+  ASSERT_GT(raw[0].size(), 5000u);  // both nodes' points, few collisions
+  std::mt19937_64 rng(9);
+  for (std::size_t node = 0; node < 2; ++node)
+    verify_against_brute_force(*nodes[node], raw[node], kTags, start - kDay, start + kDay, true, rng,
+                               "node " + std::to_string(node));
+  // A restart of either node restores the same tags, in database order.
+  const RestoredState state = nodes[1]->restore();
+  ASSERT_EQ(state.tags.size(), kTags);
+  EXPECT_EQ(state.tags[0].info.name, "plant.tag0");
 }
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
