@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-soak clean
+.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-soak bench-pg clean
 
 all: build
 
@@ -71,8 +71,12 @@ format: deps
 # streams, ingest, history queries and an abusive client, sampling its RSS,
 # open files, threads and streams every 10 s (bench/soak.sh; --short: 2
 # minutes, --minutes N); the samples land in bench/results/soak-*.tsv.
+# `make bench-pg` compares the PostgreSQL store with the SQLite store: ingest
+# samples/s and one-year history latency, two servers from one Release build
+# in build-bench/, PostgreSQL initdb'd in a temporary directory (bench/pg.sh;
+# about 25 minutes, --short about 5).
 # BENCH_ARGS: more options for the script, e.g. --short (historian, auth,
-# soak), --scenarios 2,3 (streaming).
+# soak, pg), --scenarios 2,3 (streaming).
 BENCH_ARGS ?=
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
@@ -90,6 +94,9 @@ bench-soak: configure
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)
+
+bench-pg: deps
+	@./bench/pg.sh $(BENCH_ARGS)
 
 # The dashboard under load (4 panels, 50 tags at 10 Hz) in headless chromium:
 # main-thread busy time and dropped frames. See bench/dashboard/README.md.

@@ -48,6 +48,9 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  /// Whether the connection to the server is lost (a new one is needed).
+  bool broken() const { return PQstatus(conn_) == CONNECTION_BAD; }
+
   /// Runs SQL (one or more statements, no parameters).
   void exec(const std::string& sql);
   /// Runs one statement with parameters; returns its rows.

@@ -197,6 +197,7 @@ std::uint64_t next_store_id() {
 class PgStore::Reader {
  public:
   explicit Reader(const std::string& conninfo) : db(conninfo) {
+    // Prepared statements belong to the session: set up on each connection.
     db.prepare("raw",
                "SELECT ts, value, quality FROM samples WHERE tag = $1 AND ts >= $2 AND ts <= $3 "
                "ORDER BY ts LIMIT $4",
@@ -213,8 +214,16 @@ class PgStore::Reader {
 };
 
 PgStore::PgStore(PgOptions options) : options_(std::move(options)), id_(next_store_id()) {
-  writer_ = std::make_unique<pg::Connection>(options_.conninfo);
-  pg::Connection& db = *writer_;
+  writer_ = open_writer();
+  const pg::Result r = writer_->query("SELECT value FROM meta WHERE key = 'retained_after'");
+  if (r.rows() == 1) retained_after_ = static_cast<Seq>(r.i64(0, 0));
+}
+
+/// A writing connection: the schema made sure of, the session's staging
+/// table and prepared statements.
+std::unique_ptr<pg::Connection> PgStore::open_writer() const {
+  auto conn = std::make_unique<pg::Connection>(options_.conninfo);
+  pg::Connection& db = *conn;
   {
     // Nodes starting together create the schema one at a time.
     pg::Transaction tx(db);
@@ -253,24 +262,51 @@ PgStore::PgStore(PgOptions options) : options_(std::move(options)), id_(next_sto
     db.prepare("merge" + std::to_string(i), merge_sql(i), 0);
   }
   db.prepare("newest", newest_sql(), 1);
-  const pg::Result r = db.query("SELECT value FROM meta WHERE key = 'retained_after'");
-  if (r.rows() == 1) retained_after_ = static_cast<Seq>(r.i64(0, 0));
+  return conn;
+}
+
+pg::Connection& PgStore::writer() {
+  if (writer_ && !writer_->broken()) return *writer_;
+  writer_.reset();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < reconnect_after_) throw std::runtime_error("postgres: connection lost, reconnecting");
+  reconnect_after_ = now + std::chrono::seconds(1);
+  writer_ = open_writer();
+  log(LogLevel::info, "postgres: store connection opened again");
+  return *writer_;
 }
 
 PgStore::~PgStore() = default;
 
 PgStore::Reader& PgStore::reader() {
   thread_local std::unordered_map<std::uint64_t, Reader*> mine;
-  auto it = mine.find(id_);
-  if (it != mine.end()) return *it->second;
+  Reader*& slot = mine[id_];
+  if (slot && !slot->db.broken()) return *slot;
   auto reader = std::make_unique<Reader>(options_.conninfo);
-  Reader* raw = reader.get();
+  Reader* const fresh = reader.get();
   {
     std::lock_guard lock(readers_mutex_);
-    readers_.push_back(std::move(reader));
+    // A lost connection's reader is replaced by the new one.
+    const auto old = std::find_if(readers_.begin(), readers_.end(),
+                                  [&](const std::unique_ptr<Reader>& r) { return r.get() == slot; });
+    if (slot && old != readers_.end())
+      *old = std::move(reader);
+    else
+      readers_.push_back(std::move(reader));
   }
-  mine.emplace(id_, raw);
-  return *raw;
+  slot = fresh;
+  return *fresh;
+}
+
+template <class Read>
+auto PgStore::with_reader(Read&& read) {
+  Reader* first = &reader();
+  try {
+    return read(*first);
+  } catch (const std::runtime_error&) {
+    if (!first->db.broken()) throw;
+  }
+  return read(reader());
 }
 
 std::int64_t PgStore::db_id(TagId tag) const {
@@ -286,7 +322,7 @@ std::optional<TagId> PgStore::local_id(std::int64_t db) const {
 }
 
 RestoredState PgStore::restore() {
-  pg::Connection& db = *writer_;
+  pg::Connection& db = writer();
   RestoredState state;
   {
     const pg::Result r = db.query("SELECT key, value FROM meta WHERE key IN ('last_seq', 'retained_after')");
@@ -322,6 +358,7 @@ RestoredState PgStore::restore() {
       state.live.push_back(RestoredState::Live{it->second, held.latest, held.buckets});
     }
   }
+  records_.clear();  // keyed by the local ids restore() has just reassigned
   std::unique_lock lock(map_mutex_);
   db_of_local_ = std::move(db_of_local);
   local_of_db_ = std::move(local_of_db);
@@ -333,7 +370,8 @@ void PgStore::write(const WriteBatch& batch) {
     if (!std::isfinite(s.sample.value))
       throw std::runtime_error("store: tag " + std::to_string(s.tag) + " at " + std::to_string(s.sample.ts) +
                                ": value is not a finite number");
-  pg::Connection& db = *writer_;
+  for (const TagRecord& t : batch.tags) records_[t.id] = t.info;
+  pg::Connection& db = writer();
   pg::Transaction tx(db);
 
   // Tags, in the order given (a node's creation order, which restore()
@@ -341,8 +379,22 @@ void PgStore::write(const WriteBatch& batch) {
   // lock): two nodes upserting the same names in different orders would
   // otherwise deadlock on the rows. Tags change rarely; samples do not wait
   // for this lock.
-  std::vector<const TagRecord*> records;
-  for (const TagRecord& t : batch.tags) records.push_back(&t);
+  std::vector<TagRecord> records = batch.tags;
+  // Tags of the batch's samples that have no database id yet: their record
+  // came in a batch that failed.
+  {
+    std::vector<TagId> missing;
+    for (const StoredSample& s : batch.samples)
+      if (db_id(s.tag) == 0) missing.push_back(s.tag);
+    std::sort(missing.begin(), missing.end());
+    missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+    for (TagId tag : missing) {
+      const bool in_batch =
+          std::any_of(records.begin(), records.end(), [&](const TagRecord& r) { return r.id == tag; });
+      const auto known = records_.find(tag);
+      if (!in_batch && known != records_.end()) records.push_back(TagRecord{tag, known->second});
+    }
+  }
   if (!records.empty()) db.exec(kTagUpsertLock);
   std::map<TagId, std::int64_t> new_db_of;  // applied once committed
   std::unordered_map<std::int64_t, TagId> new_local_of;
@@ -350,7 +402,8 @@ void PgStore::write(const WriteBatch& batch) {
     if (auto it = new_db_of.find(tag); it != new_db_of.end()) return it->second;
     return db_id(tag);
   };
-  for (const TagRecord* t : records) {
+  for (const TagRecord& record : records) {
+    const TagRecord* t = &record;
     const pg::Result r = db.run("upsert_tag", {t->info.name, t->info.unit, t->info.description,
                                                pg::text(static_cast<std::int64_t>(t->info.type))});
     const std::int64_t id = r.i64(0, 0);
@@ -439,7 +492,7 @@ void PgStore::write(const WriteBatch& batch) {
 }
 
 std::size_t PgStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {
-  pg::Connection& db = *writer_;
+  pg::Connection& db = writer();
   std::size_t deleted = 0;
   for (std::size_t table = 0; table < kIntervalCount && deleted < max_rows; ++table) {
     const std::int64_t keep = retention.seconds[table];
@@ -504,11 +557,11 @@ HistoryPage PgStore::read_history(const HistoryRequest& r) {
   if (r.after) from = std::max(from, *r.after + 1);
   const TimeNs to = r.to - 1;
   if (from > to) return {};
-  Reader& reader = this->reader();
   const pg::Params params = {pg::text(tag), pg::text(from), pg::text(to), limit_text(r.limit)};
+  const std::string statement = raw ? "raw" : "tier" + std::to_string(static_cast<std::size_t>(r.interval));
+  const pg::Result rows = with_reader([&](Reader& reader) { return reader.db.run(statement, params); });
   HistoryPage page;
   if (raw) {
-    const pg::Result rows = reader.db.run("raw", params);
     page.reserve(static_cast<std::size_t>(rows.rows()));
     for (int i = 0; i < rows.rows(); ++i) {
       Aggregate a;
@@ -518,8 +571,6 @@ HistoryPage PgStore::read_history(const HistoryRequest& r) {
     }
     return page;
   }
-  const pg::Result rows =
-      reader.db.run("tier" + std::to_string(static_cast<std::size_t>(r.interval)), params);
   page.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) page.push_back(aggregate_at(rows, i, 0));
   return page;
@@ -530,7 +581,8 @@ std::vector<StoredSample> PgStore::read_changes(Seq after, Seq upto, std::size_t
   const auto clamp = [](Seq s) {
     return pg::text(static_cast<std::int64_t>(std::min<Seq>(s, std::numeric_limits<std::int64_t>::max())));
   };
-  const pg::Result rows = reader().db.run("changes", {clamp(after), clamp(upto), limit_text(limit)});
+  const pg::Params params = {clamp(after), clamp(upto), limit_text(limit)};
+  const pg::Result rows = with_reader([&](Reader& reader) { return reader.db.run("changes", params); });
   std::vector<StoredSample> out;
   out.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
@@ -546,8 +598,9 @@ std::optional<Aggregate> PgStore::read_bucket(TagId tag, Interval interval, Time
   if (interval == Interval::raw) return std::nullopt;
   const std::int64_t id = db_id(tag);
   if (id == 0) return std::nullopt;
-  const pg::Result rows = reader().db.run("tier" + std::to_string(static_cast<std::size_t>(interval)),
-                                          {pg::text(id), pg::text(start), pg::text(start), "1"});
+  const std::string statement = "tier" + std::to_string(static_cast<std::size_t>(interval));
+  const pg::Params params = {pg::text(id), pg::text(start), pg::text(start), "1"};
+  const pg::Result rows = with_reader([&](Reader& reader) { return reader.db.run(statement, params); });
   if (rows.rows() == 0) return std::nullopt;
   return aggregate_at(rows, 0, 0);
 }
@@ -555,7 +608,8 @@ std::optional<Aggregate> PgStore::read_bucket(TagId tag, Interval interval, Time
 std::optional<HeldValue> PgStore::read_newest(TagId tag) {
   const std::int64_t id = db_id(tag);
   if (id == 0) return std::nullopt;
-  const pg::Result rows = reader().db.run("newest", {pg::text(id)});
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run("newest", {pg::text(id)}); });
   if (rows.rows() == 0) return std::nullopt;
   return held_at(rows, 0);
 }

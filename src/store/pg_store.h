@@ -32,10 +32,14 @@
 // difference). Such a replacement cannot lower a min or max the replaced
 // value set: the rows that would say so are gone.
 //
+// A lost connection is opened again by the next call that needs it (the
+// writer's at most once a second); the call that found it lost fails.
+//
 // Threading: write(), restore() and enforce_retention() use the writer's
 // connection, from the store writer's thread (restore before it starts).
 // Reads are thread safe: each reading thread gets a connection of its own.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -76,6 +80,14 @@ class PgStore : public Store {
 
   /// The calling thread's reading connection.
   Reader& reader();
+  /// Runs `read` on the thread's reader; once more on a new connection
+  /// when the first one turns out lost (a database restart, say).
+  template <class Read>
+  auto with_reader(Read&& read);
+  /// The writer's connection, opened again if it was lost. Throws
+  /// std::runtime_error when the database cannot be reached.
+  pg::Connection& writer();
+  std::unique_ptr<pg::Connection> open_writer() const;
   /// The database id of a local tag (0: none). Thread safe.
   std::int64_t db_id(TagId tag) const;
   /// The local id of a database tag, when this node has one. Thread safe.
@@ -85,6 +97,10 @@ class PgStore : public Store {
 
   const PgOptions options_;
   std::unique_ptr<pg::Connection> writer_;
+  std::chrono::steady_clock::time_point reconnect_after_{};
+  // Every tag record write() was given, by local id: a record whose batch
+  // failed is upserted again with the next batch holding its samples.
+  std::unordered_map<TagId, TagInfo> records_;
   std::atomic<Seq> retained_after_{0};
 
   mutable std::shared_mutex map_mutex_;

@@ -4,6 +4,7 @@
 // aggregate of the final data, paging and bounds of history reads, restore
 // after a restart, retention and durability across reopen.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <array>
@@ -1213,6 +1214,49 @@ TEST(PgStoreNodes, ConcurrentWritersOnTwoNodesAgreeWithBruteForce) {
   const RestoredState state = nodes[1]->restore();
   ASSERT_EQ(state.tags.size(), kTags);
   EXPECT_EQ(state.tags[0].info.name, "plant.tag0");
+}
+
+// The database drops every connection of the store (as a restart of
+// PostgreSQL would): the write that finds its connection lost fails, the
+// next one reconnects and commits, upserting the tag record that came with
+// the failed batch; reads reconnect by themselves.
+TEST(PgStoreNodes, LostConnectionsAreOpenedAgain) {
+  std::string why;
+  testing::PgServer* pg = testing::PgEnvironment::server(&why);
+  if (!pg) GTEST_SKIP() << "PostgreSQL runs skipped: " << why;
+  const std::string url = pg->create_database();
+  PgStore store(PgOptions{url});
+  WriteBatch first;
+  first.tags = {tag_record(0, "a")};
+  first.samples = {ss(0, kMidnight, 1.0)};
+  commit(store, first);
+  ASSERT_EQ(read_all(store, 0, Interval::raw, 0, kMidnight + kDay).size(), 1u);
+
+  PGconn* admin = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  PGresult* r = PQexec(admin,
+                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "2");  // the writer and this thread's reader
+  PQclear(r);
+  PQfinish(admin);
+
+  WriteBatch lost;
+  lost.tags = {tag_record(1, "b")};
+  lost.samples = {ss(1, kMidnight, 2.0)};
+  EXPECT_THROW(commit(store, lost), std::runtime_error);
+  WriteBatch next;
+  next.samples = {ss(1, kMidnight + kSec, 3.0), ss(0, kMidnight + kSec, 4.0)};
+  ASSERT_NO_THROW(commit(store, next));
+
+  EXPECT_EQ(read_all(store, 0, Interval::raw, 0, kMidnight + kDay).size(), 2u);
+  const auto b = read_all(store, 1, Interval::raw, 0, kMidnight + kDay);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].first, 3.0);
+  const RestoredState state = store.restore();
+  ASSERT_EQ(state.tags.size(), 2u);
+  EXPECT_EQ(state.tags[1].info.name, "b");
 }
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
