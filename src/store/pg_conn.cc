@@ -1,7 +1,9 @@
 #include "store/pg_conn.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cstdint>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -54,8 +56,27 @@ std::string text(double v) {
   return std::string(buf, r.ptr);
 }
 
+namespace {
+
+/// A big-endian integer of `n` bytes (network order, as PostgreSQL sends).
+std::uint64_t big_endian(std::string_view s) {
+  std::uint64_t v = 0;
+  for (unsigned char c : s) v = (v << 8) | c;
+  return v;
+}
+
+}  // namespace
+
 std::int64_t Result::i64(int row, int col) const {
   const std::string_view s = str(row, col);
+  if (PQfformat(r_.get(), col) == 1) {
+    switch (s.size()) {
+      case 2: return static_cast<std::int16_t>(big_endian(s));
+      case 4: return static_cast<std::int32_t>(big_endian(s));
+      case 8: return static_cast<std::int64_t>(big_endian(s));
+      default: throw std::runtime_error("postgres: not a binary integer");
+    }
+  }
   std::int64_t v = 0;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (r.ec != std::errc{} || r.ptr != s.data() + s.size())
@@ -65,6 +86,10 @@ std::int64_t Result::i64(int row, int col) const {
 
 double Result::f64(int row, int col) const {
   const std::string_view s = str(row, col);
+  if (PQfformat(r_.get(), col) == 1) {
+    if (s.size() != 8) throw std::runtime_error("postgres: not a binary double");
+    return std::bit_cast<double>(big_endian(s));
+  }
   double v = 0;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (r.ec != std::errc{} || r.ptr != s.data() + s.size())
@@ -102,11 +127,11 @@ void Connection::prepare(const std::string& name, const std::string& sql, int pa
   checked(conn_, PQprepare(conn_, name.c_str(), sql.c_str(), params, nullptr), "prepare " + name);
 }
 
-Result Connection::run(const std::string& name, const Params& params) {
+Result Connection::run(const std::string& name, const Params& params, Format format) {
   const ParamArrays a(params);
   return checked(conn_,
                  PQexecPrepared(conn_, name.c_str(), static_cast<int>(params.size()), a.values.data(),
-                                nullptr, nullptr, 0),
+                                nullptr, nullptr, static_cast<int>(format)),
                  name);
 }
 

@@ -559,7 +559,8 @@ HistoryPage PgStore::read_history(const HistoryRequest& r) {
   if (from > to) return {};
   const pg::Params params = {pg::text(tag), pg::text(from), pg::text(to), limit_text(r.limit)};
   const std::string statement = raw ? "raw" : "tier" + std::to_string(static_cast<std::size_t>(r.interval));
-  const pg::Result rows = with_reader([&](Reader& reader) { return reader.db.run(statement, params); });
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run(statement, params, pg::Format::binary); });
   HistoryPage page;
   if (raw) {
     page.reserve(static_cast<std::size_t>(rows.rows()));
@@ -582,7 +583,8 @@ std::vector<StoredSample> PgStore::read_changes(Seq after, Seq upto, std::size_t
     return pg::text(static_cast<std::int64_t>(std::min<Seq>(s, std::numeric_limits<std::int64_t>::max())));
   };
   const pg::Params params = {clamp(after), clamp(upto), limit_text(limit)};
-  const pg::Result rows = with_reader([&](Reader& reader) { return reader.db.run("changes", params); });
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run("changes", params, pg::Format::binary); });
   std::vector<StoredSample> out;
   out.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
