@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws clean
+.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg clean
 
 all: build
 
@@ -74,8 +74,12 @@ format: deps
 # `make bench-ws` compares the WebSocket (/api/ws) with SSE on fresh servers
 # in alternating rounds: server memory per idle connection and CPU per
 # delivered update (bench/ws.sh: about 5 minutes, --short about 2).
+# `make bench-pg` compares the PostgreSQL store with the SQLite store: ingest
+# samples/s and one-year history latency, two servers from one Release build
+# in build-bench/, PostgreSQL initdb'd in a temporary directory (bench/pg.sh;
+# about 25 minutes, --short about 5).
 # BENCH_ARGS: more options for the script, e.g. --short (historian, auth,
-# soak, ws), --scenarios 2,3 (streaming).
+# soak, ws, pg), --scenarios 2,3 (streaming).
 BENCH_ARGS ?=
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
@@ -106,6 +110,9 @@ bench-ws: configure
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)
+
+bench-pg: deps
+	@./bench/pg.sh $(BENCH_ARGS)
 
 # The dashboard at 1,000, 10,000 and 100,000 tags (1 Hz) in headless chromium:
 # main-thread busy time and dropped frames. See bench/dashboard/README.md.

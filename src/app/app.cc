@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 
+#include "app/config_options.h"
 #include "connect/connector_set.h"
 #include "core/log.h"
 #include "core/thread_name.h"
@@ -28,6 +29,7 @@
 #include "ingest/deadband.h"
 #include "ingest/ingestor.h"
 #include "ingest/simulator.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/store_replay.h"
 #include "store/store_writer.h"
@@ -216,13 +218,20 @@ App::~App() {
 }
 
 void App::open_store(const ServerConfig& config) {
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) throw std::runtime_error("cannot create data directory " + config.data_dir + ": " + ec.message());
-  const std::string path = (std::filesystem::path(config.data_dir) / "tagstream.db").string();
-  SqliteOptions options{path, config.sync_full};
-  options.flush_samples = config.store_flush_samples;
-  store_ = std::make_unique<SqliteStore>(options);
+  std::string path;  // where the store is, for messages
+  if (!config.store_url.empty()) {
+    path = redact_store_url(config.store_url);
+    store_ = std::make_unique<PgStore>(PgOptions{config.store_url});
+    log(LogLevel::info, "store: PostgreSQL at {}", path);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) throw std::runtime_error("cannot create data directory " + config.data_dir + ": " + ec.message());
+    path = (std::filesystem::path(config.data_dir) / "tagstream.db").string();
+    SqliteOptions options{path, config.sync_full};
+    options.flush_samples = config.store_flush_samples;
+    store_ = std::make_unique<SqliteStore>(options);
+  }
   RestoredState restored = store_->restore();
   for (const TagRecord& t : restored.tags) {
     if (registry_.upsert(t.info) != t.id)

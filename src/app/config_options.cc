@@ -22,6 +22,23 @@ std::string format_double(double v) {
   return ec == std::errc{} ? std::string(buf, ptr) : std::to_string(v);
 }
 
+std::string redact_store_url(std::string_view url) {
+  std::string out(url);
+  if (const std::size_t scheme = out.find("://"); scheme != std::string::npos) {
+    const std::size_t at = out.find('@', scheme + 3);
+    const std::size_t colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      out.replace(colon + 1, at - colon - 1, "***");
+  }
+  for (std::size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    const std::size_t from = p + 9;
+    std::size_t end = out.find_first_of(" &", from);
+    if (end == std::string::npos) end = out.size();
+    out.replace(from, end - from, "***");
+  }
+  return out;
+}
+
 namespace {
 
 // Durations above this are almost certainly unit mistakes (ms given as s), and
@@ -438,6 +455,22 @@ const std::vector<Option>& options() {
                          return {};
                        },
                        [](const C& c) { return c.data_dir; }});
+    t.push_back(
+        Option{"store",
+               "TAGSTREAM_STORE",
+               {},
+               "URL",
+               "Shared PostgreSQL historian, as a libpq connection string "
+               "(postgres://user@host:port/db or key=value pairs); empty: SQLite in --data-dir.",
+               Kind::string,
+               [](C& c, std::string_view text) -> std::string {
+                 const bool url = text.starts_with("postgres://") || text.starts_with("postgresql://");
+                 if (!text.empty() && !url && text.find('=') == std::string_view::npos)
+                   return "expected a postgres:// URL or libpq key=value pairs, got " + in_quotes(text);
+                 c.store_url = std::string(text);
+                 return {};
+               },
+               [](const C& c) { return redact_store_url(c.store_url); }});
     t.push_back(Option{"sync",
                        "TAGSTREAM_SYNC",
                        {},

@@ -36,6 +36,9 @@ const Option* find_toml(std::string_view key);
 
 /// `s` in double quotes, as messages quote what the user wrote.
 std::string in_quotes(std::string_view s);
+/// A --store connection string fit for logs and --help: its password, in
+/// either form (postgres://user:PASSWORD@host, password=PASSWORD), masked.
+std::string redact_store_url(std::string_view url);
 /// A number as help and messages show it: shortest form.
 std::string format_double(double v);
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "app/config_options.h"
+
 namespace tagstream {
 namespace {
 
@@ -281,6 +283,25 @@ TEST_F(Config, FractionalAndZeroDataCheckInterval) {
   EXPECT_EQ(ok({"--data-check-interval", "0"}).data_check_interval, 0.0);
 }
 
+TEST_F(Config, StoreIsALibpqConnectionStringOrEmpty) {
+  EXPECT_EQ(ok({}).store_url, "");
+  EXPECT_EQ(ok({"--store", "postgres://ts@db:5432/h"}).store_url, "postgres://ts@db:5432/h");
+  EXPECT_EQ(ok({"--store", "postgresql://db/h"}).store_url, "postgresql://db/h");
+  EXPECT_EQ(ok({"--store", "host=db dbname=h"}).store_url, "host=db dbname=h");
+  g_env["TAGSTREAM_STORE"] = "postgres://env/h";
+  EXPECT_EQ(ok({}).store_url, "postgres://env/h");
+  EXPECT_TRUE(StartsWith(err({"--store", "mysql://db/h"}), "--store: expected a postgres:// URL"));
+  EXPECT_TRUE(StartsWith(err({"--store", "/var/lib/h.db"}), "--store: expected a postgres:// URL"));
+}
+
+TEST_F(Config, StoreUrlPasswordsAreMaskedForLogs) {
+  EXPECT_EQ(redact_store_url("postgres://ts:s3cret@db:5432/h"), "postgres://ts:***@db:5432/h");
+  EXPECT_EQ(redact_store_url("postgres://ts@db:5432/h?password=s3cret&sslmode=require"),
+            "postgres://ts@db:5432/h?password=***&sslmode=require");
+  EXPECT_EQ(redact_store_url("host=db password=s3cret dbname=h"), "host=db password=*** dbname=h");
+  EXPECT_EQ(redact_store_url("postgres://db:5432/h"), "postgres://db:5432/h");
+}
+
 TEST_F(Config, LogLevelCaseAndAlias) {
   EXPECT_EQ(ok({"--log-level", "WARNING"}).log_level, "warn");
   EXPECT_EQ(ok({"--log-level", "Debug"}).log_level, "debug");
@@ -469,7 +490,8 @@ TEST_F(Config, HelpTextMentionsEverything) {
                           "TAGSTREAM_SIMULATOR",
                           "TAGSTREAM_SIMULATOR_RATE",
                           "TAGSTREAM_SIMULATOR_SEED",
-                          "TAGSTREAM_LOG_LEVEL"})
+                          "TAGSTREAM_LOG_LEVEL",
+                          "TAGSTREAM_STORE"})
     EXPECT_TRUE(Contains(h, std::string("env: ") + env));
   for (const char* s :
        {"--heartbeat-interval SECONDS  (default: 30)", "toml: heartbeat_interval",

@@ -1,10 +1,10 @@
-// The embedded SQLite historian: samples with replace-on-same-timestamp,
+// The historian, on each Store implementation (the embedded SQLite store in
+// three flush modes, and PostgreSQL): samples with replace-on-same-timestamp,
 // the four rollup tiers checked bucket by bucket against a brute-force
 // aggregate of the final data, paging and bounds of history reads, restore
 // after a restart, retention and durability across reopen.
-#include "store/sqlite_store.h"
-
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <array>
@@ -26,6 +26,9 @@
 #include "core/interval.h"
 #include "core/quality.h"
 #include "core/time.h"
+#include "pg_server.h"
+#include "store/pg_store.h"
+#include "store/sqlite_store.h"
 
 namespace tagstream {
 namespace {
@@ -60,26 +63,56 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Every test runs three ways: everything in the unflushed overlay (the
-// default thresholds are never reached by these small data sets), flushed
-// into blocks after every write, and flushed every few hundred samples one
-// tag per step (so flushes span several writes, and a store closed without
-// flushing leaves one half done), so the overlay, the blocks and their
-// merge are all checked.
-class SqliteStoreTest : public ::testing::TestWithParam<std::size_t> {
+// Every test runs on PostgreSQL and three ways on SQLite: everything in the
+// unflushed overlay (the default thresholds are never reached by these small
+// data sets), flushed into blocks after every write, and flushed every few
+// hundred samples one tag per step (so flushes span several writes, and a
+// store closed without flushing leaves one half done), so the overlay, the
+// blocks and their merge are all checked.
+struct Backend {
+  bool postgres = false;
+  std::size_t flush_samples = 1'000'000;  // SQLite only
+};
+
+// The binary's PostgreSQL server, started by the first test that needs it.
+[[maybe_unused]] ::testing::Environment* const kPgEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing::PgEnvironment);
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
  public:
-  static std::size_t flush_tags_per_step() { return GetParam() == 331 ? 1 : 64; }
+  static std::size_t flush_tags_per_step() { return GetParam().flush_samples == 331 ? 1 : 64; }
+  void SetUp() override {
+    if (!GetParam().postgres) return;
+    std::string why;
+    pg_ = testing::PgEnvironment::server(&why);
+    if (!pg_) GTEST_SKIP() << "PostgreSQL runs skipped: " << why;
+    url_ = pg_->create_database();
+  }
 
  protected:
   std::string db_path() const { return (dir_.path() / "history.db").string(); }
-  std::unique_ptr<SqliteStore> open(bool sync_full = false, bool flush_on_close = true) {
-    SqliteOptions options{db_path(), sync_full};
-    options.flush_samples = GetParam();
+  /// The test's store (reopened on each call).
+  std::unique_ptr<Store> open(bool sync_full = false, bool flush_on_close = true) {
+    if (GetParam().postgres) return std::make_unique<PgStore>(PgOptions{url_});
+    return open_sqlite(db_path(), sync_full, flush_on_close);
+  }
+  /// Another store, empty, apart from the test's.
+  std::unique_ptr<Store> open_other() {
+    if (GetParam().postgres) return std::make_unique<PgStore>(PgOptions{pg_->create_database()});
+    others_.push_back(std::make_unique<TempDir>());
+    return open_sqlite((others_.back()->path() / "other.db").string(), false, true);
+  }
+  std::unique_ptr<Store> open_sqlite(const std::string& path, bool sync_full, bool flush_on_close) {
+    SqliteOptions options{path, sync_full};
+    options.flush_samples = GetParam().flush_samples;
     options.flush_tags_per_step = flush_tags_per_step();
     options.flush_on_close = flush_on_close;
     return std::make_unique<SqliteStore>(options);
   }
   TempDir dir_;
+  std::vector<std::unique_ptr<TempDir>> others_;
+  testing::PgServer* pg_ = nullptr;
+  std::string url_;
 };
 
 TagRecord tag_record(TagId id, std::string name, std::string unit = "", std::string description = "",
@@ -286,7 +319,7 @@ void verify_against_brute_force(Store& store, const SampleMap& samples, TagId ta
 // written in random order in batches of random size, with same-timestamp
 // overwrites (within and across batches) and bad/uncertain qualities; every
 // bucket of every tier must equal the aggregate of the final samples.
-TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites) {
+TEST_P(StoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites) {
   auto store = open();
   std::mt19937_64 rng(20261126);
   constexpr TagId kTags = 4;
@@ -406,7 +439,7 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceUnderOutOfOrderWritesAndOverwrites
 // samples that join a second already holding one, and replacements of a
 // second's only sample. The store keeps no bucket for a second whose only
 // sample is unflushed; every tier must still match the brute force.
-TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWriters) {
+TEST_P(StoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWriters) {
   auto store = open();
   std::mt19937_64 rng(20261127);
   constexpr TagId kTags = 5;
@@ -466,7 +499,7 @@ TEST_P(SqliteStoreTest, RollupsMatchBruteForceAtOneSamplePerSecondFromRacingWrit
 // A second sample at the same tag and timestamp replaces the first: raw
 // history and every tier reflect only the new value, including min/max that
 // the old value set and a bad quality that is gone.
-TEST_P(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
+TEST_P(StoreTest, SameTimestampReplacesInRawAndEveryTier) {
   auto store = open();
   const TimeNs t = kMidnight - 500 * kMs;  // 23:59:59.5
   WriteBatch b1;
@@ -516,7 +549,7 @@ TEST_P(SqliteStoreTest, SameTimestampReplacesInRawAndEveryTier) {
 }
 
 // Within one batch the later of two same-timestamp samples wins.
-TEST_P(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
+TEST_P(StoreTest, SameTimestampWithinOneBatchLastWins) {
   auto store = open();
   const TimeNs t = kMidnight + 3 * kSec;
   WriteBatch b;
@@ -543,9 +576,11 @@ TEST_P(SqliteStoreTest, SameTimestampWithinOneBatchLastWins) {
 
 // ---------------------------------------------------------------- paging and bounds
 
-class SqliteStorePaging : public SqliteStoreTest {
+class StorePaging : public StoreTest {
  protected:
   void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped()) return;
     store_ = open();
     WriteBatch b;
     b.tags = {tag_record(0, "a"), tag_record(1, "b")};
@@ -557,10 +592,10 @@ class SqliteStorePaging : public SqliteStoreTest {
     b.samples.push_back(ss(1, kMidnight + kSec, 2.0));
     commit(*store_, b);
   }
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
-TEST_P(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
+TEST_P(StorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
   const TimeNs from = kMidnight - 2 * kHour;
   const TimeNs to = kMidnight + 2 * kHour;
   for (Interval iv : {Interval::raw, Interval::second, Interval::minute, Interval::hour, Interval::day}) {
@@ -606,7 +641,7 @@ TEST_P(SqliteStorePaging, PagesAreConsecutiveWithNoGapAndNoOverlap) {
   EXPECT_EQ(store_->read_history({1, Interval::raw, from, to, std::nullopt, 100}).size(), 2u);
 }
 
-TEST_P(SqliteStorePaging, RawBoundsAreHalfOpen) {
+TEST_P(StorePaging, RawBoundsAreHalfOpen) {
   // Samples of tag 0 at kMidnight - 70 min + k * 700 ms.
   const TimeNs t0 = kMidnight - 70 * kMin;
   const TimeNs from = t0 + 10 * 700 * kMs;  // exactly a sample
@@ -634,7 +669,7 @@ TEST_P(SqliteStorePaging, RawBoundsAreHalfOpen) {
   EXPECT_TRUE(store_->read_history({7, Interval::raw, from, to, std::nullopt, 1000}).empty());
 }
 
-TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
+TEST_P(StorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
   // `from` in the middle of minute 23:00 (22:50 is the first minute with data).
   const TimeNs from = kMidnight - kHour + 30 * kSec + 1;
   const TimeNs to = kMidnight - kHour + 5 * kMin;  // a minute start: excluded
@@ -671,7 +706,7 @@ TEST_P(SqliteStorePaging, AggregatedFromIncludesTheBucketHoldingIt) {
 
 // ---------------------------------------------------------------- restore
 
-TEST_P(SqliteStoreTest, RestoreOnEmptyDatabase) {
+TEST_P(StoreTest, RestoreOnEmptyDatabase) {
   auto store = open();
   const RestoredState s = store->restore();
   EXPECT_EQ(s.last_seq, 0u);
@@ -681,7 +716,7 @@ TEST_P(SqliteStoreTest, RestoreOnEmptyDatabase) {
                   .empty());
 }
 
-TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
+TEST_P(StoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
   auto store = open();
   {
     WriteBatch b;
@@ -763,12 +798,14 @@ TEST_P(SqliteStoreTest, RestoreReturnsTagsLastSeqLatestSampleAndItsBuckets) {
 
 // ---------------------------------------------------------------- retention
 
-class SqliteStoreRetention : public SqliteStoreTest {
+class StoreRetention : public StoreTest {
  protected:
   // "now" for retention; samples every 10 s for the 3 hours before it, on two tags.
   static constexpr TimeNs kNow = kMidnight + 30 * kMin + 5 * kSec;
   static constexpr int kCount = 3 * 360;
   void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped()) return;
     store_ = open();
     WriteBatch b;
     b.tags = {tag_record(0, "a"), tag_record(1, "b")};
@@ -782,10 +819,10 @@ class SqliteStoreRetention : public SqliteStoreTest {
   TimeNs oldest(TagId tag, Interval iv) {
     return read_all(*store_, tag, iv, kNow - 10 * kDay, kNow + kDay).front().start;
   }
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
-TEST_P(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
+TEST_P(StoreRetention, DeletesOnlyExpiredRowsPerTier) {
   const std::array<std::size_t, 5> before = {rows(0, Interval::raw), rows(0, Interval::second),
                                              rows(0, Interval::minute), rows(0, Interval::hour),
                                              rows(0, Interval::day)};
@@ -830,14 +867,14 @@ TEST_P(SqliteStoreRetention, DeletesOnlyExpiredRowsPerTier) {
   EXPECT_EQ(newest[0].first, 0.0);
 }
 
-TEST_P(SqliteStoreRetention, ZeroKeepsForever) {
+TEST_P(StoreRetention, ZeroKeepsForever) {
   Retention r;  // all zero
   EXPECT_EQ(store_->enforce_retention(r, kNow + 100 * kDay, 1'000'000), 0u);
   EXPECT_EQ(rows(0, Interval::raw), static_cast<std::size_t>(kCount));
   EXPECT_EQ(rows(1, Interval::day), 2u);
 }
 
-TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
+TEST_P(StoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   Retention r;
   r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
   const std::size_t expired_per_tag = kCount - 361;
@@ -866,11 +903,8 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
   EXPECT_EQ(rows(0, Interval::second), static_cast<std::size_t>(kCount));
 
   // A first pass of exactly 5 deletes the 5 oldest samples of the first tag.
-  TempDir other;
-  SqliteOptions options{(other.path() / "h.db").string(), false};
-  options.flush_samples = GetParam();
-  options.flush_tags_per_step = flush_tags_per_step();
-  SqliteStore s2(options);
+  auto other = open_other();
+  Store& s2 = *other;
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
   for (int k = 0; k < 20; ++k) b.samples.push_back(ss(0, kNow - k * kHour, k));
@@ -884,12 +918,9 @@ TEST_P(SqliteStoreRetention, RespectsMaxRowsAndDeletesOldestFirst) {
 // A late sample at a new timestamp joins its buckets as they stand, even
 // when the raw samples and seconds they were built from have expired: the
 // minute, hour and day keep what they had and gain the new sample.
-TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
-  TempDir other;
-  SqliteOptions options{(other.path() / "late.db").string(), false};
-  options.flush_samples = GetParam();
-  options.flush_tags_per_step = flush_tags_per_step();
-  SqliteStore store(options);
+TEST_P(StoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
+  auto other = open_other();
+  Store& store = *other;
   const TimeNs t0 = kMidnight + 10 * kMin;
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -921,11 +952,61 @@ TEST_P(SqliteStoreRetention, LateSampleAfterExpiryAddsToWhatTheBucketsKept) {
   EXPECT_EQ(seconds[0].count, 1u);
 }
 
+// Raw retention removed the first half of a minute's samples while its
+// seconds are kept. Replacing a sample still kept rebuilds its second from
+// raw and the minute from the seconds, never the minute from the raw rows
+// that are left; a late sample in the expired half joins the buckets as
+// they stand.
+TEST_P(StoreRetention, ReplacementAfterRawExpiryRebuildsOnlyFromWhatIsKept) {
+  auto other = open_other();
+  Store& store = *other;
+  const TimeNs t0 = kMidnight + 10 * kMin;
+  WriteBatch b;
+  b.tags = {tag_record(0, "a")};
+  for (int k = 0; k < 10; ++k) b.samples.push_back(ss(0, t0 + k * kSec, 1.0 + k, Quality::good, 1 + k));
+  commit(store, b);
+  Retention r;
+  r.seconds[static_cast<std::size_t>(Interval::raw)] = 3600;
+  ASSERT_EQ(store.enforce_retention(r, t0 + 3600 * kSec + 4500 * kMs, 1'000'000), 5u);
+  ASSERT_EQ(read_all(store, 0, Interval::raw, t0 - kDay, t0 + kDay).size(), 5u);
+
+  WriteBatch replace;
+  replace.samples = {ss(0, t0 + 7 * kSec, 100.0, Quality::uncertain)};  // was 8.0
+  commit(store, replace);
+  WriteBatch late;
+  late.samples = {ss(0, t0 + 2500 * kMs, -1.0)};  // in expired second t0 + 2 s (3.0)
+  commit(store, late);
+
+  const auto seconds = read_all(store, 0, Interval::second, t0 - kDay, t0 + kDay);
+  ASSERT_EQ(seconds.size(), 10u);
+  EXPECT_EQ(seconds[2].count, 2u);
+  EXPECT_EQ(seconds[2].sum, 2.0);
+  EXPECT_EQ(seconds[2].min, -1.0);
+  EXPECT_EQ(seconds[2].first, 3.0);
+  EXPECT_EQ(seconds[2].last, -1.0);
+  EXPECT_EQ(seconds[7].count, 1u);
+  EXPECT_EQ(seconds[7].sum, 100.0);
+  EXPECT_EQ(seconds[7].quality, Quality::uncertain);
+  for (Interval iv : {Interval::minute, Interval::hour, Interval::day}) {
+    SCOPED_TRACE(to_string(iv));
+    const auto rows = read_all(store, 0, iv, t0 - kDay, t0 + kDay);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].count, 11u);
+    EXPECT_EQ(rows[0].sum, 55.0 - 8.0 + 100.0 - 1.0);
+    EXPECT_EQ(rows[0].min, -1.0);
+    EXPECT_EQ(rows[0].max, 100.0);
+    EXPECT_EQ(rows[0].first, 1.0);
+    EXPECT_EQ(rows[0].first_ts, t0);
+    EXPECT_EQ(rows[0].last, 10.0);
+    EXPECT_EQ(rows[0].quality, Quality::uncertain);
+  }
+}
+
 // ---------------------------------------------------------------- durability
 
 // The first run ends as a crash would (no flush on close: what was not yet
 // folded into blocks is replayed from the journal), the second one cleanly.
-TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
+TEST_P(StoreTest, ReopenSeesEverythingAndKeepsAggregating) {
   std::mt19937_64 rng(7);
   SampleMap samples;
   {
@@ -971,7 +1052,7 @@ TEST_P(SqliteStoreTest, ReopenSeesEverythingAndKeepsAggregating) {
   }
 }
 
-TEST_P(SqliteStoreTest, ReaderSeesLaterCommits) {
+TEST_P(StoreTest, ReaderSeesLaterCommits) {
   auto store = open();
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -985,7 +1066,7 @@ TEST_P(SqliteStoreTest, ReaderSeesLaterCommits) {
   EXPECT_EQ(read_all(*store, 0, Interval::day, 0, kMidnight + kDay).at(0).count, 2u);
 }
 
-TEST_P(SqliteStoreTest, ReadsFromManyThreadsAgree) {
+TEST_P(StoreTest, ReadsFromManyThreadsAgree) {
   auto store = open();
   WriteBatch b;
   b.tags = {tag_record(0, "a")};
@@ -1008,7 +1089,7 @@ TEST_P(SqliteStoreTest, ReadsFromManyThreadsAgree) {
 // ---------------------------------------------------------------- failures
 
 // A failed commit changes nothing, and the store keeps working after it.
-TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
+TEST_P(StoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   auto store = open();
   WriteBatch ok;
   ok.tags = {tag_record(0, "a")};
@@ -1052,26 +1133,150 @@ TEST_P(SqliteStoreTest, FailedWriteRollsBackAndLaterWritesSucceed) {
   EXPECT_EQ(s.tags[1].info.name, "b");
 }
 
-TEST_P(SqliteStoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
+TEST_P(StoreTest, OpenFailsWithRuntimeErrorOnBadPath) {
+  if (GetParam().postgres) {
+    // A database that does not exist on the server.
+    EXPECT_THROW(PgStore(PgOptions{pg_->url("no_such_database")}), std::runtime_error);
+    return;
+  }
   EXPECT_THROW(SqliteStore(SqliteOptions{(dir_.path() / "no" / "such" / "dir" / "h.db").string(), false}),
                std::runtime_error);
 }
 
-std::string flush_mode_name(const ::testing::TestParamInfo<std::size_t>& info) {
-  return info.param == 1       ? "FlushEveryWrite"
-         : info.param < 100000 ? "FlushEvery" + std::to_string(info.param)
-                               : "Unflushed";
+// ---------------------------------------------------------------- several nodes, one database
+
+// Two PostgreSQL stores on one database, as two nodes: each has its own
+// local tag ids (they register the tags in opposite orders) and both write
+// the same tags at once, in small batches with overlapping timestamps, so
+// their transactions touch the same buckets concurrently. Afterwards both
+// read the same raw history, and every bucket of every tier on both equals
+// a brute-force aggregate of that raw history.
+TEST(PgStoreNodes, ConcurrentWritersOnTwoNodesAgreeWithBruteForce) {
+  std::string why;
+  testing::PgServer* pg = testing::PgEnvironment::server(&why);
+  if (!pg) GTEST_SKIP() << "PostgreSQL runs skipped: " << why;
+  const std::string url = pg->create_database();
+  constexpr TagId kTags = 3;
+  std::array<std::unique_ptr<PgStore>, 2> nodes;
+  for (auto& n : nodes) n = std::make_unique<PgStore>(PgOptions{url});
+  const auto name_on = [](std::size_t node, TagId local) {
+    return "plant.tag" + std::to_string(node == 0 ? local : kTags - 1 - local);
+  };
+  const TimeNs start = kMidnight - 2 * kMin;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (std::size_t node = 0; node < 2; ++node) {
+    writers.emplace_back([&, node] {
+      std::mt19937_64 rng(100 + node);
+      std::uniform_int_distribution<int> tenth(0, 4 * 60 * 10 - 1);  // 4 minutes at 100 ms
+      std::uniform_real_distribution<double> value(-50.0, 50.0);
+      std::uniform_int_distribution<int> pct(0, 99);
+      for (int batch = 0; batch < 120; ++batch) {
+        WriteBatch b;
+        if (batch == 0)
+          for (TagId t = 0; t < kTags; ++t) b.tags.push_back(tag_record(t, name_on(node, t)));
+        for (int i = 0; i < 40; ++i) {
+          const Quality q = pct(rng) < 90 ? Quality::good : pct(rng) < 50 ? Quality::uncertain : Quality::bad;
+          b.samples.push_back(
+              ss(static_cast<TagId>(rng() % kTags), start + tenth(rng) * 100 * kMs, value(rng), q));
+        }
+        try {
+          commit(*nodes[node], b);
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << "node " << node << ": " << e.what();
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::array<SampleMap, 2> raw;
+  for (std::size_t node = 0; node < 2; ++node)
+    for (TagId tag = 0; tag < kTags; ++tag)
+      for (const Aggregate& a : read_all(*nodes[node], tag, Interval::raw, start - kDay, start + kDay))
+        raw[node][{tag, a.start}] = Sample{a.start, a.first, a.quality};
+  // The same points on both nodes, under each node's own ids.
+  ASSERT_EQ(raw[0].size(), raw[1].size());
+  for (const auto& [key, sample] : raw[0]) {
+    const auto it = raw[1].find({kTags - 1 - key.first, key.second});
+    ASSERT_NE(it, raw[1].end());
+    EXPECT_EQ(it->second, sample);
+  }
+  ASSERT_GT(raw[0].size(), 5000u);  // both nodes' points, few collisions
+  std::mt19937_64 rng(9);
+  for (std::size_t node = 0; node < 2; ++node)
+    verify_against_brute_force(*nodes[node], raw[node], kTags, start - kDay, start + kDay, true, rng,
+                               "node " + std::to_string(node));
+  // A restart of either node restores each tag once, with dense ids (in
+  // the database's order: whichever node created a tag first).
+  const RestoredState state = nodes[1]->restore();
+  ASSERT_EQ(state.tags.size(), kTags);
+  std::set<std::string> names;
+  for (TagId i = 0; i < kTags; ++i) {
+    EXPECT_EQ(state.tags[i].id, i);
+    names.insert(state.tags[i].info.name);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"plant.tag0", "plant.tag1", "plant.tag2"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreTest,
-                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
-                         flush_mode_name);
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStorePaging,
-                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
-                         flush_mode_name);
-INSTANTIATE_TEST_SUITE_P(Store, SqliteStoreRetention,
-                         ::testing::Values(std::size_t{1'000'000}, std::size_t{1}, std::size_t{331}),
-                         flush_mode_name);
+// The database drops every connection of the store (as a restart of
+// PostgreSQL would): the write that finds its connection lost fails, the
+// next one reconnects and commits, upserting the tag record that came with
+// the failed batch; reads reconnect by themselves.
+TEST(PgStoreNodes, LostConnectionsAreOpenedAgain) {
+  std::string why;
+  testing::PgServer* pg = testing::PgEnvironment::server(&why);
+  if (!pg) GTEST_SKIP() << "PostgreSQL runs skipped: " << why;
+  const std::string url = pg->create_database();
+  PgStore store(PgOptions{url});
+  WriteBatch first;
+  first.tags = {tag_record(0, "a")};
+  first.samples = {ss(0, kMidnight, 1.0)};
+  commit(store, first);
+  ASSERT_EQ(read_all(store, 0, Interval::raw, 0, kMidnight + kDay).size(), 1u);
+
+  PGconn* admin = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  PGresult* r = PQexec(admin,
+                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "2");  // the writer and this thread's reader
+  PQclear(r);
+  PQfinish(admin);
+
+  WriteBatch lost;
+  lost.tags = {tag_record(1, "b")};
+  lost.samples = {ss(1, kMidnight, 2.0)};
+  EXPECT_THROW(commit(store, lost), std::runtime_error);
+  WriteBatch next;
+  next.samples = {ss(1, kMidnight + kSec, 3.0), ss(0, kMidnight + kSec, 4.0)};
+  ASSERT_NO_THROW(commit(store, next));
+
+  EXPECT_EQ(read_all(store, 0, Interval::raw, 0, kMidnight + kDay).size(), 2u);
+  const auto b = read_all(store, 1, Interval::raw, 0, kMidnight + kDay);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].first, 3.0);
+  const RestoredState state = store.restore();
+  ASSERT_EQ(state.tags.size(), 2u);
+  EXPECT_EQ(state.tags[1].info.name, "b");
+}
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  if (info.param.postgres) return "Postgres";
+  const std::size_t n = info.param.flush_samples;
+  return n == 1 ? "FlushEveryWrite" : n < 100000 ? "FlushEvery" + std::to_string(n) : "Unflushed";
+}
+
+const auto kBackends =
+    ::testing::Values(Backend{false, 1'000'000}, Backend{false, 1}, Backend{false, 331}, Backend{true, 0});
+
+INSTANTIATE_TEST_SUITE_P(Store, StoreTest, kBackends, backend_name);
+INSTANTIATE_TEST_SUITE_P(Store, StorePaging, kBackends, backend_name);
+INSTANTIATE_TEST_SUITE_P(Store, StoreRetention, kBackends, backend_name);
 
 }  // namespace
 }  // namespace tagstream

@@ -1,0 +1,623 @@
+#include "store/pg_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "store/pg_conn.h"
+
+namespace tagstream {
+
+namespace {
+
+constexpr std::int64_t kSchemaVersion = 1;
+
+// Advisory locks: pg_advisory_xact_lock(bigint) on a tag's database id
+// guards its samples and buckets; these two-key ones (a key space apart
+// from the one-key locks) guard schema creation and tag upserts.
+constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(1952539508, 1)";
+constexpr const char* kTagUpsertLock = "SELECT pg_advisory_xact_lock(1952539508, 2)";
+
+/// Table per history level: raw samples, then the tiers (kAggregatedIntervals).
+constexpr std::array<const char*, kIntervalCount> kTables = {"samples", "rollups_second", "rollups_minute",
+                                                             "rollups_hour", "rollups_day"};
+/// Column of `horizons` per source table (raw, second, minute, hour): rows
+/// of that table keyed before it may have been removed by retention.
+constexpr std::array<const char*, kTierCount> kHorizons = {"raw_from", "second_from", "minute_from",
+                                                           "hour_from"};
+constexpr const char* kRollupColumns = "count, sum, min, max, first, first_ts, last, last_ts, quality";
+
+std::string width_of(std::size_t tier) {
+  return std::to_string(interval_width(kAggregatedIntervals[tier]));
+}
+
+/// SQL for the start of the bucket of `tier` holding time `x` (a floor,
+/// also for times before 1970).
+std::string floor_sql(const std::string& x, std::size_t tier) {
+  const std::string w = width_of(tier);
+  return "(" + x + " - ((" + x + " % " + w + ") + " + w + ") % " + w + ")";
+}
+
+std::string schema_sql() {
+  const std::string min = std::to_string(std::numeric_limits<std::int64_t>::min());
+  std::string sql =
+      "CREATE TABLE IF NOT EXISTS tags (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, "
+      "unit text NOT NULL DEFAULT '', description text NOT NULL DEFAULT '', type smallint NOT NULL DEFAULT "
+      "0);"
+      "CREATE TABLE IF NOT EXISTS samples (tag bigint NOT NULL, ts bigint NOT NULL, "
+      "value double precision NOT NULL, quality smallint NOT NULL, seq bigint NOT NULL, PRIMARY KEY (tag, "
+      "ts));"
+      // Resuming a stream reads live samples by event id.
+      "CREATE INDEX IF NOT EXISTS samples_by_seq ON samples (seq) WHERE seq > 0;";
+  for (std::size_t t = 1; t < kIntervalCount; ++t)
+    sql +=
+        std::string("CREATE TABLE IF NOT EXISTS ") + kTables[t] +
+        " (tag bigint NOT NULL, start bigint NOT NULL, count bigint NOT NULL, sum double precision NOT NULL, "
+        "min double precision NOT NULL, max double precision NOT NULL, first double precision NOT NULL, "
+        "first_ts bigint NOT NULL, last double precision NOT NULL, last_ts bigint NOT NULL, "
+        "quality smallint NOT NULL, PRIMARY KEY (tag, start));";
+  sql += "CREATE TABLE IF NOT EXISTS horizons (tag bigint PRIMARY KEY";
+  for (const char* h : kHorizons) sql += std::string(", ") + h + " bigint NOT NULL DEFAULT " + min;
+  sql += ");";
+  return sql;
+}
+
+/// Recomputes every bucket of `tier` that the staged batch touches from
+/// the table below, except buckets starting before that table's horizon.
+std::string recompute_sql(std::size_t tier) {
+  const std::string w = width_of(tier);
+  std::string aggregates, source;
+  if (tier == 0) {
+    aggregates =
+        "count(*), sum(s.value), min(s.value), max(s.value), (array_agg(s.value ORDER BY s.ts))[1], "
+        "min(s.ts), "
+        "(array_agg(s.value ORDER BY s.ts DESC))[1], max(s.ts), max(s.quality)";
+    source = "JOIN samples s ON s.tag = b.tag AND s.ts >= b.start AND s.ts < b.start + " + w;
+  } else {
+    aggregates =
+        "sum(s.count), sum(s.sum), min(s.min), max(s.max), (array_agg(s.first ORDER BY s.first_ts))[1], "
+        "min(s.first_ts), (array_agg(s.last ORDER BY s.last_ts DESC))[1], max(s.last_ts), max(s.quality)";
+    source = std::string("JOIN ") + kTables[tier] +
+             " s ON s.tag = b.tag AND s.start >= b.start AND s.start < b.start + " + w;
+  }
+  return std::string("INSERT INTO ") + kTables[tier + 1] + " (tag, start, " + kRollupColumns +
+         ") SELECT b.tag, b.start, " + aggregates + " FROM (SELECT DISTINCT tag, " + floor_sql("ts", tier) +
+         " AS start FROM staging) b LEFT JOIN horizons h ON h.tag = b.tag " + source +
+         " WHERE h.tag IS NULL OR b.start >= h." + kHorizons[tier] +
+         " GROUP BY b.tag, b.start ON CONFLICT (tag, start) DO UPDATE SET count = excluded.count, "
+         "sum = excluded.sum, min = excluded.min, max = excluded.max, first = excluded.first, "
+         "first_ts = excluded.first_ts, last = excluded.last, last_ts = excluded.last_ts, "
+         "quality = excluded.quality";
+}
+
+/// Merges the staged batch into the buckets of `tier` that start before
+/// the horizon of the table below (whose rows may be gone). Runs before
+/// the samples are upserted: it compares with the samples they replace.
+std::string merge_sql(std::size_t tier) {
+  const std::string table = kTables[tier + 1];
+  const std::string start = floor_sql("st.ts", tier);
+  return "WITH d AS (SELECT st.tag, " + start +
+         " AS start, count(*) AS all_count, count(*) FILTER (WHERE o.ts IS NULL) AS new_count, "
+         "sum(st.value) AS all_sum, sum(st.value - coalesce(o.value, 0)) AS sum_delta, "
+         "min(st.value) AS min, max(st.value) AS max, (array_agg(st.value ORDER BY st.ts))[1] AS first, "
+         "min(st.ts) AS first_ts, (array_agg(st.value ORDER BY st.ts DESC))[1] AS last, max(st.ts) AS "
+         "last_ts, "
+         "max(st.quality) AS quality FROM staging st JOIN horizons h ON h.tag = st.tag "
+         "LEFT JOIN samples o ON o.tag = st.tag AND o.ts = st.ts WHERE " +
+         start + " < h." + kHorizons[tier] + " GROUP BY 1, 2), u AS (UPDATE " + table +
+         " r SET count = r.count + d.new_count, sum = r.sum + d.sum_delta, min = least(r.min, d.min), "
+         "max = greatest(r.max, d.max), first = CASE WHEN d.first_ts <= r.first_ts THEN d.first ELSE r.first "
+         "END, "
+         "first_ts = least(r.first_ts, d.first_ts), "
+         "last = CASE WHEN d.last_ts >= r.last_ts THEN d.last ELSE r.last END, "
+         "last_ts = greatest(r.last_ts, d.last_ts), quality = greatest(r.quality, d.quality) "
+         "FROM d WHERE r.tag = d.tag AND r.start = d.start RETURNING r.tag, r.start) INSERT INTO " +
+         table + " (tag, start, " + kRollupColumns +
+         ") SELECT d.tag, d.start, d.all_count, d.all_sum, d.min, d.max, d.first, d.first_ts, d.last, "
+         "d.last_ts, d.quality FROM d WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.tag = d.tag AND u.start = "
+         "d.start)";
+}
+
+/// A tag's newest sample and the bucket of each tier at its timestamp;
+/// $1 a tag's database id, or NULL for every tag.
+std::string newest_sql() {
+  std::string sql = "SELECT t.id, s.ts, s.value, s.quality";
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    const std::string r = "r" + std::to_string(i);
+    sql += ", " + r + ".start, " + r + ".count, " + r + ".sum, " + r + ".min, " + r + ".max, " + r +
+           ".first, " + r + ".first_ts, " + r + ".last, " + r + ".last_ts, " + r + ".quality";
+  }
+  sql +=
+      " FROM tags t CROSS JOIN LATERAL (SELECT ts, value, quality FROM samples WHERE tag = t.id "
+      "ORDER BY ts DESC LIMIT 1) s";
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    const std::string r = "r" + std::to_string(i);
+    sql += std::string(" LEFT JOIN ") + kTables[i + 1] + " " + r + " ON " + r + ".tag = t.id AND " + r +
+           ".start = " + floor_sql("s.ts", i);
+  }
+  return sql + " WHERE $1::bigint IS NULL OR t.id = $1 ORDER BY t.id";
+}
+
+std::string rollup_range_sql(std::size_t table) {
+  return std::string("SELECT start, ") + kRollupColumns + " FROM " + kTables[table] +
+         " WHERE tag = $1 AND start >= $2 AND start <= $3 ORDER BY start LIMIT $4";
+}
+
+Quality quality_of(std::int64_t q) {
+  return q >= 0 && q <= 2 ? static_cast<Quality>(q) : Quality::bad;
+}
+
+/// The rollup columns from `col` on: start, count, sum, min, max, first,
+/// first_ts, last, last_ts, quality.
+Aggregate aggregate_at(const pg::Result& r, int row, int col) {
+  Aggregate a;
+  a.start = r.i64(row, col);
+  a.count = static_cast<std::uint64_t>(r.i64(row, col + 1));
+  a.sum = r.f64(row, col + 2);
+  a.min = r.f64(row, col + 3);
+  a.max = r.f64(row, col + 4);
+  a.first = r.f64(row, col + 5);
+  a.first_ts = r.i64(row, col + 6);
+  a.last = r.f64(row, col + 7);
+  a.last_ts = r.i64(row, col + 8);
+  a.quality = quality_of(r.i64(row, col + 9));
+  return a;
+}
+
+/// A row of newest_sql(): the tag's newest sample and its buckets.
+HeldValue held_at(const pg::Result& r, int row) {
+  HeldValue held;
+  held.latest = Sample{r.i64(row, 1), r.f64(row, 2), quality_of(r.i64(row, 3))};
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    const int col = 4 + static_cast<int>(i) * 10;
+    held.buckets[i] =
+        r.null(row, col) ? aggregate_of(held.latest, kAggregatedIntervals[i]) : aggregate_at(r, row, col);
+  }
+  return held;
+}
+
+std::string limit_text(std::size_t limit) {
+  return pg::text(static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
+}
+
+std::uint64_t next_store_id() {
+  static std::atomic<std::uint64_t> id{0};
+  return ++id;
+}
+
+}  // namespace
+
+/// One reading connection with its prepared statements. Not thread safe:
+/// it belongs to one reading thread.
+class PgStore::Reader {
+ public:
+  explicit Reader(const std::string& conninfo) : db(conninfo) {
+    // Prepared statements belong to the session: set up on each connection.
+    db.prepare("raw",
+               "SELECT ts, value, quality FROM samples WHERE tag = $1 AND ts >= $2 AND ts <= $3 "
+               "ORDER BY ts LIMIT $4",
+               4);
+    for (std::size_t t = 1; t < kIntervalCount; ++t)
+      db.prepare("tier" + std::to_string(t), rollup_range_sql(t), 4);
+    db.prepare("changes",
+               "SELECT tag, ts, value, quality, seq FROM samples WHERE seq > 0 AND seq > $1 AND seq <= $2 "
+               "ORDER BY seq LIMIT $3",
+               3);
+    db.prepare("newest", newest_sql(), 1);
+  }
+  pg::Connection db;
+};
+
+PgStore::PgStore(PgOptions options) : options_(std::move(options)), id_(next_store_id()) {
+  writer_ = open_writer();
+  const pg::Result r = writer_->query("SELECT value FROM meta WHERE key = 'retained_after'");
+  if (r.rows() == 1) retained_after_ = static_cast<Seq>(r.i64(0, 0));
+}
+
+/// A writing connection: the schema made sure of, the session's staging
+/// table and prepared statements.
+std::unique_ptr<pg::Connection> PgStore::open_writer() const {
+  auto conn = std::make_unique<pg::Connection>(options_.conninfo);
+  pg::Connection& db = *conn;
+  {
+    // Nodes starting together create the schema one at a time.
+    pg::Transaction tx(db);
+    db.exec(kSchemaLock);
+    db.exec("CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value bigint NOT NULL)");
+    const pg::Result v = db.query("SELECT value FROM meta WHERE key = 'schema_version'");
+    if (v.rows() == 1 && v.i64(0, 0) != kSchemaVersion)
+      throw std::runtime_error("the database was written by another tagstream (schema " +
+                               std::string(v.str(0, 0)) + ", this one reads " +
+                               std::to_string(kSchemaVersion) + ")");
+    db.exec(schema_sql());
+    db.exec("INSERT INTO meta (key, value) VALUES ('schema_version', " + std::to_string(kSchemaVersion) +
+            ") ON CONFLICT (key) DO NOTHING");
+    tx.commit();
+  }
+  db.exec(
+      "CREATE TEMP TABLE staging (tag bigint NOT NULL, ts bigint NOT NULL, value double precision NOT NULL, "
+      "quality smallint NOT NULL, seq bigint NOT NULL) ON COMMIT DELETE ROWS");
+  db.prepare("upsert_tag",
+             "INSERT INTO tags (name, unit, description, type) VALUES ($1, $2, $3, $4) ON CONFLICT (name) "
+             "DO UPDATE SET unit = excluded.unit, description = excluded.description, type = excluded.type "
+             "RETURNING id",
+             4);
+  db.prepare("lock_tags", "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", 1);
+  db.prepare("raise_meta",
+             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) "
+             "DO UPDATE SET value = greatest(meta.value, excluded.value)",
+             2);
+  db.prepare("upsert_samples",
+             "INSERT INTO samples (tag, ts, value, quality, seq) SELECT tag, ts, value, quality, seq "
+             "FROM staging ON CONFLICT (tag, ts) DO UPDATE SET value = excluded.value, "
+             "quality = excluded.quality, seq = excluded.seq",
+             0);
+  for (std::size_t i = 0; i < kTierCount; ++i) {
+    db.prepare("recompute" + std::to_string(i), recompute_sql(i), 0);
+    db.prepare("merge" + std::to_string(i), merge_sql(i), 0);
+  }
+  db.prepare("newest", newest_sql(), 1);
+  return conn;
+}
+
+pg::Connection& PgStore::writer() {
+  if (writer_ && !writer_->broken()) return *writer_;
+  writer_.reset();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < reconnect_after_) throw std::runtime_error("postgres: connection lost, reconnecting");
+  reconnect_after_ = now + std::chrono::seconds(1);
+  writer_ = open_writer();
+  log(LogLevel::info, "postgres: store connection opened again");
+  return *writer_;
+}
+
+PgStore::~PgStore() = default;
+
+PgStore::Reader& PgStore::reader() {
+  thread_local std::unordered_map<std::uint64_t, Reader*> mine;
+  Reader*& slot = mine[id_];
+  if (slot && !slot->db.broken()) return *slot;
+  auto reader = std::make_unique<Reader>(options_.conninfo);
+  Reader* const fresh = reader.get();
+  {
+    std::lock_guard lock(readers_mutex_);
+    // A lost connection's reader is replaced by the new one.
+    const auto old = std::find_if(readers_.begin(), readers_.end(),
+                                  [&](const std::unique_ptr<Reader>& r) { return r.get() == slot; });
+    if (slot && old != readers_.end())
+      *old = std::move(reader);
+    else
+      readers_.push_back(std::move(reader));
+  }
+  slot = fresh;
+  return *fresh;
+}
+
+template <class Read>
+auto PgStore::with_reader(Read&& read) {
+  Reader* first = &reader();
+  try {
+    return read(*first);
+  } catch (const std::runtime_error&) {
+    if (!first->db.broken()) throw;
+  }
+  return read(reader());
+}
+
+std::int64_t PgStore::db_id(TagId tag) const {
+  std::shared_lock lock(map_mutex_);
+  return tag < db_of_local_.size() ? db_of_local_[tag] : 0;
+}
+
+std::optional<TagId> PgStore::local_id(std::int64_t db) const {
+  std::shared_lock lock(map_mutex_);
+  const auto it = local_of_db_.find(db);
+  if (it == local_of_db_.end()) return std::nullopt;
+  return it->second;
+}
+
+RestoredState PgStore::restore() {
+  pg::Connection& db = writer();
+  RestoredState state;
+  {
+    const pg::Result r = db.query("SELECT key, value FROM meta WHERE key IN ('last_seq', 'retained_after')");
+    for (int i = 0; i < r.rows(); ++i) {
+      const Seq v = static_cast<Seq>(r.i64(i, 1));
+      (r.str(i, 0) == "last_seq" ? state.last_seq : state.retained_after) = v;
+    }
+    retained_after_ = state.retained_after;
+  }
+  std::vector<std::int64_t> db_of_local;
+  std::unordered_map<std::int64_t, TagId> local_of_db;
+  {
+    const pg::Result r = db.query("SELECT id, name, unit, description, type FROM tags ORDER BY id");
+    for (int i = 0; i < r.rows(); ++i) {
+      TagRecord t;
+      t.id = static_cast<TagId>(i);
+      t.info.name = r.str(i, 1);
+      t.info.unit = r.str(i, 2);
+      t.info.description = r.str(i, 3);
+      const std::int64_t type = r.i64(i, 4);
+      t.info.type = type >= 0 && type <= 2 ? static_cast<DataType>(type) : DataType::number;
+      db_of_local.push_back(r.i64(i, 0));
+      local_of_db.emplace(r.i64(i, 0), t.id);
+      state.tags.push_back(std::move(t));
+    }
+  }
+  {
+    const pg::Result r = db.run("newest", {std::nullopt});
+    for (int i = 0; i < r.rows(); ++i) {
+      const auto it = local_of_db.find(r.i64(i, 0));
+      if (it == local_of_db.end()) continue;  // a tag another node created since
+      const HeldValue held = held_at(r, i);
+      state.live.push_back(RestoredState::Live{it->second, held.latest, held.buckets});
+    }
+  }
+  records_.clear();  // keyed by the local ids restore() has just reassigned
+  std::unique_lock lock(map_mutex_);
+  db_of_local_ = std::move(db_of_local);
+  local_of_db_ = std::move(local_of_db);
+  return state;
+}
+
+void PgStore::write(const WriteBatch& batch) {
+  for (const StoredSample& s : batch.samples)
+    if (!std::isfinite(s.sample.value))
+      throw std::runtime_error("store: tag " + std::to_string(s.tag) + " at " + std::to_string(s.sample.ts) +
+                               ": value is not a finite number");
+  for (const TagRecord& t : batch.tags) records_[t.id] = t.info;
+  pg::Connection& db = writer();
+  pg::Transaction tx(db);
+
+  // Tags, in the order given (a node's creation order, which restore()
+  // keeps). Nodes upsert tags one at a time (a transaction-scoped advisory
+  // lock): two nodes upserting the same names in different orders would
+  // otherwise deadlock on the rows. Tags change rarely; samples do not wait
+  // for this lock.
+  std::vector<TagRecord> records = batch.tags;
+  // Tags of the batch's samples that have no database id yet: their record
+  // came in a batch that failed.
+  {
+    std::vector<TagId> missing;
+    for (const StoredSample& s : batch.samples)
+      if (db_id(s.tag) == 0) missing.push_back(s.tag);
+    std::sort(missing.begin(), missing.end());
+    missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+    for (TagId tag : missing) {
+      const bool in_batch =
+          std::any_of(records.begin(), records.end(), [&](const TagRecord& r) { return r.id == tag; });
+      const auto known = records_.find(tag);
+      if (!in_batch && known != records_.end()) records.push_back(TagRecord{tag, known->second});
+    }
+  }
+  if (!records.empty()) db.exec(kTagUpsertLock);
+  std::map<TagId, std::int64_t> new_db_of;  // applied once committed
+  std::unordered_map<std::int64_t, TagId> new_local_of;
+  const auto db_of = [&](TagId tag) -> std::int64_t {
+    if (auto it = new_db_of.find(tag); it != new_db_of.end()) return it->second;
+    return db_id(tag);
+  };
+  for (const TagRecord& record : records) {
+    const TagRecord* t = &record;
+    const pg::Result r = db.run("upsert_tag", {t->info.name, t->info.unit, t->info.description,
+                                               pg::text(static_cast<std::int64_t>(t->info.type))});
+    const std::int64_t id = r.i64(0, 0);
+    std::optional<TagId> holder = local_id(id);
+    if (auto it = new_local_of.find(id); it != new_local_of.end()) holder = it->second;
+    if (holder && *holder != t->id)
+      throw std::runtime_error("store: tag name " + t->info.name + " is already stored under tag id " +
+                               std::to_string(*holder) + ", not " + std::to_string(t->id));
+    new_db_of[t->id] = id;
+    new_local_of[id] = t->id;
+  }
+
+  if (!batch.samples.empty()) {
+    // The last of several samples at one tag and timestamp wins: one row
+    // each, since one INSERT may not touch a row twice.
+    std::vector<std::size_t> order(batch.samples.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const StoredSample& x = batch.samples[a];
+      const StoredSample& y = batch.samples[b];
+      return x.tag != y.tag ? x.tag < y.tag : x.sample.ts < y.sample.ts;
+    });
+    std::string copy;
+    copy.reserve(order.size() * 56);
+    std::vector<std::int64_t> locked;
+    TimeNs min_ts = std::numeric_limits<TimeNs>::max();
+    std::int64_t tag_db = 0;
+    std::optional<TagId> current;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const StoredSample& s = batch.samples[order[k]];
+      if (k + 1 < order.size()) {
+        const StoredSample& next = batch.samples[order[k + 1]];
+        if (next.tag == s.tag && next.sample.ts == s.sample.ts) continue;
+      }
+      if (current != s.tag) {
+        current = s.tag;
+        tag_db = db_of(s.tag);
+        if (tag_db == 0)
+          throw std::runtime_error("store: a sample of tag id " + std::to_string(s.tag) +
+                                   ", which has no tag record");
+        locked.push_back(tag_db);
+      }
+      min_ts = std::min(min_ts, s.sample.ts);
+      copy += pg::text(tag_db);
+      copy += '\t';
+      copy += pg::text(s.sample.ts);
+      copy += '\t';
+      copy += pg::text(s.sample.value);
+      copy += '\t';
+      copy += static_cast<char>('0' + static_cast<int>(s.sample.quality));
+      copy += '\t';
+      copy += pg::text(static_cast<std::int64_t>(s.seq));
+      copy += '\n';
+    }
+    std::sort(locked.begin(), locked.end());
+    locked.erase(std::unique(locked.begin(), locked.end()), locked.end());
+    std::string ids = "{";
+    for (std::int64_t id : locked) ids += (ids.size() > 1 ? "," : "") + pg::text(id);
+    db.run("lock_tags", {ids + "}"});
+
+    db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
+    // Merges are needed only for buckets older than some horizon; most
+    // batches are newer than every horizon and skip them.
+    const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
+    if (h.rows() == 1) {
+      const TimeNs horizon = h.i64(0, 0);
+      for (std::size_t i = 0; i < kTierCount; ++i)
+        if (bucket_start(min_ts, kAggregatedIntervals[i]) < horizon) db.run("merge" + std::to_string(i));
+    }
+    db.run("upsert_samples");
+    for (std::size_t i = 0; i < kTierCount; ++i) db.run("recompute" + std::to_string(i));
+  }
+  // Last: every node raises this one row, so it is held only until commit.
+  if (batch.last_seq > 0)
+    db.run("raise_meta", {std::string("last_seq"), pg::text(static_cast<std::int64_t>(batch.last_seq))});
+  tx.commit();
+
+  if (new_db_of.empty()) return;
+  std::unique_lock lock(map_mutex_);
+  for (const auto& [local, id] : new_db_of) {
+    if (local >= db_of_local_.size()) db_of_local_.resize(local + 1, 0);
+    if (db_of_local_[local] != 0 && db_of_local_[local] != id) local_of_db_.erase(db_of_local_[local]);
+    db_of_local_[local] = id;
+    local_of_db_[id] = local;
+  }
+}
+
+std::size_t PgStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {
+  pg::Connection& db = writer();
+  std::size_t deleted = 0;
+  for (std::size_t table = 0; table < kIntervalCount && deleted < max_rows; ++table) {
+    const std::int64_t keep = retention.seconds[table];
+    if (keep <= 0) continue;
+    const TimeNs cutoff = now - keep * kNanosPerSecond;
+    const std::string key = table == 0 ? "ts" : "start";
+    const pg::Result tags =
+        db.query(std::string("SELECT t.id FROM tags t WHERE EXISTS (SELECT 1 FROM ") + kTables[table] +
+                     " s WHERE s.tag = t.id AND s." + key + " < $1) ORDER BY t.id",
+                 {pg::text(cutoff)});
+    for (int i = 0; i < tags.rows() && deleted < max_rows; ++i)
+      deleted += expire(table, tags.i64(i, 0), cutoff, max_rows - deleted);
+  }
+  return deleted;
+}
+
+/// Deletes at most `budget` rows of one tag in one table keyed before
+/// `cutoff`, oldest first, and raises the tag's horizon for that table.
+std::size_t PgStore::expire(std::size_t table, std::int64_t db_tag, TimeNs cutoff, std::size_t budget) {
+  pg::Connection& db = *writer_;
+  const std::string t = kTables[table];
+  const std::string key = table == 0 ? "ts" : "start";
+  const std::string seq = table == 0 ? "coalesce(max(seq), 0)" : "0";
+  pg::Transaction tx(db);
+  db.run("lock_tags", {"{" + pg::text(db_tag) + "}"});
+  const pg::Result r = db.query(
+      "WITH d AS (DELETE FROM " + t + " WHERE tag = $1 AND " + key + " IN (SELECT " + key + " FROM " + t +
+          " WHERE tag = $1 AND " + key + " < $2 ORDER BY " + key + " LIMIT $3) RETURNING " + key +
+          (table == 0 ? ", seq" : "") + ") SELECT count(*), max(" + key + "), " + seq + " FROM d",
+      {pg::text(db_tag), pg::text(cutoff), limit_text(budget)});
+  const auto count = static_cast<std::size_t>(r.i64(0, 0));
+  if (count == 0) return 0;
+  Seq doomed = static_cast<Seq>(r.i64(0, 2));
+  if (table < kTierCount) {
+    // Rows keyed before this may be gone: a bucket built from this table
+    // and starting before it is merged into, never rebuilt.
+    const TimeNs newest_gone = r.i64(0, 1);
+    const TimeNs horizon = newest_gone + (table == 0 ? 1 : interval_width(kAggregatedIntervals[table - 1]));
+    const std::string column = kHorizons[table];
+    db.query("INSERT INTO horizons (tag, " + column + ") VALUES ($1, $2) ON CONFLICT (tag) DO UPDATE SET " +
+                 column + " = greatest(horizons." + column + ", excluded." + column + ")",
+             {pg::text(db_tag), pg::text(horizon)});
+    db.run("raise_meta", {std::string("horizon_max"), pg::text(horizon)});
+  }
+  // Streams resuming from an id at or below the newest deleted sample's are
+  // told their history was lost.
+  if (doomed > 0)
+    db.run("raise_meta", {std::string("retained_after"), pg::text(static_cast<std::int64_t>(doomed))});
+  tx.commit();
+  Seq seen = retained_after_.load();
+  while (doomed > seen && !retained_after_.compare_exchange_weak(seen, doomed)) {
+  }
+  return count;
+}
+
+HistoryPage PgStore::read_history(const HistoryRequest& r) {
+  if (r.to <= std::numeric_limits<TimeNs>::min() + 1 || r.limit == 0) return {};
+  const std::int64_t tag = db_id(r.tag);
+  if (tag == 0) return {};
+  const bool raw = r.interval == Interval::raw;
+  TimeNs from = raw ? r.from : bucket_start(r.from, r.interval);
+  if (r.after) from = std::max(from, *r.after + 1);
+  const TimeNs to = r.to - 1;
+  if (from > to) return {};
+  const pg::Params params = {pg::text(tag), pg::text(from), pg::text(to), limit_text(r.limit)};
+  const std::string statement = raw ? "raw" : "tier" + std::to_string(static_cast<std::size_t>(r.interval));
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run(statement, params, pg::Format::binary); });
+  HistoryPage page;
+  if (raw) {
+    page.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) {
+      Aggregate a;
+      a.start = rows.i64(i, 0);
+      a.add(Sample{a.start, rows.f64(i, 1), quality_of(rows.i64(i, 2))});
+      page.push_back(a);
+    }
+    return page;
+  }
+  page.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) page.push_back(aggregate_at(rows, i, 0));
+  return page;
+}
+
+std::vector<StoredSample> PgStore::read_changes(Seq after, Seq upto, std::size_t limit) {
+  if (limit == 0 || upto <= after) return {};
+  const auto clamp = [](Seq s) {
+    return pg::text(static_cast<std::int64_t>(std::min<Seq>(s, std::numeric_limits<std::int64_t>::max())));
+  };
+  const pg::Params params = {clamp(after), clamp(upto), limit_text(limit)};
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run("changes", params, pg::Format::binary); });
+  std::vector<StoredSample> out;
+  out.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    const std::optional<TagId> tag = local_id(rows.i64(i, 0));
+    if (!tag) continue;  // a tag this node has not restored
+    out.push_back(StoredSample{*tag, Sample{rows.i64(i, 1), rows.f64(i, 2), quality_of(rows.i64(i, 3))},
+                               static_cast<Seq>(rows.i64(i, 4))});
+  }
+  return out;
+}
+
+std::optional<Aggregate> PgStore::read_bucket(TagId tag, Interval interval, TimeNs start) {
+  if (interval == Interval::raw) return std::nullopt;
+  const std::int64_t id = db_id(tag);
+  if (id == 0) return std::nullopt;
+  const std::string statement = "tier" + std::to_string(static_cast<std::size_t>(interval));
+  const pg::Params params = {pg::text(id), pg::text(start), pg::text(start), "1"};
+  const pg::Result rows = with_reader([&](Reader& reader) { return reader.db.run(statement, params); });
+  if (rows.rows() == 0) return std::nullopt;
+  return aggregate_at(rows, 0, 0);
+}
+
+std::optional<HeldValue> PgStore::read_newest(TagId tag) {
+  const std::int64_t id = db_id(tag);
+  if (id == 0) return std::nullopt;
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run("newest", {pg::text(id)}); });
+  if (rows.rows() == 0) return std::nullopt;
+  return held_at(rows, 0);
+}
+
+Seq PgStore::retained_after() {
+  return retained_after_.load();
+}
+
+}  // namespace tagstream
