@@ -87,10 +87,22 @@ struct Node {
   std::unique_ptr<Child> child;
   unsigned short port = 0;
 
-  explicit Node(std::string node_id) : id(std::move(node_id)) {
-    child = std::make_unique<Child>(std::vector<std::string>{
-        TAGSTREAM_BINARY, "serve", "--listen", "127.0.0.1:0", "--no-simulator", "--data-dir", make_temp_dir(),
-        "--node-id", id, "--trusted-proxies", "127.0.0.1", "--heartbeat-interval", "1"});
+  explicit Node(std::string node_id, const std::vector<std::string>& extra = {}) : id(std::move(node_id)) {
+    std::vector<std::string> args{TAGSTREAM_BINARY,
+                                  "serve",
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--no-simulator",
+                                  "--data-dir",
+                                  make_temp_dir(),
+                                  "--node-id",
+                                  id,
+                                  "--trusted-proxies",
+                                  "127.0.0.1",
+                                  "--heartbeat-interval",
+                                  "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child = std::make_unique<Child>(args);
     auto listening = child->wait_for(std::regex("listening on 127\\.0\\.0\\.1:(\\d+)"), 60s);
     if (!listening) throw std::runtime_error(id + " did not start: " + child->err);
     port = static_cast<unsigned short>(std::stoi((*listening)[1]));
@@ -230,10 +242,12 @@ std::string node_of(const CurlReply& healthz) {
 }
 
 /// An SSE stream through nginx: curl without output buffering (-N), with
-/// its response head on stderr (-v).
-std::unique_ptr<Child> open_stream(const Nginx& nginx, const std::string& protocol) {
+/// its response head on stderr (-v). `source`: the loopback address curl
+/// connects from, to be one of several browsers.
+std::unique_ptr<Child> open_stream(const Nginx& nginx, const std::string& protocol,
+                                   const std::string& source = "127.0.0.1") {
   return std::make_unique<Child>(
-      std::vector<std::string>{kCurl, "-sS", "-N", "-k", "-v", protocol,
+      std::vector<std::string>{kCurl, "-sS", "-N", "-k", "-v", "--interface", source, protocol,
                                nginx.https("/api/sse/stream?tags[]=plant.temp&interval=raw")});
 }
 
@@ -304,6 +318,57 @@ TEST_F(NginxTest, ShippedConfigStreamsUnbufferedOverHttp2AndFailsOver) {
   ASSERT_TRUE(after->wait_for(std::regex("event: connected"), 20s, true)) << after->out << after->err;
   b.write_temp(7.25, t0 + 2'000'000);
   EXPECT_TRUE(after->wait_for(std::regex("\"v\":7\\.25"), 20s, true)) << after->out;
+}
+
+// Each browser is counted as itself behind nginx: the shipped config appends
+// it to X-Forwarded-For, and the nodes trust nginx (--trusted-proxies), so
+// a per-client cap of one stream lets three browsers stream through one
+// nginx address to two nodes. Counted as nginx's address, the third would
+// be refused on either node.
+TEST_F(NginxTest, EachBrowserIsCountedByTheAddressNginxForwards) {
+  Node a("node-a", {"--max-streams-per-client", "1"}), b("node-b", {"--max-streams-per-client", "1"});
+  Nginx nginx({a.port, b.port, free_port()});
+  const TimeNs t0 = now_ns();
+  a.write_temp(1, t0);
+  b.write_temp(1, t0);
+
+  std::vector<std::unique_ptr<Child>> browsers;
+  for (const char* source : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    browsers.push_back(open_stream(nginx, "--http2", source));
+    ASSERT_TRUE(browsers.back()->wait_for(std::regex("event: connected"), 20s, true))
+        << source << ": " << browsers.back()->err << browsers.back()->out;
+  }
+  // The cap itself holds: a second stream of one browser is refused (by
+  // whichever node; nginx does not pass a 429 on to the other).
+  auto second = open_stream(nginx, "--http2", "127.0.0.2");
+  EXPECT_TRUE(second->wait_for(std::regex("< HTTP/2 429"), 20s)) << second->err;
+}
+
+// HTTP/2 to the browser: many streams share one TLS connection (over
+// HTTP/1.1 a browser stops at six per origin), each relayed to a node over
+// HTTP/1.1.
+TEST_F(NginxTest, Http2CarriesManyStreamsOnOneConnection) {
+  Node a("node-a"), b("node-b");
+  Nginx nginx({a.port, b.port, free_port()});
+  const TimeNs t0 = now_ns();
+  a.write_temp(1, t0);
+  b.write_temp(1, t0);
+
+  constexpr int kStreams = 8;
+  std::vector<std::string> args{
+      kCurl, "-sS", "-N", "-k", "-v", "--http2", "--parallel", "--parallel-max", std::to_string(kStreams)};
+  for (int i = 0; i < kStreams; ++i)
+    args.push_back(nginx.https("/api/sse/stream?tags[]=plant.temp&interval=raw"));
+  Child curl(args);
+  std::string connected;
+  for (int i = 0; i < kStreams; ++i) connected += "[^]*event: connected";
+  ASSERT_TRUE(curl.wait_for(std::regex(connected), 30s, true)) << curl.out << curl.err;
+  EXPECT_TRUE(still_running(curl));
+  // One TCP connection made, the others multiplexed on it.
+  const std::regex connect("\\* Connected to ");
+  const auto made =
+      std::distance(std::sregex_iterator(curl.err.begin(), curl.err.end(), connect), std::sregex_iterator());
+  EXPECT_EQ(made, 1) << curl.err;
 }
 
 }  // namespace
