@@ -541,8 +541,8 @@ const std::vector<Option>& options() {
                "TAGSTREAM_WEB_ROOT",
                {},
                "DIR",
-               "Directory of the built dashboard served at /; default: web/dist of the source tree "
-               "this binary was built from.",
+               "Directory of the built dashboard served at /; default: share/tagstream/web beside an "
+               "installed binary (BINDIR/..), else web/dist of the source tree it was built from.",
                Kind::string,
                [](C& c, std::string_view text) -> std::string {
                  c.web_root = std::string(text);
