@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-soak clean
+.PHONY: all deps configure build web run install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws clean
 
 all: build
 
@@ -82,8 +82,11 @@ format: deps
 # streams, ingest, history queries and an abusive client, sampling its RSS,
 # open files, threads and streams every 10 s (bench/soak.sh; --short: 2
 # minutes, --minutes N); the samples land in bench/results/soak-*.tsv.
+# `make bench-ws` compares the WebSocket (/api/ws) with SSE on fresh servers
+# in alternating rounds: server memory per idle connection and CPU per
+# delivered update (bench/ws.sh: about 5 minutes, --short about 2).
 # BENCH_ARGS: more options for the script, e.g. --short (historian, auth,
-# soak), --scenarios 2,3 (streaming).
+# soak, ws), --scenarios 2,3 (streaming).
 BENCH_ARGS ?=
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tagstream tagstream-bench
@@ -96,13 +99,26 @@ bench-streaming: configure
 bench-auth: configure
 	@./bench/auth.sh --build-dir $(BUILD) $(BENCH_ARGS)
 
+# `make bench-mqtt`: samples/s ingested from mosquitto at QoS 0 and 1 (one
+# and 1,000 topics) and publish -> SSE latency at 10k msg/s beside a plain
+# subscriber (bench/mqtt.sh: about 3 minutes, --short about 1).
+bench-mqtt: configure
+	@./bench/mqtt.sh --build-dir $(BUILD) $(BENCH_ARGS)
+
 bench-soak: configure
 	@./bench/soak.sh --build-dir $(BUILD) $(BENCH_ARGS)
+
+# `make bench-modbus`: registers read per second per Modbus connection and
+# poll jitter (bench/modbus.sh, about 4 minutes; --short about 40 s).
+bench-modbus: configure
+	@./bench/modbus.sh --build-dir $(BUILD) $(BENCH_ARGS)
+bench-ws: configure
+	@./bench/ws.sh --build-dir $(BUILD) $(BENCH_ARGS)
 
 bench-historian: deps
 	@./bench/historian.sh $(BENCH_ARGS)
 
-# The dashboard under load (4 panels, 50 tags at 10 Hz) in headless chromium:
+# The dashboard at 1,000, 10,000 and 100,000 tags (1 Hz) in headless chromium:
 # main-thread busy time and dropped frames. See bench/dashboard/README.md.
 bench-dashboard: build
 	@./bench/dashboard/run.sh $(BUILD)

@@ -16,6 +16,7 @@ int run_poll(Args& args);
 int run_resolve(Args& args);
 int run_opens(Args& args);
 int run_jwts(Args& args);
+int run_mqtt(Args& args);
 void ingest_usage();
 void history_usage();
 void sse_usage();
@@ -23,5 +24,6 @@ void poll_usage();
 void resolve_usage();
 void opens_usage();
 void jwts_usage();
+void mqtt_usage();
 
 }  // namespace tagstream_bench

@@ -98,7 +98,25 @@ struct Options {
   std::string pub_path;
   std::string label;
   bool gzip = false;  // ask for gzip-encoded streams
+  bool ws = false;    // tagstream's WebSocket (/api/ws), one subscription per connection, instead of SSE
 };
+
+/// A client's WebSocket frame of one text message: masked, as RFC 6455
+/// requires of clients, with the all-zero key (the payload goes as is).
+std::string ws_client_frame(std::string_view payload) {
+  std::string frame;
+  frame += static_cast<char>(0x81);  // FIN, text
+  if (payload.size() < 126) {
+    frame += static_cast<char>(0x80 | payload.size());
+  } else {
+    frame += static_cast<char>(0x80 | 126);
+    frame += static_cast<char>(payload.size() >> 8 & 0xff);
+    frame += static_cast<char>(payload.size() & 0xff);
+  }
+  frame.append(4, '\0');
+  frame += payload;
+  return frame;
+}
 
 /// Tag sets: with layouts, K distinct tags drawn (deterministically) per
 /// layout and stream i showing layout i mod L, as dashboards of a few shared
@@ -162,6 +180,14 @@ class Stream final : public TcpConn {
   std::unique_ptr<tagstream::GzipStreamInflater> inflater_;
   std::function<void(std::string_view)> body_fn_;
   std::function<void(std::string_view)> scan_fn_;
+  // WebSocket mode: after the 101, the bytes are frames; a frame split
+  // across reads waits here.
+  bool ws_open_ = false;
+  std::string ws_partial_;
+  void feed_ws(std::string_view bytes);
+  /// Dispatches the whole frames at the start of `buf`; returns the bytes
+  /// they took, or npos when the stream was closed.
+  std::size_t scan_ws(std::string_view buf);
 };
 
 struct Counters {
@@ -196,6 +222,10 @@ class Run {
   const std::string& request_for(int stream) const {
     return requests_[static_cast<std::size_t>(set_of_stream(o_, stream))];
   }
+  const std::string& subscribe_for(int stream) const {
+    return subscribes_[static_cast<std::size_t>(set_of_stream(o_, stream))];
+  }
+  bool ws() const { return o_.ws; }
   bool churning() const { return phase_ == Phase::churn; }
   Loop& loop() { return loop_; }
   Counters& counters() { return c_; }
@@ -231,6 +261,7 @@ class Run {
   ServerProcesses server_;
   std::vector<std::vector<int>> sets_;
   std::vector<std::string> requests_;
+  std::vector<std::string> subscribes_;  // WebSocket mode: the subscribe frame of each tag set
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<std::pair<double, int>> open_queue_;  // (not before, stream), kept sorted by time
   int in_flight_ = 0;
@@ -290,6 +321,8 @@ Stream::Stream(Loop& loop, Run& run, int index) : TcpConn(loop), run_(run), inde
 void Stream::start() {
   ready = false;
   closing = false;
+  ws_open_ = false;
+  ws_partial_.clear();
   reader_.reset();
   scanner_.reset();
   if (inflater_) inflater_->reset();
@@ -297,12 +330,97 @@ void Stream::start() {
   send(run_.request_for(index_));
 }
 
+void Stream::feed_ws(std::string_view bytes) {
+  body_bytes += bytes.size();
+  if (ws_partial_.empty()) {
+    const std::size_t used = scan_ws(bytes);
+    if (used != std::string::npos) ws_partial_.assign(bytes.substr(used));
+  } else {
+    ws_partial_.append(bytes);
+    std::string buf;
+    buf.swap(ws_partial_);
+    const std::size_t used = scan_ws(buf);
+    if (used != std::string::npos) ws_partial_.assign(std::string_view(buf).substr(used));
+  }
+  if (ws_partial_.size() > (1 << 20) && is_open()) {
+    close();
+    run_.on_stream_closed(*this, 0, 0, "websocket: a message over 1 MiB");
+  }
+}
+
+std::size_t Stream::scan_ws(std::string_view buf) {
+  std::size_t pos = 0;
+  while (buf.size() - pos >= 2) {
+    const auto b0 = static_cast<unsigned char>(buf[pos]);
+    const auto b1 = static_cast<unsigned char>(buf[pos + 1]);
+    std::size_t header = 2;
+    std::uint64_t len = b1 & 0x7f;
+    if (len == 126) {
+      if (buf.size() - pos < 4) break;
+      len = static_cast<std::uint64_t>(static_cast<unsigned char>(buf[pos + 2])) << 8 |
+            static_cast<unsigned char>(buf[pos + 3]);
+      header = 4;
+    } else if (len == 127) {
+      if (buf.size() - pos < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = len << 8 | static_cast<unsigned char>(buf[pos + 2 + i]);
+      header = 10;
+    }
+    if (b1 & 0x80) header += 4;  // servers do not mask; skip a key all the same
+    if (len > (1 << 20)) {
+      close();
+      run_.on_stream_closed(*this, 0, 0, "websocket: a frame over 1 MiB");
+      return std::string::npos;
+    }
+    if (buf.size() - pos < header + len) break;
+    const std::string_view payload = buf.substr(pos + header, len);
+    pos += header + len;
+    const int opcode = b0 & 0x0f;
+    if (opcode == 8) {
+      close();
+      run_.on_stream_closed(*this, 0, 0, "the server closed the WebSocket");
+      return std::string::npos;
+    }
+    if (opcode != 1 && opcode != 0) continue;  // pings and pongs: nothing to count
+    // {"event":"E","sub":...,"data":DATA}: the server writes the event first
+    // and the data last.
+    constexpr std::string_view kEvent = "{\"event\":\"";
+    if (!payload.starts_with(kEvent)) continue;
+    const std::size_t type_end = payload.find('"', kEvent.size());
+    const std::size_t data_at = payload.find("\"data\":");
+    if (type_end == std::string_view::npos || data_at == std::string_view::npos) continue;
+    run_.on_event(*this, payload.substr(kEvent.size(), type_end - kEvent.size()),
+                  payload.substr(data_at + 7, payload.size() - data_at - 8));
+    if (!is_open()) return std::string::npos;
+  }
+  return pos;
+}
+
 void Stream::on_data(std::string_view bytes) {
   run_.read_time_us = last_rx_us();
   run_.app_time_us = 0;  // taken lazily: one clock read per read, only if it has data
+  if (ws_open_) {
+    feed_ws(bytes);
+    return;
+  }
   const bool had_headers = reader_.headers_done();
   const auto r = reader_.feed(bytes, body_fn_);
   if (!is_open()) return;  // closed from inside the parser callback
+  if (!had_headers && reader_.headers_done() && run_.ws()) {
+    // The 101 answer is alone in its read: the server sends nothing more
+    // until it has the subscription.
+    if (reader_.status() != 101) {
+      const int status = reader_.status();
+      close();
+      run_.on_stream_closed(*this, 0, status, "HTTP " + std::to_string(status));
+      return;
+    }
+    ws_open_ = true;
+    ready = true;
+    run_.on_ready(*this);
+    if (is_open()) send(run_.subscribe_for(index_));
+    return;
+  }
   if (!had_headers && reader_.headers_done()) {
     if (reader_.status() != 200) {
       const int status = reader_.status();
@@ -333,6 +451,17 @@ void Stream::on_closed(int error) {
 void Run::build_requests() {
   for (const auto& set : sets_) {
     std::string path;
+    if (o_.ws) {
+      std::string subscribe = R"({"type":"subscribe","id":"s","interval":")" + o_.interval + R"(","tags":[)";
+      for (std::size_t j = 0; j < set.size(); ++j)
+        subscribe += (j ? ",\"" : "\"") + o_.naming.tagstream_name(set[j]) + "\"";
+      subscribes_.push_back(ws_client_frame(subscribe + "]}"));
+      requests_.push_back(
+          "GET /api/ws HTTP/1.1\r\nHost: " + o_.target.host_header + "\r\n" + o_.target.extra_headers +
+          "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nUser-Agent: tagstream-bench\r\n\r\n");
+      continue;
+    }
     if (o_.kind == ServerKind::tagstream) {
       path = "/api/sse/stream?interval=" + o_.interval;
       for (int k : set) path += "&tags[]=" + o_.naming.tagstream_name(k);
@@ -686,7 +815,7 @@ void Run::print_result(const ProcSnapshot& base, const ProcSnapshot& connected, 
     }
   }
   std::printf(
-      "RESULT sse label=%s server=%s streams=%d ready=%d connect_s=%.3f connect_per_s=%.0f "
+      "RESULT sse label=%s protocol=%s server=%s streams=%d ready=%d connect_s=%.3f connect_per_s=%.0f "
       "connect_failures=%llu "
       "http_errors=%s drops=%llu reconnects=%llu expected=%llu delivered_updates=%llu delivered_events=%llu "
       "carried_pct=%.3f updates_per_s=%.1f events_per_s=%.1f p50_us=%llu p99_us=%llu p999_us=%llu "
@@ -696,14 +825,15 @@ void Run::print_result(const ProcSnapshot& base, const ProcSnapshot& connected, 
       "pss_end_kib=%.0f "
       "pss_per_stream_b=%.0f rss_per_stream_b=%.0f private_per_stream_b=%.0f fds_base=%ld fds_connected=%ld "
       "fds_end=%ld client_cpu_s=%.3f window_s=%.3f app_p50_us=%llu app_p99_us=%llu app_p999_us=%llu%s\n",
-      o_.label.empty() ? "-" : o_.label.c_str(), o_.kind == ServerKind::tagstream ? "tagstream" : "nchan",
-      o_.streams, ready_, connect_s, o_.streams / std::max(connect_s, 1e-6),
-      static_cast<unsigned long long>(c_.connect_failures), statuses.empty() ? "none" : statuses.c_str(),
-      static_cast<unsigned long long>(c_.drops), static_cast<unsigned long long>(c_.reconnects),
-      static_cast<unsigned long long>(expected_), static_cast<unsigned long long>(c_.window_points),
-      static_cast<unsigned long long>(c_.window_events), carried, pts / delivery_s, evs / delivery_s,
-      static_cast<unsigned long long>(L.percentile(50)), static_cast<unsigned long long>(L.percentile(99)),
-      static_cast<unsigned long long>(L.percentile(99.9)), static_cast<unsigned long long>(L.max()), L.mean(),
+      o_.label.empty() ? "-" : o_.label.c_str(), o_.ws ? "ws" : "sse",
+      o_.kind == ServerKind::tagstream ? "tagstream" : "nchan", o_.streams, ready_, connect_s,
+      o_.streams / std::max(connect_s, 1e-6), static_cast<unsigned long long>(c_.connect_failures),
+      statuses.empty() ? "none" : statuses.c_str(), static_cast<unsigned long long>(c_.drops),
+      static_cast<unsigned long long>(c_.reconnects), static_cast<unsigned long long>(expected_),
+      static_cast<unsigned long long>(c_.window_points), static_cast<unsigned long long>(c_.window_events),
+      carried, pts / delivery_s, evs / delivery_s, static_cast<unsigned long long>(L.percentile(50)),
+      static_cast<unsigned long long>(L.percentile(99)), static_cast<unsigned long long>(L.percentile(99.9)),
+      static_cast<unsigned long long>(L.max()), L.mean(),
       static_cast<unsigned long long>(c_.window_heartbeats), static_cast<unsigned long long>(c_.error_events),
       cpu, pts ? cpu * 1e6 / pts : 0, pts ? cpu * 1e6 / pts : 0, evs ? cpu * 1e6 / evs : 0, base.pss_kib,
       connected.pss_kib, w1.pss_kib, pss_per_stream, rss_per_stream, priv_per_stream, base.fds, connected.fds,
@@ -841,7 +971,9 @@ void sse_usage() {
       "      memory are compared before and after each round. --gzip true asks for gzip-encoded streams\n"
       "      (Accept-Encoding: gzip) and inflates those the server compresses before scanning them; the\n"
       "      bytes reported are still those read (gzip_streams: how many answers were compressed).\n"
-      "      --header 'Name: value' (repeatable) goes with every request, streams and writes alike.\n",
+      "      --header 'Name: value' (repeatable) goes with every request, streams and writes alike.\n"
+      "      --protocol ws opens WebSocket connections to /api/ws instead, one subscription each, and\n"
+      "      counts the same events (bench/ws.sh compares the two).\n",
       stderr);
 }
 
@@ -893,6 +1025,11 @@ int run_sse(Args& args) {
   o.label = args.str("label", "");
   if (o.label.find_first_of(" \t\n") != std::string::npos) die("--label must not contain spaces");
   o.gzip = args.flag("gzip", false);
+  const std::string protocol = args.str("protocol", "sse");
+  if (protocol != "sse" && protocol != "ws") die("--protocol must be sse or ws");
+  o.ws = protocol == "ws";
+  if (o.ws && (o.kind != ServerKind::tagstream || o.gzip || o.churn_concurrency > 0))
+    die("--protocol ws is tagstream's /api/ws, without --gzip or churn");
   o.target.extra_headers = RequestHeaders::from_args(args).raw();
   args.check_all_used();
   Run run(std::move(o));

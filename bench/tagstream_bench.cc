@@ -9,6 +9,7 @@
 //   resolve  resolve_bench.cc tag pattern resolution with a large registry
 //   opens    opens_load.cc    streams opened as fast as they are answered
 //   jwts     sign_tokens.cc   distinct JWTs for opens --tokens-file
+//   mqtt     mqtt_load.cc     MQTT publishes: samples/s ingested, publish -> SSE latency
 //
 // Only loopback addresses are accepted (url.h). Every run is bounded in time
 // and in requests and stops by itself.
@@ -37,6 +38,8 @@ void usage() {
   std::fputs("Stream opens (bench/auth.sh, bench/soak.sh):\n", stderr);
   tagstream_bench::opens_usage();
   tagstream_bench::jwts_usage();
+  std::fputs("MQTT in (bench/mqtt.sh):\n", stderr);
+  tagstream_bench::mqtt_usage();
 }
 
 }  // namespace
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
     if (cmd == "resolve") return tagstream_bench::run_resolve(args);
     if (cmd == "opens") return tagstream_bench::run_opens(args);
     if (cmd == "jwts") return tagstream_bench::run_jwts(args);
+    if (cmd == "mqtt") return tagstream_bench::run_mqtt(args);
   } catch (const std::exception& e) {
     tagstream_bench::die(e.what());
   }

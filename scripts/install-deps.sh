@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates clang-format
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libtomlplusplus-dev libjwt-dev libssl-dev libfmt-dev zlib1g-dev liburing-dev
+  libsqlite3-dev libtomlplusplus-dev libjwt-dev libssl-dev libfmt-dev zlib1g-dev liburing-dev libmodbus-dev
+  libmosquitto-dev mosquitto libprotobuf-c-dev protobuf-c-compiler
   libgtest-dev
   clang libclang-rt-14-dev
   chromium

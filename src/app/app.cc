@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -11,8 +12,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 
 #include "connect/connector_set.h"
 #include "core/build_info.h"
@@ -41,6 +44,7 @@ struct App::StatsTimer {
   StatsTimer(asio::io_context& io, StatsSampler& sampler) : timer(io), sampler(sampler) {}
   void start() {
     sampler.sample();
+    if (every_second) every_second();
     timer.expires_after(std::chrono::seconds(1));
     timer.async_wait([this](boost::system::error_code ec) {
       if (!ec) start();
@@ -48,6 +52,7 @@ struct App::StatsTimer {
   }
   asio::steady_timer timer;
   StatsSampler& sampler;
+  std::function<void()> every_second;
 };
 
 struct App::Signals {
@@ -138,6 +143,17 @@ std::string default_node_id(unsigned short port) {
   return name.substr(0, 56) + ":" + std::to_string(port);
 }
 
+/// The simulator's plant on the first screen: the boilers, the tank and the
+/// pumps as trends, unless someone saved their own default.
+void save_plant_layout(LayoutStore& layouts) {
+  if (layouts.load("default")) return;
+  constexpr std::string_view kPlant =
+      R"({"title":"Plant","panels":["raw~15m~boiler1.temperature,boiler2.temperature,boiler1.setpoint,)"
+      R"(boiler2.setpoint","raw~15m~boiler1.pressure,boiler2.pressure","raw~15m~tank1.level,)"
+      R"(tank1.outlet_valve","raw~15m~pump1.flow,pump2.flow"]})";
+  if (layouts.save("default", kPlant) == LayoutStore::SaveResult::failed)
+    log(LogLevel::warn, "could not save the simulator's default layout");
+}
 }  // namespace
 
 App::App(ServerConfig config) : config_(std::move(config)) {
@@ -155,8 +171,12 @@ App::App(ServerConfig config) : config_(std::move(config)) {
       config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
   threads = std::clamp<unsigned>(threads, 1, kMaxNetworkThreads);
   config_.threads = static_cast<int>(threads);
+  if (config_.layout_dir.empty())
+    config_.layout_dir = (std::filesystem::path(config_.data_dir) / "layouts").string();
   server_ = std::make_unique<ServerContext>(config_, registry_);
+  if (config_.simulator) save_plant_layout(server_->layouts);
   readers_ = std::make_unique<asio::thread_pool>(2);
+
   web_ = std::make_unique<StaticFiles>();
   const std::string web_root = config_.web_root.empty() ? default_web_root() : config_.web_root;
   if (web_->load(web_root) == 0)
@@ -203,6 +223,20 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   http_ = std::make_unique<HttpServer>(*server_, raw, *hub_);
   signals_ = std::make_unique<Signals>(*contexts_.front());
   stats_timer_ = std::make_unique<StatsTimer>(*contexts_.front(), *sampler_);
+  // The tag list's natural order (http/tag_order.h) follows new tags on the
+  // reader pool, at most once a second and one pass at a time, so an
+  // operator's page does not wait for the sort of a plant's worth of names
+  // (at 100,000 tags the first list took ~0.6 s on a loaded 2-core machine).
+  stats_timer_->every_second = [this, known = std::size_t{0},
+                                busy = std::make_shared<std::atomic<bool>>(false)]() mutable {
+    const std::size_t size = registry_.size();
+    if (size == known || busy->exchange(true)) return;
+    known = size;
+    asio::post(*readers_, [this, busy] {
+      (void)server_->tag_order.get(registry_);
+      busy->store(false);
+    });
+  };
 }
 
 App::~App() {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "connect/modbus_config.h"
+#include "connect/mqtt_config.h"
 #include "connect/toml_fields.h"
 
 namespace tagstream {
@@ -31,7 +33,10 @@ Parsed<DeadbandRule> parse_deadband(const toml::table& t, const toml_fields::Tab
 }  // namespace
 
 const std::vector<ConnectorKind>& connector_kinds() {
-  static const std::vector<ConnectorKind> kinds = {};
+  static const std::vector<ConnectorKind> kinds = {
+      {"modbus", &parse_modbus_connector},
+      {"mqtt", &parse_mqtt_connector},
+  };
   return kinds;
 }
 

@@ -48,6 +48,16 @@ std::vector<LiveState::Current> LiveState::current(std::span<const TagId> tags) 
   return out;
 }
 
+std::vector<LiveState::Latest> LiveState::latest(std::span<const TagId> tags) const {
+  std::vector<Latest> out(tags.size());
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    if (tags[i] >= tags_.size() || !tags_[tags[i]].has_sample) continue;
+    out[i] = Latest{true, tags_[tags[i]].latest};
+  }
+  return out;
+}
+
 std::size_t LiveState::retract(std::span<const std::pair<TagId, Seq>> failed,
                                const std::function<std::optional<HeldValue>(TagId)>& held) {
   const auto still_live = [this](TagId tag, Seq seq) {

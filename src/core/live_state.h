@@ -51,6 +51,15 @@ class LiveState {
     Sample latest;
     TierBuckets buckets;
   };
+  /// The latest sample of each tag, without its buckets: what a tag list
+  /// or a tree shows, for many tags at a time. `present` is false for a
+  /// tag without a sample.
+  struct Latest {
+    bool present = false;
+    Sample sample;
+  };
+  std::vector<Latest> latest(std::span<const TagId> tags) const;
+
   /// Live changes applied so far, per tag id (for update rates).
   std::vector<std::uint64_t> update_counts() const;
 

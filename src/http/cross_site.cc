@@ -79,6 +79,18 @@ std::optional<HttpResponse> check_cross_site(const HttpRequest& req, const HttpO
       req.version(), req.keep_alive());
 }
 
+std::optional<HttpResponse> check_websocket_origin(const HttpRequest& req, const HttpOptions& config) {
+  const std::string_view origin = trim_ows(header(req, http::field::origin));
+  if (origin.empty() || same_origin(origin, header(req, http::field::host)) ||
+      !allowed_origin(req, config).empty())
+    return std::nullopt;
+  return error_response(http::status::forbidden, "cross_origin",
+                        "the page at " + std::string(origin) +
+                            " may not open a WebSocket here: only this server's own pages and the origins in "
+                            "cors_origins may",
+                        req.version(), false);
+}
+
 HttpResponse options_response(const HttpRequest& req, std::string_view allowed_methods,
                               const HttpOptions& config) {
   HttpResponse res{http::status::no_content, req.version()};

@@ -27,6 +27,14 @@ Parsed<std::vector<std::string>> parse_cors_origins(std::string_view list);
 /// marks `Sec-Fetch-Site: cross-site` without an Origin; nullopt to go on.
 std::optional<HttpResponse> check_cross_site(const HttpRequest& req, const HttpOptions& config);
 
+/// 403 `cross_origin` for a WebSocket upgrade whose Origin is neither this
+/// server nor allow-listed. Browsers apply no CORS to WebSockets and send
+/// the session cookie with any page's upgrade, so without this check any
+/// site could read the plant's values (and write setpoints) through a
+/// signed-in operator's browser, or through a loopback server with
+/// authentication off. An upgrade without an Origin is not a browser's.
+std::optional<HttpResponse> check_websocket_origin(const HttpRequest& req, const HttpOptions& config);
+
 /// The answer to OPTIONS on a route taking `allowed_methods`: its Allow
 /// header, and for an allow-listed Origin the preflight's
 /// Access-Control-Allow-* headers.

@@ -12,7 +12,6 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
-#include <cctype>
 #include <limits>
 
 #include "core/json_text.h"
@@ -22,6 +21,7 @@
 #include "core/time_parse.h"
 #include "http/compression.h"
 #include "http/cross_site.h"
+#include "http/tag_browse.h"
 #include "http/tag_limits.h"
 #include "http/tag_resolution.h"
 #include "store/store.h"
@@ -47,35 +47,6 @@ std::uint64_t fnv1a(std::string_view s) {
     h *= 1099511628211ULL;
   }
   return h;
-}
-
-void append_tag_json(std::string& out, const TagInfo& info, const LiveState::Current& current) {
-  out += "{\"name\":";
-  append_json_string(out, info.name);
-  out += ",\"unit\":";
-  append_json_string(out, info.unit);
-  out += ",\"description\":";
-  append_json_string(out, info.description);
-  out += ",\"type\":\"";
-  out += to_string(info.type);
-  out += "\"";
-  if (current.present) {
-    out += ",\"value\":";
-    append_json_number(out, current.latest.value);
-    out += ",\"quality\":\"";
-    out += to_string(current.latest.quality);
-    out += "\",\"t\":";
-    append_json_integer(out, to_millis(current.latest.ts));
-  } else {
-    out += ",\"value\":null,\"quality\":null,\"t\":null";
-  }
-  out += "}";
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
 }
 
 }  // namespace
@@ -198,7 +169,7 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
     const TagId id = registry.upsert(info, /*update=*/true).value();
     const TagId ids[] = {id};
     std::string body;
-    append_tag_json(body, info, server.services.live->current(ids)[0]);
+    append_tag_json(body, info, server.services.live->latest(ids)[0]);
     return json_response(existing_id ? http::status::ok : http::status::created, std::move(body),
                          req.version(), req.keep_alive());
   }
@@ -211,47 +182,12 @@ HttpResponse handle_tags(const HttpRequest& req, const ParsedTarget& target, Sha
                             req.version(), req.keep_alive());
     const TagId ids[] = {*id};
     std::string body;
-    append_tag_json(body, registry.info(*id).value_or(unknown_tag), server.services.live->current(ids)[0]);
+    append_tag_json(body, registry.info(*id).value_or(unknown_tag), server.services.live->latest(ids)[0]);
     return json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
   }
 
-  // The list, filtered by q: a glob when it has * or ?, else a
-  // case-insensitive substring of the name or description.
-  const std::string q = target.get("q").value_or("");
-  std::size_t limit = 1000;
-  if (auto l = target.get("limit")) {
-    const auto v = parse_unsigned(*l);
-    if (!v || *v == 0) return bad_request(req, "bad_limit", "limit must be a positive integer");
-    limit = static_cast<std::size_t>(*v);
-  }
-  const bool glob = q.find_first_of("*?") != std::string::npos;
-  const std::string needle = lower(q);
-  std::vector<TagInfo> all = registry.all();
-  std::vector<TagId> ids;
-  std::vector<const TagInfo*> picked;
-  std::size_t matched = 0;
-  const bool every_tag = access.may_all(Scope::read);
-  for (const TagInfo& info : all) {
-    if (!every_tag && !access.may(Scope::read, info.name)) continue;
-    const bool hit = q.empty() || (glob ? glob_match(q, info.name)
-                                        : lower(info.name).find(needle) != std::string::npos ||
-                                              lower(info.description).find(needle) != std::string::npos);
-    if (!hit) continue;
-    ++matched;
-    if (picked.size() >= limit) continue;
-    picked.push_back(&info);
-    ids.push_back(*registry.find(info.name));
-  }
-  const auto current = server.services.live->current(ids);
-  std::string body = "{\"tags\":[";
-  for (std::size_t i = 0; i < picked.size(); ++i) {
-    if (i) body += ',';
-    append_tag_json(body, *picked[i], current[i]);
-  }
-  body += "],\"total\":";
-  append_json_integer(body, static_cast<std::int64_t>(matched));
-  body += "}";
-  return json_response(http::status::ok, std::move(body), req.version(), req.keep_alive());
+  // The list is handle_tag_list (http/tag_browse.h), dispatched before this.
+  return bad_request(req, "missing_tag", "PUT /api/tags/{name} names the tag to describe");
 }
 
 namespace {

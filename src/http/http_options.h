@@ -58,6 +58,10 @@ struct HttpOptions {
   double write_rate_burst = 2000;
   double history_rate_limit = 50;  // history queries per second per client; 0 = unlimited
   double history_rate_burst = 100;
+
+  // The dashboard's saved layouts: a directory (the data directory's
+  // `layouts`); empty = layouts are not kept (GET lists none, PUT is 503).
+  std::string layout_dir;
 };
 
 }  // namespace tagstream

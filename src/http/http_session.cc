@@ -30,6 +30,8 @@
 #include "http/stats.h"
 #include "http/stream_endpoints.h"
 #include "http/stream_query.h"
+#include "http/tag_browse.h"
+#include "http/ws_connection.h"
 
 namespace tagstream {
 
@@ -75,6 +77,7 @@ enum class Route {
   none,
   stream,
   test_stream,
+  ws,
   healthz,
   write,
   samples,
@@ -82,6 +85,8 @@ enum class Route {
   history,
   tags,
   setpoint,
+  tree,
+  layouts,
   stats,
   metrics,
   auth_status,
@@ -103,6 +108,7 @@ std::optional<std::string> setpoint_tag(std::string_view path) {
 Route route_of(const std::string& path) {
   if (path == "/api/sse/stream") return Route::stream;
   if (path == "/api/sse/test") return Route::test_stream;
+  if (path == "/api/ws") return Route::ws;
   if (path == "/healthz") return Route::healthz;
   if (path == "/write" || path == "/api/v2/write") return Route::write;
   if (path == "/api/samples") return Route::samples;
@@ -110,6 +116,8 @@ Route route_of(const std::string& path) {
   if (path == "/api/data/history") return Route::history;
   if (setpoint_tag(path)) return Route::setpoint;
   if (path == "/api/tags" || path.starts_with("/api/tags/")) return Route::tags;
+  if (path == "/api/tree") return Route::tree;
+  if (path == "/api/layouts" || path.starts_with("/api/layouts/")) return Route::layouts;
   if (path == "/api/stats") return Route::stats;
   if (path == "/metrics") return Route::metrics;
   if (path == "/api/auth") return Route::auth_status;
@@ -127,9 +135,12 @@ std::span<const http::verb> methods_of(Route r) {
   static constexpr http::verb post[] = {http::verb::post};
   static constexpr http::verb get_head_put[] = {http::verb::get, http::verb::head, http::verb::put};
   static constexpr http::verb get_head[] = {http::verb::get, http::verb::head};
+  static constexpr http::verb get_head_put_delete[] = {http::verb::get, http::verb::head, http::verb::put,
+                                                       http::verb::delete_};
   switch (r) {
     case Route::stream:
     case Route::test_stream:
+    case Route::ws:
     case Route::history: return get;
     case Route::write:
     case Route::samples:
@@ -137,6 +148,7 @@ std::span<const http::verb> methods_of(Route r) {
     case Route::auth_login:
     case Route::auth_logout: return post;
     case Route::tags: return get_head_put;
+    case Route::layouts: return get_head_put_delete;
     default: return get_head;
   }
 }
@@ -153,11 +165,14 @@ std::optional<Scope> required_scope(Route r, http::verb m) {
   switch (r) {
     case Route::stream:
     case Route::test_stream:
+    case Route::ws:
     case Route::latest:
     case Route::history:
     case Route::stats:
+    case Route::tree:
     case Route::metrics: return Scope::read;
     case Route::tags: return m == http::verb::put ? Scope::admin : Scope::read;
+    case Route::layouts: return m == http::verb::put || m == http::verb::delete_ ? Scope::admin : Scope::read;
     case Route::write:
     case Route::samples:
     case Route::setpoint: return Scope::write;
@@ -172,6 +187,7 @@ std::string_view audited_action(Route r, http::verb m) {
     case Route::write:
     case Route::samples: return "write";
     case Route::tags: return m == http::verb::put ? "tag_metadata" : "";
+    case Route::layouts: return m == http::verb::put || m == http::verb::delete_ ? "layout" : "";
     case Route::auth_login: return "login";
     case Route::auth_logout: return "logout";
     default: return "";
@@ -421,6 +437,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
         switch (route) {
           case Route::stream: reply = co_await serve_tag_stream(stream, req, *target, shard, access); break;
           case Route::test_stream: reply = serve_test_stream(stream, req, *target, shard, access); break;
+          case Route::ws: reply = serve_websocket(stream, req, *target, shard, access); break;
           case Route::healthz: reply = handle_healthz(req, shard); break;
           case Route::write:
             reply = co_await handle_line_protocol_write(req, *target, shard, access, client);
@@ -429,10 +446,17 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, ShardContex
             reply = co_await handle_json_samples(req, *target, shard, access, client);
             break;
           case Route::latest: reply = co_await handle_latest(req, *target, shard, access); break;
-          case Route::tags: reply = handle_tags(req, *target, shard, access, client); break;
           case Route::setpoint:
             reply = co_await handle_setpoint(req, *setpoint_tag(path), server, access);
             break;
+          case Route::tags:
+            if (target->path == "/api/tags" && method != http::verb::put)
+              reply = co_await handle_tag_list(req, *target, shard, access);
+            else
+              reply = handle_tags(req, *target, shard, access, client);
+            break;
+          case Route::tree: reply = co_await handle_tag_tree(req, *target, shard, access); break;
+          case Route::layouts: reply = co_await handle_layouts(req, *target, shard, access); break;
           case Route::auth_status: reply = handle_auth_status(req, *target, shard); break;
           case Route::auth_login: reply = handle_login(req, shard, access); break;
           case Route::auth_logout: reply = handle_logout(req); break;

@@ -13,10 +13,12 @@
 
 #include "core/tag_registry.h"
 #include "http/http_options.h"
+#include "http/layout_store.h"
 #include "http/new_tag_budget.h"
 #include "http/rate_limiter.h"
 #include "http/send_batch.h"
 #include "http/stream_limiter.h"
+#include "http/tag_order.h"
 
 namespace boost::asio {
 class thread_pool;
@@ -114,6 +116,8 @@ struct ServerContext {
   RateLimiter write_rate;                // per client_key(), on the ingest endpoints
   RateLimiter history_rate;              // per client_key(), on /api/data/history
   ServerStats stats;
+  TagOrder tag_order;   // natural order of the names, for the tag list and tree
+  LayoutStore layouts;  // the dashboard's saved layouts (config.layout_dir)
   std::atomic<bool> shutting_down{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -126,7 +130,8 @@ struct ServerContext {
             config.max_connections > 0 ? config.max_connections : std::numeric_limits<int>::max(),
             config.max_connections_per_client),
         write_rate(config.write_rate_limit, config.write_rate_burst),
-        history_rate(config.history_rate_limit, config.history_rate_burst) {}
+        history_rate(config.history_rate_limit, config.history_rate_burst),
+        layouts(config.layout_dir) {}
 };
 
 /// One per io_context thread. Only touched from that thread.

@@ -63,8 +63,10 @@ std::optional<HttpResponse> resume_point(const HttpRequest& req, std::optional<S
   return std::nullopt;
 }
 
-std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, const std::string& client,
-                                  StreamLimiter::Ticket& ticket) {
+}  // namespace
+
+std::optional<HttpResponse> admit_stream(ShardContext& shard, const HttpRequest& req,
+                                         const std::string& client, StreamLimiter::Ticket& ticket) {
   if (shard.server.shutting_down.load())
     return error_response(http::status::service_unavailable, "shutting_down", "the server is shutting down",
                           req.version(), false);
@@ -89,6 +91,8 @@ std::optional<HttpResponse> admit(ShardContext& shard, const HttpRequest& req, c
   }
   return std::nullopt;
 }
+
+namespace {
 
 bool compress(const HttpRequest& req, const HttpOptions& config) {
   return config.sse_gzip && accepts_gzip(req);
@@ -331,6 +335,12 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
       co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
                                keep_alive);
     spec.interval = parsed->interval;
+    // The display rate: this stream's coalescing window, never shorter than
+    // the server's (which bounds the work every stream may cause).
+    const auto server_window = seconds_to_duration(config.data_check_interval);
+    if (parsed->rate_ms)
+      spec.window =
+          std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(*parsed->rate_ms), server_window);
     ReadableTags resolved = co_await resolve_readable_tags(server, access, req, parsed->tags);
     if (!resolved) co_return std::move(resolved.error);
     spec.tags = std::move(*resolved);
@@ -338,20 +348,23 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
   }
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+  if (auto refused = admit_stream(shard, req, client_key(stream, req, server.config), ticket))
     co_return std::move(*refused);
 
   auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
                                           stream_head(req, config), compress(req, config));
   conn->set_credential(access);
-  json::object hello{{"streamId", conn->id()},
-                     {"interval", to_string(spec.interval)},
-                     {"heartbeatInterval", config.heartbeat_interval},
-                     {"dataCheckInterval", config.data_check_interval},
-                     {"retry", config.retry_ms},
-                     {"maxReconnectAttempts", config.max_reconnect_attempts},
-                     {"resumed", spec.resume_after.has_value()},
-                     {"serverTime", format_iso8601(now_ns())}};
+  json::object hello{
+      {"streamId", conn->id()},
+      {"interval", to_string(spec.interval)},
+      {"heartbeatInterval", config.heartbeat_interval},
+      {"dataCheckInterval", config.data_check_interval},
+      {"rate", spec.window ? std::chrono::duration_cast<std::chrono::milliseconds>(*spec.window).count()
+                           : static_cast<std::int64_t>(config.data_check_interval * 1000)},
+      {"retry", config.retry_ms},
+      {"maxReconnectAttempts", config.max_reconnect_attempts},
+      {"resumed", spec.resume_after.has_value()},
+      {"serverTime", format_iso8601(now_ns())}};
   if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
   if (log_enabled(LogLevel::info))
     log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", conn->id(),
@@ -374,7 +387,7 @@ std::optional<HttpResponse> serve_test_stream(beast::tcp_stream& stream, const H
   if (auto bad = resume_point(req, from_query, resume)) return std::move(*bad);
 
   StreamLimiter::Ticket ticket;
-  if (auto refused = admit(shard, req, client_key(stream, req, server.config), ticket))
+  if (auto refused = admit_stream(shard, req, client_key(stream, req, server.config), ticket))
     return std::move(*refused);
 
   auto conn = std::make_shared<TestStream>(stream.release_socket(), shard, std::move(ticket),

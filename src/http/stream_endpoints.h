@@ -12,6 +12,12 @@
 
 namespace tagstream {
 
+/// Admits a stream (an SSE stream or a WebSocket connection) under the
+/// stream limits: fills `ticket`, or returns the 503 (shutting down, the
+/// server's cap) or 429 (the client's cap) to answer instead.
+std::optional<HttpResponse> admit_stream(ShardContext& shard, const HttpRequest& req,
+                                         const std::string& client, StreamLimiter::Ticket& ticket);
+
 /// Serves a stream request. Returns a response to send instead (400, 429,
 /// 503) when the stream cannot start; otherwise takes the socket from
 /// `stream` for an SseConnection of its own and returns nullopt: the HTTP

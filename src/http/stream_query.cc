@@ -264,6 +264,16 @@ StreamQueryResult parse_stream_query(const ParsedTarget& target) {
     return r;
   }
 
+  if (auto rate = target.get("rate"); rate && !rate->empty()) {
+    const auto ms = parse_unsigned(*rate);
+    if (!ms || *ms > kMaxDisplayRateMs) {
+      r.error = {"bad_rate", "rate must be the milliseconds between events, from 0 to " +
+                                 std::to_string(kMaxDisplayRateMs) + ", got \"" + printable(*rate) + "\""};
+      return r;
+    }
+    q.rate_ms = *ms;
+  }
+
   r.value = std::move(q);
   return r;
 }

@@ -57,7 +57,12 @@ struct StreamQuery {
   std::vector<std::string> tags;               // names or glob patterns, deduplicated, in request order
   Interval interval = Interval::raw;           // default raw
   std::optional<std::uint64_t> last_event_id;  // from the lastEventId parameter
+  std::optional<std::uint64_t> rate_ms;        // the display rate: ms between events (the `rate` parameter)
 };
+
+/// The longest display rate a stream may ask for: a minute between events
+/// (heartbeats keep the stream alive meanwhile).
+inline constexpr std::uint64_t kMaxDisplayRateMs = 60'000;
 
 using StreamQueryResult = Parsed<StreamQuery, QueryError>;
 
@@ -68,6 +73,9 @@ using StreamQueryResult = Parsed<StreamQuery, QueryError>;
 /// distinct entries ("too_many_tags"). An empty `interval` or `lastEventId`
 /// counts as absent. `interval` must be one of
 /// raw/second/minute/hour/day. `lastEventId` must be an unsigned integer.
+/// `rate` (optional) is the stream's display rate, milliseconds from 0 to
+/// kMaxDisplayRateMs ("bad_rate"); the endpoint raises it to the server's
+/// data check interval.
 /// No tags ("missing_tags"), an invalid name ("bad_tag"), an unknown interval
 /// ("unknown_interval") or a malformed number ("bad_last_event_id") are
 /// errors, checked in that order. Unknown parameters are ignored (caches add them).

@@ -3,6 +3,7 @@
 // same tags and interval share. Both are owned by one HubShard and touched
 // only on its thread.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,16 +19,18 @@ class StreamSink;
 struct StreamSpec;
 struct Member;
 
-/// Streams with the same tag set and interval. Collects the changes that
-/// arrive inside a coalescing window and serializes them once for all.
+/// Streams with the same tag set, interval and coalescing window. Collects
+/// the changes that arrive inside a window and serializes them once for all.
 struct Group {
   struct Pending {
     Seq seq;
     const Change* change;  // valid until the flush: the batch is held in pending_batches
   };
 
-  Group(std::unique_ptr<HubTimer> window_timer, Interval iv, std::vector<TagId> t, std::string k)
+  Group(std::unique_ptr<HubTimer> window_timer, Interval iv, std::chrono::nanoseconds w, std::vector<TagId> t,
+        std::string k)
       : interval(iv),
+        window(w),
         tags(std::move(t)),
         sorted_tags(tags),
         key(std::move(k)),
@@ -40,6 +43,7 @@ struct Group {
   bool has_tag(TagId id) const { return std::binary_search(sorted_tags.begin(), sorted_tags.end(), id); }
 
   Interval interval;
+  std::chrono::nanoseconds window;  // 0: every change goes out at once
   std::vector<TagId> tags;
   std::vector<TagId> sorted_tags;
   std::string key;
@@ -75,7 +79,7 @@ struct Member {
 /// that closes inside a window still goes out with its final value.
 std::uint64_t coalescing_key(const Change& c, Interval iv);
 
-/// Streams whose specs have the same key share a Group.
-std::string group_key(const StreamSpec& spec);
+/// Streams whose specs have the same key (interval, window, tags) share a Group.
+std::string group_key(const StreamSpec& spec, std::chrono::nanoseconds window);
 
 }  // namespace tagstream

@@ -13,6 +13,7 @@
 namespace tagstream {
 
 namespace asio = boost::asio;
+using namespace std::chrono_literals;
 
 HubShard::HubShard(asio::io_context& io, const TagRegistry& registry, HubOptions options, Seq start_seq,
                    const std::atomic<Seq>& published)
@@ -51,10 +52,12 @@ void HubShard::append_point(std::string& out, TagId tag, Interval interval, cons
 }
 
 std::shared_ptr<Group> HubShard::find_or_create_group(const StreamSpec& spec) {
-  std::string key = group_key(spec);
+  const std::chrono::nanoseconds window = std::max(spec.window.value_or(options_.coalesce_window), 0ns);
+  std::string key = group_key(spec, window);
   auto it = groups_.find(key);
   if (it != groups_.end()) return it->second;
-  auto group = std::make_shared<Group>(options_.clock->make_timer(io_), spec.interval, spec.tags, key);
+  auto group =
+      std::make_shared<Group>(options_.clock->make_timer(io_), spec.interval, window, spec.tags, key);
   auto& index = groups_by_tag_[static_cast<std::size_t>(spec.interval)];
   for (TagId id : spec.tags) {
     if (id >= index.size()) index.resize(id + 1);
@@ -154,9 +157,9 @@ void HubShard::apply_queued() {
 }
 
 void HubShard::update_wake_rule() {
-  // Without coalescing every change goes out at once; with no group at all
-  // there is no window timer to apply the inbox.
-  const bool wake = options_.coalesce_window.count() == 0 || groups_.empty() || quiet_groups_ > 0;
+  // A group without a window (0) is always quiet: its changes go out at
+  // once. With no group at all there is no window timer to apply the inbox.
+  const bool wake = groups_.empty() || quiet_groups_ > 0;
   {
     std::lock_guard lock(inbox_mutex_);
     wake_on_enqueue_ = wake;
@@ -179,7 +182,7 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
       const auto& index = groups_by_tag_[iv];
       if (c.tag >= index.size()) continue;
       for (Group* g : index[c.tag]) {
-        if (iv == 0 && options_.coalesce_window.count() == 0) {
+        if (iv == 0 && g->window.count() == 0) {
           g->pending.push_back({c.seq, &c});  // every raw change goes out
         } else {
           auto [slot, inserted] =
@@ -202,23 +205,25 @@ void HubShard::on_batch(const ChangeBatchPtr& batch) {
 
   std::vector<Group*> dirty;
   dirty.swap(dirty_);
+  bool opened = false;
   for (Group* g : dirty) {
     g->dirty = false;
-    if (options_.coalesce_window.count() == 0) {
+    if (g->window.count() == 0) {
       flush(*g);
     } else if (!g->window_active) {
       // Leading edge: a change after a quiet window goes out at once.
       flush(*g);
       start_window(groups_.at(g->key));
+      opened = true;
     }
   }
-  if (!dirty.empty() && options_.coalesce_window.count() > 0) update_wake_rule();
+  if (opened) update_wake_rule();
 }
 
 void HubShard::start_window(const std::shared_ptr<Group>& group) {
   if (!group->window_active) --quiet_groups_;
   group->window_active = true;
-  group->timer->arm(options_.coalesce_window, [this, weak = std::weak_ptr<Group>(group)] {
+  group->timer->arm(group->window, [this, weak = std::weak_ptr<Group>(group)] {
     auto g = weak.lock();
     if (!g || stopped_) return;
     // Batches parked while every window was open are due now.

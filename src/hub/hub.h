@@ -23,7 +23,8 @@
 //   that context's own thread back until the running handler returns, so a
 //   batch posted later from another thread could run first and the older
 //   one be dropped as stale.)
-// - Streams with the same tag set and interval share a Group, which
+// - Streams with the same tag set, interval and coalescing window (the
+//   hub's, or the stream's own display rate) share a Group, which
 //   serializes each `data` frame once for all its members.
 // - Time comes from a HubClock (HubOptions::clock): Asio steady timers in the
 //   server, a clock the test steps in unit tests. It is an interface, not an
@@ -94,6 +95,11 @@ struct StreamSpec {
   std::vector<TagId> tags;  // resolved; order is kept in snapshots
   Interval interval = Interval::raw;
   std::optional<Seq> resume_after;  // Last-Event-ID
+  /// This stream's coalescing window (its display rate): at most one `data`
+  /// event per window, the latest value of each tag winning. Unset: the
+  /// hub's coalesce_window. Streams share a Group only with streams of the
+  /// same window.
+  std::optional<std::chrono::nanoseconds> window;
 };
 
 struct Group;
@@ -178,7 +184,7 @@ class HubShard {
   std::vector<ChangeBatchPtr> inbox_;
   bool drain_posted_ = false;
   bool wake_on_enqueue_ = true;   // under inbox_mutex_; see update_wake_rule
-  std::size_t quiet_groups_ = 0;  // groups without an open coalescing window
+  std::size_t quiet_groups_ = 0;  // groups without an open coalescing window (window 0: always)
   Seq position_;                  // last seq applied to this shard
   Seq replay_floor_;              // changes after this are in the ring
   const Seq start_seq_;           // the first id of this run is start_seq_ + 1

@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { startPlant } from './plant.mjs';
 import { startProxy } from './proxy.mjs';
 
 const env = process.env;
@@ -100,6 +101,7 @@ const esCounter = () => {
   const Orig = window.EventSource;
   const made = [];
   window.__es = {
+    data: [],
     get created() {
       return made.length;
     },
@@ -113,11 +115,23 @@ const esCounter = () => {
       super(url, init);
       made.push(this);
       window.__es.urls.push(String(url));
+      this.addEventListener('data', (e) => window.__es.data.push({ at: performance.now(), data: e.data }));
     }
   };
 };
 
-async function openPage(t, url, { origin = BASE, viewport = { width: 1400, height: 900 } } = {}) {
+/**
+ * `?share=0` in a page URL: the page opens its own EventSource, which the
+ * tests count (esCounter); the tests of the shared stream ask for it.
+ */
+function ownStream(url) {
+  const u = new URL(url);
+  if (!u.searchParams.has('share')) u.searchParams.set('share', '0');
+  return u.toString();
+}
+
+async function openPage(t, url, { origin = BASE, viewport = { width: 1400, height: 900 }, shared = false } = {}) {
+  if (!shared) url = ownStream(url);
   const context = await browser.newContext({ viewport, serviceWorkers: 'block' });
   const page = await context.newPage();
   await page.addInitScript(esCounter);
@@ -228,9 +242,10 @@ test('page loads: overview of every tag, no console errors, nothing leaves the o
   const page = await openPage(t, BASE + '/');
   await waitLive(page);
   const tags = await getJson(`${BASE}/api/tags`);
-  await until('every tag in the overview with a value', async () => {
+  await until('every row in view with a value', async () => {
     const n = await page.$$eval('#tags tbody tr:not(.q-none)', (rows) => rows.length);
-    return n === tags.total;
+    const rows = await ev(page, () => window.__tagstream.overview.domRows);
+    return rows > 0 && n === Math.min(tags.total, rows);
   });
   const first = await page.textContent('#tags tbody tr[data-tag="boiler1.temperature"] td.value');
   assert(/^-?\d/.test(first.trim()), 'a value is shown: ' + first);
@@ -257,16 +272,20 @@ test('page loads: overview of every tag, no console errors, nothing leaves the o
 });
 
 test('tag browser: search, select, add a panel; live points arrive on the chart', async (t) => {
-  const page = await openPage(t, BASE + '/');
+  // An empty `p=`: no panels (a link without any opens the default layout).
+  const page = await openPage(t, BASE + '/#/?p=');
   await waitLive(page);
   await until('tags listed', async () => (await page.$$('#tags tbody tr')).length >= 25);
+  const shownRows = () => page.$$eval('#tags tbody tr', (rows) => rows.filter((r) => !r.hidden && r.dataset.tag).map((r) => r.dataset.tag));
   await page.fill('#tag-search', 'boiler1');
-  const shown = await page.$$eval('#tags tbody tr', (rows) => rows.filter((r) => !r.hidden).map((r) => r.dataset.tag));
-  assert(shown.length === 4 && shown.every((n) => n.startsWith('boiler1.')), 'search shows boiler1.*: ' + shown);
+  await until('search shows boiler1.*', async () => {
+    const shown = await shownRows();
+    return shown.length === 4 && shown.every((n) => n.startsWith('boiler1.'));
+  });
   await page.fill('#tag-search', 'pressure');
-  const byWord = await page.$$eval('#tags tbody tr', (rows) => rows.filter((r) => !r.hidden).length);
-  assert(byWord >= 4, 'search matches names and descriptions: ' + byWord);
+  await until('search matches names and descriptions', async () => (await shownRows()).length >= 4);
   await page.fill('#tag-search', 'boiler1');
+  await until('boiler1 again', async () => (await shownRows()).length === 4);
   await page.check('#tags tr[data-tag="boiler1.temperature"] input[type=checkbox]');
   await page.check('#tags tr[data-tag="boiler1.pressure"] input[type=checkbox]');
   await page.selectOption('#panel-interval', 'raw');
@@ -289,7 +308,8 @@ test('tag browser: search, select, add a panel; live points arrive on the chart'
     return i.nonNull >= 3 && i.redraws > 1 ? i : false;
   }, 15000);
   assert(Math.abs(info.n - info.width) <= 2, 'maxPoints = chart width in px: ' + JSON.stringify(info));
-  const histReq = t.requests.find((u) => u.includes('/api/data/history'));
+  // (The overview's sparklines ask for history too, with fn=avg.)
+  const histReq = t.requests.find((u) => u.includes('/api/data/history') && !u.includes('fn=avg'));
   assert(histReq && histReq.includes('maxPoints=' + info.n), 'history asked with maxPoints=width: ' + histReq);
   assert((await page.$$('.panel canvas')).length >= 1, 'a canvas');
   assertNoPageErrors(t);
@@ -588,6 +608,180 @@ test('status page: live counters from /api/stats that increase', async (t) => {
   assert(t.consoleErrors.length === 0, 'console errors: ' + t.consoleErrors.join(' | '));
   assertNoPageErrors(t);
   assertSameOrigin(t);
+});
+
+// --- the dashboard at plant scale (issue 17) ---
+
+const rowNames = (page) => page.$$eval('#tags tbody tr', (rows) => rows.map((r) => r.dataset.tag).filter(Boolean));
+
+test('plant scale: 100,000 tags, 10,000 updating each second: virtual overview, live rows in view, scroll to the end, glob, tree', async (t) => {
+  const plant = await startPlant({
+    bin: env.TAGSTREAM_BIN,
+    webRoot: env.TAGSTREAM_WEB_ROOT,
+    dir: path.join(env.TAGSTREAM_TMP || fs.mkdtempSync('/tmp/tagstream-plant-'), 'plant'),
+    tags: 100000,
+    updating: 10000,
+  });
+  t.cleanup = () => plant.stop();
+  const page = await openPage(t, plant.base + '/', { origin: plant.base });
+  await waitLive(page, 30000);
+  await until('the count of every tag', async () => (await page.textContent('#tag-count')).trim() === '100000 tags', 30000);
+
+  // Only the rows in view are in the DOM.
+  const bounded = async (what) => {
+    const { rows, fit } = await ev(page, () => ({
+      rows: window.__tagstream.overview.domRows,
+      fit: Math.ceil(document.querySelector('.table-wrap').clientHeight / 26),
+    }));
+    assert(rows >= Math.min(fit, 10) && rows <= fit + 14, `${what}: ${rows} rows in the DOM for ${fit} in view`);
+    return rows;
+  };
+  const rows = await bounded('at the top');
+
+  // Natural order: t2 before t10.
+  const first = await until('the first rows', async () => {
+    const n = await rowNames(page);
+    return n.length >= 12 ? n : false;
+  });
+  assert(first[0] === 'site.area1.unit1.t1' && first[1] === 'site.area1.unit1.t2' && first[9] === 'site.area1.unit1.t10',
+    'natural order: ' + first.slice(0, 12));
+
+  // Live values on the rows in view; the stream carries only them.
+  const tag = first[4];
+  const t0 = await ev(page, (tag) => window.__tagstream.overview.value(tag)?.t || 0, tag);
+  await until('a visible row to update', async () => (await ev(page, (tag) => window.__tagstream.overview.value(tag)?.t || 0, tag)) > t0, 20000);
+  await until('its text to show it', async () => /^\d/.test((await page.textContent(`#tags tr[data-tag="${tag}"] td.value`)).trim()));
+  const spec = await ev(page, () => window.__tagstream.stream.spec);
+  assert(spec.tags.length <= rows && spec.tags.includes(tag), `the stream carries the rows in view (${spec.tags.length} tags)`);
+
+  // Scrolled to the end: the last tag, the DOM still bounded.
+  await page.$eval('.table-wrap', (el) => (el.scrollTop = el.scrollHeight));
+  await until('the last tag in view', async () => (await rowNames(page)).includes(plant.lastName), 20000);
+  await bounded('at the end');
+  await until('the stream follows the view', () =>
+    ev(page, (name) => window.__tagstream.stream.spec?.tags.includes(name) && window.__tagstream.stream.mode === 'live', plant.lastName),
+  );
+
+  // A glob.
+  await page.fill('#tag-search', 'site.area3.unit1?.t7');
+  const want = Array.from({ length: 10 }, (_, i) => `site.area3.unit${10 + i}.t7`);
+  await until('the glob filter', async () => JSON.stringify(await rowNames(page)) === JSON.stringify(want));
+  await until('the count of matches', async () => (await page.textContent('#tag-count')).trim() === '10 of 100000 tags');
+
+  // The tree: counts against the tag list, the worst quality per branch.
+  await fetch(plant.base + '/api/samples', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify([{ tag: 'site.area7.unit3.t3', value: 1, quality: 'bad' }]),
+  });
+  await until('the tree root', async () => (await page.getAttribute('#tag-tree li[data-name="site"]', 'data-count')) === '100000', 20000);
+  await page.click('#tag-tree li[data-name="site"] > .twisty');
+  const areas = await until('the areas', async () => {
+    const a = await page.$$eval('#tag-tree li[data-name="site"] > ul > li', (lis) =>
+      lis.map((li) => ({ name: li.dataset.name, count: Number(li.dataset.count), worst: li.dataset.worst })),
+    );
+    return a.length === 10 && a.find((x) => x.name === 'site.area7')?.worst === 'bad' ? a : false;
+  }, 20000);
+  assert(areas[1].name === 'site.area2' && areas[9].name === 'site.area10', 'areas in natural order: ' + areas.map((a) => a.name));
+  for (const a of areas) {
+    const listed = await getJson(`${plant.base}/api/tags?q=${a.name}.*&limit=1`);
+    assert(a.count === listed.total, `${a.name}: tree ${a.count}, list ${listed.total}`);
+    assert(a.worst === (a.name === 'site.area7' ? 'bad' : 'good'), `${a.name}: worst ${a.worst}`);
+  }
+  // Choosing a branch filters the overview to it.
+  await page.click('#tag-tree li[data-name="site.area10"] > .label');
+  await until('the branch in the overview', async () => {
+    const n = await rowNames(page);
+    return n.length > 0 && n.every((x) => x.startsWith('site.area10.'));
+  });
+  assertNoPageErrors(t);
+  assertSameOrigin(t);
+}, 240000);
+
+test('seven tabs over HTTP/1.1: one stream on the server, every tab live', async (t) => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  t.context = context;
+  t.pageErrors = [];
+  const pages = [];
+  for (let i = 0; i < 7; i++) {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => t.pageErrors.push(e.message));
+    await page.goto(BASE + '/', { waitUntil: 'load' });
+    pages.push(page);
+  }
+  t.page = pages[6];
+  for (const page of pages) {
+    assert(await ev(page, () => window.__tagstream.shared), 'the tab shares the stream');
+    await valuesArriving(page);
+  }
+  await until('one stream open on the server', async () => (await getJson(`${BASE}/api/stats`)).streams.open === 1);
+  // The seventh tab's panels get live points too.
+  await until('live points in the seventh tab', () => ev(pages[6], () => window.__tagstream.panels.some((p) => p.liveCount > 0)));
+  // A tab that closes leaves the others live, on one stream.
+  await pages[0].close();
+  await valuesArriving(pages[1]);
+  await valuesArriving(pages[6]);
+  await until('still one stream', async () => (await getJson(`${BASE}/api/stats`)).streams.open === 1);
+  assertNoPageErrors(t);
+});
+
+test('without SharedWorker: a leader tab holds the one stream; when it closes another takes over', async (t) => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  t.context = context;
+  t.pageErrors = [];
+  const pages = [];
+  for (let i = 0; i < 4; i++) {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => t.pageErrors.push(e.message));
+    await page.goto(BASE + '/?share=leader', { waitUntil: 'load' });
+    pages.push(page);
+  }
+  t.page = pages[3];
+  for (const page of pages) {
+    assert((await ev(page, () => window.__tagstream.sharing)) === 'leader', 'leader mode');
+    await valuesArriving(page);
+  }
+  const leaders = async (ps) => (await Promise.all(ps.map((p) => ev(p, () => window.__tagstream.streamLeader)))).filter(Boolean).length;
+  assert((await leaders(pages)) === 1, 'one leader');
+  await until('one stream open on the server', async () => (await getJson(`${BASE}/api/stats`)).streams.open === 1);
+  const leader = (await Promise.all(pages.map((p) => ev(p, () => window.__tagstream.streamLeader)))).indexOf(true);
+  await pages[leader].close();
+  const rest = pages.filter((_, i) => i !== leader);
+  await until('a new leader', async () => (await leaders(rest)) === 1);
+  for (const page of rest) await valuesArriving(page);
+  await until('still one stream', async () => (await getJson(`${BASE}/api/stats`)).streams.open === 1);
+  assertNoPageErrors(t);
+});
+
+test('display rate: ?rate=1000 asks for at most an event a second; each carries the latest value', async (t) => {
+  const page = await openPage(t, BASE + '/?rate=1000#/?ov=0&p=raw~15m~boiler1.temperature');
+  await waitLive(page);
+  const info = await ev(page, () => window.__tagstream.stream.info);
+  assert(info.rate === 1000, 'the stream says its rate: ' + JSON.stringify(info));
+  assert(/[?&]rate=1000(&|$)/.test((await ev(page, () => window.__es.urls))[0]), 'rate in the stream URL');
+  const events = await until('five data events', async () => {
+    const d = await ev(page, () => window.__es.data.map((e) => JSON.parse(e.data)));
+    return d.length >= 6 ? d.slice(1) : false; // the first is the snapshot
+  }, 20000);
+  const ts = [];
+  for (const e of events) {
+    const pts = e.points.filter((p) => p.tag === 'boiler1.temperature');
+    assert(pts.length <= 1, 'one point per tag per event (the latest): ' + JSON.stringify(e.points));
+    if (pts.length) ts.push(pts[0]);
+  }
+  // The simulator writes 5 samples a second: events a second apart hold
+  // samples about a second apart (never the 200 ms of consecutive samples).
+  for (let i = 1; i < ts.length; i++)
+    assert(ts[i].t - ts[i - 1].t >= 600, `samples ${ts[i].t - ts[i - 1].t} ms apart in consecutive events`);
+  // Each is a real sample of history, not an average: the value at its time.
+  await until('the events match history', async () => {
+    const from = ts[0].t;
+    const to = ts[ts.length - 1].t + 1;
+    const h = await getJson(`${BASE}/api/data/history?tags[]=boiler1.temperature&interval=raw&from=${from}&to=${to}`);
+    const pts = h.series[0].points;
+    return ts.every((p) => pts.some((q) => q.t === p.t && q.v === p.v)) && pts.length > ts.length;
+  });
+  assertNoPageErrors(t);
 });
 
 // --- authentication: a second server, with a token file ---

@@ -78,7 +78,7 @@ struct ShardFixture : ::testing::Test {
     io.poll();
   }
   StreamSpec spec(std::optional<Seq> resume = std::nullopt) {
-    return StreamSpec{{a, b}, Interval::raw, resume};
+    return StreamSpec{{a, b}, Interval::raw, resume, std::nullopt};
   }
   HubShard& shard() { return hub->shard(0); }
 
@@ -158,6 +158,60 @@ TEST_F(ShardFixture, AChangeInsideTheWindowWaitsForItsEndAndOnlyTheLatestGoesOut
   EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 3}}))
       << "the latest value of the window, not every change";
   shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, AStreamsDisplayRateIsItsOwnWindowBesideTheHubs) {
+  make(0ns);  // the hub sends every change at once
+  RecordingSink every, per_second;
+  Member* m1 = shard().subscribe(&every, spec());
+  StreamSpec slow = spec();
+  slow.window = 1s;
+  Member* m2 = shard().subscribe(&per_second, slow);
+  for (int i = 1; i <= 5; ++i) {
+    push(a, i, i);
+    step(100ms);
+  }
+  // 500 ms in: the fast stream has every change, the slow one the leading
+  // edge only.
+  EXPECT_EQ(every.queue.size(), 5u);
+  ASSERT_EQ(per_second.queue.size(), 1u);
+  EXPECT_NE(every.queue[0].get(), per_second.queue[0].get()) << "another window is another group";
+  step(500ms - 1ns);
+  EXPECT_EQ(per_second.queue.size(), 1u) << "no event before the second is over";
+  step(1ns);
+  ASSERT_EQ(per_second.queue.size(), 2u);
+  per_second.drain();
+  EXPECT_EQ(per_second.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}, {"a", 5}}))
+      << "the window's end sends the latest value, none lost in value";
+  // Changes that keep coming: one event per window, never more.
+  for (int i = 6; i <= 25; ++i) {
+    push(a, i, i);
+    push(b, i, i);
+    step(100ms);
+  }
+  per_second.drain();
+  const auto values = per_second.values();
+  EXPECT_EQ(per_second.events.size(), 4u) << "two seconds of changes: two more events";
+  EXPECT_EQ(values.back(), (std::pair<std::string, double>{"b", 25})) << "each window's latest";
+  EXPECT_EQ(values[values.size() - 3].second, 15) << "the window before: its latest of a and b";
+  EXPECT_EQ(values[values.size() - 4].second, 15);
+  shard().unsubscribe(m1);
+  shard().unsubscribe(m2);
+}
+
+TEST_F(ShardFixture, StreamsWithTheSameRateShareAGroup) {
+  make(50ms);
+  RecordingSink s1, s2;
+  StreamSpec slow = spec();
+  slow.window = 1s;
+  Member* m1 = shard().subscribe(&s1, slow);
+  Member* m2 = shard().subscribe(&s2, slow);
+  push(a, 1, 1);
+  ASSERT_EQ(s1.queue.size(), 1u);
+  ASSERT_EQ(s2.queue.size(), 1u);
+  EXPECT_EQ(s1.queue[0].get(), s2.queue[0].get());
+  shard().unsubscribe(m1);
+  shard().unsubscribe(m2);
 }
 
 TEST_F(ShardFixture, AHeartbeatGoesOutEveryIntervalAndNotBefore) {

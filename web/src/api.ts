@@ -1,7 +1,8 @@
 // The REST endpoints the dashboard reads (docs/API.md). Every URL is
 // relative to the page's origin.
 import { parseAuthInfo, session, sessionEndOf, type AuthInfo } from './session';
-import type { HistoryResponse, Interval, TagInfo } from './types';
+import type { ConnectorStatus } from './connectors_view';
+import type { HistoryResponse, Interval, Quality, TagInfo } from './types';
 
 export function tagsQuery(tags: string[]): string {
   return tags.map((t) => 'tags[]=' + encodeURIComponent(t)).join('&');
@@ -30,8 +31,78 @@ function reportSessionEnd(status: number, body: unknown) {
   if (end) session.end(end);
 }
 
-export function fetchTags(): Promise<{ tags: TagInfo[]; total: number }> {
-  return json('/api/tags?limit=100000', { cache: 'no-store' });
+/** A page of the tag list: natural order, filtered by q (glob, or a substring of name, unit, description). */
+export function fetchTagPage(q: string, offset: number, limit: number): Promise<{ tags: TagInfo[]; total: number }> {
+  return json(`/api/tags?q=${encodeURIComponent(q)}&offset=${offset}&limit=${limit}`, { cache: 'no-store' });
+}
+
+/** One tag's metadata and value; null when there is no such tag. */
+export async function fetchTag(name: string): Promise<TagInfo | null> {
+  const res = await fetch('/api/tags/' + encodeURIComponent(name), { cache: 'no-store' });
+  if (res.status === 404 || res.status === 403) return null;
+  if (!res.ok) {
+    reportSessionEnd(res.status, await res.json().catch(() => null));
+    throw new Error('tag: ' + res.status);
+  }
+  return (await res.json()) as TagInfo;
+}
+
+/** Sparklines: the average of each of `points` groups over [from, to], for many tags in one request. */
+export function fetchSparks(tags: string[], from: number, to: number, points: number): Promise<HistoryResponse> {
+  return json(
+    `/api/data/history?${tagsQuery(tags)}&from=${Math.floor(from)}&to=${Math.ceil(to)}&maxPoints=${points}&fn=avg`,
+    { cache: 'no-store' },
+  );
+}
+
+export interface TreeNode {
+  name: string;
+  label: string;
+  count: number;
+  noValue: number;
+  worst: Quality | null;
+  tag: boolean;
+  branch: boolean;
+}
+
+export interface TreeLevel {
+  prefix: string;
+  count: number;
+  noValue: number;
+  worst: Quality | null;
+  childCount: number;
+  children: TreeNode[];
+}
+
+/** A level of the tag tree (GET /api/tree): the children of `prefix` with counts and worst quality. */
+export function fetchTree(prefix: string): Promise<TreeLevel> {
+  return json(`/api/tree?prefix=${encodeURIComponent(prefix)}`, { cache: 'no-store' });
+}
+
+export interface Layout {
+  title?: string;
+  /** Panels as panel keys (panel_spec.ts): interval~window~tags. */
+  panels: string[];
+}
+
+export function fetchLayouts(): Promise<{ layouts: { name: string; bytes: number; modified: number }[] }> {
+  return json('/api/layouts', { cache: 'no-store' });
+}
+
+/** A saved layout; null when there is none by that name. */
+export async function fetchLayout(name: string): Promise<Layout | null> {
+  const res = await fetch('/api/layouts/' + encodeURIComponent(name), { cache: 'no-store' });
+  if (res.status === 404) return null;
+  if (!res.ok) throw new Error('layout: ' + res.status);
+  return (await res.json()) as Layout;
+}
+
+export async function saveLayout(name: string, layout: Layout): Promise<void> {
+  await json('/api/layouts/' + encodeURIComponent(name), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(layout),
+  });
 }
 
 /**
@@ -77,6 +148,8 @@ export interface Stats {
   ingest: { samplesTotal: number; samplesPerSecond: number; requestsTotal: number; rejectedLines?: number };
   store: { pendingSamples: number; committedSamples: number };
   tags: { name: string; updatesPerSecond: number }[];
+  connectors?: ConnectorStatus[];
+  deadband?: { suppressedTotal: number; tags: { name: string; suppressed: number }[] };
 }
 
 export function fetchStats(): Promise<Stats> {

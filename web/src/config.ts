@@ -25,6 +25,8 @@ export const config = {
   statsMs: num('statsPoll', 1000),
   /** /api/tags refresh period (new tags appear in the overview). */
   tagsRefreshMs: num('tagsRefresh', 30000),
+  /** The display rate asked of the stream (ms between events, `rate=`); NaN: the server's. */
+  displayRate: num('rate', NaN),
 };
 
 export const DEFAULT_MAX_RECONNECT = 10;

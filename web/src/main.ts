@@ -4,12 +4,14 @@
 // dashboard stops when the session ends.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { fetchAuth, fetchTags, logout } from './api';
+import { fetchAuth, fetchLayout, fetchLayouts, fetchTag, logout, saveLayout } from './api';
 import { config } from './config';
 import { formatTime } from './format';
 import { Overview } from './overview';
 import { Panel } from './panel';
-import { panelKey, parseWindow } from './panel_spec';
+import { panelKey, parsePanel, parseWindow } from './panel_spec';
+import { isStreamLeader, sourceFactory, streamShared, streamSharing } from './shared_stream';
+import { TagTree } from './tree';
 import { formatHash, parseHash, type ViewState } from './state';
 import { authView, principalLabel, session, sessionEndedMessage, SIGNED_OUT, type AuthInfo } from './session';
 import { SignInForm } from './signin';
@@ -26,6 +28,7 @@ class App {
   state: ViewState;
   stream: StreamManager;
   overview: Overview;
+  tree: TagTree;
   status: StatusPage;
   tagsLoaded = false;
   /** Started and not stopped (signed out): nothing opens a stream or polls otherwise. */
@@ -45,21 +48,37 @@ class App {
 
   constructor() {
     this.state = parseHash(location.hash);
-    this.stream = new StreamManager({
-      onConnected: (info) => this.onConnected(info),
-      onData: (iv, pts, polled) => this.onData(iv, pts, polled),
-      onGap: (since, reason) => this.onGap(since, reason),
-      onStatus: () => this.schedule(),
-      onRefused: () => this.onRefused(),
-    });
-    this.overview = new Overview(
-      $('#browser'),
-      () => this.onSelectionChanged(),
-      () => {
+    this.stream = new StreamManager(
+      {
+        onConnected: (info) => this.onConnected(info),
+        onData: (iv, pts, polled) => this.onData(iv, pts, polled),
+        onGap: (since, reason) => this.onGap(since, reason),
+        onStatus: () => this.schedule(),
+        onRefused: () => this.onRefused(),
+      },
+      sourceFactory(),
+    );
+    this.overview = new Overview($('#browser'), {
+      onSelect: () => this.onSelectionChanged(),
+      onSearch: () => {
         this.state.q = this.overview.filterText;
         this.writeUrl();
       },
-    );
+      onVisible: () => this.updateStreamSpec(),
+      // Only what the panels and the selection need: the overview keeps its own, a few pages' worth.
+      onTags: (tags) => {
+        for (const t of tags)
+          if (this.tags.has(t.name) || this.overview?.selected.has(t.name)) this.tags.set(t.name, { ...this.tags.get(t.name), ...t });
+      },
+      requestPaint: () => this.schedule(),
+    });
+    this.tree = new TagTree($('#tag-tree'), (filter) => {
+      this.overview.setFilter(filter);
+      this.state.q = filter;
+      this.writeUrl();
+    });
+    $('#layout-load').addEventListener('click', () => void this.loadLayout($<HTMLSelectElement>('#layout-select').value));
+    $('#layout-save').addEventListener('click', () => void this.saveLayout());
     this.status = new StatusPage($('#status-page'), this.stream);
 
     $('#add-panel').addEventListener('submit', (e) => {
@@ -103,13 +122,26 @@ class App {
         for (const p of this.panels) p.maintain(now);
         this.schedule();
       }, 500),
-      window.setInterval(() => void this.loadTags(), config.tagsRefreshMs),
+      window.setInterval(() => this.overview.refresh(), config.tagsRefreshMs),
     );
     this.applyFormState();
     this.overview.setFilter(this.state.q);
     this.route();
+    void this.listLayouts();
+    // Trends on the first screen: a link without panels opens the saved default layout.
+    if (this.state.panels.length === 0 && !/[?&]p=/.test(location.hash)) {
+      try {
+        const layout = await fetchLayout('default');
+        if (layout) this.state.panels = layoutPanels(layout.panels);
+      } catch (e) {
+        console.warn('layout:', e);
+      }
+    }
     await this.loadTags();
     this.applyState(this.state, true);
+    // After what the first screen needs: at 100,000 tags the tree's root is
+    // a pass over every tag on the server's reader pool.
+    this.tree.start();
   }
 
   /** The session ended: no stream, no polling, nothing shown. */
@@ -124,28 +156,89 @@ class App {
     this.schedule();
   }
 
-  private async loadTags() {
+  /**
+   * The metadata of the panels' and the selection's tags (the overview
+   * fetches its own a page at a time): one request per tag not known yet;
+   * a tag the server does not have is dropped from the panels.
+   */
+  private async loadTags(): Promise<void> {
     if (!this.running) return;
+    const names = new Set([...this.state.panels.flatMap((p) => p.tags), ...this.state.sel]);
     try {
-      const r = await fetchTags();
-      let added = false;
-      for (const t of r.tags) {
-        if (!this.tags.has(t.name)) added = true;
-        this.tags.set(t.name, { ...this.tags.get(t.name), ...t });
-      }
-      this.overview.setTags(r.tags);
-      // Current values too: they keep the tags that are not streamed (overview off) fresh.
-      for (const t of r.tags)
-        if (typeof t.value === 'number' && t.t) this.overview.update(t.name, t.value, Q_CODE[t.quality || 'good'] ?? 0, t.t);
+      await Promise.all(
+        [...names]
+          .filter((n) => !this.tags.has(n))
+          .map(async (n) => {
+            const t = await fetchTag(n);
+            if (t) this.tags.set(n, { ...this.tags.get(n), ...t });
+          }),
+      );
       this.overview.setSelected(this.state.sel);
-      const wasLoaded = this.tagsLoaded;
       this.tagsLoaded = true;
-      // A new tag: the stream (all tags, for the overview) must include it.
-      if (added && wasLoaded) this.updateStreamSpec(true);
     } catch (e) {
       console.warn('tags:', e);
-      if (!this.tagsLoaded) window.setTimeout(() => void this.loadTags(), 2000);
+      await new Promise((r) => window.setTimeout(r, 2000));
+      return this.loadTags();
     }
+  }
+
+  // --- layouts ---
+
+  private async listLayouts() {
+    try {
+      const r = await fetchLayouts();
+      const sel = $<HTMLSelectElement>('#layout-select');
+      const keep = sel.value;
+      sel.replaceChildren(
+        ...r.layouts.map((l) => {
+          const o = document.createElement('option');
+          o.value = o.textContent = l.name;
+          return o;
+        }),
+      );
+      if (keep) sel.value = keep;
+    } catch (e) {
+      console.warn('layouts:', e);
+    }
+  }
+
+  private async loadLayout(name: string) {
+    if (!name) return;
+    this.layoutMessage('');
+    try {
+      const layout = await fetchLayout(name);
+      if (!layout) {
+        this.layoutMessage(`no layout "${name}"`);
+        return;
+      }
+      this.state.panels = layoutPanels(layout.panels);
+      await this.loadTags();
+      this.applyState({ ...this.state }, true);
+      this.layoutMessage(`loaded "${name}"`);
+    } catch (e) {
+      this.layoutMessage(String((e as Error).message || e));
+    }
+  }
+
+  private async saveLayout() {
+    const name = $<HTMLInputElement>('#layout-name').value.trim();
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+      this.layoutMessage('a name is 1-64 letters, digits, _ . -');
+      return;
+    }
+    try {
+      await saveLayout(name, { title: name, panels: this.state.panels.map(panelKey) });
+      this.layoutMessage(`saved "${name}"`);
+      await this.listLayouts();
+      $<HTMLSelectElement>('#layout-select').value = name;
+    } catch (e) {
+      // 403: saving needs the admin scope.
+      this.layoutMessage('not saved: ' + String((e as Error).message || e));
+    }
+  }
+
+  private layoutMessage(text: string) {
+    $('#layout-msg').textContent = text;
   }
 
   // --- view state ---
@@ -240,6 +333,10 @@ class App {
   }
 
   private addPanelFromForm() {
+    for (const t of this.overview.selected) {
+      const info = this.overview.tagInfo(t);
+      if (info && !this.tags.has(t)) this.tags.set(t, info);
+    }
     const tags = [...this.overview.selected].filter((t) => this.tags.has(t)).sort();
     if (tags.length === 0) return;
     const interval = $<HTMLSelectElement>('#panel-interval').value as Interval;
@@ -303,33 +400,31 @@ class App {
    * panels then update their open bucket from raw samples).
    */
   streamSpecFor(): StreamSpec | null {
-    if (!this.tagsLoaded || this.tags.size === 0) return null;
+    if (!this.tagsLoaded) return null;
     const intervals = new Set(this.panels.map((p) => p.interval));
-    if (this.state.ov) return { tags: ['*'], interval: 'raw' };
-    const tags = [...new Set(this.panels.filter((p) => p.liveWindow).flatMap((p) => p.tags))].sort();
+    const panelTags = this.panels.filter((p) => p.liveWindow).flatMap((p) => p.tags);
+    const rate = Number.isNaN(config.displayRate) ? undefined : config.displayRate;
+    if (this.state.ov) {
+      // The rows in view are known once the overview's first page is in:
+      // opening before would open twice.
+      if (!this.overview.loaded) return null;
+      const tags = [...new Set([...this.overview.visibleTags(), ...panelTags])].sort();
+      if (tags.length === 0) return null;
+      return { tags, interval: 'raw', rate };
+    }
+    const tags = [...new Set(panelTags)].sort();
     if (tags.length === 0) return null;
     const interval: Interval = intervals.size === 1 ? [...intervals][0] : 'raw';
-    return { tags, interval };
+    return { tags, interval, rate };
   }
 
-  private updateStreamSpec(force = false) {
+  private updateStreamSpec() {
     if (!this.running) return;
-    const spec = this.streamSpecFor();
-    if (force && spec && this.stream.spec && (this.stream.mode === 'live' || this.stream.mode === 'connecting')) {
-      // Same spec (a glob) but new tags behind it: reopen, resuming.
-      this.stream.setSpec(null);
-    }
-    this.stream.setSpec(spec);
+    this.stream.setSpec(this.streamSpecFor());
   }
 
   private onConnected(info: ConnectedInfo) {
-    let added = false;
-    for (const t of info.tags || []) {
-      const cur = this.tags.get(t.name);
-      if (!cur) added = true;
-      this.tags.set(t.name, { ...cur, ...t });
-    }
-    if (added) this.overview.setTags(info.tags);
+    for (const t of info.tags || []) this.tags.set(t.name, { ...this.tags.get(t.name), ...t });
   }
 
   private onData(interval: Interval, points: StreamPoint[], _polled: boolean) {
@@ -509,9 +604,31 @@ async function boot() {
   }
 }
 
+/** Panel keys of a layout, the ones that parse. */
+function layoutPanels(keys: unknown): PanelSpec[] {
+  if (!Array.isArray(keys)) return [];
+  return keys
+    .filter((k): k is string => typeof k === 'string')
+    .map(parsePanel)
+    .filter((p): p is PanelSpec => p !== null);
+}
+
 // For tests and benchmarks (tests/browser, bench/dashboard).
 (window as any).__tagstream = {
   app,
+  get shared() {
+    return streamShared;
+  },
+  /** 'own', 'worker' (SharedWorker) or 'leader' (a leader tab over BroadcastChannel). */
+  get sharing() {
+    return streamSharing;
+  },
+  get streamLeader() {
+    return isStreamLeader();
+  },
+  get tree() {
+    return app.tree;
+  },
   signIn,
   session,
   get panels() {

@@ -1,9 +1,11 @@
 // The status page (#/status): the server's counters and rates from
 // GET /api/stats, polled every second while the page is shown, and this
 // page's own connection. Values are updated in place.
+import { isStreamLeader, streamSharing } from './shared_stream';
 import uPlot from 'uplot';
 import { fetchStats, type Stats } from './api';
 import { config } from './config';
+import { renderConnectors } from './connectors_view';
 import { formatTime } from './format';
 import type { StreamManager } from './stream';
 
@@ -107,6 +109,7 @@ export class StatusPage {
       this.fetches++;
       this.error = '';
       this.paint(s);
+      renderConnectors(this.el.querySelector('#connectors') as HTMLElement, s.connectors, Date.now());
     } catch (e) {
       this.error = String((e as Error).message || e);
       this.set('error', 'stats unavailable: ' + this.error);
@@ -176,6 +179,13 @@ export class StatusPage {
     const st = this.stream;
     this.set('client.mode', st.mode);
     this.set('client.streamId', st.info?.streamId || '–');
+    this.set(
+      'client.sharing',
+      { own: 'no (a stream of its own)', worker: 'yes, through a SharedWorker', leader: isStreamLeader() ? 'yes, this tab leads' : 'yes, through the leader tab' }[
+        streamSharing
+      ],
+    );
+    this.set('client.rate', st.info && typeof st.info.rate === 'number' ? `${st.info.rate} ms` : '–');
     this.set('client.interval', st.spec ? st.spec.interval : '–');
     this.set('client.tags', st.spec ? String(st.spec.tags.join(', ')).slice(0, 200) : '–');
     this.set('client.events', String(st.events));

@@ -23,7 +23,21 @@ export type StreamMode = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'poll
 export interface StreamSpec {
   tags: string[];
   interval: Interval;
+  /** The display rate: ms between events (the stream's coalescing window); unset: the server's. */
+  rate?: number;
 }
+
+/** What the manager needs of an EventSource: a real one, or a tab's share of one (shared_stream.ts). */
+export interface EventSourceLike {
+  readonly readyState: number;
+  addEventListener(type: string, listener: (e: Event) => void): void;
+  close(): void;
+}
+
+export type SourceFactory = (url: string) => EventSourceLike;
+
+/** EventSource.CLOSED, also where EventSource is not defined (tests). */
+const CLOSED = 2;
 
 export interface StreamHandlers {
   onConnected(info: ConnectedInfo): void;
@@ -41,13 +55,13 @@ export interface StreamHandlers {
 }
 
 function specKey(s: StreamSpec | null): string {
-  return s ? s.interval + '|' + s.tags.join(',') : '';
+  return s ? s.interval + '|' + (s.rate ?? '') + '|' + s.tags.join(',') : '';
 }
 
 export class StreamManager {
   spec: StreamSpec | null = null;
   mode: StreamMode = 'idle';
-  es: EventSource | null = null;
+  es: EventSourceLike | null = null;
   /** The id of the last `data` event received: where a new stream resumes. */
   lastEventId: string | null = null;
   info: ConnectedInfo | null = null;
@@ -85,8 +99,11 @@ export class StreamManager {
   /** Wall-clock time of the last live data (for gap refetches). */
   private lastLiveWall = 0;
 
-  constructor(handlers: StreamHandlers) {
+  private makeSource: SourceFactory;
+
+  constructor(handlers: StreamHandlers, makeSource: SourceFactory = (url) => new EventSource(url)) {
     this.handlers = handlers;
+    this.makeSource = makeSource;
     this.watchdogTimer = window.setInterval(() => this.watchdog(), 500);
     window.addEventListener('online', () => {
       if (this.mode === 'reconnecting' || this.mode === 'offline') this.reconnectNow();
@@ -144,6 +161,7 @@ export class StreamManager {
   private url(): string {
     const s = this.spec!;
     let u = `/api/sse/stream?${tagsQuery(s.tags)}&interval=${s.interval}`;
+    if (s.rate !== undefined) u += '&rate=' + Math.round(s.rate);
     if (this.lastEventId) u += '&lastEventId=' + encodeURIComponent(this.lastEventId);
     return u;
   }
@@ -172,7 +190,7 @@ export class StreamManager {
     if (!this.spec) return;
     this.probing = probe;
     if (!probe) this.mode = 'connecting';
-    const es = new EventSource(this.url());
+    const es = this.makeSource(this.url());
     this.es = es;
     this.opened++;
     this.connectTimer = window.setTimeout(() => {
@@ -267,7 +285,7 @@ export class StreamManager {
       }
       // A transport error: the connection failed or closed. EventSource
       // would retry by itself, without backoff or a count: take over.
-      this.fail(es, es.readyState === EventSource.CLOSED ? 'refused' : 'connection lost');
+      this.fail(es, es.readyState === CLOSED ? 'refused' : 'connection lost');
     });
     this.status();
   }
@@ -276,7 +294,7 @@ export class StreamManager {
     this.lastEventAt = Date.now();
   }
 
-  private fail(es: EventSource, reason: string) {
+  private fail(es: EventSourceLike, reason: string) {
     if (this.es !== es) return;
     const wasConnected = this.esConnected;
     this.closeEs();

@@ -52,6 +52,8 @@ export interface ConnectedInfo {
   tags: TagInfo[];
   heartbeatInterval: number;
   dataCheckInterval: number;
+  /** The stream's display rate in force, ms between events. */
+  rate?: number;
   retry: number;
   maxReconnectAttempts: number;
   resumed: boolean;
