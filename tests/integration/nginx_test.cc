@@ -371,5 +371,23 @@ TEST_F(NginxTest, Http2CarriesManyStreamsOnOneConnection) {
   EXPECT_EQ(made, 1) << curl.err;
 }
 
+// WebSocket through nginx: the /api/ws location passes the Upgrade
+// handshake on (HTTP/1.1 from the browser: nginx does not take WebSockets
+// over HTTP/2), with the browser's Host, so the dashboard's own Origin is
+// accepted as same-origin.
+TEST_F(NginxTest, WebSocketUpgradePassesThrough) {
+  Node a("node-a"), b("node-b");
+  Nginx nginx({a.port, b.port, free_port()});
+  const std::string url = nginx.https("/api/ws");
+  const std::string origin = url.substr(0, url.find("/api/ws"));
+  Child curl({kCurl, "-sS", "-N", "-k", "-v", "--http1.1", "-H", "Connection: Upgrade", "-H",
+              "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13", "-H",
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "-H", "Origin: " + origin, url});
+  ASSERT_TRUE(curl.wait_for(std::regex("< HTTP/1.1 101"), 20s)) << curl.err << nginx.error_log();
+  EXPECT_TRUE(
+      curl.wait_for(std::regex("< [Ss]ec-[Ww]eb[Ss]ocket-[Aa]ccept: s3pPLMBiTxaQ9kYGzzhZRbK\\+xOo="), 5s))
+      << curl.err;
+}
+
 }  // namespace
 }  // namespace tagstream::test
