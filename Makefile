@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg clean
+.PHONY: all deps configure build web run install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg clean
 
 all: build
 
@@ -31,6 +31,17 @@ web/dist/index.html: $(WEB_SOURCES)
 
 run: build
 	./$(BUILD)/tagstream serve $(ARGS)
+
+# Installs the binary, the dashboard, the systemd unit and the example config
+# under PREFIX (default /usr/local; DESTDIR for staging), see README "Install".
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The Debian package (CPack): $(BUILD)/tagstream_<version>_<arch>.deb.
+deb: build
+	@cd $(BUILD) && cpack -G DEB
+	@ls -1 $(BUILD)/tagstream_*.deb
 
 test: build
 	@./scripts/run-tests.sh $(BUILD)

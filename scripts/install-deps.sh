@@ -12,6 +12,9 @@ packages=(
   libgtest-dev
   clang libclang-rt-14-dev
   chromium
+  # Packaging (make deb: dpkg-shlibdeps, fakeroot) and the tests of the
+  # package and of the shipped nginx config (TLS certificates, HTTP/2 client).
+  dpkg-dev fakeroot file nginx-light openssl curl
 )
 # The dashboard (web/) and its browser tests need Node.js and npm: the
 # machines here come with Node 20; elsewhere Debian's nodejs (18) does too.

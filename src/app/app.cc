@@ -1,6 +1,7 @@
 #include "app/app.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -9,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cctype>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -17,6 +19,7 @@
 
 #include "app/config_options.h"
 #include "connect/connector_set.h"
+#include "core/build_info.h"
 #include "core/log.h"
 #include "core/thread_name.h"
 #include "core/time.h"
@@ -116,6 +119,32 @@ void refuse_open_network_without_auth(const ServerConfig& config, const Authenti
       "--allow-unauthenticated");
 }
 
+/// The dashboard's directory when --web-root is not given. An installed
+/// binary finds it beside itself (BINDIR/../share/tagstream/web), wherever
+/// the tree was installed or unpacked; a binary in the build tree, which has
+/// none there, serves the source tree's web/dist.
+std::string default_web_root() {
+  std::error_code ec;
+  const std::filesystem::path binary = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto installed = (binary.parent_path() / TAGSTREAM_WEB_ROOT_FROM_BINARY).lexically_normal();
+    if (std::filesystem::is_regular_file(installed / "index.html", ec)) return installed.string();
+  }
+  return TAGSTREAM_DEFAULT_WEB_ROOT;
+}
+
+/// "hostname:port": unique per node as long as host names are, and says
+/// where to look.
+std::string default_node_id(unsigned short port) {
+  char host[256] = {};
+  std::string name = ::gethostname(host, sizeof host - 1) == 0 && host[0] ? host : "localhost";
+  // A host name fits the node-id alphabet, save for exotic ones: those
+  // characters become '-'.
+  for (char& ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') ch = '-';
+  return name.substr(0, 56) + ":" + std::to_string(port);
+}
+
 /// The simulator's plant on the first screen: the boilers, the tank and the
 /// pumps as trends, unless someone saved their own default.
 void save_plant_layout(LayoutStore& layouts) {
@@ -151,10 +180,12 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   readers_ = std::make_unique<asio::thread_pool>(2);
 
   web_ = std::make_unique<StaticFiles>();
-  const std::string web_root = config_.web_root.empty() ? TAGSTREAM_DEFAULT_WEB_ROOT : config_.web_root;
+  const std::string web_root = config_.web_root.empty() ? default_web_root() : config_.web_root;
   if (web_->load(web_root) == 0)
     log(LogLevel::warn, "no dashboard at {}: build it with `make build` (the API works without it)",
         web_root);
+  else
+    log(LogLevel::info, "dashboard from {}", web_root);
   sampler_ = std::make_unique<StatsSampler>(*server_);
   if (!config_.connectors.connectors.empty()) {
     ConnectorContext context;
@@ -273,6 +304,9 @@ void App::open_store(const ServerConfig& config) {
 void App::start() {
   const ServerConfig& config = config_;
   http_->listen();
+  // Before the network threads start: from then on the config is read-only.
+  if (server_->config.node_id.empty()) server_->config.node_id = default_node_id(port());
+  config_.node_id = server_->config.node_id;
   stats_timer_->start();
   for (auto& io : contexts_) {
     threads_.emplace_back([this, io = io.get(), n = threads_.size()] {
@@ -299,6 +333,7 @@ void App::start() {
   }
   if (connectors_) connectors_->start();
   const auto ep = http_->local_endpoint();
+  log(LogLevel::info, "{}, node {}", version_line(), config.node_id);
   log(LogLevel::info, "tagstream listening on {}:{} ({} threads, {} tags, heartbeat {}s, coalescing {}s{})",
       ep.address().to_string(), ep.port(), config.threads, registry_.size(), config.heartbeat_interval,
       config.data_check_interval, config.simulator ? ", simulator on" : "");

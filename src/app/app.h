@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,8 @@ class App {
   void wait();
 
   unsigned short port() const;
+  /// This node's id (--node-id, or hostname:port); set by start().
+  const std::string& node_id() const { return server_->config.node_id; }
   TagRegistry& registry() { return registry_; }
   LiveState& live() { return live_; }
   Ingestor& ingestor() { return *ingestor_; }

@@ -37,7 +37,8 @@ struct ServerConfig : HttpOptions, AuthOptions {
   std::int64_t retention_day = 0;
 
   // Dashboard
-  std::string web_root;  // TAGSTREAM_WEB_ROOT; empty: the built-in default (the source tree's web/dist)
+  // TAGSTREAM_WEB_ROOT; empty: beside an installed binary, else the source tree's web/dist.
+  std::string web_root;
 
   // Simulator
   bool simulator = true;                   // --no-simulator turns it off

@@ -39,6 +39,18 @@ std::string redact_store_url(std::string_view url) {
   return out;
 }
 
+std::string node_id_error(std::string_view id) {
+  constexpr std::size_t kMaxNodeId = 64;
+  if (id.empty()) return "must not be empty";
+  if (id.size() > kMaxNodeId) return "must be at most " + std::to_string(kMaxNodeId) + " characters";
+  for (const char ch : id) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '.' || ch == '_' || ch == ':' || ch == '-';
+    if (!ok) return "may hold only letters, digits and . _ : -, got " + in_quotes(id);
+  }
+  return {};
+}
+
 namespace {
 
 // Durations above this are almost certainly unit mistakes (ms given as s), and
@@ -308,6 +320,25 @@ const std::vector<Option>& options() {
     }
     t.push_back(integer("threads", "TAGSTREAM_THREADS", "N", "Network threads; 0 = one per CPU core.",
                         &C::threads, 0, kMaxNetworkThreads));
+    {
+      Option o{"node-id",
+               "TAGSTREAM_NODE_ID",
+               {},
+               "NAME",
+               "This node's name in /healthz, /api/stats and tagstream_build_info, to tell nodes "
+               "apart behind a load balancer: up to 64 letters, digits and . _ : -. Default: the "
+               "host name and the port listened on (plant-a:8080).",
+               Kind::string,
+               {},
+               {}};
+      o.set = [](C& c, std::string_view text) -> std::string {
+        if (auto error = node_id_error(text); !error.empty()) return error;
+        c.node_id = std::string(text);
+        return {};
+      };
+      o.show = [](const C& c) { return c.node_id.empty() ? std::string("hostname:port") : c.node_id; };
+      t.push_back(std::move(o));
+    }
 
     // SSE contract
     t.push_back(seconds("heartbeat-interval", "SSE_HEARTBEAT_INTERVAL",
@@ -543,8 +574,8 @@ const std::vector<Option>& options() {
                "TAGSTREAM_WEB_ROOT",
                {},
                "DIR",
-               "Directory of the built dashboard served at /; default: web/dist of the source tree "
-               "this binary was built from.",
+               "Directory of the built dashboard served at /; default: share/tagstream/web beside an "
+               "installed binary (BINDIR/..), else web/dist of the source tree it was built from.",
                Kind::string,
                [](C& c, std::string_view text) -> std::string {
                  c.web_root = std::string(text);

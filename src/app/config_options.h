@@ -41,5 +41,8 @@ std::string in_quotes(std::string_view s);
 std::string redact_store_url(std::string_view url);
 /// A number as help and messages show it: shortest form.
 std::string format_double(double v);
+/// Why `id` cannot be a node id (--node-id), or "" when it can: it goes
+/// into JSON and Prometheus labels as it is, so it stays short and plain.
+std::string node_id_error(std::string_view id);
 
 }  // namespace tagstream

@@ -10,6 +10,7 @@
 #include "app/config.h"
 #include "app/token_command.h"
 #include "client/watch.h"
+#include "core/build_info.h"
 #include "core/log.h"
 
 namespace {
@@ -22,7 +23,9 @@ constexpr std::string_view kUsage =
     "  watch   print the events of an SSE stream, reconnecting and resuming\n"
     "          (see tagstream watch --help)\n"
     "  token   create API keys and JWTs for the server's authentication\n"
-    "          (see tagstream token --help)\n";
+    "          (see tagstream token --help)\n"
+    "  version print the version, git revision, build date and type\n"
+    "          (also --version)\n";
 
 int serve(const std::vector<std::string>& args) {
   tagstream::ConfigResult loaded = tagstream::load_server_config(args, tagstream::process_env);
@@ -53,6 +56,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs(kUsage.data(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::printf("%s\n", tagstream::version_line().c_str());
+    return 0;
   }
   const std::string command = args[0];
   args.erase(args.begin());

@@ -18,6 +18,9 @@ struct HttpOptions {
   // Network
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   int threads = 0;                        // 0 = one per core
+  // This node's name in /healthz, /api/stats and /metrics; the app fills an
+  // empty one with "hostname:port" once the port is bound.
+  std::string node_id;
 
   // SSE contract
   double heartbeat_interval = 30.0;  // SSE_HEARTBEAT_INTERVAL, seconds

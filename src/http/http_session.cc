@@ -11,6 +11,7 @@
 #include <span>
 
 #include "auth/authenticator.h"
+#include "core/build_info.h"
 #include "core/field_devices.h"
 #include "core/json_text.h"
 #include "core/log.h"
@@ -332,6 +333,10 @@ HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
   append_json_integer(body, static_cast<std::int64_t>(stats.events_sent()));
   body += ",\"connectors\":";
   append_connectors_json(body, shard.server.services.devices);
+  body += ",\"version\":";
+  append_json_string(body, build_info().version);
+  body += ",\"node\":";
+  append_json_string(body, shard.server.config.node_id);
   body += "}";
   return json_response(stopping ? http::status::service_unavailable : http::status::ok, std::move(body),
                        req.version(), req.keep_alive());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/build_info.h"
 #include "core/field_devices.h"
 #include "core/json_text.h"
 #include "core/live_state.h"
@@ -190,9 +191,14 @@ void append_connector_metrics(std::string& out, const std::vector<ConnectorStatu
 std::string StatsSampler::json(const std::function<bool(std::string_view)>& may_list) const {
   const Rates r = rates();
   const ServerStats& st = server_.stats;
-  std::string out = "{";
+  std::string out = "{\"version\":";
+  append_json_string(out, build_info().version);
+  out += ",\"revision\":";
+  append_json_string(out, build_info().revision);
+  out += ",\"node\":";
+  append_json_string(out, server_.config.node_id);
   field(out, "uptimeSeconds",
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - server_.started).count(), false);
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - server_.started).count());
   out += ",\"streams\":{";
   field(out, "open", static_cast<std::uint64_t>(server_.limiter.open()), false);
   field(out, "opened", st.streams_opened.load());
@@ -290,6 +296,19 @@ std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
     append_json_number(out, value);
     out += '\n';
   };
+  // Prometheus' build-info convention: constant 1, the facts in labels, so
+  // a query can join them onto any series of this node.
+  const BuildInfo& build = build_info();
+  out +=
+      "# HELP tagstream_build_info The version, git revision and node id of this server.\n"
+      "# TYPE tagstream_build_info gauge\n"
+      "tagstream_build_info{version=\"";
+  append_label(out, build.version);
+  out += "\",revision=\"";
+  append_label(out, build.revision);
+  out += "\",node=\"";
+  append_label(out, server_.config.node_id);
+  out += "\"} 1\n";
   metric("tagstream_streams_open", "gauge", "Open SSE streams.", server_.limiter.open());
   metric("tagstream_streams_opened_total", "counter", "SSE streams opened.",
          static_cast<double>(st.streams_opened.load()));

@@ -509,6 +509,20 @@ TEST_F(Config, HelpTextMentionsEverything) {
   }
 }
 
+TEST_F(Config, NodeId) {
+  EXPECT_EQ(ok({}).node_id, "");  // filled with hostname:port by the app once the port is bound
+  EXPECT_EQ(ok({"--node-id", "plant-a.hmi_1:8080"}).node_id, "plant-a.hmi_1:8080");
+  g_env["TAGSTREAM_NODE_ID"] = "node-b";
+  EXPECT_EQ(ok({}).node_id, "node-b");
+  EXPECT_EQ(ok({"--config", write("n.toml", "node_id = \"node-c\"\n")}).node_id, "node-c");
+  g_env.clear();
+  EXPECT_TRUE(Contains(err({"--node-id", "a b"}), "--node-id: may hold only letters"));
+  EXPECT_TRUE(Contains(err({"--node-id", "a\"b"}), "--node-id: may hold only letters"));
+  EXPECT_TRUE(Contains(err({"--node-id", ""}), "--node-id: must not be empty"));
+  EXPECT_TRUE(Contains(err({"--node-id", std::string(65, 'n')}), "at most 64 characters"));
+  EXPECT_EQ(ok({"--node-id", std::string(64, 'n')}).node_id.size(), 64u);
+}
+
 TEST_F(Config, ProcessEnvReadsRealEnvironment) {
   ::setenv("TAGSTREAM_CONFIG_TEST_PROBE", "x", 1);
   EXPECT_EQ(process_env("TAGSTREAM_CONFIG_TEST_PROBE"), "x");
