@@ -65,6 +65,29 @@ std::optional<HttpResponse> resume_point(const HttpRequest& req, std::optional<S
 
 }  // namespace
 
+std::optional<std::chrono::nanoseconds> display_window(const StreamQuery& query, const HttpOptions& config) {
+  if (!query.rate_ms) return std::nullopt;
+  return std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(*query.rate_ms),
+                                            seconds_to_duration(config.data_check_interval));
+}
+
+json::object connected_settings(std::string_view stream_id, const StreamSpec& spec,
+                                const HttpOptions& config) {
+  json::object hello{
+      {"streamId", stream_id},
+      {"interval", to_string(spec.interval)},
+      {"heartbeatInterval", config.heartbeat_interval},
+      {"dataCheckInterval", config.data_check_interval},
+      {"rate", spec.window ? std::chrono::duration_cast<std::chrono::milliseconds>(*spec.window).count()
+                           : static_cast<std::int64_t>(config.data_check_interval * 1000)},
+      {"retry", config.retry_ms},
+      {"maxReconnectAttempts", config.max_reconnect_attempts},
+      {"resumed", spec.resume_after.has_value()},
+      {"serverTime", format_iso8601(now_ns())}};
+  if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
+  return hello;
+}
+
 std::optional<HttpResponse> admit_stream(ShardContext& shard, const HttpRequest& req,
                                          const std::string& client, StreamLimiter::Ticket& ticket) {
   if (shard.server.shutting_down.load())
@@ -335,12 +358,7 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
       co_return error_response(http::status::bad_request, parsed.error.code, parsed.error.message, version,
                                keep_alive);
     spec.interval = parsed->interval;
-    // The display rate: this stream's coalescing window, never shorter than
-    // the server's (which bounds the work every stream may cause).
-    const auto server_window = seconds_to_duration(config.data_check_interval);
-    if (parsed->rate_ms)
-      spec.window =
-          std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(*parsed->rate_ms), server_window);
+    spec.window = display_window(*parsed, config);
     ReadableTags resolved = co_await resolve_readable_tags(server, access, req, parsed->tags);
     if (!resolved) co_return std::move(resolved.error);
     spec.tags = std::move(*resolved);
@@ -354,18 +372,7 @@ asio::awaitable<std::optional<HttpResponse>> serve_tag_stream(beast::tcp_stream&
   auto conn = std::make_shared<TagStream>(stream.release_socket(), shard, std::move(ticket),
                                           stream_head(req, config), compress(req, config));
   conn->set_credential(access);
-  json::object hello{
-      {"streamId", conn->id()},
-      {"interval", to_string(spec.interval)},
-      {"heartbeatInterval", config.heartbeat_interval},
-      {"dataCheckInterval", config.data_check_interval},
-      {"rate", spec.window ? std::chrono::duration_cast<std::chrono::milliseconds>(*spec.window).count()
-                           : static_cast<std::int64_t>(config.data_check_interval * 1000)},
-      {"retry", config.retry_ms},
-      {"maxReconnectAttempts", config.max_reconnect_attempts},
-      {"resumed", spec.resume_after.has_value()},
-      {"serverTime", format_iso8601(now_ns())}};
-  if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
+  json::object hello = connected_settings(conn->id(), spec, config);
   if (log_enabled(LogLevel::info))
     log(LogLevel::info, "SSE stream opened id={} client={} tags={} interval={} resume={}", conn->id(),
         endpoint_text(conn->peer()), tag_names(server.registry, spec.tags), to_string(spec.interval),

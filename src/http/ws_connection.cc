@@ -483,6 +483,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
     spec.tags = std::move(*resolved);
     spec.interval = m.query.interval;
     spec.resume_after = m.query.last_event_id;
+    spec.window = display_window(m.query, self->shard_.server.config);
     auto sub = std::make_unique<WsSubscription>(*self, m.id, spec.interval);
     sub->tags = spec.tags.size();
     self->force(ws_event("connected", self->connected_json(spec)), sub->id_json);
@@ -500,15 +501,7 @@ class WsConnection final : public Closable, public std::enable_shared_from_this<
   /// every tag with its metadata.
   std::string connected_json(const StreamSpec& spec) const {
     const HttpOptions& config = shard_.server.config;
-    json::object hello{{"streamId", id()},
-                       {"interval", to_string(spec.interval)},
-                       {"heartbeatInterval", config.heartbeat_interval},
-                       {"dataCheckInterval", config.data_check_interval},
-                       {"retry", config.retry_ms},
-                       {"maxReconnectAttempts", config.max_reconnect_attempts},
-                       {"resumed", spec.resume_after.has_value()},
-                       {"serverTime", format_iso8601(now_ns())}};
-    if (spec.resume_after) hello["lastEventId"] = *spec.resume_after;
+    json::object hello = connected_settings(id(), spec, config);
     std::string text = json_text(hello);
     text.pop_back();
     text += ",\"tags\":[";

@@ -64,6 +64,14 @@ WsParseResult parse_subscribe(const json::object& o, std::string id) {
   bool bad = false;
   if (const json::string* iv = string_field(o, "interval", bad)) target.params.emplace_back("interval", *iv);
   if (bad) return fail("bad_field", "interval must be a string: raw, second, minute, hour or day");
+  if (const json::value* rate = o.if_contains("rate"); rate && !rate->is_null()) {
+    if (rate->is_uint64() || (rate->is_int64() && rate->get_int64() >= 0))
+      target.params.emplace_back(
+          "rate", std::to_string(rate->is_uint64() ? rate->get_uint64()
+                                                   : static_cast<std::uint64_t>(rate->get_int64())));
+    else
+      return fail("bad_rate", "rate must be a whole number of milliseconds");
+  }
   if (const json::value* last = o.if_contains("lastEventId"); last && !last->is_null()) {
     if (last->is_string())
       target.params.emplace_back("lastEventId", std::string(last->get_string()));
