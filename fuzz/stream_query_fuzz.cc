@@ -80,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const StreamQueryResult query = parse_stream_query(*target);
   if (!query) {
-    check_error(query.error,
-                {"missing_tags", "bad_tag", "too_many_tags", "unknown_interval", "bad_last_event_id"});
+    check_error(query.error, {"missing_tags", "bad_tag", "too_many_tags", "unknown_interval",
+                              "bad_last_event_id", "bad_rate"});
     return 0;
   }
   FUZZ_CHECK(!query->tags.empty() && query->tags.size() <= kMaxStreamTags);
