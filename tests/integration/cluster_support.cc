@@ -495,7 +495,7 @@ CurlReply curl_get(const std::string& url, const std::string& protocol) {
 }
 
 CurlReply curl_send(const std::string& url, const std::string& body, const std::string& method) {
-  return run_curl({"--http2", "-X", method, "--data-binary", body}, url);
+  return run_curl({"-X", method, "--data-binary", body}, url);
 }
 
 std::string node_of(const std::string& healthz_body) {

@@ -102,6 +102,10 @@ class RedisServer {
   /// before each reply; fsync'd every second, which only a machine crash
   /// can tell apart).
   void kill();
+  /// SIGSTOP / SIGCONT: connections stay open and nothing is answered, as
+  /// with a Redis that hangs or a network that drops packets.
+  void pause();
+  void resume();
   bool running() { return process_->running(); }
 
   unsigned short port() const { return port_; }
@@ -214,7 +218,8 @@ struct CurlReply {
 /// A GET through curl (TLS, the self-signed certificate not checked).
 /// `protocol`: --http2 or --http1.1.
 CurlReply curl_get(const std::string& url, const std::string& protocol = "--http2");
-/// A request with a body through curl: POST unless `method` says otherwise.
+/// A request with a body through curl (HTTP/2 over TLS, as browsers):
+/// POST unless `method` says otherwise.
 CurlReply curl_send(const std::string& url, const std::string& body, const std::string& method = "POST");
 
 /// The "node" of a /healthz body.
