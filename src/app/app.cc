@@ -33,6 +33,7 @@
 #include "ingest/deadband.h"
 #include "ingest/ingestor.h"
 #include "ingest/simulator.h"
+#include "store/pg_layouts.h"
 #include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/store_replay.h"
@@ -178,6 +179,9 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (config_.layout_dir.empty())
     config_.layout_dir = (std::filesystem::path(config_.data_dir) / "layouts").string();
   server_ = std::make_unique<ServerContext>(config_, registry_);
+  // On a shared database, layouts are shared too: a screen saved on one
+  // node is there on every other.
+  if (!config_.store_url.empty()) server_->layouts.share(std::make_shared<PgLayouts>(config_.store_url));
   if (config_.simulator) save_plant_layout(server_->layouts);
   readers_ = std::make_unique<asio::thread_pool>(2);
 

@@ -31,6 +31,7 @@ std::string LayoutStore::path_of(std::string_view name) const {
 }
 
 std::vector<LayoutStore::Entry> LayoutStore::list() const {
+  if (shared_) return shared_->list();
   std::vector<Entry> out;
   if (!enabled()) return out;
   std::lock_guard lock(mutex_);
@@ -55,6 +56,7 @@ std::vector<LayoutStore::Entry> LayoutStore::list() const {
 
 std::optional<std::string> LayoutStore::load(std::string_view name) const {
   if (!enabled() || !is_valid_layout_name(name)) return std::nullopt;
+  if (shared_) return shared_->load(name);
   std::lock_guard lock(mutex_);
   std::ifstream in(path_of(name), std::ios::binary);
   if (!in) return std::nullopt;
@@ -67,6 +69,7 @@ std::optional<std::string> LayoutStore::load(std::string_view name) const {
 
 LayoutStore::SaveResult LayoutStore::save(std::string_view name, std::string_view json) {
   if (!enabled()) return SaveResult::unavailable;
+  if (shared_) return shared_->save(name, json);
   std::lock_guard lock(mutex_);
   std::error_code ec;
   fs::create_directories(dir_, ec);
@@ -99,6 +102,7 @@ LayoutStore::SaveResult LayoutStore::save(std::string_view name, std::string_vie
 
 bool LayoutStore::remove(std::string_view name) {
   if (!enabled() || !is_valid_layout_name(name)) return false;
+  if (shared_) return shared_->remove(name);
   std::lock_guard lock(mutex_);
   std::error_code ec;
   return fs::remove(path_of(name), ec);

@@ -7,19 +7,16 @@
 // called from the reader pool, never from a network thread.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace tagstream {
+#include "core/shared_layouts.h"
 
-/// A layout's JSON text is at most this long: a hundred panels of a few
-/// dozen tags each fit.
-inline constexpr std::size_t kMaxLayoutBytes = 64 * 1024;
-/// Layouts a server keeps.
-inline constexpr std::size_t kMaxLayouts = 100;
+namespace tagstream {
 /// Layout names are 1..kMaxLayoutNameLength of [A-Za-z0-9_.-], not
 /// starting with a dot: safe as file names, as URL path segments and in JSON.
 inline constexpr std::size_t kMaxLayoutNameLength = 64;
@@ -31,14 +28,14 @@ class LayoutStore {
   /// `dir` empty: nothing is kept (list() is empty, save() is unavailable).
   explicit LayoutStore(std::string dir);
 
-  struct Entry {
-    std::string name;
-    std::size_t bytes = 0;
-    std::int64_t modified_ms = 0;  // epoch milliseconds
-  };
-  enum class SaveResult { created, replaced, too_many, unavailable, failed };
+  using Entry = LayoutEntry;
+  using SaveResult = LayoutSaveResult;
 
-  bool enabled() const { return !dir_.empty(); }
+  /// Start-up only: keep layouts there instead of in files (several nodes
+  /// on one database show the same ones).
+  void share(std::shared_ptr<SharedLayouts> shared) { shared_ = std::move(shared); }
+
+  bool enabled() const { return shared_ || !dir_.empty(); }
   /// Every saved layout, by name.
   std::vector<Entry> list() const;
   std::optional<std::string> load(std::string_view name) const;
@@ -52,6 +49,7 @@ class LayoutStore {
  private:
   std::string path_of(std::string_view name) const;
   std::string dir_;
+  std::shared_ptr<SharedLayouts> shared_;
   mutable std::mutex mutex_;
 };
 

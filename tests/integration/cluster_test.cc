@@ -315,3 +315,26 @@ TEST_F(ClusterTest, ConcurrentWritersOnEveryNodeLeaveOneHistoryEqualToABruteForc
 
 }  // namespace
 }  // namespace tagstream::test
+
+namespace tagstream::test {
+namespace {
+
+// A screen saved on one node is there on every other: layouts live in the
+// shared database, not in a node's data directory.
+TEST_F(ClusterTest, ALayoutSavedOnOneNodeIsListedAndLoadedOnEveryNode) {
+  Cluster& c = start(every_point(2));
+  const auto put =
+      http_post(c.node(0).port(), "/api/layouts/control-room", R"({"title":"Control room","panels":[]})",
+                {"Content-Type: application/json"}, "PUT");
+  ASSERT_TRUE(put.status == 200 || put.status == 201) << put.body;
+  const auto list = http_get(c.node(1).port(), "/api/layouts");
+  EXPECT_NE(list.body.find("control-room"), std::string::npos) << list.body;
+  const auto got = http_get(c.node(1).port(), "/api/layouts/control-room");
+  EXPECT_EQ(got.status, 200);
+  EXPECT_NE(got.body.find("Control room"), std::string::npos) << got.body;
+  EXPECT_EQ(http_post(c.node(1).port(), "/api/layouts/control-room", "", {}, "DELETE").status, 204);
+  EXPECT_EQ(http_get(c.node(0).port(), "/api/layouts/control-room").status, 404);
+}
+
+}  // namespace
+}  // namespace tagstream::test
