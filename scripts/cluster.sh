@@ -65,7 +65,9 @@ for tool in initdb pg_ctl createdb; do
   [[ -x $pg_bin/$tool ]] || die "$pg_bin/$tool is missing (Debian's postgresql package: scripts/install-deps.sh)"
 done
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-if ((!standalone)) && ! "$bin" serve --help 2>&1 | grep -q -- '--cluster'; then
+# (Read whole, not piped to grep -q: with pipefail its early exit would
+# fail the pipeline.)
+if ((!standalone)) && [[ $("$bin" serve --help 2>&1) != *--cluster* ]]; then
   die "$bin has no --cluster option; --standalone-nodes starts the nodes without it"
 fi
 
@@ -155,7 +157,7 @@ else
   nginx_port=8080
 fi
 [[ $nginx_port =~ ^[0-9]+$ ]] || die "PORT must be a number"
-if ss -Htln "sport = :$nginx_port" | grep -q .; then
+if [[ -n $(ss -Htln "sport = :$nginx_port") ]]; then
   die "port $nginx_port is in use: PORT=... picks another"
 fi
 
@@ -303,7 +305,8 @@ status=$(curl -sS -o "$tmp/write.out" -w '%{http_code}' --max-time 10 -X POST \
   --data-binary "clustercheck value=$value $(date +%s%N)" "$url/write?precision=ns")
 [[ $status == 204 ]] || die "the write through nginx answered $status: $(cat "$tmp/write.out")"
 has_value() {
-  curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value" | grep -q "\"value\":$value[,}]"
+  local tags
+  tags=$(curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value") && [[ $tags == *"\"value\":$value"[,}]* ]]
 }
 wait_for "the value through nginx" 30 has_value "$url" ||
   die "the value written through nginx never came back on $url/api/tags"
