@@ -179,6 +179,26 @@ TEST_F(ClusterHarnessTest, DefaultClusterCarriesAWriteThroughNginxToEveryNode) {
     EXPECT_TRUE(eventually([&] { return lists(*node, "harness.temp", 32.5); }, 30s)) << node->id();
 }
 
+// Redis at maxmemory (noeviction, as shipped) refuses every append: the
+// node that takes a write reports degraded, and is ok again once there is
+// room (README "Cluster", Sizing).
+TEST_F(ClusterHarnessTest, FullRedisMakesTheWritingNodeDegradedUntilThereIsRoom) {
+  Cluster cluster({.nodes = 2});
+  cluster.node(0).write("harness fill=1 " + std::to_string(now_ns()));
+  ASSERT_TRUE(eventually([&] { return lists(cluster.node(1), "harness.fill", 1); }, 30s));
+
+  EXPECT_EQ(cluster.redis->cli({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+  cluster.node(0).write("harness fill=2 " + std::to_string(now_ns()));
+  EXPECT_TRUE(eventually([&] { return health_of(cluster.node(0)) == "degraded"; }, 30s))
+      << cluster.node(0).log_tail();
+  EXPECT_FALSE(lists(cluster.node(1), "harness.fill", 2));
+
+  EXPECT_EQ(cluster.redis->cli({"CONFIG", "SET", "maxmemory", "2gb"}), "OK");
+  EXPECT_TRUE(eventually([&] { return health_of(cluster.node(0)) == "ok"; }, 30s))
+      << cluster.node(0).log_tail();
+  EXPECT_TRUE(eventually([&] { return lists(cluster.node(1), "harness.fill", 2); }, 30s));
+}
+
 // deploy/tagstream-cluster.example.toml is a config the server takes, with
 // the three settings that make a node of a cluster.
 TEST(ClusterDeployFiles, ExampleNodeConfigLoads) {
