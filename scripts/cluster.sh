@@ -82,7 +82,7 @@ cleanup() {
   local name
   # In reverse: nginx, the nodes, then Redis and PostgreSQL under them.
   for name in nginx node-c node-b node-a redis; do
-    [[ -n ${pid_of[$name]:-} ]] && kill -TERM "${pid_of[$name]}" 2>/dev/null || true
+    if [[ -n ${pid_of[$name]:-} ]]; then kill -TERM "${pid_of[$name]}" 2>/dev/null || true; fi
   done
   for name in nginx node-c node-b node-a redis; do
     local pid="${pid_of[$name]:-}"
@@ -127,10 +127,10 @@ pick_port() {
   printf -v "$1" '%s' "$port"
 }
 
-# wait_for WHAT SECONDS COMMAND...: polls COMMAND until it succeeds.
+# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
-  local what="$1" seconds="$2"
-  shift 2
+  local seconds="$1"
+  shift
   local deadline=$((SECONDS + seconds))
   until "$@" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || return 1
@@ -162,6 +162,7 @@ if [[ -n $(ss -Htln "sport = :$nginx_port") ]]; then
 fi
 
 # ------------------------------------------------------------------ Redis
+redis_port=""
 pick_port redis_port
 mkdir -p "$tmp/redis"
 cat >"$tmp/redis/redis.conf" <<EOF
@@ -176,10 +177,11 @@ EOF
 redis-server "$tmp/redis/redis.conf" >"$tmp/redis/redis.log" 2>&1 </dev/null &
 pid_of[redis]=$!
 redis_ping() { alive redis && [[ $(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null) == PONG ]]; }
-wait_for redis 30 redis_ping || die "redis-server did not start: $(tail -20 "$tmp/redis/redis.log")"
+wait_for 30 redis_ping || die "redis-server did not start: $(tail -20 "$tmp/redis/redis.log")"
 redis_url="redis://127.0.0.1:$redis_port"
 
 # ------------------------------------------------------------- PostgreSQL
+pg_port=""
 pick_port pg_port
 mkdir -p "$tmp/pg"
 ((EUID == 0)) && chown nobody: "$tmp/pg"
@@ -208,7 +210,7 @@ for node in "${nodes[@]}"; do
 done
 node_healthy() { alive "$1" && curl -fsS --max-time 2 "http://127.0.0.1:${node_port[$1]}/healthz"; }
 for node in "${nodes[@]}"; do
-  wait_for "$node" 60 node_healthy "$node" || die "$node did not start: $(tail -20 "$tmp/$node.log")"
+  wait_for 60 node_healthy "$node" || die "$node did not start: $(tail -20 "$tmp/$node.log")"
 done
 
 # ------------------------------------------------------------------ nginx
@@ -241,8 +243,9 @@ awk -v ports="${node_port[node-a]} ${node_port[node-b]} ${node_port[node-c]}" -v
   { print }
 ' "$root/deploy/nginx/tagstream.conf" >"$tmp/nginx/tagstream.conf"
 servers=$(grep -c 'server 127\.0\.0\.1:' "$tmp/nginx/tagstream.conf" || true)
-grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" && ((servers == 3)) ||
+if ! grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" || ((servers != 3)); then
   die "deploy/nginx/tagstream.conf no longer has the shape scripts/cluster.sh rewrites: see $tmp/nginx/tagstream.conf"
+fi
 {
   echo "pid $tmp/nginx/nginx.pid;"
   echo "error_log $tmp/nginx/error.log;"
@@ -259,7 +262,7 @@ grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" && ((servers
 pid_of[nginx]=$!
 url="http://127.0.0.1:$nginx_port"
 nginx_up() { alive nginx && curl -fsS --max-time 2 "$url/healthz"; }
-wait_for nginx 30 nginx_up ||
+wait_for 30 nginx_up ||
   die "nginx did not start: $(cat "$tmp/nginx/nginx.out"; tail -20 "$tmp/nginx/error.log")"
 
 cat <<EOF
@@ -306,14 +309,14 @@ status=$(curl -sS -o "$tmp/write.out" -w '%{http_code}' --max-time 10 -X POST \
 [[ $status == 204 ]] || die "the write through nginx answered $status: $(cat "$tmp/write.out")"
 has_value() {
   local tags
-  tags=$(curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value") && [[ $tags == *"\"value\":$value"[,}]* ]]
+  tags=$(curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value") && [[ $tags == *"\"value\":$value"[,\}]* ]]
 }
-wait_for "the value through nginx" 30 has_value "$url" ||
+wait_for 30 has_value "$url" ||
   die "the value written through nginx never came back on $url/api/tags"
 echo "check: clustercheck.value=$value came back on /api/tags through nginx"
 if ((!standalone)); then
   for node in "${nodes[@]}"; do
-    wait_for "$node" 30 has_value "http://127.0.0.1:${node_port[$node]}" ||
+    wait_for 30 has_value "http://127.0.0.1:${node_port[$node]}" ||
       die "$node never listed clustercheck.value=$value on /api/tags"
   done
   echo "check: and on node-a, node-b and node-c"
