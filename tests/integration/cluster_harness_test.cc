@@ -156,7 +156,8 @@ bool lists(const NodeProcess& node, const std::string& name, double value) {
 // The Cluster as the cluster tests start it (--cluster on every node): a
 // write through nginx reaches every node's tag list, whichever node nginx
 // gave it to; with Redis killed every node reports degraded, and once Redis
-// is started again (same port, same AOF) they are ok and carry writes again.
+// is started again (same port, same AOF) they are ok and carry writes again,
+// to a stream opened through nginx's plain-HTTP port too.
 TEST_F(ClusterHarnessTest, DefaultClusterCarriesAWriteThroughNginxToEveryNode) {
   Cluster cluster({.nginx = true});
   ASSERT_TRUE(cluster.redis);
@@ -168,6 +169,12 @@ TEST_F(ClusterHarnessTest, DefaultClusterCarriesAWriteThroughNginxToEveryNode) {
   for (auto& node : cluster.nodes)
     EXPECT_TRUE(eventually([&] { return lists(*node, "harness.temp", 31.25); }, 30s)) << node->id();
 
+  // A stream through nginx's plain-HTTP port, on whichever node nginx picks.
+  SseClient stream(cluster.nginx->plain_port(), "/api/sse/stream?tags[]=harness.temp&interval=raw");
+  ASSERT_TRUE(stream.read_head(20s));
+  ASSERT_EQ(stream.status(), 200);
+  ASSERT_TRUE(stream.next_of("connected", 20s));
+
   cluster.redis->kill();
   for (auto& node : cluster.nodes)
     EXPECT_TRUE(eventually([&] { return health_of(*node) == "degraded"; }, 30s)) << node->id();
@@ -177,6 +184,16 @@ TEST_F(ClusterHarnessTest, DefaultClusterCarriesAWriteThroughNginxToEveryNode) {
   cluster.node(2).write("harness temp=32.5 " + std::to_string(now_ns()));
   for (auto& node : cluster.nodes)
     EXPECT_TRUE(eventually([&] { return lists(*node, "harness.temp", 32.5); }, 30s)) << node->id();
+  // The stream got it too, wherever it was written and whichever node
+  // serves it.
+  bool streamed = false;
+  while (!streamed) {
+    const auto event = stream.next_of("data", 20s);
+    if (!event) break;
+    for (const Point& p : points_of(*event))
+      streamed = streamed || (p.tag == "harness.temp" && p.value == 32.5);
+  }
+  EXPECT_TRUE(streamed) << stream.raw();
 }
 
 // Redis at maxmemory (noeviction, as shipped) refuses every append: the
