@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev postgresql libtomlplusplus-dev libjwt-dev libssl-dev libfmt-dev zlib1g-dev liburing-dev
   libmodbus-dev libmosquitto-dev mosquitto libprotobuf-c-dev protobuf-c-compiler
-  libhiredis-dev redis-server
+  libhiredis-dev
   libgtest-dev
   clang libclang-rt-14-dev
   chromium
