@@ -16,8 +16,9 @@ packages=(
   # Packaging (make deb: dpkg-shlibdeps, fakeroot) and the tests of the
   # package and of the shipped nginx config (TLS certificates, HTTP/2 client).
   dpkg-dev fakeroot file nginx-light openssl curl
-  # make cluster (scripts/cluster.sh) picks free ports with ss.
-  iproute2
+  # The cluster (make cluster, tests/integration/cluster_support.h): Redis
+  # between the nodes (redis-cli comes with it); ss picks free ports.
+  redis-server iproute2
 )
 # The dashboard (web/) and its browser tests need Node.js and npm: the
 # machines here come with Node 20; elsewhere Debian's nodejs (18) does too.
