@@ -11,7 +11,9 @@
 #     deploy/nginx/tagstream.conf, its TLS part left out (plain HTTP here;
 #     the nginx test runs the TLS part),
 # prints the URL and what runs where, and on Ctrl-C (or SIGTERM) stops it
-# all and removes the directory. No terminal needed: nothing reads stdin.
+# all and removes the directory. Killed outright (SIGKILL), it leaves the
+# directory, but every process it started gets SIGTERM from the kernel
+# (PR_SET_PDEATHSIG, by setpriv). No terminal needed: nothing reads stdin.
 #
 # usage: scripts/cluster.sh [--build-dir DIR] [--check] [--standalone-nodes]
 #   --build-dir DIR     where the built tagstream is (default: build)
@@ -57,11 +59,11 @@ die() {
 bin="$build_dir/tagstream"
 pg_bin="${TAGSTREAM_PG_BIN:-/usr/lib/postgresql/15/bin}"
 [[ -x $bin ]] || die "no $bin: \`make cluster\` builds it (or give --build-dir)"
-for tool in redis-server redis-cli nginx curl ss; do
+for tool in redis-server redis-cli nginx curl ss setpriv; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] ||
     die "$tool is missing: run scripts/install-deps.sh"
 done
-for tool in initdb pg_ctl createdb; do
+for tool in initdb postgres pg_isready createdb; do
   [[ -x $pg_bin/$tool ]] || die "$pg_bin/$tool is missing (Debian's postgresql package: scripts/install-deps.sh)"
 done
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -75,16 +77,18 @@ fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/tagstream-cluster.XXXXXX")"
 chmod 755 "$tmp"
 declare -A pid_of=() # name -> pid of what this script started in the background
-pg_started=0
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   local name
-  # In reverse: nginx, the nodes, then Redis and PostgreSQL under them.
-  for name in nginx node-c node-b node-a redis; do
-    if [[ -n ${pid_of[$name]:-} ]]; then kill -TERM "${pid_of[$name]}" 2>/dev/null || true; fi
+  # In reverse: nginx, the nodes, then Redis and PostgreSQL under them
+  # (SIGINT: PostgreSQL's fast shutdown, which does not wait for sessions).
+  for name in nginx node-c node-b node-a redis postgres; do
+    local signal=TERM
+    [[ $name == postgres ]] && signal=INT
+    if [[ -n ${pid_of[$name]:-} ]]; then kill -"$signal" "${pid_of[$name]}" 2>/dev/null || true; fi
   done
-  for name in nginx node-c node-b node-a redis; do
+  for name in nginx node-c node-b node-a redis postgres; do
     local pid="${pid_of[$name]:-}"
     [[ -n $pid ]] || continue
     for _ in $(seq 100); do
@@ -94,9 +98,6 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  if ((pg_started)); then
-    as_pg "$pg_bin/pg_ctl" -D "$tmp/pg/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
   rm -rf "$tmp"
   echo "cluster: stopped, $tmp removed"
   exit "$status"
@@ -105,14 +106,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Runs a PostgreSQL program as the server's user: `nobody` when root.
-as_pg() {
-  if ((EUID == 0)); then
-    (cd "$tmp" && runuser -u nobody -- "$@")
-  else
-    (cd "$tmp" && "$@")
-  fi
-}
+# PostgreSQL refuses to run as root: as root, its programs run as `nobody`.
+pg_user=()
+((EUID == 0)) && pg_user=(--reuid=nobody "--regid=$(id -g nobody)" --clear-groups)
 
 # pick_port VAR: a loopback port no socket uses now and not picked before.
 picked=" "
@@ -137,6 +133,11 @@ wait_for() {
     sleep 0.1
   done
 }
+
+# Every background child is started through `setpriv --pdeathsig TERM`
+# (which execs it: the same pid): should this script die without its
+# cleanup (SIGKILL), the kernel sends each child SIGTERM.
+pdeathsig=(setpriv --pdeathsig TERM)
 
 # alive NAME: whether what was started as NAME still runs.
 alive() { kill -0 "${pid_of[$1]}" 2>/dev/null; }
@@ -174,7 +175,7 @@ daemonize no
 supervised no
 logfile ""
 EOF
-redis-server "$tmp/redis/redis.conf" >"$tmp/redis/redis.log" 2>&1 </dev/null &
+"${pdeathsig[@]}" -- redis-server "$tmp/redis/redis.conf" >"$tmp/redis/redis.log" 2>&1 </dev/null &
 pid_of[redis]=$!
 redis_ping() { alive redis && [[ $(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null) == PONG ]]; }
 wait_for 30 redis_ping || die "redis-server did not start: $(tail -20 "$tmp/redis/redis.log")"
@@ -185,12 +186,13 @@ pg_port=""
 pick_port pg_port
 mkdir -p "$tmp/pg"
 ((EUID == 0)) && chown nobody: "$tmp/pg"
-as_pg "$pg_bin/initdb" -D "$tmp/pg/data" -U tagstream -A trust -E UTF8 --no-sync --no-instructions \
-  >"$tmp/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -20 "$tmp/pg/initdb.log")"
-pg_started=1
-as_pg "$pg_bin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-h 127.0.0.1 -p $pg_port -k $tmp/pg" start >/dev/null ||
-  die "postgres did not start: $(tail -20 "$tmp/pg/postgres.log")"
+(cd "$tmp" && setpriv "${pg_user[@]}" -- "$pg_bin/initdb" -D "$tmp/pg/data" -U tagstream -A trust -E UTF8 \
+  --no-sync --no-instructions) >"$tmp/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -20 "$tmp/pg/initdb.log")"
+(cd "$tmp" && exec "${pdeathsig[@]}" "${pg_user[@]}" -- "$pg_bin/postgres" -D "$tmp/pg/data" \
+  -h 127.0.0.1 -p "$pg_port" -k "$tmp/pg") >"$tmp/pg/postgres.log" 2>&1 </dev/null &
+pid_of[postgres]=$!
+pg_ready() { alive postgres && "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; }
+wait_for 60 pg_ready || die "postgres did not start: $(tail -20 "$tmp/pg/postgres.log")"
 "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U tagstream tagstream ||
   die "createdb failed"
 store_url="postgres://tagstream@127.0.0.1:$pg_port/tagstream"
@@ -205,7 +207,7 @@ for node in "${nodes[@]}"; do
   ((standalone)) || args+=(--cluster "$redis_url")
   if [[ $node == node-a ]]; then args+=(--simulator); else args+=(--no-simulator); fi
   mkdir -p "$tmp/$node"
-  "$bin" "${args[@]}" >"$tmp/$node.log" 2>&1 </dev/null &
+  "${pdeathsig[@]}" -- "$bin" "${args[@]}" >"$tmp/$node.log" 2>&1 </dev/null &
   pid_of[$node]=$!
 done
 node_healthy() { alive "$1" && curl -fsS --max-time 2 "http://127.0.0.1:${node_port[$1]}/healthz"; }
@@ -257,7 +259,7 @@ fi
   echo "}"
 } >"$tmp/nginx/nginx.conf"
 # One process (master_process off): nothing forks away from this script.
-"$nginx_bin" -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" \
+"${pdeathsig[@]}" -- "$nginx_bin" -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" \
   -g 'daemon off; master_process off;' >"$tmp/nginx/nginx.out" 2>&1 </dev/null &
 pid_of[nginx]=$!
 url="http://127.0.0.1:$nginx_port"
