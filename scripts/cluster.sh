@@ -80,23 +80,26 @@ declare -A pid_of=() # name -> pid of what this script started in the background
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  local name
-  # In reverse: nginx, the nodes, then Redis and PostgreSQL under them
-  # (SIGINT: PostgreSQL's fast shutdown, which does not wait for sessions).
-  for name in nginx node-c node-b node-a redis postgres; do
-    local signal=TERM
-    [[ $name == postgres ]] && signal=INT
-    if [[ -n ${pid_of[$name]:-} ]]; then kill -"$signal" "${pid_of[$name]}" 2>/dev/null || true; fi
-  done
-  for name in nginx node-c node-b node-a redis postgres; do
-    local pid="${pid_of[$name]:-}"
-    [[ -n $pid ]] || continue
-    for _ in $(seq 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
+  local group name pid signal
+  # nginx and the nodes first, then Redis and PostgreSQL under them; each
+  # group signalled at once, then waited for (10 s, then SIGKILL). SIGINT
+  # is PostgreSQL's fast shutdown, which does not wait for sessions.
+  for group in "nginx node-c node-b node-a" "redis postgres"; do
+    for name in $group; do
+      signal=TERM
+      [[ $name == postgres ]] && signal=INT
+      if [[ -n ${pid_of[$name]:-} ]]; then kill -"$signal" "${pid_of[$name]}" 2>/dev/null || true; fi
     done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    for name in $group; do
+      pid="${pid_of[$name]:-}"
+      [[ -n $pid ]] || continue
+      for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    done
   done
   rm -rf "$tmp"
   echo "cluster: stopped, $tmp removed"
