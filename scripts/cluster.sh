@@ -11,7 +11,9 @@
 #     deploy/nginx/tagstream.conf, its TLS part left out (plain HTTP here;
 #     the nginx test runs the TLS part),
 # prints the URL and what runs where, and on Ctrl-C (or SIGTERM) stops it
-# all and removes the directory. No terminal needed: nothing reads stdin.
+# all and removes the directory. Killed outright (SIGKILL), it leaves the
+# directory, but every process it started gets SIGTERM from the kernel
+# (PR_SET_PDEATHSIG, by setpriv). No terminal needed: nothing reads stdin.
 #
 # usage: scripts/cluster.sh [--build-dir DIR] [--check] [--standalone-nodes]
 #   --build-dir DIR     where the built tagstream is (default: build)
@@ -57,15 +59,17 @@ die() {
 bin="$build_dir/tagstream"
 pg_bin="${TAGSTREAM_PG_BIN:-/usr/lib/postgresql/15/bin}"
 [[ -x $bin ]] || die "no $bin: \`make cluster\` builds it (or give --build-dir)"
-for tool in redis-server redis-cli nginx curl ss; do
+for tool in redis-server redis-cli nginx curl ss setpriv; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] ||
     die "$tool is missing: run scripts/install-deps.sh"
 done
-for tool in initdb pg_ctl createdb; do
+for tool in initdb postgres pg_isready createdb; do
   [[ -x $pg_bin/$tool ]] || die "$pg_bin/$tool is missing (Debian's postgresql package: scripts/install-deps.sh)"
 done
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-if ((!standalone)) && ! "$bin" serve --help 2>&1 | grep -q -- '--cluster'; then
+# (Read whole, not piped to grep -q: with pipefail its early exit would
+# fail the pipeline.)
+if ((!standalone)) && [[ $("$bin" serve --help 2>&1) != *--cluster* ]]; then
   die "$bin has no --cluster option; --standalone-nodes starts the nodes without it"
 fi
 
@@ -73,28 +77,30 @@ fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/tagstream-cluster.XXXXXX")"
 chmod 755 "$tmp"
 declare -A pid_of=() # name -> pid of what this script started in the background
-pg_started=0
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  local name
-  # In reverse: nginx, the nodes, then Redis and PostgreSQL under them.
-  for name in nginx node-c node-b node-a redis; do
-    [[ -n ${pid_of[$name]:-} ]] && kill -TERM "${pid_of[$name]}" 2>/dev/null || true
-  done
-  for name in nginx node-c node-b node-a redis; do
-    local pid="${pid_of[$name]:-}"
-    [[ -n $pid ]] || continue
-    for _ in $(seq 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
+  local group name pid signal
+  # nginx and the nodes first, then Redis and PostgreSQL under them; each
+  # group signalled at once, then waited for (10 s, then SIGKILL). SIGINT
+  # is PostgreSQL's fast shutdown, which does not wait for sessions.
+  for group in "nginx node-c node-b node-a" "redis postgres"; do
+    for name in $group; do
+      signal=TERM
+      [[ $name == postgres ]] && signal=INT
+      if [[ -n ${pid_of[$name]:-} ]]; then kill -"$signal" "${pid_of[$name]}" 2>/dev/null || true; fi
     done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    for name in $group; do
+      pid="${pid_of[$name]:-}"
+      [[ -n $pid ]] || continue
+      for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    done
   done
-  if ((pg_started)); then
-    as_pg "$pg_bin/pg_ctl" -D "$tmp/pg/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
   rm -rf "$tmp"
   echo "cluster: stopped, $tmp removed"
   exit "$status"
@@ -103,14 +109,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Runs a PostgreSQL program as the server's user: `nobody` when root.
-as_pg() {
-  if ((EUID == 0)); then
-    (cd "$tmp" && runuser -u nobody -- "$@")
-  else
-    (cd "$tmp" && "$@")
-  fi
-}
+# PostgreSQL refuses to run as root: as root, its programs run as `nobody`.
+pg_user=()
+((EUID == 0)) && pg_user=(--reuid=nobody "--regid=$(id -g nobody)" --clear-groups)
 
 # pick_port VAR: a loopback port no socket uses now and not picked before.
 picked=" "
@@ -125,16 +126,21 @@ pick_port() {
   printf -v "$1" '%s' "$port"
 }
 
-# wait_for WHAT SECONDS COMMAND...: polls COMMAND until it succeeds.
+# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
-  local what="$1" seconds="$2"
-  shift 2
+  local seconds="$1"
+  shift
   local deadline=$((SECONDS + seconds))
   until "$@" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || return 1
     sleep 0.1
   done
 }
+
+# Every background child is started through `setpriv --pdeathsig TERM`
+# (which execs it: the same pid): should this script die without its
+# cleanup (SIGKILL), the kernel sends each child SIGTERM.
+pdeathsig=(setpriv --pdeathsig TERM)
 
 # alive NAME: whether what was started as NAME still runs.
 alive() { kill -0 "${pid_of[$1]}" 2>/dev/null; }
@@ -155,11 +161,12 @@ else
   nginx_port=8080
 fi
 [[ $nginx_port =~ ^[0-9]+$ ]] || die "PORT must be a number"
-if ss -Htln "sport = :$nginx_port" | grep -q .; then
+if [[ -n $(ss -Htln "sport = :$nginx_port") ]]; then
   die "port $nginx_port is in use: PORT=... picks another"
 fi
 
 # ------------------------------------------------------------------ Redis
+redis_port=""
 pick_port redis_port
 mkdir -p "$tmp/redis"
 cat >"$tmp/redis/redis.conf" <<EOF
@@ -171,22 +178,24 @@ daemonize no
 supervised no
 logfile ""
 EOF
-redis-server "$tmp/redis/redis.conf" >"$tmp/redis/redis.log" 2>&1 </dev/null &
+"${pdeathsig[@]}" -- redis-server "$tmp/redis/redis.conf" >"$tmp/redis/redis.log" 2>&1 </dev/null &
 pid_of[redis]=$!
 redis_ping() { alive redis && [[ $(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null) == PONG ]]; }
-wait_for redis 30 redis_ping || die "redis-server did not start: $(tail -20 "$tmp/redis/redis.log")"
+wait_for 30 redis_ping || die "redis-server did not start: $(tail -20 "$tmp/redis/redis.log")"
 redis_url="redis://127.0.0.1:$redis_port"
 
 # ------------------------------------------------------------- PostgreSQL
+pg_port=""
 pick_port pg_port
 mkdir -p "$tmp/pg"
 ((EUID == 0)) && chown nobody: "$tmp/pg"
-as_pg "$pg_bin/initdb" -D "$tmp/pg/data" -U tagstream -A trust -E UTF8 --no-sync --no-instructions \
-  >"$tmp/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -20 "$tmp/pg/initdb.log")"
-pg_started=1
-as_pg "$pg_bin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/postgres.log" -w -t 60 \
-  -o "-h 127.0.0.1 -p $pg_port -k $tmp/pg" start >/dev/null ||
-  die "postgres did not start: $(tail -20 "$tmp/pg/postgres.log")"
+(cd "$tmp" && setpriv "${pg_user[@]}" -- "$pg_bin/initdb" -D "$tmp/pg/data" -U tagstream -A trust -E UTF8 \
+  --no-sync --no-instructions) >"$tmp/pg/initdb.log" 2>&1 || die "initdb failed: $(tail -20 "$tmp/pg/initdb.log")"
+(cd "$tmp" && exec "${pdeathsig[@]}" "${pg_user[@]}" -- "$pg_bin/postgres" -D "$tmp/pg/data" \
+  -h 127.0.0.1 -p "$pg_port" -k "$tmp/pg") >"$tmp/pg/postgres.log" 2>&1 </dev/null &
+pid_of[postgres]=$!
+pg_ready() { alive postgres && "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; }
+wait_for 60 pg_ready || die "postgres did not start: $(tail -20 "$tmp/pg/postgres.log")"
 "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U tagstream tagstream ||
   die "createdb failed"
 store_url="postgres://tagstream@127.0.0.1:$pg_port/tagstream"
@@ -201,12 +210,12 @@ for node in "${nodes[@]}"; do
   ((standalone)) || args+=(--cluster "$redis_url")
   if [[ $node == node-a ]]; then args+=(--simulator); else args+=(--no-simulator); fi
   mkdir -p "$tmp/$node"
-  "$bin" "${args[@]}" >"$tmp/$node.log" 2>&1 </dev/null &
+  "${pdeathsig[@]}" -- "$bin" "${args[@]}" >"$tmp/$node.log" 2>&1 </dev/null &
   pid_of[$node]=$!
 done
 node_healthy() { alive "$1" && curl -fsS --max-time 2 "http://127.0.0.1:${node_port[$1]}/healthz"; }
 for node in "${nodes[@]}"; do
-  wait_for "$node" 60 node_healthy "$node" || die "$node did not start: $(tail -20 "$tmp/$node.log")"
+  wait_for 60 node_healthy "$node" || die "$node did not start: $(tail -20 "$tmp/$node.log")"
 done
 
 # ------------------------------------------------------------------ nginx
@@ -239,8 +248,9 @@ awk -v ports="${node_port[node-a]} ${node_port[node-b]} ${node_port[node-c]}" -v
   { print }
 ' "$root/deploy/nginx/tagstream.conf" >"$tmp/nginx/tagstream.conf"
 servers=$(grep -c 'server 127\.0\.0\.1:' "$tmp/nginx/tagstream.conf" || true)
-grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" && ((servers == 3)) ||
+if ! grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" || ((servers != 3)); then
   die "deploy/nginx/tagstream.conf no longer has the shape scripts/cluster.sh rewrites: see $tmp/nginx/tagstream.conf"
+fi
 {
   echo "pid $tmp/nginx/nginx.pid;"
   echo "error_log $tmp/nginx/error.log;"
@@ -252,12 +262,12 @@ grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" && ((servers
   echo "}"
 } >"$tmp/nginx/nginx.conf"
 # One process (master_process off): nothing forks away from this script.
-"$nginx_bin" -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" \
+"${pdeathsig[@]}" -- "$nginx_bin" -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" \
   -g 'daemon off; master_process off;' >"$tmp/nginx/nginx.out" 2>&1 </dev/null &
 pid_of[nginx]=$!
 url="http://127.0.0.1:$nginx_port"
 nginx_up() { alive nginx && curl -fsS --max-time 2 "$url/healthz"; }
-wait_for nginx 30 nginx_up ||
+wait_for 30 nginx_up ||
   die "nginx did not start: $(cat "$tmp/nginx/nginx.out"; tail -20 "$tmp/nginx/error.log")"
 
 cat <<EOF
@@ -303,14 +313,15 @@ status=$(curl -sS -o "$tmp/write.out" -w '%{http_code}' --max-time 10 -X POST \
   --data-binary "clustercheck value=$value $(date +%s%N)" "$url/write?precision=ns")
 [[ $status == 204 ]] || die "the write through nginx answered $status: $(cat "$tmp/write.out")"
 has_value() {
-  curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value" | grep -q "\"value\":$value[,}]"
+  local tags
+  tags=$(curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value") && [[ $tags == *"\"value\":$value"[,\}]* ]]
 }
-wait_for "the value through nginx" 30 has_value "$url" ||
+wait_for 30 has_value "$url" ||
   die "the value written through nginx never came back on $url/api/tags"
 echo "check: clustercheck.value=$value came back on /api/tags through nginx"
 if ((!standalone)); then
   for node in "${nodes[@]}"; do
-    wait_for "$node" 30 has_value "http://127.0.0.1:${node_port[$node]}" ||
+    wait_for 30 has_value "http://127.0.0.1:${node_port[$node]}" ||
       die "$node never listed clustercheck.value=$value on /api/tags"
   done
   echo "check: and on node-a, node-b and node-c"

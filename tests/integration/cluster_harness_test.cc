@@ -1,9 +1,10 @@
-// The cluster test harness itself (cluster_support.h) on what runs without
-// the Redis bus between nodes: Redis with the shipped persistence keeps
-// what it acknowledged across a crash and a restart; three nodes on one
-// PostgreSQL behind the shipped nginx config answer as themselves, share
-// their history, and a node killed and started again comes back on its
-// address.
+// The cluster test harness itself (cluster_support.h): Redis with the
+// shipped persistence keeps what it acknowledged across a crash and a
+// restart; three nodes on one PostgreSQL behind the shipped nginx config
+// answer as themselves, share their history, and a node killed and started
+// again comes back on its address; the default Cluster (with --cluster)
+// carries a write through nginx to every node, and its nodes follow Redis
+// down and up. The shipped cluster node config loads.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -11,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "app/config.h"
 #include "cluster_support.h"
 #include "core/time.h"
 
@@ -127,6 +129,104 @@ TEST_F(ClusterHarnessTest, ThreeNodesOnOnePostgresBehindNginx) {
   EXPECT_EQ(list[0].at("value").to_number<double>(), 21.5) << tags.body;
 
   EXPECT_EQ(through_nginx(), all) << cluster.nginx->error_log();
+}
+
+/// The `status` of a node's /healthz ("" when it does not answer).
+std::string health_of(const NodeProcess& node) {
+  try {
+    const auto reply = node.healthz();
+    return std::string(boost::json::parse(reply.body).at("status").as_string());
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+/// Whether `node` lists tag `name` with `value` on /api/tags.
+bool lists(const NodeProcess& node, const std::string& name, double value) {
+  const auto reply = http_get(node.port(), "/api/tags?q=" + name);
+  if (reply.status != 200) return false;
+  const auto body = boost::json::parse(reply.body);
+  for (const auto& tag : body.at("tags").as_array())
+    if (tag.at("name").as_string() == name && tag.as_object().contains("value") &&
+        tag.at("value").is_number() && tag.at("value").to_number<double>() == value)
+      return true;
+  return false;
+}
+
+// The Cluster as the cluster tests start it (--cluster on every node): a
+// write through nginx reaches every node's tag list, whichever node nginx
+// gave it to; with Redis killed every node reports degraded, and once Redis
+// is started again (same port, same AOF) they are ok and carry writes again,
+// to a stream opened through nginx's plain-HTTP port too.
+TEST_F(ClusterHarnessTest, DefaultClusterCarriesAWriteThroughNginxToEveryNode) {
+  Cluster cluster({.nginx = true});
+  ASSERT_TRUE(cluster.redis);
+  for (auto& node : cluster.nodes) EXPECT_EQ(health_of(*node), "ok") << node->id();
+
+  const auto written = curl_send(cluster.nginx->https("/write?precision=ns"),
+                                 "harness temp=31.25 " + std::to_string(now_ns()));
+  ASSERT_EQ(written.status, 204) << written.body;
+  for (auto& node : cluster.nodes)
+    EXPECT_TRUE(eventually([&] { return lists(*node, "harness.temp", 31.25); }, 30s)) << node->id();
+
+  // A stream through nginx's plain-HTTP port, on whichever node nginx picks.
+  SseClient stream(cluster.nginx->plain_port(), "/api/sse/stream?tags[]=harness.temp&interval=raw");
+  ASSERT_TRUE(stream.read_head(20s));
+  ASSERT_EQ(stream.status(), 200);
+  ASSERT_TRUE(stream.next_of("connected", 20s));
+
+  cluster.redis->kill();
+  for (auto& node : cluster.nodes)
+    EXPECT_TRUE(eventually([&] { return health_of(*node) == "degraded"; }, 30s)) << node->id();
+  cluster.redis->start();
+  for (auto& node : cluster.nodes)
+    EXPECT_TRUE(eventually([&] { return health_of(*node) == "ok"; }, 30s)) << node->id();
+  cluster.node(2).write("harness temp=32.5 " + std::to_string(now_ns()));
+  for (auto& node : cluster.nodes)
+    EXPECT_TRUE(eventually([&] { return lists(*node, "harness.temp", 32.5); }, 30s)) << node->id();
+  // The stream got it too, wherever it was written and whichever node
+  // serves it.
+  bool streamed = false;
+  while (!streamed) {
+    const auto event = stream.next_of("data", 20s);
+    if (!event) break;
+    for (const Point& p : points_of(*event))
+      streamed = streamed || (p.tag == "harness.temp" && p.value == 32.5);
+  }
+  EXPECT_TRUE(streamed) << stream.raw();
+}
+
+// Redis at maxmemory (noeviction, as shipped) refuses every append: the
+// node that takes a write reports degraded, and is ok again once there is
+// room (README "Cluster", Sizing).
+TEST_F(ClusterHarnessTest, FullRedisMakesTheWritingNodeDegradedUntilThereIsRoom) {
+  Cluster cluster({.nodes = 2});
+  cluster.node(0).write("harness fill=1 " + std::to_string(now_ns()));
+  ASSERT_TRUE(eventually([&] { return lists(cluster.node(1), "harness.fill", 1); }, 30s));
+
+  EXPECT_EQ(cluster.redis->cli({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+  cluster.node(0).write("harness fill=2 " + std::to_string(now_ns()));
+  EXPECT_TRUE(eventually([&] { return health_of(cluster.node(0)) == "degraded"; }, 30s))
+      << cluster.node(0).log_tail();
+  EXPECT_FALSE(lists(cluster.node(1), "harness.fill", 2));
+
+  EXPECT_EQ(cluster.redis->cli({"CONFIG", "SET", "maxmemory", "2gb"}), "OK");
+  EXPECT_TRUE(eventually([&] { return health_of(cluster.node(0)) == "ok"; }, 30s))
+      << cluster.node(0).log_tail();
+  EXPECT_TRUE(eventually([&] { return lists(cluster.node(1), "harness.fill", 2); }, 30s));
+}
+
+// deploy/tagstream-cluster.example.toml is a config the server takes, with
+// the three settings that make a node of a cluster.
+TEST(ClusterDeployFiles, ExampleNodeConfigLoads) {
+  const auto result = load_server_config(
+      {"--config", std::string(TAGSTREAM_SOURCE_DIR) + "/deploy/tagstream-cluster.example.toml"},
+      [](const char*) { return std::optional<std::string>(); });
+  ASSERT_EQ(result.error, "");
+  EXPECT_EQ(result.config.node_id, "node-a");
+  EXPECT_TRUE(result.config.store_url.starts_with("postgres://")) << result.config.store_url;
+  EXPECT_TRUE(result.config.cluster_url.starts_with("redis://")) << result.config.cluster_url;
+  EXPECT_FALSE(result.config.simulator);
 }
 
 }  // namespace

@@ -386,6 +386,7 @@ Nginx::Nginx(const std::vector<unsigned short>& upstreams) {
   prefix_ = make_temp_dir();
   http_port_ = free_port();
   https_port_ = free_port();
+  plain_port_ = free_port();
   make_certificate();
 
   const std::string shipped_path = source_path("deploy/nginx/tagstream.conf");
@@ -405,8 +406,12 @@ Nginx::Nginx(const std::vector<unsigned short>& upstreams) {
   const auto last = static_cast<std::size_t>(shipped.back().position(0) + shipped.back().length(0));
   site.replace(first, last - first, servers);
   replace_once(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(http_port_) + ";", shipped_path);
+  // The HTTPS server also listens in plain HTTP on a port of its own: the
+  // same locations for clients without TLS (SseClient, tagstream watch).
   replace_once(site, "listen 443 ssl http2;",
-               "listen 127.0.0.1:" + std::to_string(https_port_) + " ssl http2;", shipped_path);
+               "listen 127.0.0.1:" + std::to_string(https_port_) +
+                   " ssl http2;\n    listen 127.0.0.1:" + std::to_string(plain_port_) + ";",
+               shipped_path);
   replace_once(site, "/etc/ssl/tagstream/fullchain.pem", prefix_ + "/cert.pem", shipped_path);
   replace_once(site, "/etc/ssl/tagstream/privkey.pem", prefix_ + "/key.pem", shipped_path);
   write_text(prefix_ + "/tagstream.conf", site);
@@ -451,6 +456,10 @@ Nginx::~Nginx() {
 
 std::string Nginx::https(const std::string& target) const {
   return "https://127.0.0.1:" + std::to_string(https_port_) + target;
+}
+
+std::string Nginx::plain(const std::string& target) const {
+  return "http://127.0.0.1:" + std::to_string(plain_port_) + target;
 }
 
 std::string Nginx::error_log() const {

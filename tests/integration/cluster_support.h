@@ -187,7 +187,9 @@ class NodeProcess {
 /// its own: the upstream servers replaced by the given loopback ports (as
 /// many as given, each with the shipped max_fails/fail_timeout), the
 /// listen ports by free ones, the certificate by a self-signed one made
-/// with openssl. One process (master_process off): a SIGKILLed master
+/// with openssl, and one more listen port on the HTTPS server, in plain
+/// HTTP, for the project's own clients (SseClient, tagstream watch), which
+/// speak no TLS. One process (master_process off): a SIGKILLed master
 /// would leave workers listening.
 class Nginx {
  public:
@@ -199,13 +201,17 @@ class Nginx {
   unsigned short https_port() const { return https_port_; }
   /// https://127.0.0.1:PORT<target>
   std::string https(const std::string& target) const;
+  /// The HTTPS server's locations in plain HTTP (HTTP/1.1).
+  unsigned short plain_port() const { return plain_port_; }
+  /// http://127.0.0.1:PLAIN_PORT<target>
+  std::string plain(const std::string& target) const;
   std::string error_log() const;
 
  private:
   void make_certificate();
 
   std::string prefix_;
-  unsigned short http_port_ = 0, https_port_ = 0;
+  unsigned short http_port_ = 0, https_port_ = 0, plain_port_ = 0;
   std::unique_ptr<Process> process_;
 };
 

@@ -34,9 +34,9 @@ nothing_left() {
   [[ -n $dir ]] || fail "the script printed no temporary directory"
   [[ ! -e $dir ]] || fail "$dir is left behind"
   ! pgrep -f -- "$dir" >/dev/null || fail "processes of $dir still run: $(pgrep -af -- "$dir")"
-  for port in $(grep -oE '127\.0\.0\.1:[0-9]+' "$out" | cut -d: -f2 | sort -u); do
+  while read -r port; do
     [[ -z $(ss -Htln "sport = :$port") ]] || fail "something still listens on port $port"
-  done
+  done < <(grep -oE '127\.0\.0\.1:[0-9]+' "$out" | cut -d: -f2 | sort -u)
 }
 
 # 1. --check

@@ -60,7 +60,9 @@ done
 # --- The files.
 dpkg-deb -c "$deb" | awk '{print $6}' >"$tmp/files"
 for f in ./usr/bin/tagstream ./usr/share/tagstream/web/index.html ./usr/lib/systemd/system/tagstream.service \
-  ./etc/tagstream/tagstream.toml ./usr/share/doc/tagstream/examples/tagstream.conf; do
+  ./etc/tagstream/tagstream.toml ./usr/share/doc/tagstream/examples/tagstream.conf \
+  ./usr/share/doc/tagstream/examples/tagstream-cluster.example.toml \
+  ./usr/share/doc/tagstream/examples/tagstream-redis.conf; do
   grep -qx -- "$f" "$tmp/files" || fail "$f is not in the package"
 done
 grep -q '^\./usr/share/tagstream/web/assets/.*\.js$' "$tmp/files" || fail "the dashboard's scripts are not in the package"
