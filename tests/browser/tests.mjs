@@ -1141,8 +1141,10 @@ test('cluster: the dashboard through nginx (TLS, HTTP/2); the node holding its s
   let tlsBrowser = null;
   let writing = false;
   let writer = null;
+  let stopping = false;
   t.cleanup = async () => {
     writing = false;
+    stopping = true;
     await writer?.catch(() => {});
     agent.destroy();
     await tlsBrowser?.close();
@@ -1168,7 +1170,7 @@ test('cluster: the dashboard through nginx (TLS, HTTP/2); the node holding its s
       } catch (e) {
         last = e.message;
       }
-      if (Date.now() > end) throw new Error(`write of ${v} not acknowledged within 30 s: ${last}`);
+      if (Date.now() > end || stopping) throw new Error(`write of ${v} not acknowledged within 30 s: ${last}`);
       retries++;
       await sleep(100);
     }
