@@ -175,10 +175,27 @@ void RedisLog::wait_backoff(std::chrono::milliseconds& backoff) {
 }
 
 bool RedisLog::catch_up() {
+  {
+    std::lock_guard lock(mutex_);
+    if (up_) return true;
+  }
+  // Connected outside the lock: a Redis that accepts connections but does
+  // not answer (hung, or a black hole) must not hold up ingest, which keeps
+  // going into kept_ meanwhile.
+  std::unique_ptr<RedisConnection> fresh;
+  try {
+    fresh = std::make_unique<RedisConnection>(options_.address, options_.timeout);
+    const RedisReply pong = fresh->command({"PING"});
+    if (pong.is_error()) throw std::runtime_error("PING: " + std::string(pong.text()));
+  } catch (const std::runtime_error& e) {
+    std::lock_guard lock(mutex_);
+    went_down_locked(e.what());
+    return false;
+  }
   std::unique_lock lock(mutex_);
   if (up_) return true;
   try {
-    if (!writer_) writer_ = std::make_unique<RedisConnection>(options_.address, options_.timeout);
+    writer_ = std::move(fresh);
     std::size_t sent = 0;
     while (!kept_.empty()) {
       const std::size_t n = std::min(kCatchUpChunk, kept_.size());
@@ -220,8 +237,9 @@ void RedisLog::read_loop(Seq after) {
         if (was_connected) reconnects_.fetch_add(1, std::memory_order_relaxed);
         was_connected = true;
       }
-      if (!catch_up()) throw std::runtime_error(status().last_error);
+      // Reading first: only a Redis that answered is given what was kept.
       read_once(*db, after);
+      if (!catch_up()) throw std::runtime_error(status().last_error);
       backoff = options_.backoff_min;
     } catch (const std::runtime_error& e) {
       {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -207,11 +208,12 @@ TEST_F(ClusterTest, AStreamWhoseNodeIsKilledResumesOnASurvivorWithNoGapAndNoDupl
   }
 }
 
-// Redis crashes (SIGKILL) and stays down while node A keeps taking writes:
-// A says degraded and streams them itself; when Redis is back, B's stream
-// gets every one of them once, and both nodes' history holds all.
-TEST_F(ClusterTest, WritesWhileRedisIsDownAreAcknowledgedStreamedAndReachEveryNodeWhenItReturns) {
-  Cluster& c = start(every_point(2));
+/// Redis goes away (`down`) while node A keeps taking writes: A says
+/// degraded and streams them itself; when Redis is back (`up`), B's stream
+/// gets every one of them once, A's none twice, and both nodes' history
+/// holds all.
+void writes_survive_an_outage(Cluster& c, const std::function<void()>& down,
+                              const std::function<void()>& up) {
   const std::string tag = "tank3.level";
   const TimeNs base = now_ns();
   c.node(0).write(line(tag, 0, base));
@@ -225,30 +227,37 @@ TEST_F(ClusterTest, WritesWhileRedisIsDownAreAcknowledgedStreamedAndReachEveryNo
   const auto write_some = [&](int n) {
     for (int i = 0; i < n; ++i) {
       ++value;
-      c.node(0).write(line(tag, value, base + value * 1'000'000LL));
+      c.node(0).write(line(tag, value, base + value * 1'000'000LL));  // throws unless acknowledged (204)
     }
   };
   write_some(50);
-  c.redis->kill();
-  write_some(100);  // every one acknowledged (204) with Redis gone
+  down();
+  write_some(100);
   EXPECT_TRUE(eventually(
       [&] { return c.node(0).healthz().body.find("\"status\":\"degraded\"") != std::string::npos; }, 20s));
   EXPECT_NE(http_get(c.node(0).port(), "/metrics").body.find("tagstream_cluster_up 0"), std::string::npos);
   seen_a = collect(*on_a, 1 + 150, seen_a);  // A streamed its own writes meanwhile
   EXPECT_EQ(seen_a.size(), 151u);
 
-  c.redis->start();
+  up();
   write_some(50);
   seen_b = collect(*on_b, 1 + 200, seen_b);
   seen_a = collect(*on_a, 1 + 200, seen_a);
   EXPECT_TRUE(eventually(
       [&] { return c.node(0).healthz().body.find("\"status\":\"ok\"") != std::string::npos; }, 30s));
+  EXPECT_FALSE(on_a->next_of("data", 1s)) << "a point came twice";
 
   for (const auto* seen : {&seen_a, &seen_b}) {
     ASSERT_EQ(seen->size(), 201u);
     for (int i = 0; i <= 200; ++i) EXPECT_EQ((*seen)[i].value, i);
   }
   for (auto& n : c.nodes) EXPECT_EQ(raw_history(n->port(), tag, base, base + 201 * 1'000'000LL).size(), 201u);
+}
+
+TEST_F(ClusterTest, WritesWhileRedisIsKilledAreAcknowledgedStreamedAndReachEveryNodeWhenItRestarts) {
+  Cluster& c = start(every_point(2));
+  writes_survive_an_outage(
+      c, [&] { c.redis->kill(); }, [&] { c.redis->start(); });
 }
 
 // Three writers, one per node, to the same tags with interleaved
