@@ -1218,7 +1218,17 @@ test('cluster: the dashboard through nginx (TLS, HTTP/2); the node holding its s
   });
   const pid = cluster.services[holder].pid;
   const connectsBefore = await ev(page, () => window.__tagstream.stream.connects);
-  const writtenBeforeKill = written.length;
+  // The page's next stream request is held until five more values have
+  // been written, so that the resume (not a snapshot, which carries only
+  // the latest value) must bring the values written while it had no stream.
+  let writtenBeforeKill = Infinity;
+  let writtenAtResume = null;
+  await page.route(/\/api\/sse\/stream/, async (route) => {
+    await until('five values written since the kill', () => written.length >= writtenBeforeKill + 5, 30000, 20).catch(() => {});
+    writtenAtResume ??= written.length;
+    await route.continue().catch(() => {}); // (the page may be gone when the test fails)
+  });
+  writtenBeforeKill = written.length;
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
   await until(`${holder} (pid ${pid}) gone`, () => !running(pid), 10000, 50);
@@ -1232,7 +1242,7 @@ test('cluster: the dashboard through nginx (TLS, HTTP/2); the node holding its s
     const on = NODES.filter((n) => s[n] > 0);
     return s[holder] === null && on.length === 1 && s[on[0]] === 1 ? on[0] : false;
   });
-  const writtenAtResume = written.length;
+  assert(writtenAtResume - writtenBeforeKill >= 5, `values written while the page had no stream: ${writtenAtResume - writtenBeforeKill}`);
   await until('new values after the resume', async () => (await points(page, 0, tag)).filter((p) => p.v > writtenAtResume).length >= 10, 30000);
   writing = false;
   await writer;
@@ -1263,7 +1273,8 @@ test('cluster: the dashboard through nginx (TLS, HTTP/2); the node holding its s
   assertSameOrigin(t);
   await page.screenshot({ path: path.join(ARTIFACTS, 'cluster-after-kill.png') });
   console.log(`    ${written.length} values through nginx (${retries} write retries); the stream on ${holder} killed, ` +
-    `live again on ${survivor} ${resumedMs} ms later; ${streamed.length} points streamed, none missing, none twice`);
+    `live again on ${survivor} ${resumedMs} ms later, resuming ${writtenAtResume - writtenBeforeKill} values written meanwhile; ` +
+    `${streamed.length} points streamed, none missing, none twice`);
 
   // Everything stops: no process, no port, no directory left.
   writing = false;
