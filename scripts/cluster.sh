@@ -16,6 +16,8 @@
 # (PR_SET_PDEATHSIG, by setpriv). No terminal needed: nothing reads stdin.
 #
 # usage: scripts/cluster.sh [--build-dir DIR] [--check] [--standalone-nodes]
+#                           [--tls] [--no-simulator] [--node-arg ARG]...
+#                           [--porcelain]
 #   --build-dir DIR     where the built tagstream is (default: build)
 #   --check             start everything, check that /healthz through nginx
 #                       answers from every node and that a value written
@@ -23,14 +25,35 @@
 #                       with --cluster), stop, exit 0 or 1 (a ctest)
 #   --standalone-nodes  start the nodes without --cluster: three nodes that
 #                       share only PostgreSQL
-# PORT=N picks nginx's port (default 8080; with --check a free one).
+#   --tls               nginx as shipped: HTTPS and HTTP/2, with a
+#                       self-signed certificate for 127.0.0.1 made here
+#   --no-simulator      no simulator on node-a either
+#   --node-arg ARG      one more argument for every node (repeatable:
+#                       --node-arg --heartbeat-interval --node-arg 2)
+#   --porcelain         for programs (the browser test): a free port, then
+#                       one line per thing started instead of the table,
+#                       `url URL`, `tmp DIR`, `service NAME PORT PID` (NAME
+#                       nginx, redis, postgres, node-a, node-b, node-c),
+#                       and `ready`; serves until SIGTERM or SIGINT even
+#                       when a node dies (the caller may kill one)
+# PORT=N picks nginx's port (default 8080; with --check or --porcelain a
+# free one).
 # `make cluster` installs what is missing and builds first (as `make run`).
 set -euo pipefail
+
+die() {
+  echo "cluster: $*" >&2
+  exit 1
+}
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="$root/build"
 check=0
 standalone=0
+tls=0
+simulator=1
+porcelain=0
+node_extra=()
 while (($#)); do
   case "$1" in
     --build-dir)
@@ -39,6 +62,14 @@ while (($#)); do
       ;;
     --check) check=1 ;;
     --standalone-nodes) standalone=1 ;;
+    --tls) tls=1 ;;
+    --no-simulator) simulator=0 ;;
+    --node-arg)
+      (($# >= 2)) || die "--node-arg needs an argument"
+      node_extra+=("$2")
+      shift
+      ;;
+    --porcelain) porcelain=1 ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
@@ -51,15 +82,12 @@ while (($#)); do
   shift
 done
 
-die() {
-  echo "cluster: $*" >&2
-  exit 1
-}
-
 bin="$build_dir/tagstream"
 pg_bin="${TAGSTREAM_PG_BIN:-/usr/lib/postgresql/15/bin}"
 [[ -x $bin ]] || die "no $bin: \`make cluster\` builds it (or give --build-dir)"
-for tool in redis-server redis-cli nginx curl ss setpriv; do
+tools=(redis-server redis-cli nginx curl ss setpriv)
+((tls)) && tools+=(openssl)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] ||
     die "$tool is missing: run scripts/install-deps.sh"
 done
@@ -81,6 +109,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   local group name pid signal
+  if [[ -n ${sleeper:-} ]]; then kill -TERM "$sleeper" 2>/dev/null || true; fi
   # nginx and the nodes first, then Redis and PostgreSQL under them; each
   # group signalled at once, then waited for (10 s, then SIGKILL). SIGINT
   # is PostgreSQL's fast shutdown, which does not wait for sessions.
@@ -102,7 +131,7 @@ cleanup() {
     done
   done
   rm -rf "$tmp"
-  echo "cluster: stopped, $tmp removed"
+  if ((porcelain)); then echo "stopped"; else echo "cluster: stopped, $tmp removed"; fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -155,7 +184,7 @@ log_of() {
 if [[ -n ${PORT:-} ]]; then
   nginx_port="$PORT"
   picked+="$PORT "
-elif ((check)); then
+elif ((check || porcelain)); then
   pick_port nginx_port
 else
   nginx_port=8080
@@ -208,7 +237,8 @@ for node in "${nodes[@]}"; do
   args=(serve --listen "127.0.0.1:${node_port[$node]}" --node-id "$node" --data-dir "$tmp/$node"
     --store "$store_url" --trusted-proxies 127.0.0.1)
   ((standalone)) || args+=(--cluster "$redis_url")
-  if [[ $node == node-a ]]; then args+=(--simulator); else args+=(--no-simulator); fi
+  if [[ $node == node-a ]] && ((simulator)); then args+=(--simulator); else args+=(--no-simulator); fi
+  args+=(${node_extra[@]+"${node_extra[@]}"})
   mkdir -p "$tmp/$node"
   "${pdeathsig[@]}" -- "$bin" "${args[@]}" >"$tmp/$node.log" 2>&1 </dev/null &
   pid_of[$node]=$!
@@ -220,10 +250,24 @@ done
 
 # ------------------------------------------------------------------ nginx
 # The shipped site: its upstream lines become the three nodes (shipped
-# parameters kept), the HTTPS server listens in plain HTTP on the port, its
-# certificate lines and the port-80 redirect server are left out.
+# parameters kept), the port-80 redirect server is left out, and the HTTPS
+# server listens on the port: in plain HTTP without its certificate lines,
+# or with --tls as shipped (TLS, HTTP/2) with a self-signed certificate.
 mkdir -p "$tmp/nginx"
-awk -v ports="${node_port[node-a]} ${node_port[node-b]} ${node_port[node-c]}" -v listen="$nginx_port" '
+curl_tls=()
+if ((tls)); then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$tmp/nginx/key.pem" -out "$tmp/nginx/cert.pem" \
+    >"$tmp/nginx/openssl.log" 2>&1 || die "openssl req failed: $(cat "$tmp/nginx/openssl.log")"
+  listen_line="listen 127.0.0.1:$nginx_port ssl http2;"
+  scheme=https
+  curl_tls=(--insecure)
+else
+  listen_line="listen 127.0.0.1:$nginx_port;"
+  scheme=http
+fi
+awk -v ports="${node_port[node-a]} ${node_port[node-b]} ${node_port[node-c]}" -v listen="$listen_line" \
+  -v tls="$tls" -v cert="$tmp/nginx/cert.pem" -v key="$tmp/nginx/key.pem" '
   function braces(line,   opens, closes) {
     opens = gsub(/\{/, "{", line); closes = gsub(/\}/, "}", line); return opens - closes
   }
@@ -238,8 +282,10 @@ awk -v ports="${node_port[node-a]} ${node_port[node-b]} ${node_port[node-c]}" -v
   depth == 0 && /^server[ \t]*\{/ { block = ""; in_server = 1 }
   in_server {
     line = $0
-    if (line ~ /^[ \t]*ssl_/) next
-    sub(/listen 443 ssl http2;/, "listen 127.0.0.1:" listen ";", line)
+    if (line ~ /^[ \t]*ssl_/ && !tls) next
+    sub(/\/etc\/ssl\/tagstream\/fullchain\.pem/, cert, line)
+    sub(/\/etc\/ssl\/tagstream\/privkey\.pem/, key, line)
+    sub(/listen 443 ssl http2;/, listen, line)
     block = block line "\n"
     depth += braces($0)
     if (depth == 0) { in_server = 0; if (block !~ /listen 80;/) printf "%s", block }
@@ -248,7 +294,8 @@ awk -v ports="${node_port[node-a]} ${node_port[node-b]} ${node_port[node-c]}" -v
   { print }
 ' "$root/deploy/nginx/tagstream.conf" >"$tmp/nginx/tagstream.conf"
 servers=$(grep -c 'server 127\.0\.0\.1:' "$tmp/nginx/tagstream.conf" || true)
-if ! grep -q "listen 127.0.0.1:$nginx_port;" "$tmp/nginx/tagstream.conf" || ((servers != 3)); then
+if ! { grep -qF "$listen_line" "$tmp/nginx/tagstream.conf" && ((servers == 3)) &&
+  { ((!tls)) || (($(grep -cF -e "$tmp/nginx/cert.pem" -e "$tmp/nginx/key.pem" "$tmp/nginx/tagstream.conf") == 2)); }; }; then
   die "deploy/nginx/tagstream.conf no longer has the shape scripts/cluster.sh rewrites: see $tmp/nginx/tagstream.conf"
 fi
 {
@@ -265,16 +312,35 @@ fi
 "${pdeathsig[@]}" -- "$nginx_bin" -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" \
   -g 'daemon off; master_process off;' >"$tmp/nginx/nginx.out" 2>&1 </dev/null &
 pid_of[nginx]=$!
-url="http://127.0.0.1:$nginx_port"
-nginx_up() { alive nginx && curl -fsS --max-time 2 "$url/healthz"; }
+url="$scheme://127.0.0.1:$nginx_port"
+nginx_up() { alive nginx && curl -fsS "${curl_tls[@]+"${curl_tls[@]}"}" --max-time 2 "$url/healthz"; }
 wait_for 30 nginx_up ||
   die "nginx did not start: $(cat "$tmp/nginx/nginx.out"; tail -20 "$tmp/nginx/error.log")"
 
+if ((porcelain)); then
+  # For programs: what runs where, then serve until SIGTERM or SIGINT. A
+  # node that exits (the caller may kill one) stops nothing else; `wait -n`
+  # reaps it, and a trapped signal ends the wait at once.
+  echo "tmp $tmp"
+  echo "url $url"
+  echo "service nginx $nginx_port ${pid_of[nginx]}"
+  echo "service redis $redis_port ${pid_of[redis]}"
+  echo "service postgres $pg_port $(head -1 "$tmp/pg/data/postmaster.pid")"
+  for node in "${nodes[@]}"; do echo "service $node ${node_port[$node]} ${pid_of[$node]}"; done
+  echo "ready"
+  sleep infinity >/dev/null 2>&1 &
+  sleeper=$!
+  while kill -0 "$sleeper" 2>/dev/null; do wait -n || true; done
+  exit 0
+fi
+
+sim_note="simulator on"
+((simulator)) || sim_note="            "
 cat <<EOF
 
 tagstream cluster: $url/
   nginx       127.0.0.1:$nginx_port  -> node-a, node-b, node-c  ($tmp/nginx/error.log)
-  node-a      127.0.0.1:${node_port[node-a]}  simulator on          ($tmp/node-a.log)
+  node-a      127.0.0.1:${node_port[node-a]}  $sim_note          ($tmp/node-a.log)
   node-b      127.0.0.1:${node_port[node-b]}                        ($tmp/node-b.log)
   node-c      127.0.0.1:${node_port[node-c]}                        ($tmp/node-c.log)
   redis       $redis_url  AOF in $tmp/redis  ($tmp/redis/redis.log)
@@ -297,7 +363,7 @@ fi
 # Every node answers through nginx (least_conn spreads sequential requests).
 seen=" "
 for _ in $(seq 60); do
-  body=$(curl -fsS --max-time 5 "$url/healthz") || die "/healthz through nginx failed"
+  body=$(curl -fsS "${curl_tls[@]+"${curl_tls[@]}"}" --max-time 5 "$url/healthz") || die "/healthz through nginx failed"
   node=$(sed -nE 's/.*"node":"([^"]*)".*/\1/p' <<<"$body")
   [[ $seen == *" $node "* ]] || seen+="$node "
   [[ $seen == *" node-a "* && $seen == *" node-b "* && $seen == *" node-c "* ]] && break
@@ -309,12 +375,13 @@ echo "check: /healthz through nginx answers from$seen"
 # A value written through nginx comes back on /api/tags: through nginx, and
 # with --cluster from every node itself.
 value="$RANDOM.5"
-status=$(curl -sS -o "$tmp/write.out" -w '%{http_code}' --max-time 10 -X POST \
+status=$(curl -sS "${curl_tls[@]+"${curl_tls[@]}"}" -o "$tmp/write.out" -w '%{http_code}' --max-time 10 -X POST \
   --data-binary "clustercheck value=$value $(date +%s%N)" "$url/write?precision=ns")
 [[ $status == 204 ]] || die "the write through nginx answered $status: $(cat "$tmp/write.out")"
 has_value() {
   local tags
-  tags=$(curl -fsS --max-time 5 "$1/api/tags?q=clustercheck.value") && [[ $tags == *"\"value\":$value"[,\}]* ]]
+  tags=$(curl -fsS "${curl_tls[@]+"${curl_tls[@]}"}" --max-time 5 "$1/api/tags?q=clustercheck.value") &&
+    [[ $tags == *"\"value\":$value"[,\}]* ]]
 }
 wait_for 30 has_value "$url" ||
   die "the value written through nginx never came back on $url/api/tags"

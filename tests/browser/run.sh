@@ -7,7 +7,8 @@
 # Starts `tagstream serve` on a free loopback port with a fresh data
 # directory, runs tests/browser/tests.mjs against it (the authentication
 # tests start a second server, with a token file, under the same temporary
-# directory), stops everything on exit, keeps screenshots in
+# directory; the cluster test starts scripts/cluster.sh --porcelain: Redis,
+# PostgreSQL, three nodes and nginx), stops everything on exit, keeps screenshots in
 # BUILD_DIR/browser-artifacts/, and ends with one line:
 # `browser tests: N passed, M failed`.
 set -uo pipefail
@@ -41,17 +42,19 @@ fi
 tmp=$(mktemp -d /tmp/tagstream-browser.XXXXXX)
 pidfile="$tmp/server.pid"
 auth_pidfile="$tmp/auth-server.pid"
+cluster_pidfile="$tmp/cluster.pid"
 server_log="$tmp/server.log"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 
+# stop_pidfile FILE [TENTHS]: SIGTERM, then SIGKILL after TENTHS/10 s (5 s).
 stop_pidfile() {
   if [[ -f $1 ]]; then
     local pid
     pid=$(cat "$1")
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 "${2:-50}"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null
     fi
   fi
@@ -62,6 +65,9 @@ cleanup() {
   # server with authentication (stopped by the tests) in $auth_pidfile.
   stop_pidfile "$pidfile"
   stop_pidfile "$auth_pidfile"
+  # scripts/cluster.sh, if the runner died with it up: on SIGTERM it stops
+  # nginx, the nodes, Redis and PostgreSQL and removes its directory.
+  stop_pidfile "$cluster_pidfile" 900
   cp "$server_log" "$artifacts/server.log" 2>/dev/null
   cp "$tmp/auth/server.log" "$artifacts/auth-server.log" 2>/dev/null
   rm -rf "$tmp"
@@ -84,7 +90,7 @@ done
 echo "browser tests: server on 127.0.0.1:$port (pid $(cat "$pidfile")), chromium $("$chromium" --version 2>/dev/null | head -1)"
 
 TAGSTREAM_BIN="$bin" TAGSTREAM_PORT="$port" TAGSTREAM_PIDFILE="$pidfile" TAGSTREAM_LOG="$server_log" \
-  TAGSTREAM_DATA_DIR="$tmp/data" TAGSTREAM_WEB_ROOT="$web_root" TAGSTREAM_TMP="$tmp" TAGSTREAM_AUTH_PIDFILE="$auth_pidfile" ARTIFACTS="$artifacts" CHROMIUM="$chromium" \
+  TAGSTREAM_DATA_DIR="$tmp/data" TAGSTREAM_WEB_ROOT="$web_root" TAGSTREAM_TMP="$tmp" TAGSTREAM_AUTH_PIDFILE="$auth_pidfile" TAGSTREAM_CLUSTER_PIDFILE="$cluster_pidfile" ARTIFACTS="$artifacts" CHROMIUM="$chromium" \
   node tests/browser/tests.mjs
 rc=$?
 exit $rc
