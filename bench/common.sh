@@ -137,15 +137,16 @@ start_postgres() {
   pg_url="postgres://tagstream@127.0.0.1:$pg_port/postgres"
 }
 
-# start_redis DIR: redis-server (Debian's `redis-server`) on a free loopback
-# port, its files in DIR/redis, append-only file fsynced every second.
-# Sets redis_pid, redis_port; the clean-up stops it.
+# start_redis DIR: redis-server (Debian's `redis-server`) with the shipped
+# deploy/redis/tagstream-redis.conf (append-only file fsynced every second)
+# on a free loopback port, its files in DIR/redis. Sets redis_pid,
+# redis_port; the clean-up stops it.
 start_redis() {
   local dir=$1
   mkdir -p "$dir/redis"
   redis_port=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$dir/redis" --daemonize no \
-    --save '' --appendonly yes --appendfsync everysec --logfile "$dir/redis/redis.log" &
+  redis-server "$ROOT/deploy/redis/tagstream-redis.conf" --bind 127.0.0.1 --port "$redis_port" \
+    --dir "$dir/redis" --daemonize no --logfile "$dir/redis/redis.log" &
   redis_pid=$!
   pids+=("$redis_pid")
   for _ in $(seq 1 100); do

@@ -27,6 +27,8 @@ class SseScanner {
   const std::string& last_id() const { return last_id_; }
   /// Milliseconds of the last `retry:` field, or -1 if none came.
   long retry_ms() const { return retry_ms_; }
+  /// Whether the event being dispatched (inside on_event) had an id line.
+  bool event_has_id() const { return event_has_id_; }
 
   /// Calls on_event(type, data) for every complete event in the bytes (type
   /// "message" when the event names none). Returns false when an event grows
@@ -61,6 +63,7 @@ class SseScanner {
       pos = eol + 1;
       if (line.empty()) {  // blank line: dispatch (if the event had data)
         if (has_id) last_id_.assign(id);
+        event_has_id_ = has_id;
         has_id = false;
         if (!data.empty() || multi)
           on_event(type.empty() ? std::string_view("message") : type,
@@ -111,6 +114,7 @@ class SseScanner {
   std::string joined_;
   std::string last_id_;
   long retry_ms_ = -1;
+  bool event_has_id_ = false;
 };
 
 }  // namespace tagstream_bench
