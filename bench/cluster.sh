@@ -33,6 +33,8 @@
 #   --parts LIST         only these parts, e.g. 1,3 (default 1,2,3)
 #   --rounds N           rounds of every measurement (full 3, short 1); medians reported
 #   --out FILE           also write the report (Markdown) to FILE
+#   --publish-connections N  the publisher's connections in part 2 (256: nchan
+#                        takes one POST per update, tagstream one request per batch)
 #   --allow-no-cluster   run even if this tagstream has no --cluster option: the
 #                        "nodes" are then unconnected servers (tries the script
 #                        itself; its numbers mean nothing)
@@ -52,6 +54,7 @@ parts=1,2,3
 rounds=
 out_file=
 allow_no_cluster=0
+publish_connections=256
 while (($#)); do
   case $1 in
     --short) short=1 ;;
@@ -61,6 +64,7 @@ while (($#)); do
     --rounds) rounds=$2; shift ;;
     --out) out_file=$2; shift ;;
     --allow-no-cluster) allow_no_cluster=1 ;;
+    --publish-connections) publish_connections=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "cluster.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -282,7 +286,7 @@ fan_run() {
   log "part 2: $name: $fan_streams streams x $fan_tags_per_stream of $fan_tags tags at $fan_rate Hz (${fan_s} s)"
   run_bench "$name" sse --server "$kind" --url "$urls" --pub-url "$pubs" --label "$name" --prefix "$prefix" \
     --streams "$fan_streams" --tags "$fan_tags" --tags-per-stream "$fan_tags_per_stream" --rate "$fan_rate" \
-    --seconds "$fan_s" --drain 5 --source-addresses "$sources" --publish-connections 64 \
+    --seconds "$fan_s" --drain 5 --source-addresses "$sources" --publish-connections "$publish_connections" \
     --server-pids "$pids_csv" --server-children true || true
 }
 
@@ -455,7 +459,7 @@ report=$(cat <<EOF
 $(printf '%s\n' "${rows[@]}")
 
 - Part 1: $lat_streams streams on node B (100 at 100k samples/s), the tags split between them (every tag on one stream), each tag written 10 times a second on node A through \`POST /write?precision=us\` (16 connections, a tag's next write after the answer to its last), the publish time in the value; latency from the write to the kernel's receive stamp at the client. ${lat_s} s windows, median of $rounds round(s).
-- Part 2: $fan_streams streams, each on $fan_tags_per_stream of $fan_tags tags (each tag on $((fan_streams * fan_tags_per_stream / fan_tags)) streams), every tag at $fan_rate Hz ($((fan_tags * fan_rate)) samples/s offered), ${fan_s} s windows, median of $rounds round(s); streams and publisher connections spread over the nodes (or nginx instances) in turn. CPU: utime+stime from /proc of every process of the side: tagstream nodes, redis-server, PostgreSQL and its backends; or nginx masters and workers, redis-server. 1 node / 1 nginx: $threads threads / workers; 3: one each. nchan: bench/nchan/nginx.conf.in with \`nchan_redis_url\` + \`nchan_use_redis on\` on the same redis-server, one POST per update, one multiplexed EventSource per stream.
+- Part 2: $fan_streams streams, each on $fan_tags_per_stream of $fan_tags tags (each tag on $((fan_streams * fan_tags_per_stream / fan_tags)) streams), every tag at $fan_rate Hz ($((fan_tags * fan_rate)) samples/s offered), ${fan_s} s windows, median of $rounds round(s); streams and publisher connections spread over the nodes (or nginx instances) in turn. CPU: utime+stime from /proc of every process of the side: tagstream nodes, redis-server, PostgreSQL and its backends; or nginx masters and workers, redis-server. 1 node / 1 nginx: $threads threads / workers; 3: one each. nchan: bench/nchan/nginx.conf.in with \`nchan_redis_url\` + \`nchan_use_redis on\` on the same redis-server, one POST per update on up to $publish_connections connections (tagstream: a tag's updates due together in one request, one request per tag in flight), one multiplexed EventSource per stream.
 - Part 3: $fo_streams streams through nginx (deploy/nginx/tagstream.conf, upstreams rewritten to the nodes, TLS off), stream i on tag i mod $fo_tags, $fo_tags tags × $fo_rate Hz written to the survivors; kill -9 after ${fo_before} s; dropped streams reconnect after the \`retry:\` the server sent, with Last-Event-ID; ${fo_after} s more after the last resume; every point checked on every stream.
 - Nodes: \`tagstream serve --cluster redis://… --store postgres://… --data-check-interval 0 --log-level warn\`; redis-server $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p') (deploy/redis/tagstream-redis.conf: appendonly, fsync every second), $(/usr/lib/postgresql/15/bin/postgres --version) (defaults: fsync on, synchronous_commit on), nginx $(nginx -v 2>&1 | sed 's|.*nginx/||'), libnginx-mod-nchan $nchan_version.
 - Machine: $(nproc) shared cores ($cpu_model), $(free -g | awk '/^Mem:/ {print $2 " GiB"}') RAM, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r). Everything (nodes, Redis, PostgreSQL, nginx, the load generator) on the same $(nproc) cores, shared with other work: load average $load_start at the start, $load_end at the end; busiest other processes at the start: ${others_at_start:-none above 1 %}.
