@@ -139,7 +139,7 @@ bench-pg: deps
 # `make bench-cluster`: issue 18's cluster on this machine: cross-node
 # latency (publish on A, stream on B), fan-out throughput of 3 nodes vs 1 vs
 # nginx + nchan on the same Redis, and failover time through nginx with a
-# node killed (bench/cluster.sh: about 25 minutes; BENCH_ARGS=--short about 6).
+# node killed (bench/cluster.sh: about 12 minutes; BENCH_ARGS=--short about 3).
 bench-cluster: deps
 	@./bench/cluster.sh $(BENCH_ARGS)
 

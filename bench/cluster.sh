@@ -3,8 +3,8 @@
 # (--cluster redis://...) over one PostgreSQL (--store postgres://...), all
 # on this machine, against nginx + nchan in its Redis mode on the same Redis.
 #
-#   bench/cluster.sh           full run (about 25 minutes)
-#   bench/cluster.sh --short   quick run (about 6 minutes)
+#   bench/cluster.sh           full run (3 rounds; about 12 minutes)
+#   bench/cluster.sh --short   quick run (1 round; about 3 minutes)
 #
 # Parts:
 #   1 latency   publish on node A (line protocol, the publish time in every
