@@ -9,7 +9,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run cluster install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg clean
+.PHONY: all deps configure build web run cluster install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg bench-cluster clean
 
 all: build
 
@@ -135,6 +135,13 @@ bench-historian: deps
 
 bench-pg: deps
 	@./bench/pg.sh $(BENCH_ARGS)
+
+# `make bench-cluster`: issue 18's cluster on this machine: cross-node
+# latency (publish on A, stream on B), fan-out throughput of 3 nodes vs 1 vs
+# nginx + nchan on the same Redis, and failover time through nginx with a
+# node killed (bench/cluster.sh: about 12 minutes; BENCH_ARGS=--short about 3).
+bench-cluster: deps
+	@./bench/cluster.sh $(BENCH_ARGS)
 
 # The dashboard at 1,000, 10,000 and 100,000 tags (1 Hz) in headless chromium:
 # main-thread busy time and dropped frames. See bench/dashboard/README.md.

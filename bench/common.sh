@@ -104,3 +104,56 @@ build_bench_binaries() {
   tagstream=$build_dir/tagstream
   bench=$build_dir/tagstream-bench
 }
+
+# start_postgres DIR: PostgreSQL 15 (Debian's `postgresql`) initdb'd into
+# DIR/pg and started on a free loopback port, trust authentication for the
+# one user `tagstream`, default durability (fsync=on, synchronous_commit=on).
+# PostgreSQL refuses to run as root: as root it runs as `nobody` (setpriv),
+# and DIR must be reachable by it. Sets pg_pid, pg_port and pg_url (the
+# `postgres` database); the clean-up stops it.
+start_postgres() {
+  local dir=$1 pg_bin=/usr/lib/postgresql/15/bin
+  local run_pg=()
+  mkdir -p "$dir/pg"
+  if [[ $(id -u) -eq 0 ]]; then
+    chmod o+x "$dir"
+    chown nobody:nogroup "$dir/pg"
+    run_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  fi
+  "${run_pg[@]}" "$pg_bin/initdb" -D "$dir/pg/data" -U tagstream -A trust -E UTF8 --no-instructions \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+  pg_port=$(free_port)
+  "${run_pg[@]}" "$pg_bin/postgres" -D "$dir/pg/data" -h 127.0.0.1 -p "$pg_port" -k "$dir/pg" \
+    >>"$dir/postgres.log" 2>&1 &
+  pg_pid=$!
+  pids+=("$pg_pid")
+  for _ in $(seq 1 300); do
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
+    kill -0 "$pg_pid" 2>/dev/null || { cat "$dir/postgres.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" ||
+    { echo "postgres did not start" >&2; cat "$dir/postgres.log" >&2; exit 1; }
+  pg_url="postgres://tagstream@127.0.0.1:$pg_port/postgres"
+}
+
+# start_redis DIR: redis-server (Debian's `redis-server`) with the shipped
+# deploy/redis/tagstream-redis.conf (append-only file fsynced every second)
+# on a free loopback port, its files in DIR/redis. Sets redis_pid,
+# redis_port; the clean-up stops it.
+start_redis() {
+  local dir=$1
+  mkdir -p "$dir/redis"
+  redis_port=$(free_port)
+  redis-server "$ROOT/deploy/redis/tagstream-redis.conf" --bind 127.0.0.1 --port "$redis_port" \
+    --dir "$dir/redis" --daemonize no --logfile "$dir/redis/redis.log" &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  for _ in $(seq 1 100); do
+    [[ $(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null) == PONG ]] && return 0
+    kill -0 "$redis_pid" 2>/dev/null || { cat "$dir/redis/redis.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "redis-server did not start" >&2
+  exit 1
+}

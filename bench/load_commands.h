@@ -17,6 +17,7 @@ int run_resolve(Args& args);
 int run_opens(Args& args);
 int run_jwts(Args& args);
 int run_mqtt(Args& args);
+int run_failover(Args& args);
 void ingest_usage();
 void history_usage();
 void sse_usage();
@@ -25,5 +26,6 @@ void resolve_usage();
 void opens_usage();
 void jwts_usage();
 void mqtt_usage();
+void failover_usage();
 
 }  // namespace tagstream_bench

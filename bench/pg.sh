@@ -122,33 +122,13 @@ urlencode() { jq -rn --arg v "$1" '$v|@uri'; }
 fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 # ---------------------------------------------------------------------------
-# Start PostgreSQL: initdb into the temporary directory, trust authentication
-# for the one local user, default durability settings.
+# Start PostgreSQL (start_postgres in common.sh): initdb into the temporary
+# directory, trust authentication for the one local user, default durability
+# settings.
 pg_bin=/usr/lib/postgresql/15/bin
-run_pg=()
-mkdir -p "$work/pg"
-if [[ $(id -u) -eq 0 ]]; then
-  chmod o+x "$work"  # nobody reaches its directory through this one
-  chown nobody:nogroup "$work/pg"
-  run_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-fi
 log "initdb in $work/pg/data"
-"${run_pg[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U tagstream -A trust -E UTF8 --no-instructions \
-  >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
-pg_port=$(free_port)
-: >"$work/postgres.log"
-"${run_pg[@]}" "$pg_bin/postgres" -D "$work/pg/data" -h 127.0.0.1 -p "$pg_port" -k "$work/pg" \
-  >>"$work/postgres.log" 2>&1 &
-pg_pid=$!
-pids+=("$pg_pid")
-for _ in $(seq 1 300); do
-  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break
-  kill -0 "$pg_pid" 2>/dev/null || { cat "$work/postgres.log" >&2; exit 1; }
-  sleep 0.1
-done
-"$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" ||
-  { echo "postgres did not start" >&2; cat "$work/postgres.log" >&2; exit 1; }
-store_url="postgres://tagstream@127.0.0.1:$pg_port/postgres"
+start_postgres "$work"
+store_url=$pg_url
 
 # start_tagstream NAME ARGS...: a server on a free loopback port; sets
 # port_NAME and pid_NAME. It goes first in pids, so on exit it stops before

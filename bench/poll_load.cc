@@ -228,8 +228,8 @@ int PollRun::main() {
                    "Accept: application/json\r\nUser-Agent: tagstream-bench\r\n";
   if (o_.gzip) request_base_ += "Accept-Encoding: gzip\r\n";
   published_.assign(static_cast<std::size_t>(o_.tags), {});
-  publisher_ = std::make_unique<Publisher>(loop_, ServerKind::tagstream, o_.target, o_.naming, sources_,
-                                           o_.publish_connections, "/write");
+  publisher_ = std::make_unique<Publisher>(loop_, ServerKind::tagstream, std::vector<Target>{o_.target},
+                                           o_.naming, sources_, o_.publish_connections, "/write");
   publisher_->on_sent = [this](int tag, std::int64_t stamp) {
     if (in_window_) published_[static_cast<std::size_t>(tag)].push_back(stamp);
   };

@@ -43,7 +43,8 @@ double Schedule::next_due() const {
 
 class Publisher::Conn final : public TcpConn {
  public:
-  Conn(Loop& loop, Publisher& owner) : TcpConn(loop), owner_(owner) {}
+  Conn(Loop& loop, Publisher& owner, const Target& target) : TcpConn(loop), target(target), owner_(owner) {}
+  const Target& target;
   bool busy = false;
   std::size_t updates_in_flight = 0;
   std::vector<int> tags;  // tagstream: the tags in the request awaiting its answer
@@ -68,11 +69,11 @@ class Publisher::Conn final : public TcpConn {
   Publisher& owner_;
 };
 
-Publisher::Publisher(Loop& loop, ServerKind kind, const Target& target, TagNaming naming,
+Publisher::Publisher(Loop& loop, ServerKind kind, std::vector<Target> targets, TagNaming naming,
                      SourceAddresses& sources, int max_connections, std::string pub_path)
     : loop_(loop),
       kind_(kind),
-      target_(target),
+      targets_(std::move(targets)),
       naming_(std::move(naming)),
       sources_(sources),
       max_connections_(max_connections),
@@ -113,7 +114,7 @@ void Publisher::pump() {
       }
     if (!free_conn) {
       if (static_cast<int>(conns_.size()) >= max_connections_) return;
-      conns_.push_back(std::make_unique<Conn>(loop_, *this));
+      conns_.push_back(std::make_unique<Conn>(loop_, *this, targets_[conns_.size() % targets_.size()]));
       free_conn = conns_.back().get();
     }
     send_on(*free_conn);
@@ -122,7 +123,7 @@ void Publisher::pump() {
 
 void Publisher::send_on(Conn& c) {
   if (!c.is_open()) {
-    if (!c.open(target_.addr, sources_.next())) {
+    if (!c.open(c.target.addr, sources_.next())) {
       if (stats_.first_error.empty())
         stats_.first_error = std::string("publisher connect: ") + std::strerror(errno);
       ++stats_.requests_failed;
@@ -175,8 +176,8 @@ void Publisher::send_on(Conn& c) {
         in_flight_.resize(static_cast<std::size_t>(tag) + 1, 0);
       in_flight_[static_cast<std::size_t>(tag)] = 1;
     }
-    head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + target_.host_header + "\r\n" +
-           target_.extra_headers +
+    head = "POST " + pub_path_ + "?precision=us HTTP/1.1\r\nHost: " + c.target.host_header + "\r\n" +
+           c.target.extra_headers +
            "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body_.size()) +
            "\r\n\r\n";
   } else {
@@ -190,8 +191,8 @@ void Publisher::send_on(Conn& c) {
         naming_.tagstream_name(tag).c_str(), static_cast<long long>(stamp / 1000),
         static_cast<long long>(stamp));
     body_.assign(msg, static_cast<std::size_t>(len));
-    head = "POST " + pub_path_ + naming_.channel(tag) + " HTTP/1.1\r\nHost: " + target_.host_header + "\r\n" +
-           target_.extra_headers +
+    head = "POST " + pub_path_ + naming_.channel(tag) + " HTTP/1.1\r\nHost: " + c.target.host_header +
+           "\r\n" + c.target.extra_headers +
            "Content-Type: application/json\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n";
     if (on_sent) on_sent(tag, stamp);
   }

@@ -68,8 +68,10 @@ struct PublisherStats {
 
 class Publisher {
  public:
-  Publisher(Loop& loop, ServerKind kind, const Target& target, TagNaming naming, SourceAddresses& sources,
-            int max_connections, std::string pub_path);
+  /// With several targets (the nodes of a cluster, or several nginx), the
+  /// connections go to them in turn: connection i to target i mod n.
+  Publisher(Loop& loop, ServerKind kind, std::vector<Target> targets, TagNaming naming,
+            SourceAddresses& sources, int max_connections, std::string pub_path);
   ~Publisher();
   /// Queues one update of tag k; it is stamped and sent as soon as a
   /// connection is free.
@@ -94,7 +96,7 @@ class Publisher {
 
   Loop& loop_;
   ServerKind kind_;
-  Target target_;
+  std::vector<Target> targets_;
   TagNaming naming_;
   SourceAddresses& sources_;
   int max_connections_;

@@ -6,10 +6,11 @@
 
 namespace tagstream_bench {
 
-PublisherThread::PublisherThread(ServerKind kind, const Target& target, TagNaming naming,
+PublisherThread::PublisherThread(ServerKind kind, std::vector<Target> targets, TagNaming naming,
                                  int source_addresses, int max_connections, std::string pub_path, int tags)
     : sources_(source_addresses),
-      publisher_(loop_, kind, target, std::move(naming), sources_, max_connections, std::move(pub_path)),
+      publisher_(loop_, kind, std::move(targets), std::move(naming), sources_, max_connections,
+                 std::move(pub_path)),
       tags_(tags),
       sent_per_tag_(static_cast<std::size_t>(tags), 0) {
   shared_.sent_per_tag = sent_per_tag_;

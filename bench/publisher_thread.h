@@ -28,7 +28,7 @@ namespace tagstream_bench {
 
 class PublisherThread {
  public:
-  PublisherThread(ServerKind kind, const Target& target, TagNaming naming, int source_addresses,
+  PublisherThread(ServerKind kind, std::vector<Target> targets, TagNaming naming, int source_addresses,
                   int max_connections, std::string pub_path, int tags);
   ~PublisherThread();  // stops the thread; what is in flight is abandoned
   PublisherThread(const PublisherThread&) = delete;

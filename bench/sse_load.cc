@@ -73,7 +73,8 @@ std::span<char> inflate_scratch() {
 
 struct Options {
   ServerKind kind = ServerKind::tagstream;
-  Target target;
+  std::vector<Target> targets;      // --url: stream i goes to targets[i mod n]
+  std::vector<Target> pub_targets;  // --pub-url (default: --url): publisher connections in turn
   int streams = 100;
   int tags = 0;  // the pool of tags (default: one per stream)
   int tags_per_stream = 1;
@@ -219,8 +220,12 @@ class Run {
   std::int64_t read_time_us = 0;
   std::int64_t app_time_us = 0;
   void on_stream_closed(Stream& s, int error, int http_status, const std::string& why);
+  const Target& target_of(int stream) const {
+    return o_.targets[static_cast<std::size_t>(stream) % o_.targets.size()];
+  }
   const std::string& request_for(int stream) const {
-    return requests_[static_cast<std::size_t>(set_of_stream(o_, stream))];
+    return requests_[static_cast<std::size_t>(stream) % o_.targets.size() * sets_.size() +
+                     static_cast<std::size_t>(set_of_stream(o_, stream))];
   }
   const std::string& subscribe_for(int stream) const {
     return subscribes_[static_cast<std::size_t>(set_of_stream(o_, stream))];
@@ -233,6 +238,7 @@ class Run {
  private:
   enum class Phase { seed, connect, settle, measure, drain, churn, done };
   void build_requests();
+  void build_requests(const Target& target);
   void pump_connects(double now);
   void queue_open(int i, double at);
   bool wait_until(double deadline, const std::function<bool()>& done, int tick_ms = 5);
@@ -449,15 +455,21 @@ void Stream::on_closed(int error) {
 // ---------------------------------------------------------------------------
 
 void Run::build_requests() {
+  // One request per (target, tag set): each carries its target's Host.
+  for (const Target& target : o_.targets) build_requests(target);
+}
+
+void Run::build_requests(const Target& target) {
+  const bool first_target = requests_.empty();
   for (const auto& set : sets_) {
     std::string path;
     if (o_.ws) {
       std::string subscribe = R"({"type":"subscribe","id":"s","interval":")" + o_.interval + R"(","tags":[)";
       for (std::size_t j = 0; j < set.size(); ++j)
         subscribe += (j ? ",\"" : "\"") + o_.naming.tagstream_name(set[j]) + "\"";
-      subscribes_.push_back(ws_client_frame(subscribe + "]}"));
+      if (first_target) subscribes_.push_back(ws_client_frame(subscribe + "]}"));
       requests_.push_back(
-          "GET /api/ws HTTP/1.1\r\nHost: " + o_.target.host_header + "\r\n" + o_.target.extra_headers +
+          "GET /api/ws HTTP/1.1\r\nHost: " + target.host_header + "\r\n" + target.extra_headers +
           "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nUser-Agent: tagstream-bench\r\n\r\n");
       continue;
@@ -473,8 +485,8 @@ void Run::build_requests() {
         path += o_.naming.channel(set[j]);
       }
     }
-    requests_.push_back("GET " + path + " HTTP/1.1\r\nHost: " + o_.target.host_header + "\r\n" +
-                        o_.target.extra_headers + "Accept: text/event-stream\r\nCache-Control: no-cache\r\n" +
+    requests_.push_back("GET " + path + " HTTP/1.1\r\nHost: " + target.host_header + "\r\n" +
+                        target.extra_headers + "Accept: text/event-stream\r\nCache-Control: no-cache\r\n" +
                         (o_.gzip ? "Accept-Encoding: gzip\r\n" : "") + "User-Agent: tagstream-bench\r\n\r\n");
   }
 }
@@ -495,7 +507,7 @@ void Run::pump_connects(double now) {
     ++taken;
     auto& s = *streams_[static_cast<std::size_t>(i)];
     s.waiting = false;
-    if (!s.open(o_.target.addr, sources_.next())) {
+    if (!s.open(target_of(i).addr, sources_.next())) {
       ++c_.connect_failures;
       if (c_.first_error.empty()) c_.first_error = std::string("connect: ") + std::strerror(errno);
       // Out of ports or files: try again a little later.
@@ -623,7 +635,7 @@ int Run::main() {
   build_requests();
   const double client_cpu0 = self_cpu_seconds();
 
-  publisher_ = std::make_unique<PublisherThread>(o_.kind, o_.target, o_.naming, o_.source_addresses,
+  publisher_ = std::make_unique<PublisherThread>(o_.kind, o_.pub_targets, o_.naming, o_.source_addresses,
                                                  o_.publish_connections, o_.pub_path, o_.tags);
   // 1. tagstream only knows tags that were written once: create them.
   if (o_.kind == ServerKind::tagstream && o_.seed) {
@@ -973,7 +985,10 @@ void sse_usage() {
       "      bytes reported are still those read (gzip_streams: how many answers were compressed).\n"
       "      --header 'Name: value' (repeatable) goes with every request, streams and writes alike.\n"
       "      --protocol ws opens WebSocket connections to /api/ws instead, one subscription each, and\n"
-      "      counts the same events (bench/ws.sh compares the two).\n",
+      "      counts the same events (bench/ws.sh compares the two).\n"
+      "      Several servers (a cluster's nodes, several nginx): --url URL,URL,... spreads the streams\n"
+      "      over them in turn, --pub-url URL,URL,... (default: --url) the publisher's connections\n"
+      "      (bench/cluster.sh: publish on one node, stream from another).\n",
       stderr);
 }
 
@@ -988,7 +1003,8 @@ int run_sse(Args& args) {
     die("--server must be tagstream or nchan");
   const std::string url = args.str("url", "");
   if (url.empty()) die("sse needs --url http://127.0.0.1:PORT");
-  o.target = ipv4_loopback_target(url);
+  o.targets = loopback_targets(url);
+  o.pub_targets = loopback_targets(args.str("pub-url", url));
   o.streams = static_cast<int>(args.bounded("streams", 100, 0, 100000));
   o.tags_per_stream = static_cast<int>(args.bounded("tags-per-stream", 1, 1, 1000));
   o.layouts = static_cast<int>(args.bounded("layouts", 0, 0, 100000));
@@ -1030,7 +1046,9 @@ int run_sse(Args& args) {
   o.ws = protocol == "ws";
   if (o.ws && (o.kind != ServerKind::tagstream || o.gzip || o.churn_concurrency > 0))
     die("--protocol ws is tagstream's /api/ws, without --gzip or churn");
-  o.target.extra_headers = RequestHeaders::from_args(args).raw();
+  const std::string extra_headers = RequestHeaders::from_args(args).raw();
+  for (Target& t : o.targets) t.extra_headers = extra_headers;
+  for (Target& t : o.pub_targets) t.extra_headers = extra_headers;
   args.check_all_used();
   Run run(std::move(o));
   return run.main();

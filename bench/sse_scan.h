@@ -7,6 +7,9 @@
 // event split across two reads. It understands what both servers send: LF or
 // CRLF line ends, `event:`, `data:` (several lines joined with LF), `id:`,
 // `retry:` and comments; it does not handle lone CR line ends or a BOM.
+// Like an EventSource, it keeps the last event id (set when an event is
+// dispatched, from the `id:` lines before it) and the last `retry:` value,
+// for a reconnect with Last-Event-ID after the server's delay.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -18,6 +21,14 @@ class SseScanner {
   explicit SseScanner(std::size_t max_event_bytes = 1 << 20) : max_(max_event_bytes) {}
 
   void reset() { partial_.clear(); }
+
+  /// The id of the last dispatched event that had one (or that an earlier
+  /// event set): what a browser sends as Last-Event-ID. Kept across reset().
+  const std::string& last_id() const { return last_id_; }
+  /// Milliseconds of the last `retry:` field, or -1 if none came.
+  long retry_ms() const { return retry_ms_; }
+  /// Whether the event being dispatched (inside on_event) had an id line.
+  bool event_has_id() const { return event_has_id_; }
 
   /// Calls on_event(type, data) for every complete event in the bytes (type
   /// "message" when the event names none). Returns false when an event grows
@@ -41,8 +52,8 @@ class SseScanner {
   template <class OnEvent>
   std::size_t scan(std::string_view buf, OnEvent& on_event) {
     std::size_t event_start = 0, pos = 0;
-    std::string_view type, data;
-    bool multi = false;
+    std::string_view type, data, id;
+    bool multi = false, has_id = false;
     while (pos < buf.size()) {
       const void* nl = std::memchr(buf.data() + pos, '\n', buf.size() - pos);
       if (!nl) break;
@@ -51,6 +62,9 @@ class SseScanner {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       pos = eol + 1;
       if (line.empty()) {  // blank line: dispatch (if the event had data)
+        if (has_id) last_id_.assign(id);
+        event_has_id_ = has_id;
+        has_id = false;
         if (!data.empty() || multi)
           on_event(type.empty() ? std::string_view("message") : type,
                    multi ? std::string_view(joined_) : data);
@@ -81,6 +95,15 @@ class SseScanner {
         }
       } else if (field == "event") {
         type = value;
+      } else if (field == "id") {
+        if (value.find('\0') == std::string_view::npos) {
+          id = value;
+          has_id = true;
+        }
+      } else if (field == "retry") {
+        if (!value.empty() && value.size() < 10 &&
+            value.find_first_not_of("0123456789") == std::string_view::npos)
+          retry_ms_ = std::stol(std::string(value));
       }
     }
     return event_start;
@@ -89,6 +112,9 @@ class SseScanner {
   std::size_t max_;
   std::string partial_;
   std::string joined_;
+  std::string last_id_;
+  long retry_ms_ = -1;
+  bool event_has_id_ = false;
 };
 
 }  // namespace tagstream_bench

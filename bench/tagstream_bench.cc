@@ -10,6 +10,7 @@
 //   opens    opens_load.cc    streams opened as fast as they are answered
 //   jwts     sign_tokens.cc   distinct JWTs for opens --tokens-file
 //   mqtt     mqtt_load.cc     MQTT publishes: samples/s ingested, publish -> SSE latency
+//   failover failover_load.cc kill -9 a cluster node under SSE streams through nginx
 //
 // Only loopback addresses are accepted (url.h). Every run is bounded in time
 // and in requests and stops by itself.
@@ -40,6 +41,8 @@ void usage() {
   tagstream_bench::jwts_usage();
   std::fputs("MQTT in (bench/mqtt.sh):\n", stderr);
   tagstream_bench::mqtt_usage();
+  std::fputs("Cluster failover (bench/cluster.sh):\n", stderr);
+  tagstream_bench::failover_usage();
 }
 
 }  // namespace
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
     if (cmd == "opens") return tagstream_bench::run_opens(args);
     if (cmd == "jwts") return tagstream_bench::run_jwts(args);
     if (cmd == "mqtt") return tagstream_bench::run_mqtt(args);
+    if (cmd == "failover") return tagstream_bench::run_failover(args);
   } catch (const std::exception& e) {
     tagstream_bench::die(e.what());
   }

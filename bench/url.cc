@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <string_view>
 
@@ -67,6 +68,18 @@ Target ipv4_loopback_target(const std::string& url) {
     return t;
   }
   die("give an IPv4 loopback host: http://127.0.0.1:PORT (got '" + url + "')");
+}
+
+std::vector<Target> loopback_targets(const std::string& urls) {
+  std::vector<Target> out;
+  std::size_t from = 0;
+  while (from <= urls.size()) {
+    const std::size_t comma = std::min(urls.find(',', from), urls.size());
+    if (out.size() == 16) die("at most 16 URLs in a list");
+    out.push_back(ipv4_loopback_target(urls.substr(from, comma - from)));
+    from = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace tagstream_bench

@@ -35,5 +35,7 @@ struct Target {
 /// parse_url and resolve_loopback, then the first IPv4 address; dies if
 /// there is none.
 Target ipv4_loopback_target(const std::string& url);
+/// A comma-separated list of URLs (at most 16), each as ipv4_loopback_target.
+std::vector<Target> loopback_targets(const std::string& urls);
 
 }  // namespace tagstream_bench
