@@ -97,6 +97,13 @@ double Result::f64(int row, int col) const {
   return v;
 }
 
+std::int64_t Result::affected() const {
+  const std::string_view s = PQcmdTuples(r_.get());
+  std::int64_t v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc{} ? v : 0;
+}
+
 Connection::Connection(const std::string& conninfo) {
   conn_ = PQconnectdb(conninfo.c_str());
   if (!conn_) throw std::runtime_error("postgres: out of memory connecting");

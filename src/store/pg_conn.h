@@ -39,6 +39,8 @@ class Result {
   /// double precision.
   std::int64_t i64(int row, int col) const;
   double f64(int row, int col) const;
+  /// Rows an INSERT, UPDATE or DELETE affected.
+  std::int64_t affected() const;
 
  private:
   std::unique_ptr<PGresult, decltype(&PQclear)> r_;

@@ -1,6 +1,7 @@
 #include "store/pg_store.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -21,6 +22,12 @@ constexpr std::int64_t kSchemaVersion = 1;
 // from the one-key locks) guard schema creation and tag upserts.
 constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(1952539508, 1)";
 constexpr const char* kTagUpsertLock = "SELECT pg_advisory_xact_lock(1952539508, 2)";
+// Tags' samples and buckets are guarded by striped two-key locks (this
+// class, the tag's database id modulo kStripes): at most kStripes locks a
+// transaction, however many tags it writes (PostgreSQL's lock table is
+// small: 64 locks a connection by default).
+constexpr int kStripeLockClass = 1952539509;
+constexpr std::int64_t kStripes = 256;
 
 /// Table per history level: raw samples, then the tiers (kAggregatedIntervals).
 constexpr std::array<const char*, kIntervalCount> kTables = {"samples", "rollups_second", "rollups_minute",
@@ -122,6 +129,48 @@ std::string merge_sql(std::size_t tier) {
          "d.start)";
 }
 
+/// Adds the batch's bucket aggregates of `tier` (computed in memory from
+/// samples that are all new) to the stored buckets: counts and sums add up,
+/// min/max/first/last/quality combine, in the upsert itself, so that nodes
+/// adding to one bucket at once each add their own share. Rows go in key
+/// order: two transactions lock shared buckets in the same order.
+std::string merge_deltas_sql(std::size_t tier) {
+  return std::string("INSERT INTO ") + kTables[tier + 1] + " AS r (tag, start, " + kRollupColumns +
+         ") SELECT tag, start, " + kRollupColumns +
+         " FROM staging_rollups WHERE tier = " + std::to_string(tier) +
+         " ORDER BY tag, start ON CONFLICT (tag, start) DO UPDATE SET count = r.count + excluded.count, "
+         "sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max), "
+         "first = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first ELSE r.first END, "
+         "first_ts = least(r.first_ts, excluded.first_ts), "
+         "last = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last ELSE r.last END, "
+         "last_ts = greatest(r.last_ts, excluded.last_ts), quality = greatest(r.quality, excluded.quality)";
+}
+
+/// A double's bits as a bigint, so that min(ARRAY[ts, bits]) carries the
+/// value of the earliest timestamp through a plain aggregate.
+std::string bits_sql(const std::string& x) {
+  return "('x' || encode(float8send(" + x + "), 'hex'))::bit(64)::bigint";
+}
+
+/// History of many tags ($1, a bigint[] of database ids) merged into
+/// groups: keys in [$2, $3], group width $4 counted from $5. Per tag, in
+/// order: the group's index, then the rollup columns (first and last as
+/// their bits).
+std::string groups_sql(std::size_t table) {
+  const bool raw = table == 0;
+  const std::string key = raw ? "ts" : "start";
+  const std::string columns =
+      raw ? "count(*), sum(value), min(value), max(value), (min(ARRAY[ts, " + bits_sql("value") +
+                "]))[2], min(ts), (max(ARRAY[ts, " + bits_sql("value") + "]))[2], max(ts), max(quality)"
+          : "sum(count)::bigint, sum(sum), min(min), max(max), (min(ARRAY[first_ts, " + bits_sql("first") +
+                "]))[2], min(first_ts), (max(ARRAY[last_ts, " + bits_sql("last") +
+                "]))[2], max(last_ts), max(quality)";
+  return "SELECT k.i, g.* FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i) CROSS JOIN LATERAL "
+         "(SELECT (x - ((x % $4) + $4) % $4) / $4 AS g, " +
+         columns + " FROM (SELECT " + key + " - $5 AS x, * FROM " + kTables[table] +
+         " WHERE tag = k.id AND " + key + " >= $2 AND " + key + " <= $3) s GROUP BY 1) g ORDER BY k.i, g.g";
+}
+
 /// A tag's newest sample and the bucket of each tier at its timestamp;
 /// $1 a tag's database id, or NULL for every tag.
 std::string newest_sql() {
@@ -209,6 +258,8 @@ class PgStore::Reader {
                "ORDER BY seq LIMIT $3",
                3);
     db.prepare("newest", newest_sql(), 1);
+    for (std::size_t t = 0; t < kIntervalCount; ++t)
+      db.prepare("groups" + std::to_string(t), groups_sql(t), 5);
   }
   pg::Connection db;
 };
@@ -242,24 +293,52 @@ std::unique_ptr<pg::Connection> PgStore::open_writer() const {
   db.exec(
       "CREATE TEMP TABLE staging (tag bigint NOT NULL, ts bigint NOT NULL, value double precision NOT NULL, "
       "quality smallint NOT NULL, seq bigint NOT NULL) ON COMMIT DELETE ROWS");
+  db.exec(
+      "CREATE TEMP TABLE staging_rollups (tier smallint NOT NULL, tag bigint NOT NULL, start bigint NOT "
+      "NULL, "
+      "count bigint NOT NULL, sum double precision NOT NULL, min double precision NOT NULL, "
+      "max double precision NOT NULL, first double precision NOT NULL, first_ts bigint NOT NULL, "
+      "last double precision NOT NULL, last_ts bigint NOT NULL, quality smallint NOT NULL) "
+      "ON COMMIT DELETE ROWS");
   db.prepare("upsert_tag",
              "INSERT INTO tags (name, unit, description, type) VALUES ($1, $2, $3, $4) ON CONFLICT (name) "
              "DO UPDATE SET unit = excluded.unit, description = excluded.description, type = excluded.type "
              "RETURNING id",
              4);
-  db.prepare("lock_tags", "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", 1);
+  // $1: the stripes, sorted (every transaction locks in the same order).
+  db.prepare("lock_shared",
+             "SELECT count(pg_advisory_xact_lock_shared(" + std::to_string(kStripeLockClass) +
+                 ", k)) FROM unnest($1::int[]) AS k",
+             1);
+  db.prepare("lock_exclusive",
+             "SELECT count(pg_advisory_xact_lock(" + std::to_string(kStripeLockClass) +
+                 ", k)) FROM unnest($1::int[]) AS k",
+             1);
   db.prepare("raise_meta",
              "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) "
              "DO UPDATE SET value = greatest(meta.value, excluded.value)",
              2);
+  db.prepare("keep_replaced_seq",
+             "INSERT INTO meta (key, value) SELECT 'last_seq', max(s.seq) FROM staging st JOIN samples s "
+             "ON s.tag = st.tag AND s.ts = st.ts HAVING max(s.seq) > 0 ON CONFLICT (key) "
+             "DO UPDATE SET value = greatest(meta.value, excluded.value)",
+             0);
   db.prepare("upsert_samples",
              "INSERT INTO samples (tag, ts, value, quality, seq) SELECT tag, ts, value, quality, seq "
-             "FROM staging ON CONFLICT (tag, ts) DO UPDATE SET value = excluded.value, "
+             "FROM staging ORDER BY tag, ts ON CONFLICT (tag, ts) DO UPDATE SET value = excluded.value, "
              "quality = excluded.quality, seq = excluded.seq",
+             0);
+  // The common case: every sample is new. A sample whose tag and timestamp
+  // is stored already (a client's retry, a correction) is not inserted; the
+  // batch then takes the replacing path.
+  db.prepare("insert_new",
+             "INSERT INTO samples (tag, ts, value, quality, seq) SELECT tag, ts, value, quality, seq "
+             "FROM staging ORDER BY tag, ts ON CONFLICT (tag, ts) DO NOTHING",
              0);
   for (std::size_t i = 0; i < kTierCount; ++i) {
     db.prepare("recompute" + std::to_string(i), recompute_sql(i), 0);
     db.prepare("merge" + std::to_string(i), merge_sql(i), 0);
+    db.prepare("merge_deltas" + std::to_string(i), merge_deltas_sql(i), 0);
   }
   db.prepare("newest", newest_sql(), 1);
   return conn;
@@ -331,6 +410,11 @@ RestoredState PgStore::restore() {
       (r.str(i, 0) == "last_seq" ? state.last_seq : state.retained_after) = v;
     }
     retained_after_ = state.retained_after;
+    // Commits do not write last_seq (one row every node's commits would
+    // update): it is the newest stored event id (an index probe), or the
+    // newest that retention deleted.
+    const pg::Result m = db.query("SELECT coalesce(max(seq), 0) FROM samples WHERE seq > 0");
+    state.last_seq = std::max({state.last_seq, state.retained_after, static_cast<Seq>(m.i64(0, 0))});
   }
   std::vector<std::int64_t> db_of_local;
   std::unordered_map<std::int64_t, TagId> local_of_db;
@@ -371,6 +455,14 @@ void PgStore::write(const WriteBatch& batch) {
       throw std::runtime_error("store: tag " + std::to_string(s.tag) + " at " + std::to_string(s.sample.ts) +
                                ": value is not a finite number");
   for (const TagRecord& t : batch.tags) records_[t.id] = t.info;
+  // Most batches hold only new samples: the first try adds the batch's
+  // bucket aggregates to the stored buckets. When a sample turns out to
+  // replace a stored one, that try is rolled back and the batch written
+  // again on the replacing path.
+  if (!write_batch(batch, false)) write_batch(batch, true);
+}
+
+bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
   pg::Connection& db = writer();
   pg::Transaction tx(db);
 
@@ -416,38 +508,48 @@ void PgStore::write(const WriteBatch& batch) {
     new_local_of[id] = t->id;
   }
 
+  // The newest event id the batch stores with its samples.
+  Seq max_seq = 0;
   if (!batch.samples.empty()) {
-    // The last of several samples at one tag and timestamp wins: one row
-    // each, since one INSERT may not touch a row twice.
-    std::vector<std::size_t> order(batch.samples.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const StoredSample& x = batch.samples[a];
-      const StoredSample& y = batch.samples[b];
-      return x.tag != y.tag ? x.tag < y.tag : x.sample.ts < y.sample.ts;
+    // In (database tag, timestamp) order: every transaction takes its row
+    // locks in that order, so two nodes writing the same tags cannot
+    // deadlock. The last of several samples at one tag and timestamp wins:
+    // one row each, since one INSERT may not touch a row twice.
+    struct Row {
+      std::int64_t tag;
+      const StoredSample* s;
+    };
+    std::vector<Row> rows;
+    rows.reserve(batch.samples.size());
+    for (const StoredSample& s : batch.samples) {
+      const std::int64_t id = db_of(s.tag);
+      if (id == 0)
+        throw std::runtime_error("store: a sample of tag id " + std::to_string(s.tag) +
+                                 ", which has no tag record");
+      rows.push_back(Row{id, &s});
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) {
+      return x.tag != y.tag ? x.tag < y.tag : x.s->sample.ts < y.s->sample.ts;
     });
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      if (k + 1 < rows.size() && rows[k + 1].tag == rows[k].tag &&
+          rows[k + 1].s->sample.ts == rows[k].s->sample.ts)
+        continue;
+      rows[kept++] = rows[k];
+    }
+    rows.resize(kept);
+
     std::string copy;
-    copy.reserve(order.size() * 56);
-    std::vector<std::int64_t> locked;
+    copy.reserve(rows.size() * 56);
+    std::vector<std::int64_t> stripes;
     TimeNs min_ts = std::numeric_limits<TimeNs>::max();
-    std::int64_t tag_db = 0;
-    std::optional<TagId> current;
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      const StoredSample& s = batch.samples[order[k]];
-      if (k + 1 < order.size()) {
-        const StoredSample& next = batch.samples[order[k + 1]];
-        if (next.tag == s.tag && next.sample.ts == s.sample.ts) continue;
-      }
-      if (current != s.tag) {
-        current = s.tag;
-        tag_db = db_of(s.tag);
-        if (tag_db == 0)
-          throw std::runtime_error("store: a sample of tag id " + std::to_string(s.tag) +
-                                   ", which has no tag record");
-        locked.push_back(tag_db);
-      }
+    for (const Row& row : rows) {
+      const StoredSample& s = *row.s;
+      max_seq = std::max(max_seq, s.seq);
+      if (stripes.empty() || stripes.back() != row.tag % kStripes) stripes.push_back(row.tag % kStripes);
       min_ts = std::min(min_ts, s.sample.ts);
-      copy += pg::text(tag_db);
+      copy += pg::text(row.tag);
       copy += '\t';
       copy += pg::text(s.sample.ts);
       copy += '\t';
@@ -458,30 +560,79 @@ void PgStore::write(const WriteBatch& batch) {
       copy += pg::text(static_cast<std::int64_t>(s.seq));
       copy += '\n';
     }
-    std::sort(locked.begin(), locked.end());
-    locked.erase(std::unique(locked.begin(), locked.end()), locked.end());
-    std::string ids = "{";
-    for (std::int64_t id : locked) ids += (ids.size() > 1 ? "," : "") + pg::text(id);
-    db.run("lock_tags", {ids + "}"});
-
+    std::sort(stripes.begin(), stripes.end());
+    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+    std::string keys = "{";
+    for (std::int64_t k : stripes) keys += (keys.size() > 1 ? "," : "") + pg::text(k);
+    // Adding to buckets: shared (nodes add at once). Rebuilding them from
+    // the tier below: exclusive (no node may add to a bucket while it is
+    // rebuilt from rows that do not yet hold the addition).
+    db.run(replacing ? "lock_exclusive" : "lock_shared", {keys + "}"});
     db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
-    // Merges are needed only for buckets older than some horizon; most
-    // batches are newer than every horizon and skip them.
-    const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
-    if (h.rows() == 1) {
-      const TimeNs horizon = h.i64(0, 0);
-      for (std::size_t i = 0; i < kTierCount; ++i)
-        if (bucket_start(min_ts, kAggregatedIntervals[i]) < horizon) db.run("merge" + std::to_string(i));
+
+    if (!replacing) {
+      if (db.run("insert_new").affected() != static_cast<std::int64_t>(rows.size())) return false;
+      // The batch's own buckets, per tier: rows are in (tag, ts) order, so
+      // each bucket's samples are consecutive.
+      std::string deltas;
+      deltas.reserve(rows.size() * 2 * 120);
+      for (std::size_t tier = 0; tier < kTierCount; ++tier) {
+        const Interval interval = kAggregatedIntervals[tier];
+        const std::string tier_text = std::to_string(tier);
+        Aggregate bucket;
+        std::int64_t bucket_tag = 0;
+        const auto emit = [&] {
+          for (const std::string& field :
+               {tier_text, pg::text(bucket_tag), pg::text(bucket.start),
+                pg::text(static_cast<std::int64_t>(bucket.count)), pg::text(bucket.sum), pg::text(bucket.min),
+                pg::text(bucket.max), pg::text(bucket.first), pg::text(bucket.first_ts),
+                pg::text(bucket.last), pg::text(bucket.last_ts),
+                pg::text(static_cast<std::int64_t>(bucket.quality))}) {
+            deltas += field;
+            deltas += '\t';
+          }
+          deltas.back() = '\n';
+        };
+        for (const Row& row : rows) {
+          const TimeNs start = bucket_start(row.s->sample.ts, interval);
+          if (bucket.count > 0 && (row.tag != bucket_tag || start != bucket.start)) {
+            emit();
+            bucket = Aggregate{};
+          }
+          if (bucket.count == 0) {
+            bucket.start = start;
+            bucket_tag = row.tag;
+          }
+          bucket.add(row.s->sample);
+        }
+        if (bucket.count > 0) emit();
+      }
+      db.copy_in("COPY staging_rollups (tier, tag, start, " + std::string(kRollupColumns) + ") FROM STDIN",
+                 deltas);
+      for (std::size_t i = 0; i < kTierCount; ++i) db.run("merge_deltas" + std::to_string(i));
+    } else {
+      // Merges are needed only for buckets older than some horizon; most
+      // batches are newer than every horizon and skip them.
+      const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
+      if (h.rows() == 1) {
+        const TimeNs horizon = h.i64(0, 0);
+        for (std::size_t i = 0; i < kTierCount; ++i)
+          if (bucket_start(min_ts, kAggregatedIntervals[i]) < horizon) db.run("merge" + std::to_string(i));
+      }
+      // A replaced sample's event id may be the newest stored: kept.
+      db.run("keep_replaced_seq");
+      db.run("upsert_samples");
+      for (std::size_t i = 0; i < kTierCount; ++i) db.run("recompute" + std::to_string(i));
     }
-    db.run("upsert_samples");
-    for (std::size_t i = 0; i < kTierCount; ++i) db.run("recompute" + std::to_string(i));
   }
-  // Last: every node raises this one row, so it is held only until commit.
-  if (batch.last_seq > 0)
+  // Restarts carry on after the newest event id in `samples` or in meta's
+  // last_seq. Samples hold it (no shared row for every commit to update)
+  // unless the batch was given a newer one than it stores.
+  if (batch.last_seq > max_seq)
     db.run("raise_meta", {std::string("last_seq"), pg::text(static_cast<std::int64_t>(batch.last_seq))});
   tx.commit();
 
-  if (new_db_of.empty()) return;
+  if (new_db_of.empty()) return true;
   std::unique_lock lock(map_mutex_);
   for (const auto& [local, id] : new_db_of) {
     if (local >= db_of_local_.size()) db_of_local_.resize(local + 1, 0);
@@ -489,6 +640,7 @@ void PgStore::write(const WriteBatch& batch) {
     db_of_local_[local] = id;
     local_of_db_[id] = local;
   }
+  return true;
 }
 
 std::size_t PgStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {
@@ -517,7 +669,7 @@ std::size_t PgStore::expire(std::size_t table, std::int64_t db_tag, TimeNs cutof
   const std::string key = table == 0 ? "ts" : "start";
   const std::string seq = table == 0 ? "coalesce(max(seq), 0)" : "0";
   pg::Transaction tx(db);
-  db.run("lock_tags", {"{" + pg::text(db_tag) + "}"});
+  db.run("lock_exclusive", {"{" + pg::text(db_tag % kStripes) + "}"});
   const pg::Result r = db.query(
       "WITH d AS (DELETE FROM " + t + " WHERE tag = $1 AND " + key + " IN (SELECT " + key + " FROM " + t +
           " WHERE tag = $1 AND " + key + " < $2 ORDER BY " + key + " LIMIT $3) RETURNING " + key +
@@ -575,6 +727,51 @@ HistoryPage PgStore::read_history(const HistoryRequest& r) {
   page.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) page.push_back(aggregate_at(rows, i, 0));
   return page;
+}
+
+std::vector<HistoryPage> PgStore::read_groups(const GroupRequest& r) {
+  const TimeNs width = r.group_width;
+  if (r.tags.empty() || r.to <= std::numeric_limits<TimeNs>::min() + 1)
+    return std::vector<HistoryPage>(r.tags.size());
+  const bool raw = r.interval == Interval::raw;
+  const TimeNs from = raw ? r.from : bucket_start(r.from, r.interval);
+  const TimeNs to = r.to - 1;
+  // The database groups in bigint: keys minus `from` and the group index
+  // arithmetic must not overflow. Beyond that (ranges over most of the
+  // int64 span, groups wider than 2^62 ns) the default reads and merges.
+  constexpr __int128 kMax = std::numeric_limits<TimeNs>::max();
+  constexpr __int128 kMin = std::numeric_limits<TimeNs>::min();
+  const __int128 span_lo = static_cast<__int128>(from) - r.from;
+  const __int128 span_hi = static_cast<__int128>(to) - r.from;
+  if (width <= 0 || width > (TimeNs{1} << 62) || span_lo < kMin / 2 || span_hi > kMax / 2)
+    return Store::read_groups(r);
+  std::vector<HistoryPage> out(r.tags.size());
+  if (from > to) return out;
+  std::string ids = "{";
+  for (TagId tag : r.tags) ids += (ids.size() > 1 ? "," : "") + pg::text(db_id(tag));  // 0: no rows
+  ids += "}";
+  const pg::Params params = {ids, pg::text(from), pg::text(to), pg::text(width), pg::text(r.from)};
+  const std::string statement = "groups" + std::to_string(static_cast<std::size_t>(r.interval));
+  const pg::Result rows =
+      with_reader([&](Reader& reader) { return reader.db.run(statement, params, pg::Format::binary); });
+  for (int i = 0; i < rows.rows(); ++i) {
+    const std::int64_t k = rows.i64(i, 0) - 1;  // WITH ORDINALITY counts from 1
+    if (k < 0 || static_cast<std::size_t>(k) >= out.size()) continue;
+    Aggregate a;
+    const __int128 start = static_cast<__int128>(r.from) + static_cast<__int128>(rows.i64(i, 1)) * width;
+    a.start = static_cast<TimeNs>(std::clamp<__int128>(start, kMin, kMax));
+    a.count = static_cast<std::uint64_t>(rows.i64(i, 2));
+    a.sum = rows.f64(i, 3);
+    a.min = rows.f64(i, 4);
+    a.max = rows.f64(i, 5);
+    a.first = std::bit_cast<double>(rows.i64(i, 6));
+    a.first_ts = rows.i64(i, 7);
+    a.last = std::bit_cast<double>(rows.i64(i, 8));
+    a.last_ts = rows.i64(i, 9);
+    a.quality = quality_of(rows.i64(i, 10));
+    out[static_cast<std::size_t>(k)].push_back(a);
+  }
+  return out;
 }
 
 std::vector<StoredSample> PgStore::read_changes(Seq after, Seq upto, std::size_t limit) {

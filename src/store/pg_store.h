@@ -70,6 +70,7 @@ class PgStore : public Store {
   void write(const WriteBatch& batch) override;
   std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) override;
   HistoryPage read_history(const HistoryRequest& request) override;
+  std::vector<HistoryPage> read_groups(const GroupRequest& request) override;
   std::vector<StoredSample> read_changes(Seq after, Seq upto, std::size_t limit) override;
   std::optional<Aggregate> read_bucket(TagId tag, Interval interval, TimeNs start) override;
   std::optional<HeldValue> read_newest(TagId tag) override;
@@ -93,6 +94,9 @@ class PgStore : public Store {
   /// The local id of a database tag, when this node has one. Thread safe.
   std::optional<TagId> local_id(std::int64_t db) const;
 
+  /// One try at committing the batch; false (rolled back) when a sample
+  /// replaces a stored one and `replacing` is false.
+  bool write_batch(const WriteBatch& batch, bool replacing);
   std::size_t expire(std::size_t table, std::int64_t db_tag, TimeNs cutoff, std::size_t budget);
 
   const PgOptions options_;
