@@ -292,6 +292,13 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
   return std::nullopt;
 }
 
+/// The coroutine that reads grouped history on the reader pool. The request
+/// is a parameter, so it lives in the coroutine's frame (not in a lambda's
+/// captures, which may be gone by the time the coroutine runs).
+asio::awaitable<std::vector<HistoryPage>> read_groups_of(Store& store, GroupRequest request) {
+  co_return store.read_groups(request);
+}
+
 /// Writes one point in the requested format.
 void append_history_point(std::string& out, const HistoryPlan& plan, const std::string& tag,
                           const Aggregate& a, bool first_in_series) {
@@ -427,12 +434,8 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
         request.to = plan.to;
         request.group_width = plan.group_width;
         // Read on the reader pool: an I/O thread never waits on disk.
-        grouped = co_await asio::co_spawn(
-            pool,
-            [&store, request]() -> asio::awaitable<std::vector<HistoryPage>> {
-              co_return store.read_groups(request);
-            },
-            asio::use_awaitable);
+        grouped =
+            co_await asio::co_spawn(pool, read_groups_of(store, std::move(request)), asio::use_awaitable);
         grouped_from = ti;
       }
       HistoryPage& groups = grouped.at(ti - grouped_from);

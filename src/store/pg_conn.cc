@@ -4,6 +4,7 @@
 #include <bit>
 #include <charconv>
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -26,6 +27,8 @@ Result checked(PGconn* c, PGresult* r, const std::string& what) {
     std::string m = r ? PQresultErrorMessage(r) : "";
     if (m.empty()) m = last_error(c);
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    if (state && std::string_view(state) == "23505") throw UniqueViolation("postgres: " + what + ": " + m);
     throw std::runtime_error("postgres: " + what + ": " + m);
   }
   return result;
@@ -159,16 +162,16 @@ void Connection::copy_in(const std::string& copy_sql, std::string_view data) {
   const std::string send_error = sent ? "" : last_error(conn_);
   PQputCopyEnd(conn_, sent ? nullptr : "send failed");
   // Every result is read, so the connection is ready for the next command.
-  std::optional<std::string> error;
+  std::exception_ptr error;
   while (PGresult* r = PQgetResult(conn_)) {
     try {
       checked(conn_, r, head(copy_sql));
-    } catch (const std::runtime_error& e) {
-      if (!error) error = e.what();
+    } catch (const std::runtime_error&) {
+      if (!error) error = std::current_exception();
     }
   }
   if (!sent) throw std::runtime_error("postgres: COPY: " + send_error);
-  if (error) throw std::runtime_error(*error);
+  if (error) std::rethrow_exception(error);
 }
 
 Transaction::~Transaction() {

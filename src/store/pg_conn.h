@@ -13,11 +13,18 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace tagstream::pg {
+
+/// A statement failed because a row's key is taken (SQLSTATE 23505).
+class UniqueViolation : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 /// A query's parameters as text; nullopt is SQL NULL.
 using Params = std::vector<std::optional<std::string>>;

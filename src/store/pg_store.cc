@@ -328,13 +328,7 @@ std::unique_ptr<pg::Connection> PgStore::open_writer() const {
              "FROM staging ORDER BY tag, ts ON CONFLICT (tag, ts) DO UPDATE SET value = excluded.value, "
              "quality = excluded.quality, seq = excluded.seq",
              0);
-  // The common case: every sample is new. A sample whose tag and timestamp
-  // is stored already (a client's retry, a correction) is not inserted; the
-  // batch then takes the replacing path.
-  db.prepare("insert_new",
-             "INSERT INTO samples (tag, ts, value, quality, seq) SELECT tag, ts, value, quality, seq "
-             "FROM staging ORDER BY tag, ts ON CONFLICT (tag, ts) DO NOTHING",
-             0);
+
   for (std::size_t i = 0; i < kTierCount; ++i) {
     db.prepare("recompute" + std::to_string(i), recompute_sql(i), 0);
     db.prepare("merge" + std::to_string(i), merge_sql(i), 0);
@@ -568,10 +562,16 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
     // the tier below: exclusive (no node may add to a bucket while it is
     // rebuilt from rows that do not yet hold the addition).
     db.run(replacing ? "lock_exclusive" : "lock_shared", {keys + "}"});
-    db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
 
     if (!replacing) {
-      if (db.run("insert_new").affected() != static_cast<std::int64_t>(rows.size())) return false;
+      // Straight into `samples`, in key order: a sample whose tag and
+      // timestamp is stored already (a client's retry, a correction) fails
+      // the COPY, and the batch takes the replacing path.
+      try {
+        db.copy_in("COPY samples (tag, ts, value, quality, seq) FROM STDIN", copy);
+      } catch (const pg::UniqueViolation&) {
+        return false;
+      }
       // The batch's own buckets, per tier: rows are in (tag, ts) order, so
       // each bucket's samples are consecutive.
       std::string deltas;
@@ -611,6 +611,7 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
                  deltas);
       for (std::size_t i = 0; i < kTierCount; ++i) db.run("merge_deltas" + std::to_string(i));
     } else {
+      db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
       // Merges are needed only for buckets older than some horizon; most
       // batches are newer than every horizon and skip them.
       const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
