@@ -29,6 +29,7 @@ Result checked(PGconn* c, PGresult* r, const std::string& what) {
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     if (state && std::string_view(state) == "23505") throw UniqueViolation("postgres: " + what + ": " + m);
+    if (state && std::string_view(state) == "40P01") throw Deadlock("postgres: " + what + ": " + m);
     throw std::runtime_error("postgres: " + what + ": " + m);
   }
   return result;

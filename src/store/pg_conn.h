@@ -26,6 +26,13 @@ class UniqueViolation : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The server broke a deadlock by failing this transaction (SQLSTATE
+/// 40P01): trying it again may succeed.
+class Deadlock : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// A query's parameters as text; nullopt is SQL NULL.
 using Params = std::vector<std::optional<std::string>>;
 

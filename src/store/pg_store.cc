@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/log.h"
@@ -227,6 +228,26 @@ HeldValue held_at(const pg::Result& r, int row) {
         r.null(row, col) ? aggregate_of(held.latest, kAggregatedIntervals[i]) : aggregate_at(r, row, col);
   }
   return held;
+}
+
+/// Buckets as COPY text rows: (tier,) tag, start, then kRollupColumns.
+std::string bucket_rows(const std::vector<PgStore::TagBucket>& buckets, std::optional<std::size_t> tier) {
+  std::string out;
+  out.reserve(buckets.size() * 200);
+  const std::string tier_text = tier ? std::to_string(*tier) + "\t" : "";
+  for (const PgStore::TagBucket& b : buckets) {
+    const Aggregate& a = b.a;
+    out += tier_text;
+    for (const std::string& field :
+         {pg::text(b.tag), pg::text(a.start), pg::text(static_cast<std::int64_t>(a.count)), pg::text(a.sum),
+          pg::text(a.min), pg::text(a.max), pg::text(a.first), pg::text(a.first_ts), pg::text(a.last),
+          pg::text(a.last_ts), pg::text(static_cast<std::int64_t>(a.quality))}) {
+      out += field;
+      out += '\t';
+    }
+    out.back() = '\n';
+  }
+  return out;
 }
 
 std::string limit_text(std::size_t limit) {
@@ -453,7 +474,19 @@ void PgStore::write(const WriteBatch& batch) {
   // bucket aggregates to the stored buckets. When a sample turns out to
   // replace a stored one, that try is rolled back and the batch written
   // again on the replacing path.
-  if (!write_batch(batch, false)) write_batch(batch, true);
+  // Nodes adding to the same buckets lock rows in the same order, but a
+  // bucket one node COPYs as new while another adds to it can still meet
+  // in a deadlock, which the server breaks by failing one transaction:
+  // that one is tried again.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      if (!write_batch(batch, false)) write_batch(batch, true);
+      return;
+    } catch (const pg::Deadlock& e) {
+      if (attempt == 3) throw;
+      log(LogLevel::warn, "postgres: {}; trying the batch again", e.what());
+    }
+  }
 }
 
 bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
@@ -504,6 +537,8 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
 
   // The newest event id the batch stores with its samples.
   Seq max_seq = 0;
+  // The buckets the batch writes: newest_bucket_ once it commits.
+  std::vector<std::tuple<std::int64_t, std::size_t, TimeNs>> newest_after_commit;
   if (!batch.samples.empty()) {
     // In (database tag, timestamp) order: every transaction takes its row
     // locks in that order, so two nodes writing the same tags cannot
@@ -573,43 +608,54 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
         return false;
       }
       // The batch's own buckets, per tier: rows are in (tag, ts) order, so
-      // each bucket's samples are consecutive.
-      std::string deltas;
-      deltas.reserve(rows.size() * 2 * 120);
+      // each bucket's samples are consecutive. A bucket newer than the
+      // newest this store has written for its tag is most likely new: it
+      // is COPYed straight into its table (a plain insert). The others are
+      // added to the stored ones by an upsert.
+      std::array<std::vector<TagBucket>, kTierCount> adds, fresh;
       for (std::size_t tier = 0; tier < kTierCount; ++tier) {
         const Interval interval = kAggregatedIntervals[tier];
-        const std::string tier_text = std::to_string(tier);
-        Aggregate bucket;
-        std::int64_t bucket_tag = 0;
+        TagBucket bucket{0, Aggregate{}};
         const auto emit = [&] {
-          for (const std::string& field :
-               {tier_text, pg::text(bucket_tag), pg::text(bucket.start),
-                pg::text(static_cast<std::int64_t>(bucket.count)), pg::text(bucket.sum), pg::text(bucket.min),
-                pg::text(bucket.max), pg::text(bucket.first), pg::text(bucket.first_ts),
-                pg::text(bucket.last), pg::text(bucket.last_ts),
-                pg::text(static_cast<std::int64_t>(bucket.quality))}) {
-            deltas += field;
-            deltas += '\t';
-          }
-          deltas.back() = '\n';
+          const auto known = newest_bucket_.find(bucket.tag);
+          const bool is_new = known != newest_bucket_.end() && bucket.a.start > known->second[tier];
+          (is_new ? fresh : adds)[tier].push_back(bucket);
         };
         for (const Row& row : rows) {
           const TimeNs start = bucket_start(row.s->sample.ts, interval);
-          if (bucket.count > 0 && (row.tag != bucket_tag || start != bucket.start)) {
+          if (bucket.a.count > 0 && (row.tag != bucket.tag || start != bucket.a.start)) {
             emit();
-            bucket = Aggregate{};
+            bucket.a = Aggregate{};
           }
-          if (bucket.count == 0) {
-            bucket.start = start;
-            bucket_tag = row.tag;
+          if (bucket.a.count == 0) {
+            bucket.a.start = start;
+            bucket.tag = row.tag;
           }
-          bucket.add(row.s->sample);
+          bucket.a.add(row.s->sample);
         }
-        if (bucket.count > 0) emit();
+        if (bucket.a.count > 0) emit();
       }
-      db.copy_in("COPY staging_rollups (tier, tag, start, " + std::string(kRollupColumns) + ") FROM STDIN",
-                 deltas);
-      for (std::size_t i = 0; i < kTierCount; ++i) db.run("merge_deltas" + std::to_string(i));
+      // Tier by tier, in key order within each statement: nodes writing
+      // the same tags lock the same rows in nearly the same order.
+      for (std::size_t tier = 0; tier < kTierCount; ++tier) {
+        add_buckets(db, tier, adds[tier]);
+        if (fresh[tier].empty()) continue;
+        // Another node may have made one of them meanwhile: then they are
+        // added like the others.
+        db.exec("SAVEPOINT fresh");
+        try {
+          db.copy_in(
+              std::string("COPY ") + kTables[tier + 1] + " (tag, start, " + kRollupColumns + ") FROM STDIN",
+              bucket_rows(fresh[tier], std::nullopt));
+          db.exec("RELEASE SAVEPOINT fresh");
+        } catch (const pg::UniqueViolation&) {
+          db.exec("ROLLBACK TO SAVEPOINT fresh");
+          add_buckets(db, tier, fresh[tier]);
+        }
+      }
+      for (std::size_t tier = 0; tier < kTierCount; ++tier)
+        for (const auto* list : {&adds[tier], &fresh[tier]})
+          for (const TagBucket& b : *list) newest_after_commit.emplace_back(b.tag, tier, b.a.start);
     } else {
       db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
       // Merges are needed only for buckets older than some horizon; most
@@ -632,6 +678,11 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
   if (batch.last_seq > max_seq)
     db.run("raise_meta", {std::string("last_seq"), pg::text(static_cast<std::int64_t>(batch.last_seq))});
   tx.commit();
+  for (const auto& [tag, tier, start] : newest_after_commit) {
+    auto [it, added] = newest_bucket_.try_emplace(tag);
+    if (added) it->second.fill(std::numeric_limits<TimeNs>::min());
+    it->second[tier] = std::max(it->second[tier], start);
+  }
 
   if (new_db_of.empty()) return true;
   std::unique_lock lock(map_mutex_);
@@ -642,6 +693,14 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
     local_of_db_[id] = local;
   }
   return true;
+}
+
+void PgStore::add_buckets(pg::Connection& db, std::size_t tier, const std::vector<TagBucket>& buckets) {
+  if (buckets.empty()) return;
+  db.exec("DELETE FROM staging_rollups");
+  db.copy_in("COPY staging_rollups (tier, tag, start, " + std::string(kRollupColumns) + ") FROM STDIN",
+             bucket_rows(buckets, tier));
+  db.run("merge_deltas" + std::to_string(tier));
 }
 
 std::size_t PgStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {

@@ -38,6 +38,7 @@
 // Threading: write(), restore() and enforce_retention() use the writer's
 // connection, from the store writer's thread (restore before it starts).
 // Reads are thread safe: each reading thread gets a connection of its own.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -65,6 +66,12 @@ class PgStore : public Store {
   /// Connects and creates the schema if needed. Throws std::runtime_error.
   explicit PgStore(PgOptions options);
   ~PgStore() override;
+
+  /// A bucket of a tag (by database id), as written by one batch.
+  struct TagBucket {
+    std::int64_t tag;
+    Aggregate a;
+  };
 
   RestoredState restore() override;
   void write(const WriteBatch& batch) override;
@@ -97,6 +104,8 @@ class PgStore : public Store {
   /// One try at committing the batch; false (rolled back) when a sample
   /// replaces a stored one and `replacing` is false.
   bool write_batch(const WriteBatch& batch, bool replacing);
+  /// Adds buckets of a tier to the stored ones (an upsert that merges).
+  void add_buckets(pg::Connection& db, std::size_t tier, const std::vector<TagBucket>& buckets);
   std::size_t expire(std::size_t table, std::int64_t db_tag, TimeNs cutoff, std::size_t budget);
 
   const PgOptions options_;
@@ -106,6 +115,9 @@ class PgStore : public Store {
   // failed is upserted again with the next batch holding its samples.
   std::unordered_map<TagId, TagInfo> records_;
   std::atomic<Seq> retained_after_{0};
+  // Per database tag and tier, the newest bucket this store has committed
+  // (writer thread only): a newer one is most likely not in the table yet.
+  std::unordered_map<std::int64_t, std::array<TimeNs, kTierCount>> newest_bucket_;
 
   mutable std::shared_mutex map_mutex_;
   std::vector<std::int64_t> db_of_local_;  // by TagId; 0 = not mapped
