@@ -175,6 +175,43 @@ void Connection::copy_in(const std::string& copy_sql, std::string_view data) {
   if (error) std::rethrow_exception(error);
 }
 
+CopyRows::CopyRows() {
+  // Signature, flags (no OIDs), header extension length.
+  static constexpr char kHeader[] = "PGCOPY\n\377\r\n";
+  data_.assign(kHeader, sizeof kHeader);  // with its final \0
+  put(0, 4);
+  put(0, 4);
+}
+
+void CopyRows::put(std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) data_ += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void CopyRows::row(int fields) {
+  put(static_cast<std::uint16_t>(fields), 2);
+  ++rows_;
+}
+
+void CopyRows::i64(std::int64_t v) {
+  put(8, 4);
+  put(static_cast<std::uint64_t>(v), 8);
+}
+
+void CopyRows::i16(std::int16_t v) {
+  put(2, 4);
+  put(static_cast<std::uint16_t>(v), 2);
+}
+
+void CopyRows::f64(double v) {
+  put(8, 4);
+  put(std::bit_cast<std::uint64_t>(v), 8);
+}
+
+std::string_view CopyRows::finish() {
+  put(0xffff, 2);  // -1: no more rows
+  return data_;
+}
+
 Transaction::~Transaction() {
   if (done_) return;
   try {

@@ -147,25 +147,22 @@ std::string merge_deltas_sql(std::size_t tier) {
          "last_ts = greatest(r.last_ts, excluded.last_ts), quality = greatest(r.quality, excluded.quality)";
 }
 
-/// A double's bits as a bigint, so that min(ARRAY[ts, bits]) carries the
-/// value of the earliest timestamp through a plain aggregate.
-std::string bits_sql(const std::string& x) {
-  return "('x' || encode(float8send(" + x + "), 'hex'))::bit(64)::bigint";
-}
-
 /// History of many tags ($1, a bigint[] of database ids) merged into
 /// groups: keys in [$2, $3], group width $4 counted from $5. Per tag, in
-/// order: the group's index, then the rollup columns (first and last as
-/// their bits).
+/// order: the group's index, then the rollup columns. A group's first and
+/// last are those of its earliest and latest row: min/max over
+/// ARRAY[key - $5, value] (plain aggregates; no sort per group). The key
+/// offset is a double, exact below 2^53 ns (104 days) and, beyond that,
+/// still apart for keys a second apart (every tier's); read_groups sends raw
+/// ranges longer than that elsewhere.
 std::string groups_sql(std::size_t table) {
   const bool raw = table == 0;
   const std::string key = raw ? "ts" : "start";
   const std::string columns =
-      raw ? "count(*), sum(value), min(value), max(value), (min(ARRAY[ts, " + bits_sql("value") +
-                "]))[2], min(ts), (max(ARRAY[ts, " + bits_sql("value") + "]))[2], max(ts), max(quality)"
-          : "sum(count)::bigint, sum(sum), min(min), max(max), (min(ARRAY[first_ts, " + bits_sql("first") +
-                "]))[2], min(first_ts), (max(ARRAY[last_ts, " + bits_sql("last") +
-                "]))[2], max(last_ts), max(quality)";
+      raw ? "count(*), sum(value), min(value), max(value), (min(ARRAY[x::float8, value]))[2], min(ts), "
+            "(max(ARRAY[x::float8, value]))[2], max(ts), max(quality)"
+          : "sum(count)::bigint, sum(sum), min(min), max(max), (min(ARRAY[x::float8, first]))[2], "
+            "min(first_ts), (max(ARRAY[x::float8, last]))[2], max(last_ts), max(quality)";
   return "SELECT k.i, g.* FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i) CROSS JOIN LATERAL "
          "(SELECT (x - ((x % $4) + $4) % $4) / $4 AS g, " +
          columns + " FROM (SELECT " + key + " - $5 AS x, * FROM " + kTables[table] +
@@ -230,22 +227,25 @@ HeldValue held_at(const pg::Result& r, int row) {
   return held;
 }
 
-/// Buckets as COPY text rows: (tier,) tag, start, then kRollupColumns.
-std::string bucket_rows(const std::vector<PgStore::TagBucket>& buckets, std::optional<std::size_t> tier) {
-  std::string out;
-  out.reserve(buckets.size() * 200);
-  const std::string tier_text = tier ? std::to_string(*tier) + "\t" : "";
+/// Buckets as COPY rows: (tier,) tag, start, then kRollupColumns.
+pg::CopyRows bucket_rows(const std::vector<PgStore::TagBucket>& buckets, std::optional<std::size_t> tier) {
+  pg::CopyRows out;
+  out.reserve(buckets.size(), 12);
   for (const PgStore::TagBucket& b : buckets) {
     const Aggregate& a = b.a;
-    out += tier_text;
-    for (const std::string& field :
-         {pg::text(b.tag), pg::text(a.start), pg::text(static_cast<std::int64_t>(a.count)), pg::text(a.sum),
-          pg::text(a.min), pg::text(a.max), pg::text(a.first), pg::text(a.first_ts), pg::text(a.last),
-          pg::text(a.last_ts), pg::text(static_cast<std::int64_t>(a.quality))}) {
-      out += field;
-      out += '\t';
-    }
-    out.back() = '\n';
+    out.row(tier ? 12 : 11);
+    if (tier) out.i16(static_cast<std::int16_t>(*tier));
+    out.i64(b.tag);
+    out.i64(a.start);
+    out.i64(static_cast<std::int64_t>(a.count));
+    out.f64(a.sum);
+    out.f64(a.min);
+    out.f64(a.max);
+    out.f64(a.first);
+    out.i64(a.first_ts);
+    out.f64(a.last);
+    out.i64(a.last_ts);
+    out.i16(static_cast<std::int16_t>(a.quality));
   }
   return out;
 }
@@ -569,8 +569,8 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
     }
     rows.resize(kept);
 
-    std::string copy;
-    copy.reserve(rows.size() * 56);
+    pg::CopyRows copy;
+    copy.reserve(rows.size(), 5);
     std::vector<std::int64_t> stripes;
     TimeNs min_ts = std::numeric_limits<TimeNs>::max();
     for (const Row& row : rows) {
@@ -578,17 +578,14 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
       max_seq = std::max(max_seq, s.seq);
       if (stripes.empty() || stripes.back() != row.tag % kStripes) stripes.push_back(row.tag % kStripes);
       min_ts = std::min(min_ts, s.sample.ts);
-      copy += pg::text(row.tag);
-      copy += '\t';
-      copy += pg::text(s.sample.ts);
-      copy += '\t';
-      copy += pg::text(s.sample.value);
-      copy += '\t';
-      copy += static_cast<char>('0' + static_cast<int>(s.sample.quality));
-      copy += '\t';
-      copy += pg::text(static_cast<std::int64_t>(s.seq));
-      copy += '\n';
+      copy.row(5);
+      copy.i64(row.tag);
+      copy.i64(s.sample.ts);
+      copy.f64(s.sample.value);
+      copy.i16(static_cast<std::int16_t>(s.sample.quality));
+      copy.i64(static_cast<std::int64_t>(s.seq));
     }
+    const std::string_view copy_data = copy.finish();
     std::sort(stripes.begin(), stripes.end());
     stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
     std::string keys = "{";
@@ -603,7 +600,7 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
       // timestamp is stored already (a client's retry, a correction) fails
       // the COPY, and the batch takes the replacing path.
       try {
-        db.copy_in("COPY samples (tag, ts, value, quality, seq) FROM STDIN", copy);
+        db.copy_in("COPY samples (tag, ts, value, quality, seq) FROM STDIN (FORMAT binary)", copy_data);
       } catch (const pg::UniqueViolation&) {
         return false;
       }
@@ -644,9 +641,10 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
         // added like the others.
         db.exec("SAVEPOINT fresh");
         try {
-          db.copy_in(
-              std::string("COPY ") + kTables[tier + 1] + " (tag, start, " + kRollupColumns + ") FROM STDIN",
-              bucket_rows(fresh[tier], std::nullopt));
+          pg::CopyRows tier_rows = bucket_rows(fresh[tier], std::nullopt);
+          db.copy_in(std::string("COPY ") + kTables[tier + 1] + " (tag, start, " + kRollupColumns +
+                         ") FROM STDIN (FORMAT binary)",
+                     tier_rows.finish());
           db.exec("RELEASE SAVEPOINT fresh");
         } catch (const pg::UniqueViolation&) {
           db.exec("ROLLBACK TO SAVEPOINT fresh");
@@ -657,7 +655,7 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
         for (const auto* list : {&adds[tier], &fresh[tier]})
           for (const TagBucket& b : *list) newest_after_commit.emplace_back(b.tag, tier, b.a.start);
     } else {
-      db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
+      db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN (FORMAT binary)", copy_data);
       // Merges are needed only for buckets older than some horizon; most
       // batches are newer than every horizon and skip them.
       const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
@@ -698,8 +696,10 @@ bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
 void PgStore::add_buckets(pg::Connection& db, std::size_t tier, const std::vector<TagBucket>& buckets) {
   if (buckets.empty()) return;
   db.exec("DELETE FROM staging_rollups");
-  db.copy_in("COPY staging_rollups (tier, tag, start, " + std::string(kRollupColumns) + ") FROM STDIN",
-             bucket_rows(buckets, tier));
+  pg::CopyRows rows = bucket_rows(buckets, tier);
+  db.copy_in("COPY staging_rollups (tier, tag, start, " + std::string(kRollupColumns) +
+                 ") FROM STDIN (FORMAT binary)",
+             rows.finish());
   db.run("merge_deltas" + std::to_string(tier));
 }
 
@@ -803,7 +803,8 @@ std::vector<HistoryPage> PgStore::read_groups(const GroupRequest& r) {
   constexpr __int128 kMin = std::numeric_limits<TimeNs>::min();
   const __int128 span_lo = static_cast<__int128>(from) - r.from;
   const __int128 span_hi = static_cast<__int128>(to) - r.from;
-  if (width <= 0 || width > (TimeNs{1} << 62) || span_lo < kMin / 2 || span_hi > kMax / 2)
+  if (width <= 0 || width > (TimeNs{1} << 62) || span_lo < kMin / 2 || span_hi > kMax / 2 ||
+      (raw && (span_lo < -(__int128{1} << 53) || span_hi > (__int128{1} << 53))))
     return Store::read_groups(r);
   std::vector<HistoryPage> out(r.tags.size());
   if (from > to) return out;
@@ -824,9 +825,9 @@ std::vector<HistoryPage> PgStore::read_groups(const GroupRequest& r) {
     a.sum = rows.f64(i, 3);
     a.min = rows.f64(i, 4);
     a.max = rows.f64(i, 5);
-    a.first = std::bit_cast<double>(rows.i64(i, 6));
+    a.first = rows.f64(i, 6);
     a.first_ts = rows.i64(i, 7);
-    a.last = std::bit_cast<double>(rows.i64(i, 8));
+    a.last = rows.f64(i, 8);
     a.last_ts = rows.i64(i, 9);
     a.quality = quality_of(rows.i64(i, 10));
     out[static_cast<std::size_t>(k)].push_back(a);
