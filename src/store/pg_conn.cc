@@ -146,6 +146,21 @@ Result Connection::run(const std::string& name, const Params& params, Format for
                  name);
 }
 
+void Connection::send(const std::string& name, const Params& params, Format format) {
+  const ParamArrays a(params);
+  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()), a.values.data(), nullptr,
+                          nullptr, static_cast<int>(format)) != 1)
+    throw std::runtime_error("postgres: " + name + ": " + last_error(conn_));
+}
+
+Result Connection::collect(const std::string& name) {
+  // The statement's result, then the null that ends it (read too, so the
+  // connection is ready for the next command).
+  PGresult* first = PQgetResult(conn_);
+  while (PGresult* more = PQgetResult(conn_)) PQclear(more);
+  return checked(conn_, first, name);
+}
+
 void Connection::copy_in(const std::string& copy_sql, std::string_view data) {
   PGresult* start = PQexec(conn_, copy_sql.c_str());
   if (!start || PQresultStatus(start) != PGRES_COPY_IN) {

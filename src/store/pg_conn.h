@@ -1,11 +1,13 @@
 #pragma once
 // A thin layer over libpq for the PostgreSQL store: a connection that
 // closes itself, results that free themselves, failures as
-// std::runtime_error, a transaction that rolls back unless committed, and
-// COPY FROM STDIN for bulk loads. Parameters travel as text, formatted with
-// <charconv> (doubles round-trip exactly). Results are text, or binary on
-// request (Format::binary) for the history reads that return many rows:
-// formatting and parsing doubles as text cost ~2 us a row.
+// std::runtime_error (UniqueViolation and Deadlock for the two failures the
+// store acts on), a transaction that rolls back unless committed, and COPY
+// FROM STDIN for bulk loads (text, or binary rows built with CopyRows).
+// Parameters travel as text, formatted with <charconv> (doubles round-trip
+// exactly). Results are text, or binary on request (Format::binary) for the
+// history reads that return many rows: formatting and parsing doubles as
+// text cost ~2 us a row.
 //
 // Not thread safe: a connection belongs to one thread at a time.
 #include <libpq-fe.h>
@@ -79,7 +81,12 @@ class Connection {
   /// Prepares a statement under `name` on this connection, once.
   void prepare(const std::string& name, const std::string& sql, int params);
   Result run(const std::string& name, const Params& params = {}, Format format = Format::text);
-  /// COPY ... FROM STDIN with `data` in COPY's text format.
+  /// run() in two halves: send() starts the statement and returns at once,
+  /// collect() waits for its rows. Several connections can so work on one
+  /// request at the same time.
+  void send(const std::string& name, const Params& params, Format format = Format::text);
+  Result collect(const std::string& name);
+  /// COPY ... FROM STDIN with `data` in the format copy_sql names.
   void copy_in(const std::string& copy_sql, std::string_view data);
 
  private:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <map>
 #include <stdexcept>
@@ -266,7 +267,12 @@ std::uint64_t next_store_id() {
 /// it belongs to one reading thread.
 class PgStore::Reader {
  public:
-  explicit Reader(const std::string& conninfo) : db(conninfo) {
+  explicit Reader(const std::string& conninfo) : db(conninfo), side(conninfo) {
+    // History queries are short: JIT compiling them costs more (~10 ms)
+    // than it saves, and grouping sorts or hashes in memory.
+    for (pg::Connection* c : {&db, &side}) c->exec("SET jit = off; SET work_mem = '32MB'");
+    for (std::size_t t = 0; t < kIntervalCount; ++t)
+      side.prepare("groups" + std::to_string(t), groups_sql(t), 5);
     // Prepared statements belong to the session: set up on each connection.
     db.prepare("raw",
                "SELECT ts, value, quality FROM samples WHERE tag = $1 AND ts >= $2 AND ts <= $3 "
@@ -282,7 +288,11 @@ class PgStore::Reader {
     for (std::size_t t = 0; t < kIntervalCount; ++t)
       db.prepare("groups" + std::to_string(t), groups_sql(t), 5);
   }
+  bool broken() const { return db.broken() || side.broken(); }
   pg::Connection db;
+  // A second session: grouped history of several tags is read half on
+  // each, so the database works on both halves at once.
+  pg::Connection side;
 };
 
 PgStore::PgStore(PgOptions options) : options_(std::move(options)), id_(next_store_id()) {
@@ -375,7 +385,7 @@ PgStore::~PgStore() = default;
 PgStore::Reader& PgStore::reader() {
   thread_local std::unordered_map<std::uint64_t, Reader*> mine;
   Reader*& slot = mine[id_];
-  if (slot && !slot->db.broken()) return *slot;
+  if (slot && !slot->broken()) return *slot;
   auto reader = std::make_unique<Reader>(options_.conninfo);
   Reader* const fresh = reader.get();
   {
@@ -398,7 +408,7 @@ auto PgStore::with_reader(Read&& read) {
   try {
     return read(*first);
   } catch (const std::runtime_error&) {
-    if (!first->db.broken()) throw;
+    if (!first->broken()) throw;
   }
   return read(reader());
 }
@@ -808,30 +818,67 @@ std::vector<HistoryPage> PgStore::read_groups(const GroupRequest& r) {
     return Store::read_groups(r);
   std::vector<HistoryPage> out(r.tags.size());
   if (from > to) return out;
-  std::string ids = "{";
-  for (TagId tag : r.tags) ids += (ids.size() > 1 ? "," : "") + pg::text(db_id(tag));  // 0: no rows
-  ids += "}";
-  const pg::Params params = {ids, pg::text(from), pg::text(to), pg::text(width), pg::text(r.from)};
   const std::string statement = "groups" + std::to_string(static_cast<std::size_t>(r.interval));
-  const pg::Result rows =
-      with_reader([&](Reader& reader) { return reader.db.run(statement, params, pg::Format::binary); });
-  for (int i = 0; i < rows.rows(); ++i) {
-    const std::int64_t k = rows.i64(i, 0) - 1;  // WITH ORDINALITY counts from 1
-    if (k < 0 || static_cast<std::size_t>(k) >= out.size()) continue;
-    Aggregate a;
-    const __int128 start = static_cast<__int128>(r.from) + static_cast<__int128>(rows.i64(i, 1)) * width;
-    a.start = static_cast<TimeNs>(std::clamp<__int128>(start, kMin, kMax));
-    a.count = static_cast<std::uint64_t>(rows.i64(i, 2));
-    a.sum = rows.f64(i, 3);
-    a.min = rows.f64(i, 4);
-    a.max = rows.f64(i, 5);
-    a.first = rows.f64(i, 6);
-    a.first_ts = rows.i64(i, 7);
-    a.last = rows.f64(i, 8);
-    a.last_ts = rows.i64(i, 9);
-    a.quality = quality_of(rows.i64(i, 10));
-    out[static_cast<std::size_t>(k)].push_back(a);
-  }
+  // The first half of the tags on one session, the rest on the other.
+  const std::size_t half = (r.tags.size() + 1) / 2;
+  const auto params_of = [&](std::size_t begin, std::size_t end) {
+    std::string ids = "{";
+    for (std::size_t i = begin; i < end; ++i)
+      ids += (ids.size() > 1 ? "," : "") + pg::text(db_id(r.tags[i]));  // 0: no rows
+    ids += "}";
+    return pg::Params{ids, pg::text(from), pg::text(to), pg::text(width), pg::text(r.from)};
+  };
+  const pg::Params first_params = params_of(0, half);
+  const pg::Params second_params = params_of(half, r.tags.size());
+  const auto [first, second] = with_reader([&](Reader& reader) {
+    // Both results are read whatever fails, so that neither session is
+    // left with one pending; then the first failure is thrown.
+    const bool split = half < r.tags.size();
+    std::exception_ptr error;
+    std::optional<pg::Result> a, b;
+    bool sent_a = false, sent_b = false;
+    try {
+      reader.db.send(statement, first_params, pg::Format::binary);
+      sent_a = true;
+      if (split) reader.side.send(statement, second_params, pg::Format::binary);
+      sent_b = split;
+    } catch (const std::runtime_error&) {
+      error = std::current_exception();
+    }
+    for (auto [sent, conn, result] :
+         {std::tuple{sent_a, &reader.db, &a}, std::tuple{sent_b, &reader.side, &b}}) {
+      if (!sent) continue;
+      try {
+        *result = conn->collect(statement);
+      } catch (const std::runtime_error&) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return std::pair<pg::Result, std::optional<pg::Result>>(std::move(*a), std::move(b));
+  });
+  const auto take = [&](const pg::Result& rows, std::size_t offset) {
+    for (int i = 0; i < rows.rows(); ++i) {
+      const std::int64_t k =
+          rows.i64(i, 0) - 1 + static_cast<std::int64_t>(offset);  // ORDINALITY counts from 1
+      if (k < 0 || static_cast<std::size_t>(k) >= out.size()) continue;
+      Aggregate a;
+      const __int128 start = static_cast<__int128>(r.from) + static_cast<__int128>(rows.i64(i, 1)) * width;
+      a.start = static_cast<TimeNs>(std::clamp<__int128>(start, kMin, kMax));
+      a.count = static_cast<std::uint64_t>(rows.i64(i, 2));
+      a.sum = rows.f64(i, 3);
+      a.min = rows.f64(i, 4);
+      a.max = rows.f64(i, 5);
+      a.first = rows.f64(i, 6);
+      a.first_ts = rows.i64(i, 7);
+      a.last = rows.f64(i, 8);
+      a.last_ts = rows.i64(i, 9);
+      a.quality = quality_of(rows.i64(i, 10));
+      out[static_cast<std::size_t>(k)].push_back(a);
+    }
+  };
+  take(first, 0);
+  if (second) take(*second, half);
   return out;
 }
 

@@ -1401,7 +1401,7 @@ TEST(PgStoreNodes, LostConnectionsAreOpenedAgain) {
                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
-  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "2");  // the writer and this thread's reader
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "3");  // the writer, this thread's reader and its side session
   PQclear(r);
   PQfinish(admin);
 
