@@ -1,12 +1,15 @@
 # The two commands of the README:
 #   make run    install what is missing, build, run the server (simulator on)
 #   make test   install what is missing, build, run every test
+# and a third for a cluster on this machine:
+#   make cluster  install what is missing, build, start Redis, PostgreSQL,
+#                 three nodes and nginx (PORT, default 8080); Ctrl-C stops it
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps configure build web run install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg clean
+.PHONY: all deps configure build web run cluster install deb test test-fast test-browser fuzz format bench bench-streaming bench-historian bench-dashboard bench-auth bench-mqtt bench-soak bench-modbus bench-ws bench-pg clean
 
 all: build
 
@@ -31,6 +34,14 @@ web/dist/index.html: $(WEB_SOURCES)
 
 run: build
 	./$(BUILD)/tagstream serve $(ARGS)
+
+# Redis, PostgreSQL (initdb in a temporary directory), node-a (simulator),
+# node-b and node-c, nginx in front on PORT: scripts/cluster.sh, which
+# prints what runs where. CLUSTER_ARGS: --check (start, check, stop) or
+# --standalone-nodes (no --cluster).
+CLUSTER_ARGS ?=
+cluster: build
+	@./scripts/cluster.sh --build-dir $(BUILD) $(CLUSTER_ARGS)
 
 # Installs the binary, the dashboard, the systemd unit and the example config
 # under PREFIX (default /usr/local; DESTDIR for staging), see README "Install".

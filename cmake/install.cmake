@@ -7,7 +7,8 @@
 #   lib/systemd/system/tagstream.service  the unit, its paths fitted to PREFIX
 #   etc/tagstream/tagstream.toml          the example config; /etc for PREFIX /usr;
 #                                         an existing one is never overwritten
-#   share/doc/tagstream/examples/         the example config and nginx config
+#   share/doc/tagstream/examples/         the example configs (one node, a cluster
+#                                         node), the nginx and Redis configs
 # Installing and packaging take what is built and build nothing themselves
 # (`make install` and `make deb` build first): the package test must not
 # start a whole-tree build.
@@ -19,6 +20,8 @@ install(CODE "
   endif()")
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/dist/ DESTINATION ${TAGSTREAM_WEB_INSTALL_DIR})
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/tagstream.example.toml ${CMAKE_SOURCE_DIR}/deploy/nginx/tagstream.conf
+              ${CMAKE_SOURCE_DIR}/deploy/tagstream-cluster.example.toml
+              ${CMAKE_SOURCE_DIR}/deploy/redis/tagstream-redis.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # The unit and the config depend on the prefix the files are installed
 # under, which CPack decides at packaging time (/usr), not this configure

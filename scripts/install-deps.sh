@@ -9,12 +9,16 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev postgresql libtomlplusplus-dev libjwt-dev libssl-dev libfmt-dev zlib1g-dev liburing-dev
   libmodbus-dev libmosquitto-dev mosquitto libprotobuf-c-dev protobuf-c-compiler
+  libhiredis-dev
   libgtest-dev
   clang libclang-rt-14-dev
   chromium
   # Packaging (make deb: dpkg-shlibdeps, fakeroot) and the tests of the
   # package and of the shipped nginx config (TLS certificates, HTTP/2 client).
   dpkg-dev fakeroot file nginx-light openssl curl
+  # The cluster (make cluster, tests/integration/cluster_support.h): Redis
+  # between the nodes (redis-cli comes with it); ss picks free ports.
+  redis-server iproute2
 )
 # The dashboard (web/) and its browser tests need Node.js and npm: the
 # machines here come with Node 20; elsewhere Debian's nodejs (18) does too.

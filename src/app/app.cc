@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "app/config_options.h"
+#include "cluster/redis_log.h"
 #include "connect/connector_set.h"
 #include "core/build_info.h"
 #include "core/log.h"
@@ -168,6 +169,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   if (!config_.audit_log.empty()) audit_ = std::make_unique<AuditLog>(config_.audit_log);
   fit_file_limit(config_);
   if (auto level = parse_log_level(config_.log_level)) set_log_level(*level);
+  if (!config_.cluster_url.empty()) open_cluster();
   open_store(config_);
   unsigned threads =
       config_.threads > 0 ? static_cast<unsigned>(config_.threads) : std::thread::hardware_concurrency();
@@ -198,9 +200,9 @@ App::App(ServerConfig config) : config_(std::move(config)) {
     };
     connectors_ = std::make_unique<ConnectorSet>(config_.connectors.connectors, context);
   }
-  server_->services =
-      Services{&live_,     ingestor_.get(), store_.get(), writer_.get(),     readers_.get(), sampler_.get(),
-               web_.get(), auth_.get(),     audit_.get(), connectors_.get(), deadband_.get()};
+  server_->services = Services{&live_,         ingestor_.get(),   store_.get(),    writer_.get(),
+                               readers_.get(), sampler_.get(),    web_.get(),      auth_.get(),
+                               audit_.get(),   connectors_.get(), deadband_.get(), shared_log_.get()};
 
   std::vector<asio::io_context*> raw;
   for (unsigned i = 0; i < threads; ++i) {
@@ -212,6 +214,7 @@ App::App(ServerConfig config) : config_(std::move(config)) {
   hub_options.heartbeat_interval = seconds_to_duration(config_.heartbeat_interval);
   hub_options.replay_capacity = config_.replay_buffer;
   hub_options.durable_seq = durable_seq_;
+  if (shared_log_) hub_options.resume_wait = std::chrono::seconds(2);
   hub_options.fetch_older = [this](ReplayRequest request, std::function<void(ReplayResult)> deliver) {
     asio::post(*readers_, [this, request = std::move(request), deliver = std::move(deliver)] {
       deliver(replay_->read(request));
@@ -244,8 +247,46 @@ App::App(ServerConfig config) : config_(std::move(config)) {
 App::~App() {
   request_stop();
   wait();
+  if (shared_log_) shared_log_->stop();
   readers_->join();
   writer_->stop();
+}
+
+void App::open_cluster() {
+  if (config_.store_url.empty())
+    throw std::runtime_error(
+        "--cluster needs --store postgres://...: the nodes of a cluster share one history, and a resume on "
+        "any node reads it");
+  const auto address = cluster::parse_redis_url(config_.cluster_url);
+  if (!address) throw std::runtime_error("--cluster: " + address.error);
+  cluster::RedisLogOptions options;
+  options.address = *address;
+  cluster::RedisLog::Handlers handlers;
+  handlers.samples = [this](Seq first, std::vector<cluster::NamedSample> samples) {
+    apply_from_log(first, std::move(samples));
+  };
+  handlers.tags = [this](std::vector<TagInfo> tags) {
+    for (const TagInfo& info : tags)
+      if (!registry_.upsert(info, true))
+        log(LogLevel::warn, "cluster: tag {} from another node not created: --max-tags reached", info.name);
+  };
+  shared_log_ = std::make_unique<cluster::RedisLog>(std::move(options), registry_, std::move(handlers));
+  log_position_ = shared_log_->open();
+}
+
+void App::apply_from_log(Seq first, std::vector<cluster::NamedSample> samples) {
+  std::vector<TaggedSample> tagged;
+  std::vector<Seq> ids;
+  tagged.reserve(samples.size());
+  ids.reserve(samples.size());
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    auto id = registry_.find(samples[i].name);
+    if (!id) id = registry_.ensure(TagInfo{samples[i].name, {}, {}, DataType::number});
+    if (!id) continue;  // past --max-tags here: this node cannot show the tag
+    tagged.push_back({*id, samples[i].sample});
+    ids.push_back(first + i);
+  }
+  live_.apply_sequenced(tagged, ids);
 }
 
 void App::open_store(const ServerConfig& config) {
@@ -278,7 +319,11 @@ void App::open_store(const ServerConfig& config) {
     // Marked with the restored position: older than any new change.
     restored_latest_.push_back(Change{std::max<Seq>(restored.last_seq, 1), l.tag, l.latest, l.buckets});
   }
-  live_.set_last_seq(seq_before_first_event(restored.last_seq, now_ns()));
+  // A cluster node reads the shared log from its newest entry at start-up
+  // (older ids are the store's); without Redis it numbers its own events.
+  const Seq first_event_after =
+      log_position_ ? *log_position_ : seq_before_first_event(restored.last_seq, now_ns());
+  live_.set_last_seq(first_event_after);
 
   StoreWriterOptions wopts;
   wopts.max_pending_samples = config.store_queue_samples;
@@ -288,11 +333,16 @@ void App::open_store(const ServerConfig& config) {
                              config.retention_hour, config.retention_day};
   writer_ = std::make_unique<StoreWriter>(*store_, wopts);
   writer_->set_committed_seq(restored.last_seq);
-  durable_seq_ = restored.last_seq;
-  registry_.set_observer([w = writer_.get()](TagId id, const TagInfo& info) { w->submit_tag(id, info); });
+  // On a cluster node every id before this run's first is the shared store's.
+  durable_seq_ = shared_log_ ? first_event_after : restored.last_seq;
+  registry_.set_observer([w = writer_.get(), shared = shared_log_.get()](TagId id, const TagInfo& info) {
+    w->submit_tag(id, info);
+    if (shared && !cluster::RedisLog::applying_remote()) shared->publish_tag(info);
+  });
   writer_->start();
-  replay_ = std::make_unique<StoreReplay>(*store_, *writer_);
+  replay_ = std::make_unique<StoreReplay>(*store_, *writer_, shared_log_ != nullptr);
   ingestor_ = std::make_unique<Ingestor>(live_, *writer_);
+  if (shared_log_) ingestor_->set_shared_log(shared_log_.get());
   if (!config.connectors.deadbands.empty()) {
     deadband_ = std::make_unique<DeadbandFilter>(registry_, config.connectors.deadbands);
     ingestor_->set_deadband(deadband_.get());
@@ -332,6 +382,7 @@ void App::start() {
     }
   }
   if (connectors_) connectors_->start();
+  if (shared_log_) shared_log_->start(live_.last_seq());
   const auto ep = http_->local_endpoint();
   log(LogLevel::info, "{}, node {}", version_line(), config.node_id);
   log(LogLevel::info, "tagstream listening on {}:{} ({} threads, {} tags, heartbeat {}s, coalescing {}s{})",
@@ -355,6 +406,7 @@ void App::request_stop() {
   if (stop_requested_.exchange(true)) return;
   if (simulator_) simulator_->stop();
   if (connectors_) connectors_->stop();
+  if (shared_log_) shared_log_->stop();
   if (threads_.empty()) {
     finish();
     return;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,11 @@ class thread_pool;
 }  // namespace boost::asio
 
 namespace tagstream {
+
+namespace cluster {
+class RedisLog;
+struct NamedSample;
+}  // namespace cluster
 
 class AuditLog;
 class ConnectorSet;
@@ -72,6 +78,11 @@ class App {
  private:
   void finish();
   void open_store(const ServerConfig& config);
+  /// A cluster node: connects to the shared log before the store is read,
+  /// so no entry falls between what the store held and where reading starts.
+  void open_cluster();
+  /// The shared log's reader thread: an entry's samples, made live here.
+  void apply_from_log(Seq first, std::vector<cluster::NamedSample> samples);
 
   ServerConfig config_;  // as given, with the thread count and stream limit fitted to the machine
   TagRegistry registry_;
@@ -80,7 +91,9 @@ class App {
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<StoreReplay> replay_;
-  std::unique_ptr<DeadbandFilter> deadband_;  // declared first: outlives the ingestor that uses it
+  std::unique_ptr<cluster::RedisLog> shared_log_;  // null on a single node; outlives the ingestor
+  std::optional<Seq> log_position_;                // the shared log's newest entry at start-up
+  std::unique_ptr<DeadbandFilter> deadband_;       // declared first: outlives the ingestor that uses it
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<boost::asio::thread_pool> readers_;
   std::unique_ptr<StaticFiles> web_;

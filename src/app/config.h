@@ -24,7 +24,8 @@ struct ServerConfig : HttpOptions, AuthOptions {
   // Store
   std::string data_dir = "./data";  // TAGSTREAM_DATA_DIR: the SQLite database lives here
   std::string store_url;            // TAGSTREAM_STORE: libpq connection string; empty = SQLite in data_dir
-  bool sync_full = true;            // fsync every commit (power-loss safe); false: process-crash safe
+  std::string cluster_url;  // TAGSTREAM_CLUSTER: redis://... shared log between nodes; empty = one node
+  bool sync_full = true;    // fsync every commit (power-loss safe); false: process-crash safe
   std::size_t store_queue_samples = 2'000'000;  // samples waiting for commit before ingest gets 503
   std::size_t store_flush_samples = 500'000;    // committed samples held in memory before a flush to blocks
   std::size_t store_late_slice = 2'000;         // a request's late samples beyond this go in slices

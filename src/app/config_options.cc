@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "cluster/redis_connection.h"
 #include "core/log.h"
 #include "http/cross_site.h"
 #include "http/listen_address.h"
@@ -502,6 +503,22 @@ const std::vector<Option>& options() {
                  return {};
                },
                [](const C& c) { return redact_store_url(c.store_url); }});
+    t.push_back(Option{"cluster",
+                       "TAGSTREAM_CLUSTER",
+                       {},
+                       "URL",
+                       "Run as one node of a cluster: redis://HOST[:PORT][/DB] carries every sample to "
+                       "every node (with --store postgres://...); empty: a single node.",
+                       Kind::string,
+                       [](C& c, std::string_view text) -> std::string {
+                         if (!text.empty()) {
+                           const auto address = cluster::parse_redis_url(text);
+                           if (!address) return address.error + ", got " + in_quotes(redact_store_url(text));
+                         }
+                         c.cluster_url = std::string(text);
+                         return {};
+                       },
+                       [](const C& c) { return redact_store_url(c.cluster_url); }});
     t.push_back(Option{"sync",
                        "TAGSTREAM_SYNC",
                        {},

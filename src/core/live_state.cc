@@ -1,5 +1,6 @@
 #include "core/live_state.h"
 
+#include <algorithm>
 #include <memory>
 
 namespace tagstream {
@@ -99,18 +100,16 @@ std::size_t LiveState::retract(std::span<const std::pair<TagId, Seq>> failed,
   return retracted;
 }
 
-ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs) {
+template <class NextSeq, class Skip>
+ApplyResult LiveState::apply_locked(std::span<const TaggedSample> samples, NextSeq next_seq, Skip skip) {
   ApplyResult result;
-  if (seqs) seqs->assign(samples.size(), 0);
   auto batch = std::make_shared<ChangeBatch>();
   batch->changes.reserve(samples.size());
-
-  std::lock_guard lock(mutex_);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const TaggedSample& ts = samples[i];
     if (ts.tag >= tags_.size()) tags_.resize(ts.tag + 1);
     TagLive& live = tags_[ts.tag];
-    if (live.has_sample && ts.sample.ts < live.latest.ts) {
+    if ((live.has_sample && ts.sample.ts < live.latest.ts) || skip(ts)) {
       ++result.late;
       continue;
     }
@@ -120,13 +119,37 @@ ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<
     for (std::size_t t = 0; t < fresh; ++t)
       live.buckets[t] = aggregate_of(ts.sample, kAggregatedIntervals[t]);
     for (std::size_t t = fresh; t < live.buckets.size(); ++t) live.buckets[t].add(ts.sample);
-    live.seq = ++last_seq_;
+    live.seq = next_seq(i);
     ++live.updates;
-    if (seqs) (*seqs)[i] = live.seq;
     batch->changes.push_back(Change{live.seq, ts.tag, ts.sample, live.buckets});
     ++result.accepted;
   }
   if (!batch->changes.empty() && publisher_) publisher_(std::move(batch));
+  return result;
+}
+
+ApplyResult LiveState::apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs) {
+  if (seqs) seqs->assign(samples.size(), 0);
+  std::lock_guard lock(mutex_);
+  return apply_locked(
+      samples,
+      [&](std::size_t i) {
+        const Seq seq = ++last_seq_;
+        if (seqs) (*seqs)[i] = seq;
+        return seq;
+      },
+      [](const TaggedSample&) { return false; });
+}
+
+ApplyResult LiveState::apply_sequenced(std::span<const TaggedSample> samples, std::span<const Seq> ids) {
+  std::lock_guard lock(mutex_);
+  const auto is_repeat = [this](const TaggedSample& ts) {
+    const TagLive& live = tags_[ts.tag];
+    return live.has_sample && live.latest == ts.sample;
+  };
+  ApplyResult result = apply_locked(
+      samples, [&](std::size_t i) { return ids[i]; }, is_repeat);
+  for (Seq id : ids) last_seq_ = std::max(last_seq_, id);
   return result;
 }
 

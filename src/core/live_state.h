@@ -34,6 +34,14 @@ class LiveState {
   /// given it receives each sample's sequence number, 0 for late ones.
   ApplyResult apply(std::span<const TaggedSample> samples, std::vector<Seq>* seqs = nullptr);
 
+  /// Applies samples whose event ids were handed out elsewhere (the
+  /// cluster's shared log): sample i has id ids[i]. A sample older than
+  /// its tag's latest one is late (its id is skipped: ids may have gaps), and
+  /// so is one equal to it (the same point read again, e.g. after this node
+  /// streamed it itself while the log was down). Numbering continues after
+  /// the highest id seen. Batches must come in id order.
+  ApplyResult apply_sequenced(std::span<const TaggedSample> samples, std::span<const Seq> ids);
+
   /// A commit failed: history will not hold these samples (tag, seq). A
   /// tag whose live value is still one of them gets back what history
   /// holds (`held`, asked outside the lock), published as a new change;
@@ -78,6 +86,11 @@ class LiveState {
     Sample latest;
     TierBuckets buckets;
   };
+  /// The one pass both applies share: `next_seq(i)` gives sample i's id,
+  /// `skip` tells a sample to leave out besides late ones.
+  template <class NextSeq, class Skip>
+  ApplyResult apply_locked(std::span<const TaggedSample> samples, NextSeq next_seq, Skip skip);
+
   mutable std::mutex mutex_;
   Seq last_seq_;
   std::vector<TagLive> tags_;

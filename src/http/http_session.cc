@@ -320,6 +320,8 @@ HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
   bool degraded = false;
   if (const FieldDevices* devices = shard.server.services.devices)
     for (const auto& c : devices->status()) degraded = degraded || !c.connected;
+  // A cluster node without Redis still serves its own writes and streams.
+  if (const SharedLog* log = shard.server.services.cluster) degraded = degraded || !log->status().up;
   std::string body = "{\"status\":";
   append_json_string(body, stopping ? "shutting_down" : degraded ? "degraded" : "ok");
   body += ",\"uptimeSeconds\":";
@@ -333,6 +335,8 @@ HttpResponse handle_healthz(const HttpRequest& req, ShardContext& shard) {
   append_json_integer(body, static_cast<std::int64_t>(stats.events_sent()));
   body += ",\"connectors\":";
   append_connectors_json(body, shard.server.services.devices);
+  body += ",\"cluster\":";
+  append_cluster_json(body, shard.server.services.cluster);
   body += ",\"version\":";
   append_json_string(body, build_info().version);
   body += ",\"node\":";

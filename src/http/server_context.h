@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/shared_log.h"
 #include "core/tag_registry.h"
 #include "http/http_options.h"
 #include "http/layout_store.h"
@@ -104,6 +105,7 @@ struct Services {
   AuditLog* audit = nullptr;                 // null: no audit log configured
   FieldDevices* devices = nullptr;           // null: no connectors configured
   const DeadbandFilter* deadband = nullptr;  // null: no deadband rules
+  const SharedLog* cluster = nullptr;        // null: a single node
 };
 
 struct ServerContext {

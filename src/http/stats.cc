@@ -123,6 +123,30 @@ void append_connectors_json(std::string& out, const FieldDevices* devices) {
   out += ']';
 }
 
+void append_cluster_json(std::string& out, const SharedLog* log) {
+  if (!log) {
+    out += "null";
+    return;
+  }
+  const SharedLogStatus s = log->status();
+  out += "{\"endpoint\":";
+  append_json_string(out, s.endpoint);
+  out += ",\"up\":";
+  out += s.up ? "true" : "false";
+  out += ",\"state\":";
+  append_json_string(out, s.state);
+  field(out, "appendedEntries", s.appended_entries);
+  field(out, "readEntries", s.read_entries);
+  field(out, "lastReadId", s.last_read);
+  field(out, "keptSamples", s.kept_samples);
+  field(out, "droppedSamples", s.dropped_samples);
+  field(out, "reconnects", s.reconnects);
+  field(out, "localSeconds", s.local_seconds);
+  out += ",\"lastError\":";
+  append_json_string(out, s.last_error);
+  out += '}';
+}
+
 namespace {
 
 // A Prometheus label value: backslash, quote and newline escaped.
@@ -233,6 +257,8 @@ std::string StatsSampler::json(const std::function<bool(std::string_view)>& may_
   }
   out += "},\"connectors\":";
   append_connectors_json(out, server_.services.devices);
+  out += ",\"cluster\":";
+  append_cluster_json(out, server_.services.cluster);
   out += ",\"deadband\":{";
   const DeadbandFilter* deadband = server_.services.deadband;
   field(out, "suppressedTotal", deadband ? deadband->suppressed() : std::uint64_t{0}, false);
@@ -361,6 +387,26 @@ std::string StatsSampler::prometheus(std::string_view tag_pattern) const {
            "Samples inside their tag's deadband, neither stored nor sent.",
            static_cast<double>(deadband->suppressed()));
   if (server_.services.devices) append_connector_metrics(out, server_.services.devices->status(), now_ns());
+  if (const SharedLog* log = server_.services.cluster) {
+    const SharedLogStatus s = log->status();
+    metric("tagstream_cluster_up", "gauge",
+           "1 while this node is on the cluster's shared log (Redis); 0: it streams its own writes only.",
+           s.up ? 1.0 : 0.0);
+    metric("tagstream_cluster_appended_entries_total", "counter",
+           "Entries this node appended to the shared log.", static_cast<double>(s.appended_entries));
+    metric("tagstream_cluster_read_entries_total", "counter",
+           "Entries this node read back from the shared log.", static_cast<double>(s.read_entries));
+    metric("tagstream_cluster_kept_samples", "gauge",
+           "Samples written while Redis was down, waiting to be appended.",
+           static_cast<double>(s.kept_samples));
+    metric("tagstream_cluster_dropped_samples_total", "counter",
+           "Samples written while Redis was down past the bound: stored, never in other nodes' live views.",
+           static_cast<double>(s.dropped_samples));
+    metric("tagstream_cluster_reconnects_total", "counter", "Reconnections to Redis.",
+           static_cast<double>(s.reconnects));
+    metric("tagstream_cluster_local_seconds_total", "counter", "Seconds spent without the shared log.",
+           static_cast<double>(s.local_seconds));
+  }
   // A series per tag only on request: a scrape of every tag of a big plant
   // would be tens of megabytes and as many Prometheus series.
   if (tag_pattern.empty()) return out;

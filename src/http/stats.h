@@ -17,6 +17,8 @@ class FieldDevices;
 /// The connectors' status as a JSON array (`[]` without connectors): for
 /// /api/stats and /healthz.
 void append_connectors_json(std::string& out, const FieldDevices* devices);
+/// The cluster's shared log as a JSON object, or null on a single node.
+void append_cluster_json(std::string& out, const SharedLog* log);
 
 class StatsSampler {
  public:

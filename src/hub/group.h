@@ -60,7 +60,7 @@ struct Group {
 
 /// One stream's membership in a shard.
 struct Member {
-  enum class Mode { live, replay, store_replay, resync };
+  enum class Mode { live, replay, store_replay, resync, waiting };
   StreamSink* sink = nullptr;
   std::shared_ptr<Group> group;
   std::size_t slot = 0;  // index in group->members
@@ -71,6 +71,7 @@ struct Member {
   std::uint64_t serial = 0;               // tells a late store answer from a reused address
   bool fetching = false;                  // a store read is under way
   std::size_t replayed = 0;               // points sent by replay so far
+  std::size_t waits = 0;                  // waiting: checks so far for an id this node has not read yet
   std::unique_ptr<HubTimer> retry_timer;  // asks the store again; made on first use
 };
 

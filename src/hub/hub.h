@@ -76,6 +76,12 @@ struct HubOptions {
   /// history_lost and a snapshot instead: the client refetches the span from
   /// history, in one request, rather than receiving it event by event.
   std::size_t max_replay_points = 500'000;
+  /// A cluster node: a resume from an id above what this node has read may
+  /// name a point another node handed out that this one reads a moment
+  /// later (a browser failing over from a node ahead of this one): it waits
+  /// up to this long for it before answering history_lost. 0 (one node):
+  /// such an id was never handed out.
+  std::chrono::milliseconds resume_wait{0};
   /// The hub's timers; must outlive the hub.
   HubClock* clock = &HubClock::steady();
 };
@@ -168,6 +174,8 @@ class HubShard {
   void send_snapshot(Member& m, Seq after);
   void send_replay_chunk(Member& m);
   void send_history_lost(Member& m, Seq requested);
+  /// Looks again shortly for an id this node has not read yet (resume_wait).
+  void wait_for(Member& m, Seq id);
   void request_store_chunk(Member& m);
   void on_store_chunk(Member* m, std::uint64_t serial, ReplayResult result);
   /// Adds a batch to the ring, evicting the oldest past its capacity.

@@ -10,6 +10,11 @@
 
 namespace tagstream {
 
+namespace {
+// How often a resume waiting for an id another node handed out looks again.
+constexpr std::chrono::milliseconds kResumeWaitStep{20};
+}  // namespace
+
 void HubShard::send_first_content(Member& m, std::optional<Seq> resume_after) {
   const auto from_store = [&](Seq id) {
     // Older than the ring: the store has it, unless it was handed out by a
@@ -20,6 +25,10 @@ void HubShard::send_first_content(Member& m, std::optional<Seq> resume_after) {
   if (!resume_after) {
     send_snapshot(m, 0);
   } else if (*resume_after > published_.load()) {
+    if (m.waits * kResumeWaitStep < options_.resume_wait) {
+      wait_for(m, *resume_after);
+      return;
+    }
     send_history_lost(m, *resume_after);  // never sent by this server: made up, or lost in a crash
   } else if (*resume_after < replay_floor_) {
     if (!from_store(*resume_after)) {
@@ -36,6 +45,17 @@ void HubShard::send_first_content(Member& m, std::optional<Seq> resume_after) {
     m.last_offered = *resume_after;
     send_replay_chunk(m);
   }
+}
+
+void HubShard::wait_for(Member& m, Seq id) {
+  m.mode = Member::Mode::waiting;
+  ++m.waits;
+  if (!m.retry_timer) m.retry_timer = options_.clock->make_timer(io_);
+  m.retry_timer->arm(kResumeWaitStep, [this, member = &m, serial = m.serial, id] {
+    auto it = members_.find(member);
+    if (it == members_.end() || member->serial != serial || stopped_) return;
+    send_first_content(*member, id);
+  });
 }
 
 void HubShard::send_snapshot(Member& m, Seq after) {
@@ -192,6 +212,7 @@ void HubShard::on_drained(Member* m) {
     case Member::Mode::replay: send_replay_chunk(*m); return;
     case Member::Mode::store_replay: request_store_chunk(*m); return;
     case Member::Mode::resync: send_snapshot(*m, m->last_offered); return;
+    case Member::Mode::waiting: return;  // its timer carries on
   }
 }
 

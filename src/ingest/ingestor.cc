@@ -18,6 +18,21 @@ Ingestor::Outcome Ingestor::ingest(std::span<const TaggedSample> given, CommitQu
     samples = passed;
     out.suppressed = given.size() - passed.size();
   }
+  if (shared_log_ && !samples.empty()) {
+    if (const auto first = shared_log_->append_or_keep(samples, live_.last_seq())) {
+      // Live once read back from the log, on every node alike; a failed
+      // commit cannot be taken back out of other nodes' views, so it is
+      // only reported.
+      std::vector<StoredSample> stored;
+      stored.reserve(samples.size());
+      for (std::size_t i = 0; i < samples.size(); ++i)
+        stored.push_back({samples[i].tag, samples[i].sample, *first + i});
+      out.queued = queue_.submit(std::move(stored), std::move(done));
+      out.applied.accepted = samples.size();
+      if (out.queued) ingested_.fetch_add(samples.size(), std::memory_order_relaxed);
+      return out;
+    }
+  }
   std::vector<Seq> seqs;
   out.applied = live_.apply(samples, &seqs);
   std::vector<StoredSample> stored;

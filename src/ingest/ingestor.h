@@ -10,6 +10,7 @@
 
 #include "core/commit_queue.h"
 #include "core/live_state.h"
+#include "core/shared_log.h"
 #include "ingest/deadband.h"
 
 namespace tagstream {
@@ -26,6 +27,11 @@ class Ingestor {
 
   /// Exception reporting for every source; set before the first sample.
   void set_deadband(DeadbandFilter* filter) { deadband_ = filter; }
+  /// A cluster node: samples go through the shared log, which hands out
+  /// their ids, and become live when the node reads them back from it (see
+  /// core/shared_log.h); while it is down they are made live here. Set
+  /// before the first sample.
+  void set_shared_log(SharedLog* log) { shared_log_ = log; }
 
   /// `done` runs on the queue's thread once the samples are committed (or
   /// the commit failed); it is not called when `queued` is false. A failed
@@ -49,6 +55,7 @@ class Ingestor {
   LiveState& live_;
   CommitQueue& queue_;
   DeadbandFilter* deadband_ = nullptr;
+  SharedLog* shared_log_ = nullptr;
   // Keeps live sequence order and commit-queue order the same, and makes
   // the capacity check and the submit one step.
   std::mutex mutex_;

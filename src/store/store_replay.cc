@@ -21,7 +21,7 @@ ReplayResult StoreReplay::read(const ReplayRequest& request) const {
   try {
     if (request.after < store_.retained_after()) return result;  // removed by retention
     // Only what is committed is complete; the rest is asked again later.
-    const Seq upto = std::min(request.upto, writer_.committed_seq());
+    const Seq upto = shared_ ? request.upto : std::min(request.upto, writer_.committed_seq());
     if (upto <= request.after) {
       result.ok = true;
       result.reached = request.after;

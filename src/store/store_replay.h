@@ -14,7 +14,12 @@ class StoreWriter;
 
 class StoreReplay {
  public:
-  StoreReplay(Store& store, const StoreWriter& writer) : store_(store), writer_(writer) {}
+  /// `shared`: the store is a cluster's history, written by every node.
+  /// This node's writer then cannot tell what is committed; a resume reads
+  /// up to the requested id (below the hub's ring: read back from the log,
+  /// and so appended, long before).
+  StoreReplay(Store& store, const StoreWriter& writer, bool shared = false)
+      : store_(store), writer_(writer), shared_(shared) {}
 
   /// The changes in (after, upto] of the request's tags, at most `limit`
   /// points; for an aggregated interval one point per bucket, carrying the
@@ -25,6 +30,7 @@ class StoreReplay {
  private:
   Store& store_;
   const StoreWriter& writer_;
+  const bool shared_;
 };
 
 }  // namespace tagstream

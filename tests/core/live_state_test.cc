@@ -324,3 +324,42 @@ TEST(LiveState, RetractOfATagHistoryHoldsNothingOfLeavesItWithoutAValue) {
 
 }  // namespace
 }  // namespace tagstream
+
+namespace tagstream {
+namespace {
+
+TEST(LiveStateSequenced, AppliesGivenIdsSkipsLateAndRepeatedPoints) {
+  LiveState live(10);
+  std::vector<ChangeBatchPtr> batches;
+  live.set_publisher([&](ChangeBatchPtr b) { batches.push_back(std::move(b)); });
+  const std::vector<TaggedSample> first = {{0, {100, 1, Quality::good}}, {1, {100, 2, Quality::good}}};
+  const std::vector<Seq> first_ids = {500, 501};
+  auto r = live.apply_sequenced(first, first_ids);
+  EXPECT_EQ(r.accepted, 2u);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0]->first_seq(), 500u);
+  EXPECT_EQ(batches[0]->last_seq(), 501u);
+  EXPECT_EQ(live.last_seq(), 501u);
+  // The same point again (read back after being streamed locally), an older
+  // one, and a newer one: only the newer one is a change, under its own id.
+  const std::vector<TaggedSample> second = {
+      {0, {100, 1, Quality::good}}, {1, {50, 9, Quality::good}}, {1, {101, 3, Quality::good}}};
+  const std::vector<Seq> second_ids = {700, 701, 702};
+  r = live.apply_sequenced(second, second_ids);
+  EXPECT_EQ(r.accepted, 1u);
+  EXPECT_EQ(r.late, 2u);
+  ASSERT_EQ(batches.size(), 2u);
+  ASSERT_EQ(batches[1]->changes.size(), 1u);
+  EXPECT_EQ(batches[1]->changes[0].seq, 702u);
+  EXPECT_EQ(batches[1]->changes[0].sample.value, 3);
+  EXPECT_EQ(live.last_seq(), 702u);  // ids may have gaps; numbering goes on after the highest
+  // The same timestamp with another value replaces it, as on one node.
+  const std::vector<TaggedSample> third = {{0, {100, 5, Quality::good}}};
+  const std::vector<Seq> third_ids = {703};
+  EXPECT_EQ(live.apply_sequenced(third, third_ids).accepted, 1u);
+  const TagId tags[] = {0};
+  EXPECT_EQ(live.current(tags)[0].latest.value, 5);
+}
+
+}  // namespace
+}  // namespace tagstream

@@ -43,6 +43,10 @@ struct RecordingSink : StreamSink {
     }
     return out;
   }
+  std::size_t raw_errors() const {
+    return static_cast<std::size_t>(
+        std::count_if(events.begin(), events.end(), [](const SseEvent& e) { return e.type == "error"; }));
+  }
   std::size_t bound;
   std::size_t queued = 0;
   std::vector<FramePtr> queue;
@@ -52,8 +56,9 @@ struct RecordingSink : StreamSink {
 
 struct ShardFixture : ::testing::Test {
   void make(std::chrono::nanoseconds window, std::size_t replay = 1000,
-            std::chrono::nanoseconds heartbeat = 0ns) {
+            std::chrono::nanoseconds heartbeat = 0ns, std::chrono::milliseconds resume_wait = 0ms) {
     HubOptions options;
+    options.resume_wait = resume_wait;
     options.coalesce_window = window;
     options.heartbeat_interval = heartbeat;
     options.clock = &clock;
@@ -361,6 +366,58 @@ TEST_F(ShardFixture, SnapshotHasTheLatestValueOfATagWhoseBatchLeftTheRing) {
   sink3.drain();
   EXPECT_EQ(sink3.values(), (std::vector<std::pair<std::string, double>>{{"a", 3}, {"b", 5}}));
   shard().unsubscribe(m3);
+}
+
+}  // namespace
+}  // namespace tagstream
+
+namespace tagstream {
+namespace {
+
+// A cluster node: a browser failing over from a node that had read further
+// resumes from an id this node has not read yet. It waits for it (no
+// history_lost), then sends what follows it, once.
+TEST_F(ShardFixture, AResumeFromAnIdNotReadYetWaitsForItOnAClusterNode) {
+  make(0ns, 1000, 0ns, 2000ms);
+  push(a, 1, 1);  // id 1
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec(Seq{2}));
+  step(100ms);
+  sink.drain();
+  EXPECT_TRUE(sink.values().empty());
+  EXPECT_TRUE(sink.values("error").empty()) << "not history_lost while the id may still come";
+  push(b, 2, 2);  // id 2: what the client saw last
+  push(a, 3, 3);  // id 3
+  step(20ms);
+  sink.drain();
+  EXPECT_TRUE(sink.values("error").empty());
+  EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 3}}));
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, AResumeFromAnIdNeverHandedOutIsHistoryLostOnceTheWaitIsOver) {
+  make(0ns, 1000, 0ns, 200ms);
+  push(a, 1, 1);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec(Seq{50}));
+  for (int i = 0; i < 9; ++i) step(20ms);
+  sink.drain();
+  EXPECT_EQ(sink.raw_errors(), 0u);
+  for (int i = 0; i < 3; ++i) step(20ms);
+  sink.drain();
+  EXPECT_EQ(sink.raw_errors(), 1u);
+  EXPECT_EQ(sink.values(), (std::vector<std::pair<std::string, double>>{{"a", 1}})) << "then a snapshot";
+  shard().unsubscribe(m);
+}
+
+TEST_F(ShardFixture, OnOneNodeAResumeFromAnIdNeverHandedOutIsHistoryLostAtOnce) {
+  make(0ns);
+  push(a, 1, 1);
+  RecordingSink sink;
+  Member* m = shard().subscribe(&sink, spec(Seq{50}));
+  sink.drain();
+  EXPECT_EQ(sink.raw_errors(), 1u);
+  shard().unsubscribe(m);
 }
 
 }  // namespace

@@ -3,242 +3,29 @@
 // certificate made by openssl, curl as the browser (TLS, HTTP/2). Only the
 // node addresses, listen ports and certificate paths of the file are
 // replaced; everything else is what operators install.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <boost/json.hpp>
-#include <fstream>
 #include <memory>
 #include <regex>
 #include <set>
-#include <sstream>
 
+#include "cluster_support.h"
 #include "core/time.h"
-#include "support.h"
 
 namespace tagstream::test {
 namespace {
 
-constexpr const char* kNginx = "/usr/sbin/nginx";
 constexpr const char* kCurl = "/usr/bin/curl";
-constexpr const char* kOpenssl = "/usr/bin/openssl";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+/// Writes plant.temp = value at `ts` straight to `node`.
+void write_temp(const NodeProcess& node, double value, TimeNs ts) {
+  node.write("plant temp=" + std::to_string(value) + " " + std::to_string(ts));
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
-
-/// Replaces the one occurrence of `from`: a shipped file that no longer
-/// has it (or has it twice) must fail the test, not test something else.
-void replace_once(std::string& text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  if (at == std::string::npos || text.find(from, at + 1) != std::string::npos)
-    throw std::runtime_error("expected exactly one \"" + from + "\" in deploy/nginx/tagstream.conf");
-  text.replace(at, from.size(), to);
-}
-
-/// A loopback port nothing listens on right now.
-unsigned short free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-/// Everything left in a finished child's pipes.
-void drain(Child& child) {
-  char buf[4096];
-  for (auto [fd, out] : {std::pair{child.out_fd, &child.out}, std::pair{child.err_fd, &child.err}}) {
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<std::size_t>(n));
-  }
-}
-
-bool still_running(const Child& child) {
-  int status = 0;
-  return ::waitpid(child.pid, &status, WNOHANG) == 0;
-}
-
-/// A tagstream process on a free loopback port.
-struct Node {
-  std::string id;
-  std::unique_ptr<Child> child;
-  unsigned short port = 0;
-
-  explicit Node(std::string node_id, const std::vector<std::string>& extra = {}) : id(std::move(node_id)) {
-    std::vector<std::string> args{TAGSTREAM_BINARY,
-                                  "serve",
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--no-simulator",
-                                  "--data-dir",
-                                  make_temp_dir(),
-                                  "--node-id",
-                                  id,
-                                  "--trusted-proxies",
-                                  "127.0.0.1",
-                                  "--heartbeat-interval",
-                                  "1"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    child = std::make_unique<Child>(args);
-    auto listening = child->wait_for(std::regex("listening on 127\\.0\\.0\\.1:(\\d+)"), 60s);
-    if (!listening) throw std::runtime_error(id + " did not start: " + child->err);
-    port = static_cast<unsigned short>(std::stoi((*listening)[1]));
-  }
-
-  /// Writes plant.temp = value at `ts` straight to this node.
-  void write_temp(double value, TimeNs ts) const {
-    const auto reply = http_post(port, "/write?precision=ns",
-                                 "plant temp=" + std::to_string(value) + " " + std::to_string(ts));
-    if (reply.status != 204) throw std::runtime_error(id + " refused a write: " + reply.body);
-  }
-};
-
-/// nginx running the shipped config from a prefix of its own.
-class Nginx {
- public:
-  Nginx(const std::vector<unsigned short>& upstreams) {
-    prefix_ = make_temp_dir();
-    http_port_ = free_port();
-    https_port_ = free_port();
-    make_certificate();
-
-    std::string site = read_text(std::string(TAGSTREAM_SOURCE_DIR) + "/deploy/nginx/tagstream.conf");
-    const char* shipped[] = {"10.0.0.11:8080", "10.0.0.12:8080", "10.0.0.13:8080"};
-    for (std::size_t i = 0; i < 3; ++i)
-      replace_once(site, shipped[i], "127.0.0.1:" + std::to_string(upstreams.at(i)));
-    replace_once(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(http_port_) + ";");
-    replace_once(site, "listen 443 ssl http2;",
-                 "listen 127.0.0.1:" + std::to_string(https_port_) + " ssl http2;");
-    replace_once(site, "/etc/ssl/tagstream/fullchain.pem", prefix_ + "/cert.pem");
-    replace_once(site, "/etc/ssl/tagstream/privkey.pem", prefix_ + "/key.pem");
-    write_text(prefix_ + "/tagstream.conf", site);
-
-    // The test's own main config: files in the prefix, one process (a
-    // master killed with SIGKILL would leave its workers listening).
-    write_text(prefix_ + "/nginx.conf", "pid " + prefix_ +
-                                            "/nginx.pid;\n"
-                                            "error_log " +
-                                            prefix_ +
-                                            "/error.log info;\n"
-                                            "events { worker_connections 256; }\n"
-                                            "http {\n"
-                                            "  access_log " +
-                                            prefix_ +
-                                            "/access.log;\n"
-                                            "  client_body_temp_path " +
-                                            prefix_ +
-                                            "/body;\n"
-                                            "  proxy_temp_path " +
-                                            prefix_ +
-                                            "/proxy;\n"
-                                            "  fastcgi_temp_path " +
-                                            prefix_ +
-                                            "/fastcgi;\n"
-                                            "  uwsgi_temp_path " +
-                                            prefix_ +
-                                            "/uwsgi;\n"
-                                            "  scgi_temp_path " +
-                                            prefix_ +
-                                            "/scgi;\n"
-                                            "  include " +
-                                            prefix_ +
-                                            "/tagstream.conf;\n"
-                                            "}\n");
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{kNginx, "-p", prefix_ + "/", "-e", prefix_ + "/error.log", "-c",
-                                 prefix_ + "/nginx.conf", "-g", "daemon off; master_process off;"});
-    const bool up = eventually(
-        [&] {
-          if (!still_running(*child_)) return true;
-          try {
-            http_get(http_port_, "/");
-            return true;
-          } catch (const std::runtime_error&) {
-            return false;
-          }
-        },
-        30s);
-    if (!up || !still_running(*child_)) throw std::runtime_error("nginx did not start: " + error_log());
-  }
-
-  ~Nginx() {
-    if (child_ && child_->pid > 0) {
-      ::kill(child_->pid, SIGTERM);
-      child_->wait_exit(10s);
-    }
-  }
-
-  unsigned short http_port() const { return http_port_; }
-  std::string https(const std::string& target) const {
-    return "https://127.0.0.1:" + std::to_string(https_port_) + target;
-  }
-  std::string error_log() const {
-    try {
-      return read_text(prefix_ + "/error.log");
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-  }
-
- private:
-  void make_certificate() {
-    Child openssl({kOpenssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                   "-nodes", "-keyout", prefix_ + "/key.pem", "-out", prefix_ + "/cert.pem", "-days", "1",
-                   "-subj", "/CN=localhost"});
-    if (openssl.wait_exit(30s) != 0) throw std::runtime_error("openssl req failed: " + openssl.err);
-  }
-
-  std::string prefix_;
-  unsigned short http_port_ = 0, https_port_ = 0;
-  std::unique_ptr<Child> child_;
-};
-
-struct CurlReply {
-  int status = 0;
-  std::string http_version;
-  std::string body;
-};
-
-/// A GET through curl (TLS, certificate not checked: it is self-signed).
-CurlReply curl_get(const std::string& url, const std::string& protocol = "--http2") {
-  Child curl({kCurl, "-sS", "-k", protocol, "--max-time", "20", "-o", "-", "-w",
-              "\n%{http_code} %{http_version}", url});
-  const int rc = curl.wait_exit(30s);
-  drain(curl);
-  if (rc != 0) throw std::runtime_error("curl " + url + " failed (" + std::to_string(rc) + "): " + curl.err);
-  CurlReply reply;
-  const auto nl = curl.out.rfind('\n');
-  reply.body = curl.out.substr(0, nl);
-  std::istringstream tail(curl.out.substr(nl + 1));
-  tail >> reply.status >> reply.http_version;
-  return reply;
-}
-
-std::string node_of(const CurlReply& healthz) {
-  return std::string(boost::json::parse(healthz.body).at("node").as_string());
+/// A node on its own (SQLite in its data directory), as the nginx tests
+/// need: they check the proxy, not the cluster.
+std::unique_ptr<NodeProcess> node(const std::string& id, std::vector<std::string> extra = {}) {
+  return std::make_unique<NodeProcess>(NodeOptions{.id = id, .extra = std::move(extra)});
 }
 
 /// An SSE stream through nginx: curl without output buffering (-N), with
@@ -254,15 +41,15 @@ std::unique_ptr<Child> open_stream(const Nginx& nginx, const std::string& protoc
 class NginxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* tool : {kNginx, kCurl, kOpenssl})
-      ASSERT_EQ(::access(tool, X_OK), 0) << tool << " is missing: run scripts/install-deps.sh";
+    const std::string missing = nginx_tools_missing();
+    if (!missing.empty()) GTEST_SKIP() << missing;
   }
 };
 
 TEST_F(NginxTest, ShippedConfigStreamsUnbufferedOverHttp2AndFailsOver) {
-  Node a("node-a"), b("node-b");
+  auto a = node("node-a"), b = node("node-b");
   const unsigned short nobody = free_port();  // the third upstream: a node that is down
-  Nginx nginx({a.port, b.port, nobody});
+  Nginx nginx({a->port(), b->port(), nobody});
 
   // Plain HTTP is sent to HTTPS.
   const auto redirect = http_get(nginx.http_port(), "/api/sse/stream?tags[]=plant.temp");
@@ -272,8 +59,8 @@ TEST_F(NginxTest, ShippedConfigStreamsUnbufferedOverHttp2AndFailsOver) {
   // The nodes are independent here: the tag and every value go to both, so
   // a stream sees them whichever node nginx chose.
   const TimeNs t0 = now_ns();
-  a.write_temp(1, t0);
-  b.write_temp(1, t0);
+  write_temp(*a, 1, t0);
+  write_temp(*b, 1, t0);
 
   // One stream over HTTP/2, one over HTTP/1.1, both TLS.
   auto h2 = open_stream(nginx, "--http2");
@@ -286,8 +73,8 @@ TEST_F(NginxTest, ShippedConfigStreamsUnbufferedOverHttp2AndFailsOver) {
   // An event written now arrives while the stream stays open: nginx passes
   // it on at once instead of holding it until a buffer fills or the
   // response ends.
-  a.write_temp(42.5, t0 + 1'000'000);
-  b.write_temp(42.5, t0 + 1'000'000);
+  write_temp(*a, 42.5, t0 + 1'000'000);
+  write_temp(*b, 42.5, t0 + 1'000'000);
   const std::regex pushed("event: data\\n(id: \\d+\\n)?data: .*\"v\":42\\.5");
   EXPECT_TRUE(h2->wait_for(pushed, 20s, true)) << h2->out;
   EXPECT_TRUE(h1->wait_for(pushed, 20s, true)) << h1->out;
@@ -301,22 +88,21 @@ TEST_F(NginxTest, ShippedConfigStreamsUnbufferedOverHttp2AndFailsOver) {
     const auto healthz = curl_get(nginx.https("/healthz"));
     ASSERT_EQ(healthz.status, 200) << healthz.body;
     EXPECT_EQ(healthz.http_version, "2");
-    seen.insert(node_of(healthz));
+    seen.insert(node_of(healthz.body));
   }
   EXPECT_EQ(seen, (std::set<std::string>{"node-a", "node-b"}));
 
   // Node A dies: every new request is answered by B.
-  ::kill(a.child->pid, SIGKILL);
-  ASSERT_EQ(a.child->wait_exit(10s), 128 + SIGKILL);
+  a->kill9();
   for (int i = 0; i < 6; ++i) {
     const auto healthz = curl_get(nginx.https("/healthz"));
     ASSERT_EQ(healthz.status, 200) << healthz.body << nginx.error_log();
-    EXPECT_EQ(node_of(healthz), "node-b");
+    EXPECT_EQ(node_of(healthz.body), "node-b");
   }
   // A new stream, too.
   auto after = open_stream(nginx, "--http2");
   ASSERT_TRUE(after->wait_for(std::regex("event: connected"), 20s, true)) << after->out << after->err;
-  b.write_temp(7.25, t0 + 2'000'000);
+  write_temp(*b, 7.25, t0 + 2'000'000);
   EXPECT_TRUE(after->wait_for(std::regex("\"v\":7\\.25"), 20s, true)) << after->out;
 }
 
@@ -326,11 +112,12 @@ TEST_F(NginxTest, ShippedConfigStreamsUnbufferedOverHttp2AndFailsOver) {
 // nginx address to two nodes. Counted as nginx's address, the third would
 // be refused on either node.
 TEST_F(NginxTest, EachBrowserIsCountedByTheAddressNginxForwards) {
-  Node a("node-a", {"--max-streams-per-client", "1"}), b("node-b", {"--max-streams-per-client", "1"});
-  Nginx nginx({a.port, b.port, free_port()});
+  auto a = node("node-a", {"--max-streams-per-client", "1"}),
+       b = node("node-b", {"--max-streams-per-client", "1"});
+  Nginx nginx({a->port(), b->port(), free_port()});
   const TimeNs t0 = now_ns();
-  a.write_temp(1, t0);
-  b.write_temp(1, t0);
+  write_temp(*a, 1, t0);
+  write_temp(*b, 1, t0);
 
   std::vector<std::unique_ptr<Child>> browsers;
   for (const char* source : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
@@ -348,11 +135,11 @@ TEST_F(NginxTest, EachBrowserIsCountedByTheAddressNginxForwards) {
 // HTTP/1.1 a browser stops at six per origin), each relayed to a node over
 // HTTP/1.1.
 TEST_F(NginxTest, Http2CarriesManyStreamsOnOneConnection) {
-  Node a("node-a"), b("node-b");
-  Nginx nginx({a.port, b.port, free_port()});
+  auto a = node("node-a"), b = node("node-b");
+  Nginx nginx({a->port(), b->port(), free_port()});
   const TimeNs t0 = now_ns();
-  a.write_temp(1, t0);
-  b.write_temp(1, t0);
+  write_temp(*a, 1, t0);
+  write_temp(*b, 1, t0);
 
   constexpr int kStreams = 8;
   std::vector<std::string> args{
@@ -376,8 +163,8 @@ TEST_F(NginxTest, Http2CarriesManyStreamsOnOneConnection) {
 // over HTTP/2), with the browser's Host, so the dashboard's own Origin is
 // accepted as same-origin.
 TEST_F(NginxTest, WebSocketUpgradePassesThrough) {
-  Node a("node-a"), b("node-b");
-  Nginx nginx({a.port, b.port, free_port()});
+  auto a = node("node-a"), b = node("node-b");
+  Nginx nginx({a->port(), b->port(), free_port()});
   const std::string url = nginx.https("/api/ws");
   const std::string origin = url.substr(0, url.find("/api/ws"));
   Child curl({kCurl, "-sS", "-N", "-k", "-v", "--http1.1", "-H", "Connection: Upgrade", "-H",
