@@ -96,10 +96,10 @@ format: deps
 # `make bench-ws` compares the WebSocket (/api/ws) with SSE on fresh servers
 # in alternating rounds: server memory per idle connection and CPU per
 # delivered update (bench/ws.sh: about 5 minutes, --short about 2).
-# `make bench-pg` compares the PostgreSQL store with the SQLite store: ingest
-# samples/s and one-year history latency, two servers from one Release build
-# in build-bench/, PostgreSQL initdb'd in a temporary directory (bench/pg.sh;
-# about 25 minutes, --short about 5).
+# `make bench-pg` compares the PostgreSQL store with the SQLite store and
+# InfluxDB: ingest samples/s and one-year history latency, two servers from
+# one Release build in build-bench/, PostgreSQL initdb'd and InfluxDB started
+# in a temporary directory (bench/pg.sh; about 15 minutes, --short about 4).
 # BENCH_ARGS: more options for the script, e.g. --short (historian, auth,
 # soak, ws, pg), --scenarios 2,3 (streaming).
 BENCH_ARGS ?=

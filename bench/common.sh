@@ -157,3 +157,93 @@ start_redis() {
   echo "redis-server did not start" >&2
   exit 1
 }
+
+# cpu_ticks PID: user+system clock ticks used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# wait_idle PID NAME: waits (at most 180 s) until the process uses under 5% of
+# a core over 2 s, so background work (compactions, checkpoints) of one load
+# does not leak into the next measurement.
+wait_idle() {
+  local pid=$1 name=$2 a b hz
+  hz=$(getconf CLK_TCK)
+  for _ in $(seq 1 90); do
+    a=$(cpu_ticks "$pid"); sleep 2; b=$(cpu_ticks "$pid")
+    if (((b - a) * 100 < hz * 2 * 5)); then return 0; fi
+  done
+  log "warning: $name still busy after 180 s"
+}
+
+# median VALUE...: the median of the numbers.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+urlencode() { jq -rn --arg v "$1" '$v|@uri'; }
+
+fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+
+# start_influxdb DIR: InfluxDB 1.x (Debian's `influxdb`) with its own
+# configuration: data, WAL and meta under DIR, loopback ports, no reporting,
+# no auth, and a database `bench`; sets if_pid, if_url and influx_version,
+# and adds the server to pids. Durability is InfluxDB's default:
+# wal-fsync-delay = 0s, the WAL is fsynced before a write is answered.
+start_influxdb() {
+  local dir=$1 rpc http
+  mkdir -p "$dir"
+  rpc=$(free_port)
+  http=$(free_port)
+  while [[ $http == "$rpc" ]]; do http=$(free_port); done
+  cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc"
+
+[meta]
+  dir = "$dir/meta"
+
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  wal-fsync-delay = "0s"
+  query-log-enabled = false
+
+[monitor]
+  # The _internal statistics database is off: it would write every 10 s.
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$http"
+  auth-enabled = false
+  log-enabled = false
+
+[continuous_queries]
+  enabled = false
+CONF
+  log "starting influxd on 127.0.0.1:$http"
+  : >"$dir/influxdb.log"
+  influxd -config "$dir/influxdb.conf" >>"$dir/influxdb.log" 2>&1 &
+  if_pid=$!
+  pids+=("$if_pid")
+  if_url=http://127.0.0.1:$http
+  wait_until_up influxd "$if_url/ping" "$if_pid" "$dir/influxdb.log"
+  curl -sf -XPOST "$if_url/query" --data-urlencode 'q=CREATE DATABASE bench' >/dev/null
+  influx_version=$(influxd version 2>/dev/null | head -1)
+}
+
+# influx_history_urls FROM TO BUCKET_S: the InfluxQL twins of tagstream's
+# history queries of the `hist` measurement (bench ingest --measurement hist),
+# mean/min/max/first/last/count grouped by BUCKET_S seconds aligned on FROM,
+# for tag dev=d0 (if_q1, InfluxQL if_sql1) and for every dev (if_q10, if_sql10).
+influx_history_urls() {
+  local from=$1 to=$2 bucket=$3 sel range
+  sel='SELECT mean(v), min(v), max(v), first(v), last(v), count(v) FROM hist'
+  range="time >= ${from}s AND time < ${to}s"
+  if_sql1="$sel WHERE dev = 'd0' AND $range GROUP BY time(${bucket}s, $((from % bucket))s)"
+  if_sql10="$sel WHERE $range GROUP BY time(${bucket}s, $((from % bucket))s), dev"
+  if_q1="$if_url/query?db=bench&epoch=ms&q=$(urlencode "$if_sql1")"
+  if_q10="$if_url/query?db=bench&epoch=ms&q=$(urlencode "$if_sql10")"
+}
+
+# influx_count FILE: the samples an InfluxDB answer of influx_history_urls
+# counted; influx_points FILE: its non-empty groups.
+influx_count() { jq '[.results[0].series[]?.values[] | .[6] // 0] | add' "$1"; }
+influx_points() { jq '[.results[0].series[]?.values[] | select(.[6] != null)] | length' "$1"; }

@@ -101,29 +101,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/historian-bench.XXXXXX")
 # ---------------------------------------------------------------------------
 # Helpers.
 
-# cpu_ticks PID: user+system clock ticks used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# wait_idle PID NAME: waits (at most 180 s) until the process uses under 5% of
-# a core over 2 s, so background work (compactions, checkpoints) of one load
-# does not leak into the next measurement.
-wait_idle() {
-  local pid=$1 name=$2 a b hz
-  hz=$(getconf CLK_TCK)
-  for _ in $(seq 1 90); do
-    a=$(cpu_ticks "$pid"); sleep 2; b=$(cpu_ticks "$pid")
-    if (((b - a) * 100 < hz * 2 * 5)); then return 0; fi
-  done
-  log "warning: $name still busy after 180 s"
-}
-
-# result FILE KEY: a value from the tool's "RESULT" line.
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-
-urlencode() { jq -rn --arg v "$1" '$v|@uri'; }
-
-fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
-
 # ---------------------------------------------------------------------------
 # Start tagstream.
 mkdir -p "$work/tagstream"
@@ -154,48 +131,10 @@ done
 ts_url=http://127.0.0.1:$ts_port
 
 # ---------------------------------------------------------------------------
-# Start InfluxDB with its own configuration: data, WAL and meta in the
-# temporary directory, loopback ports, no reporting, no auth. Durability is
-# InfluxDB's default: wal-fsync-delay = 0s, the WAL is fsynced before a write
-# is answered (as tagstream's --sync full commits before it answers).
-mkdir -p "$work/influxdb"
-if_rpc=$(free_port)
-if_http=$(free_port)
-while [[ $if_http == "$if_rpc" ]]; do if_http=$(free_port); done
-cat >"$work/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$if_rpc"
-
-[meta]
-  dir = "$work/influxdb/meta"
-
-[data]
-  dir = "$work/influxdb/data"
-  wal-dir = "$work/influxdb/wal"
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-
-[monitor]
-  # The _internal statistics database is off: it would write every 10 s.
-  store-enabled = false
-
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$if_http"
-  auth-enabled = false
-  log-enabled = false
-
-[continuous_queries]
-  enabled = false
-EOF
-log "starting influxd on 127.0.0.1:$if_http"
-: >"$work/influxdb.log"
-influxd -config "$work/influxdb.conf" >>"$work/influxdb.log" 2>&1 &
-if_pid=$!
-pids+=("$if_pid")
-if_url=http://127.0.0.1:$if_http
-wait_until_up influxd "$if_url/ping" "$if_pid" "$work/influxdb.log"
-curl -sf -XPOST "$if_url/query" --data-urlencode 'q=CREATE DATABASE bench' >/dev/null
+# Start InfluxDB (bench/common.sh): its default durability, the WAL fsynced
+# before a write is answered (as tagstream's --sync full commits before it
+# answers).
+start_influxdb "$work/influxdb"
 
 # ---------------------------------------------------------------------------
 # Machine and versions.
@@ -204,7 +143,6 @@ mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
 kernel=$(uname -r)
 os=$(. /etc/os-release && echo "$PRETTY_NAME")
 fs=$(df -T "$work" | awk 'NR==2 {print $2 " on " $1}')
-influx_version=$(influxd version 2>/dev/null | head -1)
 sqlite_version=$(pkg-config --modversion sqlite3 2>/dev/null || echo '?')
 gxx_version=$(c++ --version | head -1)
 rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
@@ -283,13 +221,7 @@ ts_q10="$ts_url/api/data/history?$all_tags&from=$hist_from&to=$hist_to&maxPoints
 curl -sf "$ts_q1" >"$work/ts-q1.json"
 bucket_s=$(( $(jq -r '.bucketMs' "$work/ts-q1.json") / 1000 ))
 ts_tier=$(jq -r '.tier' "$work/ts-q1.json")
-offset_s=$((hist_from % bucket_s))
-sel='SELECT mean(v), min(v), max(v), first(v), last(v), count(v) FROM hist'
-range="time >= ${hist_from}s AND time < ${hist_to}s"
-if_sql1="$sel WHERE dev = 'd0' AND $range GROUP BY time(${bucket_s}s, ${offset_s}s)"
-if_sql10="$sel WHERE $range GROUP BY time(${bucket_s}s, ${offset_s}s), dev"
-if_q1="$if_url/query?db=bench&epoch=ms&q=$(urlencode "$if_sql1")"
-if_q10="$if_url/query?db=bench&epoch=ms&q=$(urlencode "$if_sql10")"
+influx_history_urls "$hist_from" "$hist_to" "$bucket_s"
 
 # Both must hold all the data: the counts of the answers add up to every point.
 curl -sf "$ts_q10" >"$work/ts-q10.json"
@@ -297,12 +229,12 @@ curl -sf "$if_q1" >"$work/if-q1.json"
 curl -sf "$if_q10" >"$work/if-q10.json"
 ts_n1=$(jq '[.series[].points[].count] | add' "$work/ts-q1.json")
 ts_n10=$(jq '[.series[].points[].count] | add' "$work/ts-q10.json")
-if_n1=$(jq '[.results[0].series[]?.values[] | .[6] // 0] | add' "$work/if-q1.json")
-if_n10=$(jq '[.results[0].series[]?.values[] | .[6] // 0] | add' "$work/if-q10.json")
+if_n1=$(influx_count "$work/if-q1.json")
+if_n10=$(influx_count "$work/if-q10.json")
 ts_pts1=$(jq '[.series[].points | length] | add' "$work/ts-q1.json")
-if_pts1=$(jq '[.results[0].series[]?.values[] | select(.[6] != null)] | length' "$work/if-q1.json")
+if_pts1=$(influx_points "$work/if-q1.json")
 ts_pts10=$(jq '[.series[].points | length] | add' "$work/ts-q10.json")
-if_pts10=$(jq '[.results[0].series[]?.values[] | select(.[6] != null)] | length' "$work/if-q10.json")
+if_pts10=$(influx_points "$work/if-q10.json")
 log "check: samples counted by the 1-tag query: tagstream $ts_n1, InfluxDB $if_n1 (expected $hist_points)"
 log "check: samples counted by the 10-tag query: tagstream $ts_n10, InfluxDB $if_n10 (expected $hist_lines)"
 if [[ $ts_n1 != "$hist_points" || $if_n1 != "$hist_points" || $ts_n10 != "$hist_lines" || $if_n10 != "$hist_lines" ]]; then

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The PostgreSQL store against the SQLite store: two tagstream servers from the
-# same build, one with --data-dir (SQLite, the default) and one with
-# --store postgres://... (PostgreSQL 15 from Debian's `postgresql` package,
-# initdb'd into a temporary directory), the same data, the same client.
+# The PostgreSQL store against the SQLite store and InfluxDB: two tagstream
+# servers from the same build, one with --data-dir (SQLite, the default) and
+# one with --store postgres://... (PostgreSQL 15 from Debian's `postgresql`
+# package, initdb'd into a temporary directory), and InfluxDB 1.6 (Debian's
+# `influxdb`, started as bench/historian.sh does), the same data, the same
+# client, in one run.
 #
 #   bench/pg.sh            full run: 3 rounds of 20 s ingest, one year of
 #                          minute data for 10 tags, 200 history requests
@@ -20,9 +22,10 @@
 #   --history-seconds N    time cap per history query (120, --short 60)
 #   --out FILE             also write the report (Markdown) to FILE
 #
-# Durability is alike on both sides: tagstream --sync full (SQLite fsyncs
-# before a write is answered) and PostgreSQL's defaults (fsync=on,
-# synchronous_commit=on: the commit's WAL is flushed before it returns).
+# Durability is alike on all three: tagstream --sync full (SQLite fsyncs
+# before a write is answered), PostgreSQL's defaults (fsync=on,
+# synchronous_commit=on: the commit's WAL is flushed before it returns) and
+# InfluxDB's (wal-fsync-delay 0: the WAL is fsynced before it answers).
 # PostgreSQL refuses to run as root: run as root, its server runs as `nobody`
 # (setpriv). Everything listens on 127.0.0.1 only; on exit the servers are
 # stopped and the temporary directory removed.
@@ -55,7 +58,7 @@ while (($#)); do
     --history-requests) history_requests=$2; shift ;;
     --history-seconds) history_seconds=$2; shift ;;
     --out) out_file=$2; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pg.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -74,6 +77,7 @@ source "$ROOT/bench/common.sh"
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v jq >/dev/null || need+=(jq)
+command -v influxd >/dev/null || need+=(influxdb)
 install_without_services "${need[@]}"
 
 # ---------------------------------------------------------------------------
@@ -94,32 +98,6 @@ bench=$ROOT/$build_dir/tagstream-bench
 [[ $build_dir = /* ]] && tagstream=$build_dir/tagstream && bench=$build_dir/tagstream-bench
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench.XXXXXX")
-
-# ---------------------------------------------------------------------------
-# Helpers.
-
-# cpu_ticks PID: user+system clock ticks used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# wait_idle PID NAME: waits (at most 180 s) until the process uses under 5% of
-# a core over 2 s, so background work (compactions, checkpoints) of one load
-# does not leak into the next measurement.
-wait_idle() {
-  local pid=$1 name=$2 a b hz
-  hz=$(getconf CLK_TCK)
-  for _ in $(seq 1 90); do
-    a=$(cpu_ticks "$pid"); sleep 2; b=$(cpu_ticks "$pid")
-    if (((b - a) * 100 < hz * 2 * 5)); then return 0; fi
-  done
-  log "warning: $name still busy after 180 s"
-}
-
-# result FILE KEY: a value from the tool's "RESULT" line.
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-
-urlencode() { jq -rn --arg v "$1" '$v|@uri'; }
-
-fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 # ---------------------------------------------------------------------------
 # Start PostgreSQL (start_postgres in common.sh): initdb into the temporary
@@ -163,6 +141,10 @@ start_tagstream sqlite --data-dir "$work/sqlite"
 start_tagstream postgres --data-dir "$work/unused" --store "$store_url"
 sq_url=http://127.0.0.1:$port_sqlite
 pg_url=http://127.0.0.1:$port_postgres
+start_influxdb "$work/influxdb"
+declare -A write_url=([sqlite]="$sq_url/write" [postgres]="$pg_url/write" [influxdb]="$if_url/write?db=bench")
+declare -A pid_of=([sqlite]="$pid_sqlite" [postgres]="$pid_postgres" [influxdb]="$if_pid")
+whos=(sqlite postgres influxdb)
 
 # ---------------------------------------------------------------------------
 # Machine and versions.
@@ -185,23 +167,18 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 #    overwritten and every sample is newer than its tag's latest (live).
 now=$(date +%s)
 span=$((ingest_seconds * 5000000 / ingest_tags + 1000))
-declare -a ts_rate if_rate ts_p50 if_p50 ts_p99 if_p99  # ts_: SQLite, if_: PostgreSQL
+declare -A rates p50s p99s  # per server: the rounds' values, space-separated
 for ((r = 0; r < ingest_rounds; r++)); do
   start=$(((now - 86400 - (ingest_rounds - r) * span) * 1000000000))
-  for who in sqlite postgres; do
-    if [[ $who == sqlite ]]; then url="$sq_url/write"; pid=$pid_sqlite; else url="$pg_url/write"; pid=$pid_postgres; fi
-    wait_idle "$pid" "$who"
+  for who in "${whos[@]}"; do
+    wait_idle "${pid_of[$who]}" "$who"
     log "ingest round $((r + 1))/$ingest_rounds: $who, ${ingest_seconds} s, $connections connections x $lines_per_request lines, $ingest_tags tags"
     f=$work/ingest-$who-$r.txt
-    "$bench" ingest --url "$url" --connections "$connections" --lines-per-request "$lines_per_request" \
+    "$bench" ingest --url "${write_url[$who]}" --connections "$connections" --lines-per-request "$lines_per_request" \
       --tags "$ingest_tags" --seconds "$ingest_seconds" --precision ns --start "$start" >"$f" ||
       { cat "$f" >&2; exit 1; }
     grep -E '^(samples/s|elapsed)' "$f" | sed 's/^/    /' >&2
-    if [[ $who == sqlite ]]; then
-      ts_rate+=("$(result "$f" samples_per_s)"); ts_p50+=("$(result "$f" p50_ms)"); ts_p99+=("$(result "$f" p99_ms)")
-    else
-      if_rate+=("$(result "$f" samples_per_s)"); if_p50+=("$(result "$f" p50_ms)"); if_p99+=("$(result "$f" p99_ms)")
-    fi
+    rates[$who]+="$(result "$f" samples_per_s) "; p50s[$who]+="$(result "$f" p50_ms) "; p99s[$who]+="$(result "$f" p99_ms) "
   done
 done
 ingest_first_line=$(sed -n 's/^first line: //p' "$work/ingest-sqlite-0.txt")
@@ -216,12 +193,11 @@ hist_from=$((hist_to - history_days * 86400))
 hist_points=$((history_days * 1440))
 hist_lines=$((hist_points * hist_tags))
 declare -A load_s load_rate
-for who in sqlite postgres; do
-  if [[ $who == sqlite ]]; then url="$sq_url/write"; pid=$pid_sqlite; else url="$pg_url/write"; pid=$pid_postgres; fi
-  wait_idle "$pid" "$who"
+for who in "${whos[@]}"; do
+  wait_idle "${pid_of[$who]}" "$who"
   log "loading $history_days days of minute data for $hist_tags tags ($(fmt_int "$hist_lines") lines) into $who"
   f=$work/load-$who.txt
-  "$bench" ingest --url "$url" --connections "$connections" --lines-per-request "$lines_per_request" \
+  "$bench" ingest --url "${write_url[$who]}" --connections "$connections" --lines-per-request "$lines_per_request" \
     --tags "$hist_tags" --seconds 0 --lines "$hist_lines" --precision s --start "$hist_from" --step 60 \
     --measurement hist --signal wave --retry-busy true >"$f" || { cat "$f" >&2; exit 1; }
   grep -E '^(samples/s|elapsed)' "$f" | sed 's/^/    /' >&2
@@ -230,11 +206,11 @@ for who in sqlite postgres; do
 done
 hist_first_line=$(sed -n 's/^first line: //p' "$work/load-sqlite.txt")
 
-# Let both settle (SQLite checkpoints, PostgreSQL autovacuums) before reading.
-log "waiting for both servers to go idle"
+# Let all settle (SQLite checkpoints, PostgreSQL autovacuums, InfluxDB
+# compacts) before reading.
+log "waiting for the servers to go idle"
 sleep 5
-wait_idle "$pid_sqlite" sqlite
-wait_idle "$pid_postgres" postgres
+for who in "${whos[@]}"; do wait_idle "${pid_of[$who]}" "$who"; done
 
 # ---------------------------------------------------------------------------
 # 3. History: maxPoints=1000 over the whole span, one tag and all 10, the
@@ -261,9 +237,23 @@ ts_pts10=$(jq '[.series[].points | length] | add' "$work/sqlite-q10.json")
 if_pts10=$(jq '[.series[].points | length] | add' "$work/postgres-q10.json")
 ts_tier=$(jq -r '.tier' "$work/sqlite-q1.json")
 bucket_s=$(( $(jq -r '.bucketMs' "$work/sqlite-q1.json") / 1000 ))
-log "check: samples counted by the 1-tag query: SQLite $ts_n1, PostgreSQL $if_n1 (expected $hist_points)"
-log "check: samples counted by the 10-tag query: SQLite $ts_n10, PostgreSQL $if_n10 (expected $hist_lines)"
-if [[ $ts_n1 != "$hist_points" || $if_n1 != "$hist_points" || $ts_n10 != "$hist_lines" || $if_n10 != "$hist_lines" ]]; then
+# InfluxDB groups by the width tagstream chose, aligned on `from`: the same groups.
+influx_history_urls "$hist_from" "$hist_to" "$bucket_s"
+curl -sf "$if_q1" >"$work/influxdb-q1.json"
+curl -sf "$if_q10" >"$work/influxdb-q10.json"
+ix_n1=$(influx_count "$work/influxdb-q1.json"); ix_n10=$(influx_count "$work/influxdb-q10.json")
+ix_pts1=$(influx_points "$work/influxdb-q1.json"); ix_pts10=$(influx_points "$work/influxdb-q10.json")
+# The same groups, point for point: PostgreSQL's and SQLite's answers are equal.
+for q in q1 q10; do
+  # (avg aside: sums added in another order may differ in the last bits)
+  cmp -s <(jq -S '.series[].points[] |= del(.avg)' "$work/sqlite-$q.json") \
+    <(jq -S '.series[].points[] |= del(.avg)' "$work/postgres-$q.json") ||
+    { echo "pg.sh: SQLite and PostgreSQL answer $q differently" >&2; exit 1; }
+done
+log "check: samples counted by the 1-tag query: SQLite $ts_n1, PostgreSQL $if_n1, InfluxDB $ix_n1 (expected $hist_points)"
+log "check: samples counted by the 10-tag query: SQLite $ts_n10, PostgreSQL $if_n10, InfluxDB $ix_n10 (expected $hist_lines)"
+if [[ $ts_n1 != "$hist_points" || $if_n1 != "$hist_points" || $ts_n10 != "$hist_lines" || $if_n10 != "$hist_lines" ||
+      $ix_n1 != "$hist_points" || $ix_n10 != "$hist_lines" ]]; then
   echo "pg.sh: a server does not hold all the loaded data; see the counts above" >&2
   exit 1
 fi
@@ -282,28 +272,33 @@ wait_idle "$pid_sqlite" sqlite
 run_history ts1 "$sq_url$q1"
 wait_idle "$pid_postgres" postgres
 run_history if1 "$pg_url$q1"
+wait_idle "$if_pid" influxdb
+run_history ix1 "$if_q1"
 wait_idle "$pid_sqlite" sqlite
 run_history ts10 "$sq_url$q10"
 wait_idle "$pid_postgres" postgres
 run_history if10 "$pg_url$q10"
+wait_idle "$if_pid" influxdb
+run_history ix10 "$if_q10"
 
 ts_disk=$(du -sh "$work/sqlite" | cut -f1)
 if_disk=$(du -sh "$work/pg/data" | cut -f1)
+ix_disk=$(du -sh "$work/influxdb" | cut -f1)
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------
 # Report.
-ts_rate_m=$(median "${ts_rate[@]}"); if_rate_m=$(median "${if_rate[@]}")
-ts_p50_m=$(median "${ts_p50[@]}"); if_p50_m=$(median "${if_p50[@]}")
-ts_p99_m=$(median "${ts_p99[@]}"); if_p99_m=$(median "${if_p99[@]}")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "n/a" }'; }
-# compare A B higher|lower: how PostgreSQL (B) stands against SQLite (A), when
-# a higher (samples/s) or a lower (latency) number is better.
+# shellcheck disable=SC2086  # the rounds' values, split on purpose
+ts_rate_m=$(median ${rates[sqlite]}); if_rate_m=$(median ${rates[postgres]}); ix_rate_m=$(median ${rates[influxdb]})
+ts_p50_m=$(median ${p50s[sqlite]}); if_p50_m=$(median ${p50s[postgres]}); ix_p50_m=$(median ${p50s[influxdb]})
+ts_p99_m=$(median ${p99s[sqlite]}); if_p99_m=$(median ${p99s[postgres]}); ix_p99_m=$(median ${p99s[influxdb]})
+# compare A B higher|lower: how B (PostgreSQL) stands against A, when a
+# higher (samples/s) or a lower (latency) number is better.
 compare() {
   awk -v a="$1" -v b="$2" -v better="$3" 'BEGIN {
     if (a <= 0 || b <= 0) { print "n/a"; exit }
     f = better == "higher" ? b / a : a / b
-    if (f >= 1) printf "PostgreSQL %.3g× faster", f; else printf "PostgreSQL %.3g× slower", 1 / f }'
+    if (f >= 1) printf "%.3g× faster", f; else printf "%.3g× slower", 1 / f }'
 }
 # verdict A OP B: "met" when A OP B holds (OP is >= or <), numerically.
 verdict() {
@@ -313,35 +308,38 @@ verdict() {
     echo "**missed**"
   fi
 }
-ingest_ratio=$(ratio "$if_rate_m" "$ts_rate_m")
-load_ratio=$(ratio "${load_rate[postgres]}" "${load_rate[sqlite]}")
-h1_ratio=$(ratio "${h_med[if1]}" "${h_med[ts1]}")
-h10_ratio=$(ratio "${h_med[if10]}" "${h_med[ts10]}")
+# row NAME SQLITE_CELL PG_CELL INFLUX_CELL higher|lower GOAL VERDICT SQLITE PG INFLUX:
+# a table row with PostgreSQL's standing against each of the other two.
+row() {
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" \
+    "$(compare "$8" "$9" "$5")" "$(compare "${10}" "$9" "$5")" "$6" "$7"
+}
 span_desc=$([[ $history_days == 365 ]] && echo "one year" || echo "$history_days days")
+hist_cell() { echo "${h_med[$1]} (${h_p90[$1]}, ${h_p99[$1]})"; }
 
 report=$(cat <<EOF
-### PostgreSQL store vs SQLite store ($(date -u +%Y-%m-%dT%H:%MZ)$( ((short)) && echo ', --short' || true))
+### PostgreSQL store vs SQLite store vs InfluxDB ($(date -u +%Y-%m-%dT%H:%MZ)$( ((short)) && echo ', --short' || true))
 
-| benchmark | SQLite | PostgreSQL | PostgreSQL / SQLite | goal (PostgreSQL) | met? |
-|---|---:|---:|---:|---|---|
-| ingest, samples/s (median of $ingest_rounds × ${ingest_seconds} s; $connections conn × $lines_per_request lines, $ingest_tags tags) | $(fmt_int "$ts_rate_m") | $(fmt_int "$if_rate_m") | ${ingest_ratio}× ($(compare "$ts_rate_m" "$if_rate_m" higher)) | | |
-| ingest, request latency p50 / p99 (ms) | $ts_p50_m / $ts_p99_m | $if_p50_m / $if_p99_m | | | |
-| load $span_desc × $hist_tags tags of minute data ($(fmt_int "$hist_lines") samples, precision=s): time (s) / samples/s | ${load_s[sqlite]} / $(fmt_int "${load_rate[sqlite]}") | ${load_s[postgres]} / $(fmt_int "${load_rate[postgres]}") | ${load_ratio}× ($(compare "${load_rate[sqlite]}" "${load_rate[postgres]}" higher)) | | |
-| history, 1 tag, $span_desc, maxPoints=1000: median (p90, p99) ms | ${h_med[ts1]} (${h_p90[ts1]}, ${h_p99[ts1]}) | ${h_med[if1]} (${h_p90[if1]}, ${h_p99[if1]}) | ${h1_ratio}× ($(compare "${h_med[ts1]}" "${h_med[if1]}" lower)) | < 20 ms | $(verdict "${h_med[if1]}" "<" 20) |
-| history, 10 tags, $span_desc, maxPoints=1000: median (p90, p99) ms | ${h_med[ts10]} (${h_p90[ts10]}, ${h_p99[ts10]}) | ${h_med[if10]} (${h_p90[if10]}, ${h_p99[if10]}) | ${h10_ratio}× ($(compare "${h_med[ts10]}" "${h_med[if10]}" lower)) | < 20 ms | $(verdict "${h_med[if10]}" "<" 20) |
-| history answer size, 1 tag / 10 tags (bytes) | ${h_bytes[ts1]} / ${h_bytes[ts10]} | ${h_bytes[if1]} / ${h_bytes[if10]} | | | |
-| history points returned, 1 tag / 10 tags | $ts_pts1 / $ts_pts10 | $if_pts1 / $if_pts10 | | | |
-| history requests measured (after 5 warm-up), 1 tag / 10 tags | ${h_n[ts1]} / ${h_n[ts10]} | ${h_n[if1]} / ${h_n[if10]} | | | |
-| disk used at the end | $ts_disk | $if_disk | | | |
+| benchmark | SQLite | PostgreSQL | InfluxDB | PostgreSQL vs SQLite | PostgreSQL vs InfluxDB | goal (PostgreSQL) | met? |
+|---|---:|---:|---:|---|---|---|---|
+$(row "ingest, samples/s (median of $ingest_rounds × ${ingest_seconds} s; $connections conn × $lines_per_request lines, $ingest_tags tags)" "$(fmt_int "$ts_rate_m")" "$(fmt_int "$if_rate_m")" "$(fmt_int "$ix_rate_m")" higher "≥ 1× InfluxDB" "$(verdict "$if_rate_m" ">=" "$ix_rate_m")" "$ts_rate_m" "$if_rate_m" "$ix_rate_m")
+| ingest, request latency p50 / p99 (ms) | $ts_p50_m / $ts_p99_m | $if_p50_m / $if_p99_m | $ix_p50_m / $ix_p99_m | | | | |
+$(row "load $span_desc × $hist_tags tags of minute data ($(fmt_int "$hist_lines") samples, precision=s): samples/s (time, s)" "$(fmt_int "${load_rate[sqlite]}") (${load_s[sqlite]})" "$(fmt_int "${load_rate[postgres]}") (${load_s[postgres]})" "$(fmt_int "${load_rate[influxdb]}") (${load_s[influxdb]})" higher "" "" "${load_rate[sqlite]}" "${load_rate[postgres]}" "${load_rate[influxdb]}")
+$(row "history, 1 tag, $span_desc, maxPoints=1000: median (p90, p99) ms" "$(hist_cell ts1)" "$(hist_cell if1)" "$(hist_cell ix1)" lower "< 20 ms" "$(verdict "${h_med[if1]}" "<" 20)" "${h_med[ts1]}" "${h_med[if1]}" "${h_med[ix1]}")
+$(row "history, 10 tags, $span_desc, maxPoints=1000: median (p90, p99) ms" "$(hist_cell ts10)" "$(hist_cell if10)" "$(hist_cell ix10)" lower "< 20 ms" "$(verdict "${h_med[if10]}" "<" 20)" "${h_med[ts10]}" "${h_med[if10]}" "${h_med[ix10]}")
+| history answer size, 1 tag / 10 tags (bytes) | ${h_bytes[ts1]} / ${h_bytes[ts10]} | ${h_bytes[if1]} / ${h_bytes[if10]} | ${h_bytes[ix1]} / ${h_bytes[ix10]} | | | | |
+| history points returned, 1 tag / 10 tags | $ts_pts1 / $ts_pts10 | $if_pts1 / $if_pts10 | $ix_pts1 / $ix_pts10 | | | | |
+| history requests measured (after 5 warm-up), 1 tag / 10 tags | ${h_n[ts1]} / ${h_n[ts10]} | ${h_n[if1]} / ${h_n[if10]} | ${h_n[ix1]} / ${h_n[ix10]} | | | | |
+| disk used at the end | $ts_disk | $if_disk | $ix_disk | | | | |
 
-Ingest rounds (samples/s): SQLite ${ts_rate[*]}; PostgreSQL ${if_rate[*]}.
-The ratio column is PostgreSQL's number divided by SQLite's (above 1: more samples/s, or a slower query).
+Ingest rounds (samples/s): SQLite ${rates[sqlite]% }; PostgreSQL ${rates[postgres]% }; InfluxDB ${rates[influxdb]% }.
+"PostgreSQL vs X": how many times faster or slower PostgreSQL is than X on that row's measure.
 
-- Durability: both answer a write once it is durable: tagstream \`--sync full\` on SQLite (WAL fsync before the answer), PostgreSQL with its defaults (fsync=on, synchronous_commit=on). Both keep every sample (\`--retention-raw forever --retention-second forever\`).
+- Durability: all three answer a write once it is durable: tagstream \`--sync full\` on SQLite (WAL fsync before the answer), PostgreSQL with its defaults (fsync=on, synchronous_commit=on), InfluxDB with \`wal-fsync-delay = 0s\`. All keep every sample (\`--retention-raw forever --retention-second forever\`; InfluxDB's default policy is infinite).
 - Ingest lines: \`$ingest_first_line\` (tag \`plant.d000.v\`), one timestamp per tag per second, never repeated; history lines: \`$hist_first_line\`.
-- History query: \`$q1\` (tier \`$ts_tier\`, groups of ${bucket_s} s) and the same with 10 \`tags[]\`.
-- Machine: $(nproc) cores ($cpu_model), $mem RAM, $os, kernel $kernel, $fs; load average $load_start at the start, $load_end at the end (the machine is shared; PostgreSQL, the tagstream in front of it and the load generator share its cores).
-- Versions: tagstream $rev$dirty ($build_type, $gxx_version), SQLite $sqlite_version, $pg_version (Debian package).
+- History query: \`$q1\` (tier \`$ts_tier\`, groups of ${bucket_s} s) and the same with 10 \`tags[]\`; InfluxDB \`$if_sql1\` and \`$if_sql10\` (the same groups). SQLite's and PostgreSQL's answers were checked equal (every field but avg, whose sums may differ in the last bits).
+- Machine: $(nproc) cores ($cpu_model), $mem RAM, $os, kernel $kernel, $fs; load average $load_start at the start, $load_end at the end (the machine is shared; the servers, PostgreSQL and the load generator share its cores).
+- Versions: tagstream $rev$dirty ($build_type, $gxx_version), SQLite $sqlite_version, $pg_version, $influx_version (Debian packages).
 EOF
 )
 printf '\n%s\n' "$report"

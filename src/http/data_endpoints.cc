@@ -292,16 +292,11 @@ std::optional<HttpResponse> plan_history(const HttpRequest& req, const ParsedTar
   return std::nullopt;
 }
 
-/// The start of the group of `width` counted from `origin` that holds `t`.
-/// In 128 bits: `t - origin` spans more than int64 when a range covers every
-/// supported year; the start itself is clamped to int64.
-TimeNs group_start(TimeNs t, TimeNs origin, TimeNs width) {
-  const __int128 offset = static_cast<__int128>(t) - origin;
-  __int128 groups = offset / width;
-  if (offset % width != 0 && offset < 0) --groups;
-  const __int128 start = origin + groups * width;
-  return static_cast<TimeNs>(
-      std::clamp<__int128>(start, std::numeric_limits<TimeNs>::min(), std::numeric_limits<TimeNs>::max()));
+/// The coroutine that reads grouped history on the reader pool. The request
+/// is a parameter, so it lives in the coroutine's frame (not in a lambda's
+/// captures, which may be gone by the time the coroutine runs).
+asio::awaitable<std::vector<HistoryPage>> read_groups_of(Store& store, GroupRequest request) {
+  co_return store.read_groups(request);
 }
 
 /// Writes one point in the requested format.
@@ -409,6 +404,13 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
 
   Store& store = *server.services.store;
   auto& pool = *server.services.readers;
+  // Grouped history is read for many tags at once (one query on a database
+  // store), at most this many points' worth of tags per read.
+  constexpr std::size_t kGroupedPointsPerRead = 100'000;
+  const std::size_t tags_per_read =
+      std::max<std::size_t>(1, kGroupedPointsPerRead / (plan.max_points.value_or(0) + 1));
+  std::vector<HistoryPage> grouped;  // of the tags from grouped_from on
+  std::size_t grouped_from = 0;
   for (std::size_t ti = 0; ti < plan.tags.size(); ++ti) {
     const TagId tag = plan.tags[ti];
     const TagInfo info = server.registry.info(tag).value_or(TagInfo{});
@@ -421,37 +423,45 @@ asio::awaitable<std::optional<HttpResponse>> handle_history(beast::tcp_stream& s
       chunk += ",\"points\":[";
     }
     bool first = true;
-    std::optional<Aggregate> group;  // the group being merged, when grouping
-    HistoryRequest request{tag, plan.tier, plan.from, plan.to, std::nullopt, 10000};
-    while (true) {
-      // Pages are read on the reader pool: an I/O thread never waits on disk.
-      HistoryPage page = co_await asio::co_spawn(
-          pool,
-          [&store, request]() -> asio::awaitable<HistoryPage> { co_return store.read_history(request); },
-          asio::use_awaitable);
-      for (const Aggregate& a : page) {
-        if (!plan.group_width) {
+    if (plan.group_width) {
+      if (ti == 0 || ti - grouped_from >= grouped.size()) {
+        GroupRequest request;
+        request.tags.assign(
+            plan.tags.begin() + static_cast<std::ptrdiff_t>(ti),
+            plan.tags.begin() + static_cast<std::ptrdiff_t>(std::min(plan.tags.size(), ti + tags_per_read)));
+        request.interval = plan.tier;
+        request.from = plan.from;
+        request.to = plan.to;
+        request.group_width = plan.group_width;
+        // Read on the reader pool: an I/O thread never waits on disk.
+        grouped =
+            co_await asio::co_spawn(pool, read_groups_of(store, std::move(request)), asio::use_awaitable);
+        grouped_from = ti;
+      }
+      HistoryPage& groups = grouped.at(ti - grouped_from);
+      for (const Aggregate& a : groups) {
+        append_history_point(chunk, plan, info.name, a, first);
+        first = false;
+        if (chunk.size() >= 64 * 1024) co_await flush(false);
+      }
+      groups = HistoryPage{};
+    } else {
+      HistoryRequest request{tag, plan.tier, plan.from, plan.to, std::nullopt, 10000};
+      while (true) {
+        // Pages are read on the reader pool: an I/O thread never waits on disk.
+        HistoryPage page = co_await asio::co_spawn(
+            pool,
+            [&store, request]() -> asio::awaitable<HistoryPage> { co_return store.read_history(request); },
+            asio::use_awaitable);
+        for (const Aggregate& a : page) {
           append_history_point(chunk, plan, info.name, a, first);
           first = false;
-          continue;
         }
-        const TimeNs start = group_start(a.start, plan.from, plan.group_width);
-        if (group && group->start != start) {
-          append_history_point(chunk, plan, info.name, *group, first);
-          first = false;
-          group.reset();
-        }
-        if (!group) {
-          group = Aggregate{};
-          group->start = start;
-        }
-        group->merge(a);
+        co_await flush(false);
+        if (page.size() < request.limit) break;
+        request.after = page.back().start;
       }
-      co_await flush(false);
-      if (page.size() < request.limit) break;
-      request.after = page.back().start;
     }
-    if (group) append_history_point(chunk, plan, info.name, *group, first);
     if (!plan.csv) chunk += "]}";
   }
   if (!plan.csv) chunk += "]}";

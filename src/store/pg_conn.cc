@@ -4,6 +4,7 @@
 #include <bit>
 #include <charconv>
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -26,6 +27,9 @@ Result checked(PGconn* c, PGresult* r, const std::string& what) {
     std::string m = r ? PQresultErrorMessage(r) : "";
     if (m.empty()) m = last_error(c);
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    if (state && std::string_view(state) == "23505") throw UniqueViolation("postgres: " + what + ": " + m);
+    if (state && std::string_view(state) == "40P01") throw Deadlock("postgres: " + what + ": " + m);
     throw std::runtime_error("postgres: " + what + ": " + m);
   }
   return result;
@@ -97,6 +101,13 @@ double Result::f64(int row, int col) const {
   return v;
 }
 
+std::int64_t Result::affected() const {
+  const std::string_view s = PQcmdTuples(r_.get());
+  std::int64_t v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc{} ? v : 0;
+}
+
 Connection::Connection(const std::string& conninfo) {
   conn_ = PQconnectdb(conninfo.c_str());
   if (!conn_) throw std::runtime_error("postgres: out of memory connecting");
@@ -135,6 +146,21 @@ Result Connection::run(const std::string& name, const Params& params, Format for
                  name);
 }
 
+void Connection::send(const std::string& name, const Params& params, Format format) {
+  const ParamArrays a(params);
+  if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()), a.values.data(), nullptr,
+                          nullptr, static_cast<int>(format)) != 1)
+    throw std::runtime_error("postgres: " + name + ": " + last_error(conn_));
+}
+
+Result Connection::collect(const std::string& name) {
+  // The statement's result, then the null that ends it (read too, so the
+  // connection is ready for the next command).
+  PGresult* first = PQgetResult(conn_);
+  while (PGresult* more = PQgetResult(conn_)) PQclear(more);
+  return checked(conn_, first, name);
+}
+
 void Connection::copy_in(const std::string& copy_sql, std::string_view data) {
   PGresult* start = PQexec(conn_, copy_sql.c_str());
   if (!start || PQresultStatus(start) != PGRES_COPY_IN) {
@@ -152,16 +178,53 @@ void Connection::copy_in(const std::string& copy_sql, std::string_view data) {
   const std::string send_error = sent ? "" : last_error(conn_);
   PQputCopyEnd(conn_, sent ? nullptr : "send failed");
   // Every result is read, so the connection is ready for the next command.
-  std::optional<std::string> error;
+  std::exception_ptr error;
   while (PGresult* r = PQgetResult(conn_)) {
     try {
       checked(conn_, r, head(copy_sql));
-    } catch (const std::runtime_error& e) {
-      if (!error) error = e.what();
+    } catch (const std::runtime_error&) {
+      if (!error) error = std::current_exception();
     }
   }
   if (!sent) throw std::runtime_error("postgres: COPY: " + send_error);
-  if (error) throw std::runtime_error(*error);
+  if (error) std::rethrow_exception(error);
+}
+
+CopyRows::CopyRows() {
+  // Signature, flags (no OIDs), header extension length.
+  static constexpr char kHeader[] = "PGCOPY\n\377\r\n";
+  data_.assign(kHeader, sizeof kHeader);  // with its final \0
+  put(0, 4);
+  put(0, 4);
+}
+
+void CopyRows::put(std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) data_ += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void CopyRows::row(int fields) {
+  put(static_cast<std::uint16_t>(fields), 2);
+  ++rows_;
+}
+
+void CopyRows::i64(std::int64_t v) {
+  put(8, 4);
+  put(static_cast<std::uint64_t>(v), 8);
+}
+
+void CopyRows::i16(std::int16_t v) {
+  put(2, 4);
+  put(static_cast<std::uint16_t>(v), 2);
+}
+
+void CopyRows::f64(double v) {
+  put(8, 4);
+  put(std::bit_cast<std::uint64_t>(v), 8);
+}
+
+std::string_view CopyRows::finish() {
+  put(0xffff, 2);  // -1: no more rows
+  return data_;
 }
 
 Transaction::~Transaction() {

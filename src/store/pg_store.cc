@@ -1,10 +1,13 @@
 #include "store/pg_store.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/log.h"
@@ -21,6 +24,12 @@ constexpr std::int64_t kSchemaVersion = 1;
 // from the one-key locks) guard schema creation and tag upserts.
 constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(1952539508, 1)";
 constexpr const char* kTagUpsertLock = "SELECT pg_advisory_xact_lock(1952539508, 2)";
+// Tags' samples and buckets are guarded by striped two-key locks (this
+// class, the tag's database id modulo kStripes): at most kStripes locks a
+// transaction, however many tags it writes (PostgreSQL's lock table is
+// small: 64 locks a connection by default).
+constexpr int kStripeLockClass = 1952539509;
+constexpr std::int64_t kStripes = 256;
 
 /// Table per history level: raw samples, then the tiers (kAggregatedIntervals).
 constexpr std::array<const char*, kIntervalCount> kTables = {"samples", "rollups_second", "rollups_minute",
@@ -122,6 +131,45 @@ std::string merge_sql(std::size_t tier) {
          "d.start)";
 }
 
+/// Adds the batch's bucket aggregates of `tier` (computed in memory from
+/// samples that are all new) to the stored buckets: counts and sums add up,
+/// min/max/first/last/quality combine, in the upsert itself, so that nodes
+/// adding to one bucket at once each add their own share. Rows go in key
+/// order: two transactions lock shared buckets in the same order.
+std::string merge_deltas_sql(std::size_t tier) {
+  return std::string("INSERT INTO ") + kTables[tier + 1] + " AS r (tag, start, " + kRollupColumns +
+         ") SELECT tag, start, " + kRollupColumns +
+         " FROM staging_rollups WHERE tier = " + std::to_string(tier) +
+         " ORDER BY tag, start ON CONFLICT (tag, start) DO UPDATE SET count = r.count + excluded.count, "
+         "sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max), "
+         "first = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first ELSE r.first END, "
+         "first_ts = least(r.first_ts, excluded.first_ts), "
+         "last = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last ELSE r.last END, "
+         "last_ts = greatest(r.last_ts, excluded.last_ts), quality = greatest(r.quality, excluded.quality)";
+}
+
+/// History of many tags ($1, a bigint[] of database ids) merged into
+/// groups: keys in [$2, $3], group width $4 counted from $5. Per tag, in
+/// order: the group's index, then the rollup columns. A group's first and
+/// last are those of its earliest and latest row: min/max over
+/// ARRAY[key - $5, value] (plain aggregates; no sort per group). The key
+/// offset is a double, exact below 2^53 ns (104 days) and, beyond that,
+/// still apart for keys a second apart (every tier's); read_groups sends raw
+/// ranges longer than that elsewhere.
+std::string groups_sql(std::size_t table) {
+  const bool raw = table == 0;
+  const std::string key = raw ? "ts" : "start";
+  const std::string columns =
+      raw ? "count(*), sum(value), min(value), max(value), (min(ARRAY[x::float8, value]))[2], min(ts), "
+            "(max(ARRAY[x::float8, value]))[2], max(ts), max(quality)"
+          : "sum(count)::bigint, sum(sum), min(min), max(max), (min(ARRAY[x::float8, first]))[2], "
+            "min(first_ts), (max(ARRAY[x::float8, last]))[2], max(last_ts), max(quality)";
+  return "SELECT k.i, g.* FROM unnest($1::bigint[]) WITH ORDINALITY AS k(id, i) CROSS JOIN LATERAL "
+         "(SELECT (x - ((x % $4) + $4) % $4) / $4 AS g, " +
+         columns + " FROM (SELECT " + key + " - $5 AS x, * FROM " + kTables[table] +
+         " WHERE tag = k.id AND " + key + " >= $2 AND " + key + " <= $3) s GROUP BY 1) g ORDER BY k.i, g.g";
+}
+
 /// A tag's newest sample and the bucket of each tier at its timestamp;
 /// $1 a tag's database id, or NULL for every tag.
 std::string newest_sql() {
@@ -180,6 +228,29 @@ HeldValue held_at(const pg::Result& r, int row) {
   return held;
 }
 
+/// Buckets as COPY rows: (tier,) tag, start, then kRollupColumns.
+pg::CopyRows bucket_rows(const std::vector<PgStore::TagBucket>& buckets, std::optional<std::size_t> tier) {
+  pg::CopyRows out;
+  out.reserve(buckets.size(), 12);
+  for (const PgStore::TagBucket& b : buckets) {
+    const Aggregate& a = b.a;
+    out.row(tier ? 12 : 11);
+    if (tier) out.i16(static_cast<std::int16_t>(*tier));
+    out.i64(b.tag);
+    out.i64(a.start);
+    out.i64(static_cast<std::int64_t>(a.count));
+    out.f64(a.sum);
+    out.f64(a.min);
+    out.f64(a.max);
+    out.f64(a.first);
+    out.i64(a.first_ts);
+    out.f64(a.last);
+    out.i64(a.last_ts);
+    out.i16(static_cast<std::int16_t>(a.quality));
+  }
+  return out;
+}
+
 std::string limit_text(std::size_t limit) {
   return pg::text(static_cast<std::int64_t>(
       std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))));
@@ -196,7 +267,12 @@ std::uint64_t next_store_id() {
 /// it belongs to one reading thread.
 class PgStore::Reader {
  public:
-  explicit Reader(const std::string& conninfo) : db(conninfo) {
+  explicit Reader(const std::string& conninfo) : db(conninfo), side(conninfo) {
+    // History queries are short: JIT compiling them costs more (~10 ms)
+    // than it saves, and grouping sorts or hashes in memory.
+    for (pg::Connection* c : {&db, &side}) c->exec("SET jit = off; SET work_mem = '32MB'");
+    for (std::size_t t = 0; t < kIntervalCount; ++t)
+      side.prepare("groups" + std::to_string(t), groups_sql(t), 5);
     // Prepared statements belong to the session: set up on each connection.
     db.prepare("raw",
                "SELECT ts, value, quality FROM samples WHERE tag = $1 AND ts >= $2 AND ts <= $3 "
@@ -209,8 +285,14 @@ class PgStore::Reader {
                "ORDER BY seq LIMIT $3",
                3);
     db.prepare("newest", newest_sql(), 1);
+    for (std::size_t t = 0; t < kIntervalCount; ++t)
+      db.prepare("groups" + std::to_string(t), groups_sql(t), 5);
   }
+  bool broken() const { return db.broken() || side.broken(); }
   pg::Connection db;
+  // A second session: grouped history of several tags is read half on
+  // each, so the database works on both halves at once.
+  pg::Connection side;
 };
 
 PgStore::PgStore(PgOptions options) : options_(std::move(options)), id_(next_store_id()) {
@@ -242,24 +324,46 @@ std::unique_ptr<pg::Connection> PgStore::open_writer() const {
   db.exec(
       "CREATE TEMP TABLE staging (tag bigint NOT NULL, ts bigint NOT NULL, value double precision NOT NULL, "
       "quality smallint NOT NULL, seq bigint NOT NULL) ON COMMIT DELETE ROWS");
+  db.exec(
+      "CREATE TEMP TABLE staging_rollups (tier smallint NOT NULL, tag bigint NOT NULL, start bigint NOT "
+      "NULL, "
+      "count bigint NOT NULL, sum double precision NOT NULL, min double precision NOT NULL, "
+      "max double precision NOT NULL, first double precision NOT NULL, first_ts bigint NOT NULL, "
+      "last double precision NOT NULL, last_ts bigint NOT NULL, quality smallint NOT NULL) "
+      "ON COMMIT DELETE ROWS");
   db.prepare("upsert_tag",
              "INSERT INTO tags (name, unit, description, type) VALUES ($1, $2, $3, $4) ON CONFLICT (name) "
              "DO UPDATE SET unit = excluded.unit, description = excluded.description, type = excluded.type "
              "RETURNING id",
              4);
-  db.prepare("lock_tags", "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", 1);
+  // $1: the stripes, sorted (every transaction locks in the same order).
+  db.prepare("lock_shared",
+             "SELECT count(pg_advisory_xact_lock_shared(" + std::to_string(kStripeLockClass) +
+                 ", k)) FROM unnest($1::int[]) AS k",
+             1);
+  db.prepare("lock_exclusive",
+             "SELECT count(pg_advisory_xact_lock(" + std::to_string(kStripeLockClass) +
+                 ", k)) FROM unnest($1::int[]) AS k",
+             1);
   db.prepare("raise_meta",
              "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) "
              "DO UPDATE SET value = greatest(meta.value, excluded.value)",
              2);
+  db.prepare("keep_replaced_seq",
+             "INSERT INTO meta (key, value) SELECT 'last_seq', max(s.seq) FROM staging st JOIN samples s "
+             "ON s.tag = st.tag AND s.ts = st.ts HAVING max(s.seq) > 0 ON CONFLICT (key) "
+             "DO UPDATE SET value = greatest(meta.value, excluded.value)",
+             0);
   db.prepare("upsert_samples",
              "INSERT INTO samples (tag, ts, value, quality, seq) SELECT tag, ts, value, quality, seq "
-             "FROM staging ON CONFLICT (tag, ts) DO UPDATE SET value = excluded.value, "
+             "FROM staging ORDER BY tag, ts ON CONFLICT (tag, ts) DO UPDATE SET value = excluded.value, "
              "quality = excluded.quality, seq = excluded.seq",
              0);
+
   for (std::size_t i = 0; i < kTierCount; ++i) {
     db.prepare("recompute" + std::to_string(i), recompute_sql(i), 0);
     db.prepare("merge" + std::to_string(i), merge_sql(i), 0);
+    db.prepare("merge_deltas" + std::to_string(i), merge_deltas_sql(i), 0);
   }
   db.prepare("newest", newest_sql(), 1);
   return conn;
@@ -281,7 +385,7 @@ PgStore::~PgStore() = default;
 PgStore::Reader& PgStore::reader() {
   thread_local std::unordered_map<std::uint64_t, Reader*> mine;
   Reader*& slot = mine[id_];
-  if (slot && !slot->db.broken()) return *slot;
+  if (slot && !slot->broken()) return *slot;
   auto reader = std::make_unique<Reader>(options_.conninfo);
   Reader* const fresh = reader.get();
   {
@@ -304,7 +408,7 @@ auto PgStore::with_reader(Read&& read) {
   try {
     return read(*first);
   } catch (const std::runtime_error&) {
-    if (!first->db.broken()) throw;
+    if (!first->broken()) throw;
   }
   return read(reader());
 }
@@ -331,6 +435,11 @@ RestoredState PgStore::restore() {
       (r.str(i, 0) == "last_seq" ? state.last_seq : state.retained_after) = v;
     }
     retained_after_ = state.retained_after;
+    // Commits do not write last_seq (one row every node's commits would
+    // update): it is the newest stored event id (an index probe), or the
+    // newest that retention deleted.
+    const pg::Result m = db.query("SELECT coalesce(max(seq), 0) FROM samples WHERE seq > 0");
+    state.last_seq = std::max({state.last_seq, state.retained_after, static_cast<Seq>(m.i64(0, 0))});
   }
   std::vector<std::int64_t> db_of_local;
   std::unordered_map<std::int64_t, TagId> local_of_db;
@@ -371,6 +480,26 @@ void PgStore::write(const WriteBatch& batch) {
       throw std::runtime_error("store: tag " + std::to_string(s.tag) + " at " + std::to_string(s.sample.ts) +
                                ": value is not a finite number");
   for (const TagRecord& t : batch.tags) records_[t.id] = t.info;
+  // Most batches hold only new samples: the first try adds the batch's
+  // bucket aggregates to the stored buckets. When a sample turns out to
+  // replace a stored one, that try is rolled back and the batch written
+  // again on the replacing path.
+  // Nodes adding to the same buckets lock rows in the same order, but a
+  // bucket one node COPYs as new while another adds to it can still meet
+  // in a deadlock, which the server breaks by failing one transaction:
+  // that one is tried again.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      if (!write_batch(batch, false)) write_batch(batch, true);
+      return;
+    } catch (const pg::Deadlock& e) {
+      if (attempt == 3) throw;
+      log(LogLevel::warn, "postgres: {}; trying the batch again", e.what());
+    }
+  }
+}
+
+bool PgStore::write_batch(const WriteBatch& batch, bool replacing) {
   pg::Connection& db = writer();
   pg::Transaction tx(db);
 
@@ -416,72 +545,154 @@ void PgStore::write(const WriteBatch& batch) {
     new_local_of[id] = t->id;
   }
 
+  // The newest event id the batch stores with its samples.
+  Seq max_seq = 0;
+  // The buckets the batch writes: newest_bucket_ once it commits.
+  std::vector<std::tuple<std::int64_t, std::size_t, TimeNs>> newest_after_commit;
   if (!batch.samples.empty()) {
-    // The last of several samples at one tag and timestamp wins: one row
-    // each, since one INSERT may not touch a row twice.
-    std::vector<std::size_t> order(batch.samples.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const StoredSample& x = batch.samples[a];
-      const StoredSample& y = batch.samples[b];
-      return x.tag != y.tag ? x.tag < y.tag : x.sample.ts < y.sample.ts;
+    // In (database tag, timestamp) order: every transaction takes its row
+    // locks in that order, so two nodes writing the same tags cannot
+    // deadlock. The last of several samples at one tag and timestamp wins:
+    // one row each, since one INSERT may not touch a row twice.
+    struct Row {
+      std::int64_t tag;
+      const StoredSample* s;
+    };
+    std::vector<Row> rows;
+    rows.reserve(batch.samples.size());
+    for (const StoredSample& s : batch.samples) {
+      const std::int64_t id = db_of(s.tag);
+      if (id == 0)
+        throw std::runtime_error("store: a sample of tag id " + std::to_string(s.tag) +
+                                 ", which has no tag record");
+      rows.push_back(Row{id, &s});
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) {
+      return x.tag != y.tag ? x.tag < y.tag : x.s->sample.ts < y.s->sample.ts;
     });
-    std::string copy;
-    copy.reserve(order.size() * 56);
-    std::vector<std::int64_t> locked;
-    TimeNs min_ts = std::numeric_limits<TimeNs>::max();
-    std::int64_t tag_db = 0;
-    std::optional<TagId> current;
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      const StoredSample& s = batch.samples[order[k]];
-      if (k + 1 < order.size()) {
-        const StoredSample& next = batch.samples[order[k + 1]];
-        if (next.tag == s.tag && next.sample.ts == s.sample.ts) continue;
-      }
-      if (current != s.tag) {
-        current = s.tag;
-        tag_db = db_of(s.tag);
-        if (tag_db == 0)
-          throw std::runtime_error("store: a sample of tag id " + std::to_string(s.tag) +
-                                   ", which has no tag record");
-        locked.push_back(tag_db);
-      }
-      min_ts = std::min(min_ts, s.sample.ts);
-      copy += pg::text(tag_db);
-      copy += '\t';
-      copy += pg::text(s.sample.ts);
-      copy += '\t';
-      copy += pg::text(s.sample.value);
-      copy += '\t';
-      copy += static_cast<char>('0' + static_cast<int>(s.sample.quality));
-      copy += '\t';
-      copy += pg::text(static_cast<std::int64_t>(s.seq));
-      copy += '\n';
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      if (k + 1 < rows.size() && rows[k + 1].tag == rows[k].tag &&
+          rows[k + 1].s->sample.ts == rows[k].s->sample.ts)
+        continue;
+      rows[kept++] = rows[k];
     }
-    std::sort(locked.begin(), locked.end());
-    locked.erase(std::unique(locked.begin(), locked.end()), locked.end());
-    std::string ids = "{";
-    for (std::int64_t id : locked) ids += (ids.size() > 1 ? "," : "") + pg::text(id);
-    db.run("lock_tags", {ids + "}"});
+    rows.resize(kept);
 
-    db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN", copy);
-    // Merges are needed only for buckets older than some horizon; most
-    // batches are newer than every horizon and skip them.
-    const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
-    if (h.rows() == 1) {
-      const TimeNs horizon = h.i64(0, 0);
-      for (std::size_t i = 0; i < kTierCount; ++i)
-        if (bucket_start(min_ts, kAggregatedIntervals[i]) < horizon) db.run("merge" + std::to_string(i));
+    pg::CopyRows copy;
+    copy.reserve(rows.size(), 5);
+    std::vector<std::int64_t> stripes;
+    TimeNs min_ts = std::numeric_limits<TimeNs>::max();
+    for (const Row& row : rows) {
+      const StoredSample& s = *row.s;
+      max_seq = std::max(max_seq, s.seq);
+      if (stripes.empty() || stripes.back() != row.tag % kStripes) stripes.push_back(row.tag % kStripes);
+      min_ts = std::min(min_ts, s.sample.ts);
+      copy.row(5);
+      copy.i64(row.tag);
+      copy.i64(s.sample.ts);
+      copy.f64(s.sample.value);
+      copy.i16(static_cast<std::int16_t>(s.sample.quality));
+      copy.i64(static_cast<std::int64_t>(s.seq));
     }
-    db.run("upsert_samples");
-    for (std::size_t i = 0; i < kTierCount; ++i) db.run("recompute" + std::to_string(i));
+    const std::string_view copy_data = copy.finish();
+    std::sort(stripes.begin(), stripes.end());
+    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+    std::string keys = "{";
+    for (std::int64_t k : stripes) keys += (keys.size() > 1 ? "," : "") + pg::text(k);
+    // Adding to buckets: shared (nodes add at once). Rebuilding them from
+    // the tier below: exclusive (no node may add to a bucket while it is
+    // rebuilt from rows that do not yet hold the addition).
+    db.run(replacing ? "lock_exclusive" : "lock_shared", {keys + "}"});
+
+    if (!replacing) {
+      // Straight into `samples`, in key order: a sample whose tag and
+      // timestamp is stored already (a client's retry, a correction) fails
+      // the COPY, and the batch takes the replacing path.
+      try {
+        db.copy_in("COPY samples (tag, ts, value, quality, seq) FROM STDIN (FORMAT binary)", copy_data);
+      } catch (const pg::UniqueViolation&) {
+        return false;
+      }
+      // The batch's own buckets, per tier: rows are in (tag, ts) order, so
+      // each bucket's samples are consecutive. A bucket newer than the
+      // newest this store has written for its tag is most likely new: it
+      // is COPYed straight into its table (a plain insert). The others are
+      // added to the stored ones by an upsert.
+      std::array<std::vector<TagBucket>, kTierCount> adds, fresh;
+      for (std::size_t tier = 0; tier < kTierCount; ++tier) {
+        const Interval interval = kAggregatedIntervals[tier];
+        TagBucket bucket{0, Aggregate{}};
+        const auto emit = [&] {
+          const auto known = newest_bucket_.find(bucket.tag);
+          const bool is_new = known != newest_bucket_.end() && bucket.a.start > known->second[tier];
+          (is_new ? fresh : adds)[tier].push_back(bucket);
+        };
+        for (const Row& row : rows) {
+          const TimeNs start = bucket_start(row.s->sample.ts, interval);
+          if (bucket.a.count > 0 && (row.tag != bucket.tag || start != bucket.a.start)) {
+            emit();
+            bucket.a = Aggregate{};
+          }
+          if (bucket.a.count == 0) {
+            bucket.a.start = start;
+            bucket.tag = row.tag;
+          }
+          bucket.a.add(row.s->sample);
+        }
+        if (bucket.a.count > 0) emit();
+      }
+      // Tier by tier, in key order within each statement: nodes writing
+      // the same tags lock the same rows in nearly the same order.
+      for (std::size_t tier = 0; tier < kTierCount; ++tier) {
+        add_buckets(db, tier, adds[tier]);
+        if (fresh[tier].empty()) continue;
+        // Another node may have made one of them meanwhile: then they are
+        // added like the others.
+        db.exec("SAVEPOINT fresh");
+        try {
+          pg::CopyRows tier_rows = bucket_rows(fresh[tier], std::nullopt);
+          db.copy_in(std::string("COPY ") + kTables[tier + 1] + " (tag, start, " + kRollupColumns +
+                         ") FROM STDIN (FORMAT binary)",
+                     tier_rows.finish());
+          db.exec("RELEASE SAVEPOINT fresh");
+        } catch (const pg::UniqueViolation&) {
+          db.exec("ROLLBACK TO SAVEPOINT fresh");
+          add_buckets(db, tier, fresh[tier]);
+        }
+      }
+      for (std::size_t tier = 0; tier < kTierCount; ++tier)
+        for (const auto* list : {&adds[tier], &fresh[tier]})
+          for (const TagBucket& b : *list) newest_after_commit.emplace_back(b.tag, tier, b.a.start);
+    } else {
+      db.copy_in("COPY staging (tag, ts, value, quality, seq) FROM STDIN (FORMAT binary)", copy_data);
+      // Merges are needed only for buckets older than some horizon; most
+      // batches are newer than every horizon and skip them.
+      const pg::Result h = db.query("SELECT value FROM meta WHERE key = 'horizon_max'");
+      if (h.rows() == 1) {
+        const TimeNs horizon = h.i64(0, 0);
+        for (std::size_t i = 0; i < kTierCount; ++i)
+          if (bucket_start(min_ts, kAggregatedIntervals[i]) < horizon) db.run("merge" + std::to_string(i));
+      }
+      // A replaced sample's event id may be the newest stored: kept.
+      db.run("keep_replaced_seq");
+      db.run("upsert_samples");
+      for (std::size_t i = 0; i < kTierCount; ++i) db.run("recompute" + std::to_string(i));
+    }
   }
-  // Last: every node raises this one row, so it is held only until commit.
-  if (batch.last_seq > 0)
+  // Restarts carry on after the newest event id in `samples` or in meta's
+  // last_seq. Samples hold it (no shared row for every commit to update)
+  // unless the batch was given a newer one than it stores.
+  if (batch.last_seq > max_seq)
     db.run("raise_meta", {std::string("last_seq"), pg::text(static_cast<std::int64_t>(batch.last_seq))});
   tx.commit();
+  for (const auto& [tag, tier, start] : newest_after_commit) {
+    auto [it, added] = newest_bucket_.try_emplace(tag);
+    if (added) it->second.fill(std::numeric_limits<TimeNs>::min());
+    it->second[tier] = std::max(it->second[tier], start);
+  }
 
-  if (new_db_of.empty()) return;
+  if (new_db_of.empty()) return true;
   std::unique_lock lock(map_mutex_);
   for (const auto& [local, id] : new_db_of) {
     if (local >= db_of_local_.size()) db_of_local_.resize(local + 1, 0);
@@ -489,6 +700,17 @@ void PgStore::write(const WriteBatch& batch) {
     db_of_local_[local] = id;
     local_of_db_[id] = local;
   }
+  return true;
+}
+
+void PgStore::add_buckets(pg::Connection& db, std::size_t tier, const std::vector<TagBucket>& buckets) {
+  if (buckets.empty()) return;
+  db.exec("DELETE FROM staging_rollups");
+  pg::CopyRows rows = bucket_rows(buckets, tier);
+  db.copy_in("COPY staging_rollups (tier, tag, start, " + std::string(kRollupColumns) +
+                 ") FROM STDIN (FORMAT binary)",
+             rows.finish());
+  db.run("merge_deltas" + std::to_string(tier));
 }
 
 std::size_t PgStore::enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) {
@@ -517,7 +739,7 @@ std::size_t PgStore::expire(std::size_t table, std::int64_t db_tag, TimeNs cutof
   const std::string key = table == 0 ? "ts" : "start";
   const std::string seq = table == 0 ? "coalesce(max(seq), 0)" : "0";
   pg::Transaction tx(db);
-  db.run("lock_tags", {"{" + pg::text(db_tag) + "}"});
+  db.run("lock_exclusive", {"{" + pg::text(db_tag % kStripes) + "}"});
   const pg::Result r = db.query(
       "WITH d AS (DELETE FROM " + t + " WHERE tag = $1 AND " + key + " IN (SELECT " + key + " FROM " + t +
           " WHERE tag = $1 AND " + key + " < $2 ORDER BY " + key + " LIMIT $3) RETURNING " + key +
@@ -575,6 +797,89 @@ HistoryPage PgStore::read_history(const HistoryRequest& r) {
   page.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) page.push_back(aggregate_at(rows, i, 0));
   return page;
+}
+
+std::vector<HistoryPage> PgStore::read_groups(const GroupRequest& r) {
+  const TimeNs width = r.group_width;
+  if (r.tags.empty() || r.to <= std::numeric_limits<TimeNs>::min() + 1)
+    return std::vector<HistoryPage>(r.tags.size());
+  const bool raw = r.interval == Interval::raw;
+  const TimeNs from = raw ? r.from : bucket_start(r.from, r.interval);
+  const TimeNs to = r.to - 1;
+  // The database groups in bigint: keys minus `from` and the group index
+  // arithmetic must not overflow. Beyond that (ranges over most of the
+  // int64 span, groups wider than 2^62 ns) the default reads and merges.
+  constexpr __int128 kMax = std::numeric_limits<TimeNs>::max();
+  constexpr __int128 kMin = std::numeric_limits<TimeNs>::min();
+  const __int128 span_lo = static_cast<__int128>(from) - r.from;
+  const __int128 span_hi = static_cast<__int128>(to) - r.from;
+  if (width <= 0 || width > (TimeNs{1} << 62) || span_lo < kMin / 2 || span_hi > kMax / 2 ||
+      (raw && (span_lo < -(__int128{1} << 53) || span_hi > (__int128{1} << 53))))
+    return Store::read_groups(r);
+  std::vector<HistoryPage> out(r.tags.size());
+  if (from > to) return out;
+  const std::string statement = "groups" + std::to_string(static_cast<std::size_t>(r.interval));
+  // The first half of the tags on one session, the rest on the other.
+  const std::size_t half = (r.tags.size() + 1) / 2;
+  const auto params_of = [&](std::size_t begin, std::size_t end) {
+    std::string ids = "{";
+    for (std::size_t i = begin; i < end; ++i)
+      ids += (ids.size() > 1 ? "," : "") + pg::text(db_id(r.tags[i]));  // 0: no rows
+    ids += "}";
+    return pg::Params{ids, pg::text(from), pg::text(to), pg::text(width), pg::text(r.from)};
+  };
+  const pg::Params first_params = params_of(0, half);
+  const pg::Params second_params = params_of(half, r.tags.size());
+  const auto [first, second] = with_reader([&](Reader& reader) {
+    // Both results are read whatever fails, so that neither session is
+    // left with one pending; then the first failure is thrown.
+    const bool split = half < r.tags.size();
+    std::exception_ptr error;
+    std::optional<pg::Result> a, b;
+    bool sent_a = false, sent_b = false;
+    try {
+      reader.db.send(statement, first_params, pg::Format::binary);
+      sent_a = true;
+      if (split) reader.side.send(statement, second_params, pg::Format::binary);
+      sent_b = split;
+    } catch (const std::runtime_error&) {
+      error = std::current_exception();
+    }
+    for (auto [sent, conn, result] :
+         {std::tuple{sent_a, &reader.db, &a}, std::tuple{sent_b, &reader.side, &b}}) {
+      if (!sent) continue;
+      try {
+        *result = conn->collect(statement);
+      } catch (const std::runtime_error&) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return std::pair<pg::Result, std::optional<pg::Result>>(std::move(*a), std::move(b));
+  });
+  const auto take = [&](const pg::Result& rows, std::size_t offset) {
+    for (int i = 0; i < rows.rows(); ++i) {
+      const std::int64_t k =
+          rows.i64(i, 0) - 1 + static_cast<std::int64_t>(offset);  // ORDINALITY counts from 1
+      if (k < 0 || static_cast<std::size_t>(k) >= out.size()) continue;
+      Aggregate a;
+      const __int128 start = static_cast<__int128>(r.from) + static_cast<__int128>(rows.i64(i, 1)) * width;
+      a.start = static_cast<TimeNs>(std::clamp<__int128>(start, kMin, kMax));
+      a.count = static_cast<std::uint64_t>(rows.i64(i, 2));
+      a.sum = rows.f64(i, 3);
+      a.min = rows.f64(i, 4);
+      a.max = rows.f64(i, 5);
+      a.first = rows.f64(i, 6);
+      a.first_ts = rows.i64(i, 7);
+      a.last = rows.f64(i, 8);
+      a.last_ts = rows.i64(i, 9);
+      a.quality = quality_of(rows.i64(i, 10));
+      out[static_cast<std::size_t>(k)].push_back(a);
+    }
+  };
+  take(first, 0);
+  if (second) take(*second, half);
+  return out;
 }
 
 std::vector<StoredSample> PgStore::read_changes(Seq after, Seq upto, std::size_t limit) {

@@ -65,6 +65,24 @@ struct HistoryRequest {
 /// For raw history each point is an aggregate of one sample.
 using HistoryPage = std::vector<Aggregate>;
 
+/// History of several tags merged into groups: the points HistoryRequest
+/// would return for [from, to) (all of them, no paging), merged into groups
+/// `group_width` wide counted from `from` (a point at t goes into the group
+/// starting at from + floor((t - from) / group_width) * group_width, clamped
+/// to the int64 range).
+struct GroupRequest {
+  std::vector<TagId> tags;
+  Interval interval = Interval::raw;
+  TimeNs from = 0;
+  TimeNs to = 0;
+  TimeNs group_width = 1;  // > 0
+};
+
+/// The start of the group of `width` counted from `origin` that holds `t`.
+/// In 128 bits: `t - origin` spans more than int64 when a range covers every
+/// supported year; the start itself is clamped to int64.
+TimeNs group_start(TimeNs t, TimeNs origin, TimeNs width);
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -96,6 +114,11 @@ class Store {
   virtual std::size_t enforce_retention(const Retention& retention, TimeNs now, std::size_t max_rows) = 0;
 
   virtual HistoryPage read_history(const HistoryRequest& request) = 0;
+  /// One page per requested tag (in the request's order): its non-empty
+  /// groups in time order. This default reads every point with
+  /// read_history and merges them; a store that can group where the data
+  /// is overrides it. Thread safe like read_history.
+  virtual std::vector<HistoryPage> read_groups(const GroupRequest& request);
 
   /// Live samples with seq in (after, upto], in seq order, at most `limit`
   /// (all tags: the caller filters). For resuming streams across restarts.
