@@ -288,6 +288,14 @@ void RedisServer::kill() {
   process_->stop(SIGKILL);
 }
 
+void RedisServer::pause() {
+  ::kill(process_->pid(), SIGSTOP);
+}
+
+void RedisServer::resume() {
+  ::kill(process_->pid(), SIGCONT);
+}
+
 std::string RedisServer::url() const {
   return "redis://127.0.0.1:" + std::to_string(port_);
 }

@@ -260,6 +260,14 @@ TEST_F(ClusterTest, WritesWhileRedisIsKilledAreAcknowledgedStreamedAndReachEvery
       c, [&] { c.redis->kill(); }, [&] { c.redis->start(); });
 }
 
+// A Redis that hangs (SIGSTOP: connections stay open, nothing answers) is
+// told from a slow one by the timeouts, and costs ingest no more than one.
+TEST_F(ClusterTest, WritesWhileRedisHangsAreAcknowledgedStreamedAndReachEveryNodeWhenItAnswersAgain) {
+  Cluster& c = start(every_point(2));
+  writes_survive_an_outage(
+      c, [&] { c.redis->pause(); }, [&] { c.redis->resume(); });
+}
+
 // Three writers, one per node, to the same tags with interleaved
 // timestamps: every node answers the same per-second history, equal to the
 // aggregation of every sample computed here.
