@@ -99,22 +99,6 @@ std::string tags_query(const std::vector<std::string>& names) {
   return q;
 }
 
-/// The raw history of one tag, as a node answers it from PostgreSQL.
-std::vector<std::pair<std::int64_t, double>> raw_history(unsigned short port, const std::string& tag,
-                                                         TimeNs from, TimeNs to) {
-  const auto reply =
-      http_get(port, "/api/data/history?tags[]=" + tag + "&interval=raw&from=" + std::to_string(from) +
-                         "&to=" + std::to_string(to));
-  EXPECT_EQ(reply.status, 200) << reply.body;
-  std::vector<std::pair<std::int64_t, double>> out;
-  if (reply.status != 200) return out;
-  const auto doc = boost::json::parse(reply.body);
-  for (const auto& s : doc.at("series").as_array())
-    for (const auto& p : s.at("points").as_array())
-      out.emplace_back(p.at("t").to_number<std::int64_t>(), p.at("v").to_number<double>());
-  return out;
-}
-
 TEST_F(ClusterTest, AWriteOnAnyNodeReachesEveryNodeUnderTheSameIdsInTheSameOrder) {
   Cluster& c = start(every_point(3));
   const std::vector<std::string> tags = {"line1.flow", "line1.temp", "line2.flow"};
@@ -200,7 +184,8 @@ TEST_F(ClusterTest, AStreamWhoseNodeIsKilledResumesOnASurvivorWithNoGapAndNoDupl
   ASSERT_EQ(seen.size(), static_cast<std::size_t>(1 + kPoints));
   for (int i = 0; i <= kPoints; ++i) EXPECT_EQ(seen[i].value, i) << "point " << i;
   for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GE(seen[i].id, seen[i - 1].id);
-  const auto stored = raw_history(c.node(2).port(), tag, base, base + (kPoints + 1) * 1'000'000LL);
+  const auto stored = raw_history(c.node(2).port(), tag, std::to_string(base),
+                                  std::to_string(base + (kPoints + 1) * 1'000'000LL));
   ASSERT_EQ(stored.size(), seen.size());
   for (std::size_t i = 0; i < stored.size(); ++i) {
     EXPECT_EQ(stored[i].first, seen[i].t);
@@ -251,7 +236,10 @@ void writes_survive_an_outage(Cluster& c, const std::function<void()>& down,
     ASSERT_EQ(seen->size(), 201u);
     for (int i = 0; i <= 200; ++i) EXPECT_EQ((*seen)[i].value, i);
   }
-  for (auto& n : c.nodes) EXPECT_EQ(raw_history(n->port(), tag, base, base + 201 * 1'000'000LL).size(), 201u);
+  for (auto& n : c.nodes)
+    EXPECT_EQ(
+        raw_history(n->port(), tag, std::to_string(base), std::to_string(base + 201 * 1'000'000LL)).size(),
+        201u);
 }
 
 TEST_F(ClusterTest, WritesWhileRedisIsKilledAreAcknowledgedStreamedAndReachEveryNodeWhenItRestarts) {

@@ -45,19 +45,6 @@ std::string gzip(const std::string& data) {
   return out;
 }
 
-/// Raw history values of one tag over all time.
-std::vector<std::pair<std::int64_t, double>> raw_history(unsigned short port, const std::string& tag) {
-  auto reply = http_get(port, "/api/data/history?tags[]=" + tag +
-                                  "&interval=raw&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z");
-  EXPECT_EQ(reply.status, 200) << reply.body;
-  std::vector<std::pair<std::int64_t, double>> out;
-  const auto doc = boost::json::parse(reply.body);
-  for (const auto& s : doc.at("series").as_array())
-    for (const auto& p : s.at("points").as_array())
-      out.emplace_back(p.at("t").to_number<std::int64_t>(), p.at("v").to_number<double>());
-  return out;
-}
-
 TEST(Historian, LineProtocolWriteIsStoredAndMappedToTagNames) {
   TestServer server;
   auto reply = post(server.port(), "/write?precision=ns",

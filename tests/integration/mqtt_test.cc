@@ -68,18 +68,6 @@ SetpointResult write(TestServer& s, const std::string& tag, double value) {
   return future.get();
 }
 
-std::vector<std::pair<std::int64_t, double>> raw_history(unsigned short port, const std::string& tag) {
-  auto reply = http_get(port, "/api/data/history?tags[]=" + tag +
-                                  "&interval=raw&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z");
-  std::vector<std::pair<std::int64_t, double>> out;
-  if (reply.status != 200) return out;
-  const auto doc = boost::json::parse(reply.body);
-  for (const auto& s : doc.at("series").as_array())
-    for (const auto& p : s.at("points").as_array())
-      out.emplace_back(p.at("t").to_number<std::int64_t>(), p.at("v").to_number<double>());
-  return out;
-}
-
 sp::Metric metric(std::string name, std::optional<std::uint64_t> alias, std::uint32_t type,
                   std::optional<double> value) {
   sp::Metric m;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -231,6 +232,22 @@ HttpReply http_raw(unsigned short port, const std::string& raw, const std::strin
   reply.body = all.substr(end + 4);
   if (lower(reply.header("transfer-encoding")) == "chunked") reply.body = dechunk(reply.body);
   return reply;
+}
+
+std::vector<std::pair<std::int64_t, double>> raw_history(unsigned short port, const std::string& tag,
+                                                         const std::string& from, const std::string& to) {
+  const auto reply =
+      http_get(port, "/api/data/history?tags[]=" + tag + "&interval=raw&from=" + from + "&to=" + to);
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  std::vector<std::pair<std::int64_t, double>> out;
+  if (reply.status != 200) return out;
+  // Held in a variable: a range-for over a temporary's member would walk a
+  // destroyed document.
+  const auto doc = boost::json::parse(reply.body);
+  for (const auto& s : doc.at("series").as_array())
+    for (const auto& p : s.at("points").as_array())
+      out.emplace_back(p.at("t").to_number<std::int64_t>(), p.at("v").to_number<double>());
+  return out;
 }
 
 HttpReply http_post(unsigned short port, const std::string& target, const std::string& body,

@@ -71,6 +71,12 @@ HttpReply http_get(unsigned short port, const std::string& target, const std::ve
 /// A request with a body (Connection: close), POST unless told otherwise.
 HttpReply http_post(unsigned short port, const std::string& target, const std::string& body,
                     const std::vector<std::string>& extra = {}, const std::string& method = "POST");
+/// The raw history of one tag, (t in ms, v) per point, as the server at
+/// `port` answers /api/data/history over [from, to) (any time the API
+/// takes); expects a 200.
+std::vector<std::pair<std::int64_t, double>> raw_history(unsigned short port, const std::string& tag,
+                                                         const std::string& from = "2000-01-01T00:00:00Z",
+                                                         const std::string& to = "2100-01-01T00:00:00Z");
 /// Sends `raw` bytes as the request and reads the reply to EOF.
 HttpReply http_raw(unsigned short port, const std::string& raw, const std::string& source = "");
 
