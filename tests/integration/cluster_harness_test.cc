@@ -19,20 +19,6 @@
 namespace tagstream::test {
 namespace {
 
-/// Rows in the database's samples table, read with libpq directly (-1
-/// when the query fails, e.g. before a node created the schema).
-long long rows_in_database(const std::string& url) {
-  PGconn* c = PQconnectdb(url.c_str());
-  long long n = -1;
-  if (PQstatus(c) == CONNECTION_OK) {
-    PGresult* r = PQexec(c, "SELECT count(*) FROM samples");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) n = std::stoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-  }
-  PQfinish(c);
-  return n;
-}
-
 class ClusterHarnessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -112,7 +98,7 @@ TEST_F(ClusterHarnessTest, ThreeNodesOnOnePostgresBehindNginx) {
 
   const TimeNs t = now_ns();
   cluster.node(0).write("plant temp=21.5 " + std::to_string(t));
-  ASSERT_TRUE(eventually([&] { return rows_in_database(cluster.store_url) >= 1; }, 30s))
+  ASSERT_TRUE(eventually([&] { return tagstream::testing::rows_in_database(cluster.store_url) >= 1; }, 30s))
       << "the sample never reached PostgreSQL";
 
   NodeProcess& b = cluster.node(1);

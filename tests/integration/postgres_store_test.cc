@@ -29,19 +29,6 @@ unsigned short start_server(Child& child) {
   return static_cast<unsigned short>(std::stoi((*listening)[1]));
 }
 
-/// Rows in the database's samples table, read with libpq directly.
-long long rows_in_database(const std::string& url) {
-  PGconn* c = PQconnectdb(url.c_str());
-  long long n = -1;
-  if (PQstatus(c) == CONNECTION_OK) {
-    PGresult* r = PQexec(c, "SELECT count(*) FROM samples");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) n = std::stoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-  }
-  PQfinish(c);
-  return n;
-}
-
 TEST(PostgresStore, HistoryAndLatestSurviveAKilledServer) {
   std::string why;
   tagstream::testing::PgServer* pg = tagstream::testing::PgEnvironment::server(&why);
@@ -69,7 +56,7 @@ TEST(PostgresStore, HistoryAndLatestSurviveAKilledServer) {
     EXPECT_EQ(child.wait_exit(std::chrono::seconds(10)), 128 + SIGKILL);
   }
   // Everything went to PostgreSQL, nothing to the SQLite file.
-  EXPECT_EQ(rows_in_database(url), 2 * kPoints);
+  EXPECT_EQ(tagstream::testing::rows_in_database(url), 2 * kPoints);
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir) / "tagstream.db"));
 
   Child child(args);
@@ -107,7 +94,7 @@ TEST(PostgresStore, HistoryAndLatestSurviveAKilledServer) {
   // (same tag and timestamp) replaces, it does not add.
   const std::string again = "boiler1 temperature=-1 " + std::to_string(kT0) + "\n";
   ASSERT_EQ(http_post(port, "/write", again).status, 204);
-  EXPECT_EQ(rows_in_database(url), 2 * kPoints);
+  EXPECT_EQ(tagstream::testing::rows_in_database(url), 2 * kPoints);
   ::kill(child.pid, SIGTERM);
   child.wait_exit(std::chrono::seconds(10));
 }

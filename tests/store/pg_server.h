@@ -226,4 +226,18 @@ class PgEnvironment : public ::testing::Environment {
   }
 };
 
+/// Rows in a database's samples table, read with libpq directly (-1 when
+/// the query fails, e.g. before a node created the schema).
+inline long long rows_in_database(const std::string& url) {
+  PGconn* c = PQconnectdb(url.c_str());
+  long long n = -1;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, "SELECT count(*) FROM samples");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) n = std::stoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return n;
+}
+
 }  // namespace tagstream::testing
